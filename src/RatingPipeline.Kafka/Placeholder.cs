@@ -1,0 +1,1 @@
+namespace RatingPipeline.Kafka;
