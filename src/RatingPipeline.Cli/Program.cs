@@ -1,1 +1,33 @@
-return 0;
+using System.CommandLine;
+using RatingPipeline.Cli.Commands;
+
+namespace RatingPipeline.Cli;
+
+public static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        var root = new RootCommand("RatingPipeline: real-time rating of call, SMS and data records, with consumption reminders.");
+        root.Subcommands.Add(BuildRate());
+        root.Subcommands.Add(GenerateCommand.Build());
+        return await root.Parse(args).InvokeAsync();
+    }
+
+    private static Command BuildRate()
+    {
+        var tariff = new Option<string>("--tariff") { Description = "Tariff JSON document", Required = true };
+        var subscribers = new Option<string>("--subscribers") { Description = "Subscriber profiles, JSON Lines", Required = true };
+        var cdrs = new Option<string>("--cdrs") { Description = "CDRs, JSON Lines, in arrival order", Required = true };
+        var output = new Option<string>("--out") { Description = "Output folder for rated.jsonl, reminders.jsonl, rejected.jsonl", Required = true };
+        var noProgress = new Option<bool>("--no-progress") { Description = "Never draw a progress bar" };
+        var command = new Command("rate", "Rate a CDR file offline, exactly as the Kafka rater would.")
+        {
+            tariff, subscribers, cdrs, output, noProgress,
+        };
+        command.SetAction((result, cancel) => RateCommand.RunAsync(
+            new RateOptions(result.GetValue(tariff)!, result.GetValue(subscribers)!, result.GetValue(cdrs)!, result.GetValue(output)!,
+                !result.GetValue(noProgress)),
+            Console.Out, Console.Error, cancel));
+        return command;
+    }
+}

@@ -1,0 +1,576 @@
+using System.IO.Hashing;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using System.Text.Unicode;
+using RatingPipeline.Time;
+
+namespace RatingPipeline.Records;
+
+/// <summary>
+/// Decodes one CDR (one JSON object) straight from its UTF-8 bytes and checks every rule of the record
+/// format: valid UTF-8, exactly one JSON object with nothing but whitespace after it, no member name twice
+/// at any depth, integer fields written as integers, and the per-type required fields.
+/// An instance reuses its scratch buffers, so decoding allocates nothing after warm-up; it is not thread-safe.
+/// </summary>
+public sealed class CdrDecoder
+{
+    /// <summary>Nesting deeper than this is refused as invalid (the JSON reader's own bound).</summary>
+    public const int MaxDepth = 256;
+
+    private const int MaxIdLength = 64;
+    private const int SmallObject = 32;
+
+    private static readonly JsonReaderOptions ReaderOptions = new()
+    {
+        AllowTrailingCommas = false,
+        CommentHandling = JsonCommentHandling.Disallow,
+        MaxDepth = MaxDepth,
+    };
+
+    // Scratch for unescaped strings and the normalised peer; grows only for unusual (escaped, long) input.
+    private byte[] _arena = new byte[1024];
+    private int _arenaUsed;
+
+    // Duplicate-name detection: name hashes of the open objects, and where each open object's names start.
+    private ulong[] _names = new ulong[256];
+    private int _nameCount;
+    private readonly int[] _objectStart = new int[MaxDepth + 2];
+    private readonly int[] _objectOrdinal = new int[MaxDepth + 2];
+    private readonly HashSet<(int Object, ulong Name)> _largeObjectNames = [];
+    private int _objects;
+
+    private Field _id, _type, _msisdn, _direction, _peer, _start, _duration, _bytes, _mcc;
+
+    /// <summary>After a failed decode: whether the record was one well-formed object with a string <c>id</c>.</summary>
+    public bool HasRejectedId { get; private set; }
+
+    public bool HasRejectedMsisdn { get; private set; }
+
+    private int _rejectedIdAt, _rejectedIdLength, _rejectedMsisdnAt, _rejectedMsisdnLength;
+
+    /// <summary>The <c>id</c> string of a rejected record (only when <see cref="HasRejectedId"/>).</summary>
+    public ReadOnlySpan<byte> RejectedId => _arena.AsSpan(_rejectedIdAt, _rejectedIdLength);
+
+    public ReadOnlySpan<byte> RejectedMsisdn => _arena.AsSpan(_rejectedMsisdnAt, _rejectedMsisdnLength);
+
+    /// <summary>Decodes a CDR; on failure returns the cause (never throws for bad input).</summary>
+    [SkipLocalsInit]
+    public InvalidCause Decode(ReadOnlySpan<byte> utf8, out Cdr cdr)
+    {
+        cdr = default;
+        HasRejectedId = false;
+        HasRejectedMsisdn = false;
+        _arenaUsed = 0;
+        _id = _type = _msisdn = _direction = _peer = _start = _duration = _bytes = _mcc = default;
+
+        if (!Utf8.IsValid(utf8))
+        {
+            return InvalidCause.NotUtf8;
+        }
+
+        if (utf8.Length >= 3 && utf8[0] == 0xEF && utf8[1] == 0xBB && utf8[2] == 0xBF)
+        {
+            // A byte-order mark is not JSON whitespace.
+            return InvalidCause.NotJson;
+        }
+
+        var structure = ReadStructure(utf8);
+        if (structure != InvalidCause.None)
+        {
+            return structure;
+        }
+
+        // From here the record is one well-formed object: keep id and msisdn strings for the dead letter.
+        CaptureRejectedIdentity(utf8);
+
+        var cause = Validate(utf8, ref cdr);
+        return cause;
+    }
+
+    private InvalidCause ReadStructure(ReadOnlySpan<byte> utf8)
+    {
+        _nameCount = 0;
+        _objects = 0;
+        var pending = FieldId.None;
+        var reader = new Utf8JsonReader(utf8, isFinalBlock: true, new JsonReaderState(ReaderOptions));
+        try
+        {
+            if (!reader.Read())
+            {
+                return InvalidCause.NotJson;
+            }
+
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                return InvalidCause.NotAnObject;
+            }
+
+            PushObject(0);
+            while (reader.Read())
+            {
+                switch (reader.TokenType)
+                {
+                    case JsonTokenType.StartObject:
+                        SetPending(ref pending, ref reader);
+                        PushObject(reader.CurrentDepth);
+                        break;
+                    case JsonTokenType.EndObject:
+                        _nameCount = _objectStart[reader.CurrentDepth];
+                        break;
+                    case JsonTokenType.StartArray:
+                        SetPending(ref pending, ref reader);
+                        break;
+                    case JsonTokenType.EndArray:
+                        break;
+                    case JsonTokenType.PropertyName:
+                        if (!AddName(ref reader, out var duplicate))
+                        {
+                            return InvalidCause.BadString;
+                        }
+
+                        if (duplicate)
+                        {
+                            return InvalidCause.DuplicateName;
+                        }
+
+                        if (reader.CurrentDepth == 1)
+                        {
+                            pending = Identify(ref reader);
+                        }
+
+                        break;
+                    default:
+                        SetPending(ref pending, ref reader);
+                        break;
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            return InvalidCause.NotJson;
+        }
+        catch (InvalidOperationException)
+        {
+            // Escapes that do not decode (e.g. a lone surrogate) inside a member name.
+            return InvalidCause.BadString;
+        }
+
+        return InvalidCause.None;
+    }
+
+    private void SetPending(ref FieldId pending, ref Utf8JsonReader reader)
+    {
+        if (pending == FieldId.None)
+        {
+            return;
+        }
+
+        ref var field = ref FieldRef(pending);
+        field.Token = reader.TokenType;
+        field.At = (int)reader.TokenStartIndex;
+        field.Length = reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray ? 0 : reader.ValueSpan.Length;
+        field.Escaped = false;
+        if (reader.TokenType == JsonTokenType.String && reader.ValueIsEscaped)
+        {
+            // Unescape once, into the arena; the field then points there.
+            var destination = Reserve(reader.ValueSpan.Length, out var at);
+            field.Length = reader.CopyString(destination);
+            field.At = at;
+            field.Escaped = true;
+            _arenaUsed = at + field.Length;
+        }
+
+        pending = FieldId.None;
+    }
+
+    private ref Field FieldRef(FieldId id)
+    {
+        switch (id)
+        {
+            case FieldId.Id: return ref _id;
+            case FieldId.Type: return ref _type;
+            case FieldId.Msisdn: return ref _msisdn;
+            case FieldId.Direction: return ref _direction;
+            case FieldId.Peer: return ref _peer;
+            case FieldId.Start: return ref _start;
+            case FieldId.DurationSec: return ref _duration;
+            case FieldId.Bytes: return ref _bytes;
+            default: return ref _mcc;
+        }
+    }
+
+    private static FieldId Identify(ref Utf8JsonReader reader)
+    {
+        // Escaped names are rare; ValueTextEquals unescapes for the comparison.
+        if (reader.ValueTextEquals("id"u8)) return FieldId.Id;
+        if (reader.ValueTextEquals("type"u8)) return FieldId.Type;
+        if (reader.ValueTextEquals("msisdn"u8)) return FieldId.Msisdn;
+        if (reader.ValueTextEquals("direction"u8)) return FieldId.Direction;
+        if (reader.ValueTextEquals("peer"u8)) return FieldId.Peer;
+        if (reader.ValueTextEquals("start"u8)) return FieldId.Start;
+        if (reader.ValueTextEquals("durationSec"u8)) return FieldId.DurationSec;
+        if (reader.ValueTextEquals("bytes"u8)) return FieldId.Bytes;
+        if (reader.ValueTextEquals("visitedMcc"u8)) return FieldId.VisitedMcc;
+        return FieldId.None;
+    }
+
+    private void PushObject(int depth)
+    {
+        _objectStart[depth] = _nameCount;
+        _objectOrdinal[depth] = ++_objects;
+    }
+
+    /// <summary>Records a member name of the innermost open object; reports whether it was there already.</summary>
+    private bool AddName(ref Utf8JsonReader reader, out bool duplicate)
+    {
+        ulong hash;
+        if (!reader.ValueIsEscaped)
+        {
+            hash = XxHash3.HashToUInt64(reader.ValueSpan);
+        }
+        else
+        {
+            var scratch = Reserve(reader.ValueSpan.Length);
+            var written = reader.CopyString(scratch);
+            hash = XxHash3.HashToUInt64(scratch[..written]);
+        }
+
+        var depth = reader.CurrentDepth - 1; // the object holding this name
+        var start = _objectStart[depth];
+        var count = _nameCount - start;
+        duplicate = false;
+        if (count < SmallObject)
+        {
+            // Names are compared by 64-bit hash: a false match needs a hash collision among one object's names.
+            for (var i = start; i < _nameCount; i++)
+            {
+                if (_names[i] == hash)
+                {
+                    duplicate = true;
+                    return true;
+                }
+            }
+
+            if (count == SmallObject - 1)
+            {
+                // The object grows large: index its names so hostile wide objects stay linear.
+                for (var i = start; i < _nameCount; i++)
+                {
+                    _largeObjectNames.Add((_objectOrdinal[depth], _names[i]));
+                }
+            }
+        }
+        else if (!_largeObjectNames.Add((_objectOrdinal[depth], hash)))
+        {
+            duplicate = true;
+            return true;
+        }
+
+        if (count < SmallObject)
+        {
+            if (_nameCount == _names.Length)
+            {
+                Array.Resize(ref _names, _names.Length * 2);
+            }
+
+            _names[_nameCount++] = hash;
+            if (count == SmallObject - 1)
+            {
+                _largeObjectNames.Add((_objectOrdinal[depth], hash));
+            }
+        }
+
+        return true;
+    }
+
+    private void CaptureRejectedIdentity(ReadOnlySpan<byte> utf8)
+    {
+        if (_id.Token == JsonTokenType.String && TryUnescape(utf8, _id, out var at, out var length))
+        {
+            HasRejectedId = true;
+            _rejectedIdAt = at;
+            _rejectedIdLength = length;
+        }
+
+        if (_msisdn.Token == JsonTokenType.String && TryUnescape(utf8, _msisdn, out at, out length))
+        {
+            HasRejectedMsisdn = true;
+            _rejectedMsisdnAt = at;
+            _rejectedMsisdnLength = length;
+        }
+
+        if (_largeObjectNames.Count > 0)
+        {
+            _largeObjectNames.Clear();
+        }
+    }
+
+    private InvalidCause Validate(ReadOnlySpan<byte> utf8, ref Cdr cdr)
+    {
+        // id
+        if (_id.Token != JsonTokenType.String)
+        {
+            return _id.Token == JsonTokenType.None || _id.Token == JsonTokenType.Null ? InvalidCause.MissingId : InvalidCause.BadId;
+        }
+
+        cdr.Id = RejectedId;
+        if (cdr.Id.Length is 0 or > MaxIdLength || cdr.Id.IndexOfAnyExceptInRange((byte)0x20, (byte)0x7E) >= 0)
+        {
+            return InvalidCause.BadId;
+        }
+
+        // type
+        if (_type.Token != JsonTokenType.String)
+        {
+            return _type.Token is JsonTokenType.None or JsonTokenType.Null ? InvalidCause.MissingType : InvalidCause.BadType;
+        }
+
+        var type = String(utf8, _type);
+        if (type.SequenceEqual("voice"u8))
+        {
+            cdr.Type = CdrType.Voice;
+        }
+        else if (type.SequenceEqual("sms"u8))
+        {
+            cdr.Type = CdrType.Sms;
+        }
+        else if (type.SequenceEqual("data"u8))
+        {
+            cdr.Type = CdrType.Data;
+        }
+        else
+        {
+            return InvalidCause.BadType;
+        }
+
+        // msisdn
+        if (_msisdn.Token != JsonTokenType.String)
+        {
+            return _msisdn.Token is JsonTokenType.None or JsonTokenType.Null ? InvalidCause.MissingMsisdn : InvalidCause.BadMsisdn;
+        }
+
+        cdr.Msisdn = RejectedMsisdn;
+        if (!MsisdnKey.TryCompute(cdr.Msisdn, out cdr.MsisdnKey))
+        {
+            return InvalidCause.BadMsisdn;
+        }
+
+        // start
+        if (_start.Token != JsonTokenType.String)
+        {
+            return _start.Token is JsonTokenType.None or JsonTokenType.Null ? InvalidCause.MissingStart : InvalidCause.BadStart;
+        }
+
+        cdr.Start = String(utf8, _start);
+        if (!Instant.TryParse(cdr.Start, out cdr.StartTicks))
+        {
+            return InvalidCause.BadStart;
+        }
+
+        if (cdr.Type != CdrType.Data)
+        {
+            var cause = ValidateVoiceOrSms(utf8, ref cdr);
+            if (cause != InvalidCause.None)
+            {
+                return cause;
+            }
+        }
+        else
+        {
+            if (_bytes.Token is JsonTokenType.None or JsonTokenType.Null)
+            {
+                return InvalidCause.MissingBytes;
+            }
+
+            if (!Integer(utf8, _bytes, 1_000_000_000_000, out cdr.Bytes))
+            {
+                return InvalidCause.BadBytes;
+            }
+        }
+
+        // visitedMcc (optional; null is absent)
+        cdr.VisitedMcc = -1;
+        if (_mcc.Token is not JsonTokenType.None and not JsonTokenType.Null)
+        {
+            if (_mcc.Token != JsonTokenType.String)
+            {
+                return InvalidCause.BadVisitedMcc;
+            }
+
+            var mcc = String(utf8, _mcc);
+            if (mcc.Length != 3 || mcc.IndexOfAnyExceptInRange((byte)'0', (byte)'9') >= 0)
+            {
+                return InvalidCause.BadVisitedMcc;
+            }
+
+            cdr.VisitedMcc = ((mcc[0] - '0') * 100) + ((mcc[1] - '0') * 10) + (mcc[2] - '0');
+        }
+
+        return InvalidCause.None;
+    }
+
+    private InvalidCause ValidateVoiceOrSms(ReadOnlySpan<byte> utf8, ref Cdr cdr)
+    {
+        if (_direction.Token is JsonTokenType.None or JsonTokenType.Null)
+        {
+            return InvalidCause.MissingDirection;
+        }
+
+        if (_direction.Token != JsonTokenType.String)
+        {
+            return InvalidCause.BadDirection;
+        }
+
+        var direction = String(utf8, _direction);
+        if (direction.SequenceEqual("mo"u8))
+        {
+            cdr.Direction = Direction.Mo;
+        }
+        else if (direction.SequenceEqual("mt"u8))
+        {
+            cdr.Direction = Direction.Mt;
+        }
+        else
+        {
+            return InvalidCause.BadDirection;
+        }
+
+        if (_peer.Token is JsonTokenType.None or JsonTokenType.Null)
+        {
+            return InvalidCause.MissingPeer;
+        }
+
+        if (_peer.Token != JsonTokenType.String)
+        {
+            return InvalidCause.BadPeer;
+        }
+
+        var peer = String(utf8, _peer);
+        var digits = peer.Length > 0 && peer[0] == '+' ? peer[1..] : peer;
+        if (digits.Length is 0 or > 32 || digits.IndexOfAnyExceptInRange((byte)'0', (byte)'9') >= 0)
+        {
+            return InvalidCause.BadPeer;
+        }
+
+        if (digits.Length != peer.Length)
+        {
+            var normalised = Reserve(digits.Length + 2, out var at);
+            normalised[0] = (byte)'0';
+            normalised[1] = (byte)'0';
+            digits.CopyTo(normalised[2..]);
+            _arenaUsed = at + digits.Length + 2;
+            cdr.Peer = _arena.AsSpan(at, digits.Length + 2);
+        }
+        else
+        {
+            cdr.Peer = peer;
+        }
+
+        if (cdr.Type == CdrType.Voice)
+        {
+            if (_duration.Token is JsonTokenType.None or JsonTokenType.Null)
+            {
+                return InvalidCause.MissingDuration;
+            }
+
+            if (!Integer(utf8, _duration, 86_400, out cdr.DurationSec))
+            {
+                return InvalidCause.BadDuration;
+            }
+        }
+
+        return InvalidCause.None;
+    }
+
+    /// <summary>An integer token (no fraction, no exponent) in 0..max.</summary>
+    private static bool Integer(ReadOnlySpan<byte> utf8, Field field, long max, out long value)
+    {
+        value = 0;
+        if (field.Token != JsonTokenType.Number)
+        {
+            return false;
+        }
+
+        var text = utf8.Slice(field.At, field.Length);
+        var negative = text[0] == '-';
+        if (negative)
+        {
+            text = text[1..];
+        }
+
+        // JSON forbids leading zeros, so more than 13 digits is beyond every bound here (10^12 has 13).
+        if (text.Length > 13 || text.IndexOfAnyExceptInRange((byte)'0', (byte)'9') >= 0)
+        {
+            return false;
+        }
+
+        foreach (var b in text)
+        {
+            value = (value * 10) + (b - '0');
+        }
+
+        if (negative && value != 0)
+        {
+            return false; // "-0" is the integer 0
+        }
+
+        return value <= max;
+    }
+
+    /// <summary>The unescaped string value of a field: a span of the input, or of the arena when it had escapes.</summary>
+    private ReadOnlySpan<byte> String(ReadOnlySpan<byte> utf8, Field field) =>
+        field.Escaped ? _arena.AsSpan(field.At, field.Length) : utf8.Slice(field.At + 1, field.Length);
+
+    /// <summary>Copies a string field into the arena so it survives as the rejected record's identity.</summary>
+    private bool TryUnescape(ReadOnlySpan<byte> utf8, Field field, out int at, out int length)
+    {
+        length = field.Length;
+        if (field.Escaped)
+        {
+            at = field.At;
+            return true;
+        }
+
+        var destination = Reserve(length, out at);
+        utf8.Slice(field.At + 1, length).CopyTo(destination);
+        _arenaUsed = at + length;
+        return true;
+    }
+
+    private Span<byte> Reserve(int size) => Reserve(size, out _);
+
+    private Span<byte> Reserve(int size, out int at)
+    {
+        if (_arenaUsed + size > _arena.Length)
+        {
+            var bigger = new byte[Math.Max(_arena.Length * 2, _arenaUsed + size)];
+            _arena.AsSpan(0, _arenaUsed).CopyTo(bigger);
+            _arena = bigger;
+        }
+
+        at = _arenaUsed;
+        return _arena.AsSpan(at, size);
+    }
+
+    private enum FieldId : byte
+    {
+        None,
+        Id,
+        Type,
+        Msisdn,
+        Direction,
+        Peer,
+        Start,
+        DurationSec,
+        Bytes,
+        VisitedMcc,
+    }
+
+    private struct Field
+    {
+        public JsonTokenType Token;
+        public int At;
+        public int Length;
+        public bool Escaped;
+    }
+}

@@ -1,0 +1,243 @@
+using System.Text.Json;
+using RatingPipeline.Json;
+using RatingPipeline.Records;
+using RatingPipeline.Tariffs;
+using RatingPipeline.Time;
+
+namespace RatingPipeline.Subscribers;
+
+/// <summary>
+/// A subscriber's profile (compacted topic <c>subscribers</c>, key = msisdn). A later profile for the same
+/// msisdn replaces the earlier one from then on without resetting usage already counted in the cycle.
+/// </summary>
+public sealed class SubscriberProfile
+{
+    public required string Msisdn { get; init; }
+
+    public required ulong MsisdnKey { get; init; }
+
+    public required string Plan { get; init; }
+
+    /// <summary>Day of month (1–28) on which the billing cycle starts at 00:00 local time.</summary>
+    public required int CycleDay { get; init; }
+
+    public bool Prepaid { get; init; }
+
+    /// <summary>Prepaid balance in micros at <see cref="BalanceAsOf"/>.</summary>
+    public long Balance { get; init; }
+
+    /// <summary>The balance instant as given (used verbatim in low-balance event ids).</summary>
+    public string? BalanceAsOf { get; init; }
+
+    public long BalanceAsOfTicks { get; init; }
+
+    public long? HighSpendThreshold { get; init; }
+
+    /// <summary>The data spending cap the subscriber chose (micros), one of the plan's tiers.</summary>
+    public long? DataCap { get; init; }
+
+    public string Language { get; init; } = "zh";
+
+    /// <summary>False when the subscriber opted out of reminders (<c>"reminders": "off"</c>).</summary>
+    public bool RemindersOn { get; init; } = true;
+
+    public IReadOnlyList<string> Channels { get; init; } = ["sms"];
+
+    public string? Email { get; init; }
+
+    internal byte[] BalanceAsOfUtf8 { get; init; } = [];
+
+    // The plan resolved against one tariff instance; re-resolved when the tariff changes.
+    private Tariff? _resolvedFor;
+    private RatePlan? _plan;
+
+    internal RatePlan? ResolvePlan(Tariff tariff)
+    {
+        if (!ReferenceEquals(_resolvedFor, tariff))
+        {
+            _plan = tariff.TryGetPlan(Plan, out var plan) ? plan : null;
+            _resolvedFor = tariff;
+        }
+
+        return _plan;
+    }
+
+    /// <summary>
+    /// Parses and validates one profile. Returns null and an error for a profile that breaks the rules; a
+    /// <c>dataCap</c> is checked against the plan's tiers when the plan is in <paramref name="tariff"/>.
+    /// </summary>
+    public static SubscriberProfile? TryParse(ReadOnlySpan<byte> utf8, Tariff? tariff, out string error)
+    {
+        if (!StrictJson.TryCheck(utf8, out error))
+        {
+            return null;
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(utf8.ToArray());
+            return Parse(document.RootElement, tariff);
+        }
+        catch (ProfileException e)
+        {
+            error = e.Message;
+            return null;
+        }
+        catch (JsonException e)
+        {
+            error = e.Message;
+            return null;
+        }
+    }
+
+    private static SubscriberProfile Parse(JsonElement root, Tariff? tariff)
+    {
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            throw new ProfileException("profile must be a JSON object");
+        }
+
+        var msisdn = String(root, "msisdn") ?? throw new ProfileException("msisdn is required");
+        if (!Records.MsisdnKey.TryCompute(msisdn, out var key))
+        {
+            throw new ProfileException("msisdn must be 5-15 ASCII digits");
+        }
+
+        var plan = String(root, "plan") ?? throw new ProfileException("plan is required");
+        if (plan.Length == 0)
+        {
+            throw new ProfileException("plan must not be empty");
+        }
+
+        var cycleDay = Integer(root, "cycleDay", 1, 28) ?? throw new ProfileException("cycleDay is required");
+        var prepaid = Bool(root, "prepaid") ?? false;
+        var balance = Integer(root, "balance", long.MinValue, long.MaxValue);
+        var balanceAsOf = String(root, "balanceAsOf");
+        long asOfTicks = 0;
+        if (balanceAsOf is not null && !Instant.TryParse(balanceAsOf, out asOfTicks))
+        {
+            throw new ProfileException("balanceAsOf must be an instant YYYY-MM-DDTHH:MM:SS[.F](Z|+HH:MM|-HH:MM)");
+        }
+
+        if (prepaid && (balance is null || balanceAsOf is null))
+        {
+            throw new ProfileException("a prepaid profile needs balance and balanceAsOf");
+        }
+
+        var highSpend = Integer(root, "highSpendThreshold", 0, long.MaxValue);
+        var dataCap = Integer(root, "dataCap", 0, long.MaxValue);
+        if (dataCap is { } cap && tariff is not null && tariff.TryGetPlan(plan, out var ratePlan) && !ratePlan.DataCapTiers.Contains(cap))
+        {
+            throw new ProfileException($"dataCap {cap} is not one of plan {plan}'s dataCapTiers");
+        }
+
+        var language = String(root, "language") ?? "zh";
+        if (language is not ("zh" or "en"))
+        {
+            throw new ProfileException("language must be \"zh\" or \"en\"");
+        }
+
+        var reminders = String(root, "reminders") ?? "on";
+        if (reminders is not ("on" or "off"))
+        {
+            throw new ProfileException("reminders must be \"on\" or \"off\"");
+        }
+
+        IReadOnlyList<string> channels = ["sms"];
+        if (root.TryGetProperty("channels", out var c) && c.ValueKind != JsonValueKind.Null)
+        {
+            if (c.ValueKind != JsonValueKind.Array)
+            {
+                throw new ProfileException("channels must be an array of \"sms\", \"email\", \"voice\"");
+            }
+
+            var list = new List<string>();
+            foreach (var item in c.EnumerateArray())
+            {
+                var name = item.ValueKind == JsonValueKind.String ? item.GetString() : null;
+                if (name is not ("sms" or "email" or "voice"))
+                {
+                    throw new ProfileException("channels must be an array of \"sms\", \"email\", \"voice\"");
+                }
+
+                if (!list.Contains(name))
+                {
+                    list.Add(name);
+                }
+            }
+
+            if (list.Count == 0)
+            {
+                throw new ProfileException("channels must name at least one channel (omit it for the default [\"sms\"])");
+            }
+
+            channels = list;
+        }
+
+        var email = String(root, "email");
+        return new SubscriberProfile
+        {
+            Msisdn = msisdn,
+            MsisdnKey = key,
+            Plan = plan,
+            CycleDay = (int)cycleDay,
+            Prepaid = prepaid,
+            Balance = prepaid ? balance!.Value : 0,
+            BalanceAsOf = prepaid ? balanceAsOf : null,
+            BalanceAsOfTicks = prepaid ? asOfTicks : 0,
+            BalanceAsOfUtf8 = prepaid ? System.Text.Encoding.UTF8.GetBytes(balanceAsOf!) : [],
+            HighSpendThreshold = highSpend,
+            DataCap = dataCap,
+            Language = language,
+            RemindersOn = reminders == "on",
+            Channels = channels,
+            Email = email,
+        };
+    }
+
+    private static string? String(JsonElement root, string name)
+    {
+        if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        return value.ValueKind == JsonValueKind.String ? value.GetString() : throw new ProfileException($"{name} must be a string");
+    }
+
+    private static bool? Bool(JsonElement root, string name)
+    {
+        if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        return value.ValueKind switch
+        {
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            _ => throw new ProfileException($"{name} must be true or false"),
+        };
+    }
+
+    private static long? Integer(JsonElement root, string name, long min, long max)
+    {
+        if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        var raw = value.ValueKind == JsonValueKind.Number ? value.GetRawText() : "";
+        var digits = raw.StartsWith('-') ? raw[1..] : raw;
+        if (digits.Length == 0 || !digits.All(char.IsAsciiDigit) || !value.TryGetInt64(out var n) || n < min || n > max)
+        {
+            throw new ProfileException(min == long.MinValue
+                ? $"{name} must be an integer"
+                : max == long.MaxValue ? $"{name} must be an integer ≥ {min}" : $"{name} must be an integer {min}..{max}");
+        }
+
+        return n;
+    }
+
+    private sealed class ProfileException(string message) : Exception(message);
+}

@@ -1,0 +1,65 @@
+using RatingPipeline.Records;
+
+namespace RatingPipeline.Tariffs;
+
+/// <summary>
+/// A loaded, validated tariff (immutable; a reload builds a new one). Zones are numbered: 0 is
+/// <c>domestic</c>, then the roaming zones in document order, then the default roaming zone if no zone
+/// of that name is listed.
+/// </summary>
+public sealed class Tariff
+{
+    public const int Domestic = 0;
+
+    internal Tariff(string version, string? currency, string utcOffset, long utcOffsetTicks, string[] zoneIds,
+        short[] mccZone, string[] homeMcc, ZeroRatingTable zeroRating, Dictionary<string, RatePlan> plans)
+    {
+        Version = version;
+        VersionUtf8 = System.Text.Encoding.UTF8.GetBytes(version);
+        Currency = currency;
+        UtcOffset = utcOffset;
+        UtcOffsetTicks = utcOffsetTicks;
+        ZoneIds = zoneIds;
+        ZoneIdsUtf8 = [.. zoneIds.Select(System.Text.Encoding.UTF8.GetBytes)];
+        MccZone = mccZone;
+        HomeMcc = homeMcc;
+        ZeroRating = zeroRating;
+        Plans = plans;
+    }
+
+    public string Version { get; }
+
+    internal byte[] VersionUtf8 { get; }
+
+    public string? Currency { get; }
+
+    public string UtcOffset { get; }
+
+    /// <summary>Local time = UTC + this many ticks (fixed offset, no daylight saving).</summary>
+    public long UtcOffsetTicks { get; }
+
+    public IReadOnlyList<string> ZoneIds { get; }
+
+    internal byte[][] ZoneIdsUtf8 { get; }
+
+    public IReadOnlyList<string> HomeMcc { get; }
+
+    /// <summary>MCC 0–999 → zone number.</summary>
+    internal short[] MccZone { get; }
+
+    public ZeroRatingTable ZeroRating { get; }
+
+    public IReadOnlyDictionary<string, RatePlan> Plans { get; }
+
+    /// <summary>Zone number of a CDR's visited MCC (-1 = absent = domestic).</summary>
+    public int ZoneOf(int visitedMcc) => visitedMcc < 0 ? Domestic : MccZone[visitedMcc];
+
+    public static Dest DestOf(ReadOnlySpan<byte> normalisedPeer) =>
+        normalisedPeer.StartsWith("00"u8) && !normalisedPeer.StartsWith("0086"u8) ? Dest.Intl : Dest.National;
+
+    public bool TryGetPlan(string id, out RatePlan plan) => ((Dictionary<string, RatePlan>)Plans).TryGetValue(id, out plan!);
+
+    internal int ZoneCount => ZoneIds.Count;
+
+    internal static CdrType[] AllTypes { get; } = [CdrType.Voice, CdrType.Sms, CdrType.Data];
+}

@@ -1,0 +1,175 @@
+namespace RatingPipeline.Time;
+
+/// <summary>
+/// Instants as written in records: <c>YYYY-MM-DDTHH:MM:SS[.F](Z|+HH:MM|-HH:MM)</c>, 1–7 fraction digits,
+/// a real (proleptic Gregorian) calendar date, hour 00–23, minutes and seconds 00–59, offset hours 00–23.
+/// Parsed to UTC ticks (100 ns) since 1970-01-01T00:00:00Z with integer arithmetic only.
+/// </summary>
+public static class Instant
+{
+    public const long TicksPerSecond = 10_000_000;
+    public const long TicksPerMinute = 60 * TicksPerSecond;
+    public const long TicksPerHour = 60 * TicksPerMinute;
+    public const long TicksPerDay = 24 * TicksPerHour;
+
+    /// <summary>Parses an instant; false for anything that does not match the format exactly.</summary>
+    public static bool TryParse(ReadOnlySpan<byte> s, out long utcTicks)
+    {
+        utcTicks = 0;
+        // Shortest: 2026-11-03T09:15:00Z (20); longest: ...SS.FFFFFFF+HH:MM (33).
+        if (s.Length < 20 || s.Length > 33)
+        {
+            return false;
+        }
+
+        if (s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':')
+        {
+            return false;
+        }
+
+        if (!TwoDigits(s, 5, out var month) || !TwoDigits(s, 8, out var day) || !TwoDigits(s, 11, out var hour)
+            || !TwoDigits(s, 14, out var minute) || !TwoDigits(s, 17, out var second)
+            || !TwoDigits(s, 0, out var yearHi) || !TwoDigits(s, 2, out var yearLo))
+        {
+            return false;
+        }
+
+        var year = (yearHi * 100) + yearLo;
+        if (month is < 1 or > 12 || day < 1 || day > DaysInMonth(year, month) || hour > 23 || minute > 59 || second > 59)
+        {
+            return false;
+        }
+
+        var i = 19;
+        long fraction = 0;
+        if (s[i] == '.')
+        {
+            i++;
+            var digits = 0;
+            while (i < s.Length && (uint)(s[i] - '0') <= 9)
+            {
+                if (++digits > 7)
+                {
+                    return false;
+                }
+
+                fraction = (fraction * 10) + (s[i] - '0');
+                i++;
+            }
+
+            if (digits == 0)
+            {
+                return false;
+            }
+
+            for (var k = digits; k < 7; k++)
+            {
+                fraction *= 10;
+            }
+        }
+
+        if (!TryParseOffset(s[i..], out var offsetTicks))
+        {
+            return false;
+        }
+
+        var local = (DaysFromCivil(year, month, day) * TicksPerDay) + (hour * TicksPerHour) + (minute * TicksPerMinute)
+            + (second * TicksPerSecond) + fraction;
+        utcTicks = local - offsetTicks;
+        return true;
+    }
+
+    /// <summary>Parses <c>Z</c>, <c>+HH:MM</c> or <c>-HH:MM</c> (hours 00–23, minutes 00–59) into ticks east of UTC.</summary>
+    public static bool TryParseOffset(ReadOnlySpan<byte> s, out long offsetTicks)
+    {
+        offsetTicks = 0;
+        if (s.Length == 1)
+        {
+            return s[0] == 'Z';
+        }
+
+        if (s.Length != 6 || (s[0] != '+' && s[0] != '-') || s[3] != ':'
+            || !TwoDigits(s, 1, out var h) || !TwoDigits(s, 4, out var m) || h > 23 || m > 59)
+        {
+            return false;
+        }
+
+        offsetTicks = (h * TicksPerHour) + (m * TicksPerMinute);
+        if (s[0] == '-')
+        {
+            offsetTicks = -offsetTicks;
+        }
+
+        return true;
+    }
+
+    public static bool TryParse(string s, out long utcTicks)
+    {
+        Span<byte> buffer = stackalloc byte[40];
+        if (s.Length > buffer.Length)
+        {
+            utcTicks = 0;
+            return false;
+        }
+
+        for (var i = 0; i < s.Length; i++)
+        {
+            if (s[i] > 0x7E)
+            {
+                utcTicks = 0;
+                return false;
+            }
+
+            buffer[i] = (byte)s[i];
+        }
+
+        return TryParse(buffer[..s.Length], out utcTicks);
+    }
+
+    public static int DaysInMonth(int year, int month) => month switch
+    {
+        2 => IsLeap(year) ? 29 : 28,
+        4 or 6 or 9 or 11 => 30,
+        _ => 31,
+    };
+
+    public static bool IsLeap(int year) => (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+
+    /// <summary>Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).</summary>
+    public static long DaysFromCivil(int year, int month, int day)
+    {
+        long y = month <= 2 ? year - 1 : year;
+        var era = (y >= 0 ? y : y - 399) / 400;
+        var yoe = y - (era * 400);
+        var mp = (month + 9) % 12;
+        var doy = ((153 * mp) + 2) / 5 + day - 1;
+        var doe = (yoe * 365) + (yoe / 4) - (yoe / 100) + doy;
+        return (era * 146097) + doe - 719468;
+    }
+
+    /// <summary>The civil date of a day number since 1970-01-01 (H. Hinnant's civil_from_days).</summary>
+    public static (int Year, int Month, int Day) CivilFromDays(long days)
+    {
+        days += 719468;
+        var era = (days >= 0 ? days : days - 146096) / 146097;
+        var doe = days - (era * 146097);
+        var yoe = (doe - (doe / 1460) + (doe / 36524) - (doe / 146096)) / 365;
+        var y = yoe + (era * 400);
+        var doy = doe - ((365 * yoe) + (yoe / 4) - (yoe / 100));
+        var mp = ((5 * doy) + 2) / 153;
+        var d = (int)(doy - (((153 * mp) + 2) / 5) + 1);
+        var m = (int)(mp < 10 ? mp + 3 : mp - 9);
+        return ((int)(m <= 2 ? y + 1 : y), m, d);
+    }
+
+    /// <summary>Floor division of ticks into whole days (also for instants before 1970).</summary>
+    public static long FloorDays(long ticks) => ticks >= 0 ? ticks / TicksPerDay : ((ticks + 1) / TicksPerDay) - 1;
+
+    private static bool TwoDigits(ReadOnlySpan<byte> s, int at, out int value)
+    {
+        var a = (uint)(s[at] - '0');
+        var b = (uint)(s[at + 1] - '0');
+        value = (int)((a * 10) + b);
+        return a <= 9 && b <= 9;
+    }
+}
