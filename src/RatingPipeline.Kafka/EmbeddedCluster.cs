@@ -1,0 +1,64 @@
+namespace RatingPipeline.Kafka;
+
+/// <summary>
+/// A one-broker mock cluster with every product topic created, for tests and local runs
+/// without a Kafka installation. One broker because the mock loses acknowledged messages
+/// with several brokers.
+/// </summary>
+public sealed class EmbeddedCluster : IDisposable
+{
+    /// <summary>
+    /// Consumer groups wait this long for more members before the first assignment
+    /// (the broker default is 3 s, which only slows tests down).
+    /// </summary>
+    public static readonly TimeSpan InitialRebalanceDelay = TimeSpan.FromMilliseconds(100);
+
+    private EmbeddedCluster(MockCluster mock, int partitions, TopicNames topics)
+    {
+        Mock = mock;
+        Partitions = partitions;
+        Topics = topics;
+    }
+
+    /// <summary>Bootstrap servers for clients (loopback addresses).</summary>
+    public string BootstrapServers => Mock.BootstrapServers;
+
+    /// <summary>The underlying mock cluster, for fault injection.</summary>
+    public MockCluster Mock { get; }
+
+    /// <summary>Partition count of every product topic.</summary>
+    public int Partitions { get; }
+
+    /// <summary>The topic names the cluster was created with.</summary>
+    public TopicNames Topics { get; }
+
+    /// <summary>
+    /// Starts the cluster and creates every topic of <see cref="TopicSet.All"/> (dead-letter topics
+    /// included) with <paramref name="partitions"/> partitions.
+    /// </summary>
+    public static EmbeddedCluster Start(int partitions = 4, TopicNames? names = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(partitions, 1);
+        names ??= new TopicNames();
+        var topics = TopicSet.All(names);
+
+        var mock = MockCluster.Start(brokers: 1);
+        try
+        {
+            mock.SetInitialRebalanceDelay(InitialRebalanceDelay);
+            foreach (var topic in topics)
+            {
+                mock.CreateTopic(topic, partitions);
+            }
+
+            return new EmbeddedCluster(mock, partitions, names);
+        }
+        catch
+        {
+            mock.Dispose();
+            throw;
+        }
+    }
+
+    public void Dispose() => Mock.Dispose();
+}

@@ -1,1 +1,0 @@
-namespace RatingPipeline.Kafka;
