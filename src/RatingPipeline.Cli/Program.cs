@@ -12,6 +12,7 @@ public static class Program
         root.Subcommands.Add(GenerateCommand.Build());
         root.Subcommands.Add(WorkerCommands.Rater());
         root.Subcommands.Add(WorkerCommands.Cluster());
+        root.Subcommands.Add(DemoCommand.Build());
         return await root.Parse(args).InvokeAsync();
     }
 

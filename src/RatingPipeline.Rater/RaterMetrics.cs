@@ -127,4 +127,24 @@ public sealed class RaterMetrics
     public static void CountRecovery() => Recoveries.Inc();
 
     public static void SetReady(bool ready) => Ready.Set(ready ? 1 : 0);
+
+    /// <summary>Totals for an in-process viewer (the demo's live figures).</summary>
+    public static RaterTotals ReadTotals() => new(
+        (long)Consumed.Value,
+        (long)RatedCounter.Value,
+        (long)SkippedCounter.Value,
+        RecordNames.AllReasons.ToDictionary(r => r, r => (long)RejectedCounter.WithLabels(r).Value),
+        Enum.GetValues<ReminderKind>().Select(k => System.Text.Encoding.ASCII.GetString(Output.RecordWriter.KindName(k)))
+            .ToDictionary(k => k, k => (long)RemindersCounter.WithLabels(k).Value),
+        Lag.GetAllLabelValues().Sum(labels => (long)Lag.WithLabels(labels).Value),
+        Ready.Value > 0);
+}
+
+/// <summary>A snapshot of the rater's counters.</summary>
+public sealed record RaterTotals(long Consumed, long Rated, long Skipped, IReadOnlyDictionary<string, long> RejectedByReason,
+    IReadOnlyDictionary<string, long> RemindersByKind, long Lag, bool Ready)
+{
+    public long Rejected => RejectedByReason.Values.Sum();
+
+    public long Reminders => RemindersByKind.Values.Sum();
 }
