@@ -10,6 +10,8 @@ public static class Program
         var root = new RootCommand("RatingPipeline: real-time rating of call, SMS and data records, with consumption reminders.");
         root.Subcommands.Add(BuildRate());
         root.Subcommands.Add(GenerateCommand.Build());
+        root.Subcommands.Add(RerateCommand.Build());
+        root.Subcommands.Add(AuditCommand.Build());
         return await root.Parse(args).InvokeAsync();
     }
 
