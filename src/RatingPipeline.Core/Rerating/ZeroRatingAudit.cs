@@ -145,7 +145,7 @@ public sealed class ZeroRatingAudit
         var seen = _entries.Count;
         _entries.Add(entry);
 
-        // Algorithm R: the first N fill the reservoir; the i-th (0-based) after them replaces slot j = Next(i + 1) when j < N.
+        // Algorithm R: the first N candidates fill the reservoir; candidate i (0-based, i ≥ N) replaces slot j = Next(i + 1) when j < N.
         if (_sample.Count < _sampleSize)
         {
             _sample.Add(entry);

@@ -20,7 +20,7 @@ public static class ZeroRatingReportWriter
     private static readonly string[] ReliefColumns =
         ["direction", "peer", "dest", "reliefUnits", "reliefMicros", "reliefYuan", "reliefNote"];
 
-    /// <summary>Micros as yuan with two decimals, rounded half away from zero (12345 → "0.01", 1000000 → "1.00").</summary>
+    /// <summary>Micros as yuan with two decimals, rounded half away from zero (5000 → "0.01", 1000000 → "1.00").</summary>
     public static string Yuan(long micros)
     {
         var magnitude = (Int128)micros;

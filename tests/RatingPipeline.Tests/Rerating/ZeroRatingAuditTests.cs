@@ -198,7 +198,7 @@ public sealed class ZeroRatingAuditTests
     [TestCase(1_000_000, "1.00")]
     [TestCase(4_285_000, "4.29")]
     [TestCase(-1_005_000, "-1.01")]
-    public void Micros_are_shown_as_yuan_with_two_decimals_rounded_half_up(long micros, string yuan) =>
+    public void Micros_are_shown_as_yuan_with_two_decimals_rounded_half_away_from_zero(long micros, string yuan) =>
         Assert.That(ZeroRatingReportWriter.Yuan(micros), Is.EqualTo(yuan));
 
     internal static async Task<(int Code, string Stdout, string Stderr)> AuditAsync(ZeroRatingAuditOptions options)
