@@ -30,18 +30,50 @@ public static class AuditCommand
 
     public static Command Build()
     {
-        var rated = new Option<string>("--rated") { Description = "rated.jsonl to audit", Required = true };
+        var rated = new Option<string?>("--rated") { Description = "rated.jsonl to audit (or --from-topic)" };
+        var fromTopic = new Option<string?>("--from-topic") { Description = "Audit the records of this topic (e.g. rated-cdrs) instead of a file; needs --bootstrap. With --tariff and no --cdrs, the CDRs come from the cdrs topic" };
+        var bootstrap = new Option<string?>("--bootstrap") { Description = "Kafka bootstrap servers, with --from-topic" };
         var month = new Option<string>("--month") { Description = "The month, yyyy-MM (by each record's start in local time)", Required = true };
         var sample = new Option<int>("--sample") { Description = "Sample size (0 = no sample)", DefaultValueFactory = _ => 100 };
         var seed = new Option<int>("--seed") { Description = "Sample seed (same seed, same sample)", DefaultValueFactory = _ => 1 };
         var tariff = new Option<string?>("--tariff") { Description = "Tariff giving the local-day offset and the rates for relief (needs --cdrs)" };
         var cdrs = new Option<string?>("--cdrs") { Description = "The CDRs behind the rated file (direction and peer for relief; needs --tariff)" };
         var output = new Option<string>("--out") { Description = $"Output folder for {SampleFile}, {SummaryTextFile}, {SummaryJsonFile}", Required = true };
-        var zeroRating = new Command("zero-rating", ZeroRatingHelp) { rated, month, sample, seed, tariff, cdrs, output };
-        zeroRating.SetAction((result, cancel) => RunZeroRatingAsync(
-            new ZeroRatingAuditOptions(result.GetValue(rated)!, result.GetValue(month)!, result.GetValue(output)!, result.GetValue(sample),
-                result.GetValue(seed), result.GetValue(tariff), result.GetValue(cdrs)),
-            Console.Out, Console.Error, cancel));
+        var zeroRating = new Command("zero-rating", ZeroRatingHelp) { rated, fromTopic, bootstrap, month, sample, seed, tariff, cdrs, output };
+        zeroRating.SetAction(async (result, cancel) =>
+        {
+            var ratedPath = result.GetValue(rated);
+            var cdrsPath = result.GetValue(cdrs);
+            var outDir = result.GetValue(output)!;
+            if (result.GetValue(fromTopic) is { } topic)
+            {
+                if (result.GetValue(bootstrap) is not { Length: > 0 } servers)
+                {
+                    await Console.Error.WriteLineAsync("ratingctl audit zero-rating: --from-topic needs --bootstrap HOST:PORT");
+                    return 2;
+                }
+
+                var snapshot = Path.Combine(outDir, "snapshot");
+                Directory.CreateDirectory(snapshot);
+                ratedPath = Path.Combine(snapshot, "rated.jsonl");
+                await TopicSnapshot.ExportAsync(servers, topic, ratedPath, TopicSnapshot.Mode.DistinctValues, cancel);
+                if (result.GetValue(tariff) is not null && cdrsPath is null)
+                {
+                    cdrsPath = Path.Combine(snapshot, "cdrs.jsonl");
+                    await TopicSnapshot.ExportAsync(servers, new Kafka.TopicNames().Cdrs, cdrsPath, TopicSnapshot.Mode.All, cancel);
+                }
+            }
+
+            if (ratedPath is null)
+            {
+                await Console.Error.WriteLineAsync("ratingctl audit zero-rating: give --rated FILE or --from-topic TOPIC --bootstrap HOST:PORT");
+                return 2;
+            }
+
+            return await RunZeroRatingAsync(
+                new ZeroRatingAuditOptions(ratedPath, result.GetValue(month)!, outDir, result.GetValue(sample), result.GetValue(seed), result.GetValue(tariff), cdrsPath),
+                Console.Out, Console.Error, cancel);
+        });
         return new Command("audit", "Audit reports over rated records.") { zeroRating };
     }
 
