@@ -9,7 +9,7 @@ namespace RatingPipeline.Tests.Rating;
 [TestFixture]
 public sealed class StateTests
 {
-    private static Rater Prepared(out Tariffs.Tariff tariff)
+    private static Rater Prepared(out RatingPipeline.Tariffs.Tariff tariff)
     {
         tariff = TestTariff.Build(
             [
