@@ -36,6 +36,8 @@ public sealed class CdrDecoderTests
             Assert.That(rejected.ContainsKey("id") ? (string?)rejected["id"] : "(absent)", Is.EqualTo(id ?? "(absent)"), "id");
             Assert.That(rejected.ContainsKey("msisdn") ? (string?)rejected["msisdn"] : "(absent)", Is.EqualTo(msisdn ?? "(absent)"), "msisdn");
             Assert.That((string?)rejected["detail"], Is.Not.Empty);
+            // raw is the original record; bytes that are not UTF-8 become U+FFFD, as a JSON string cannot hold them.
+            Assert.That((string?)rejected["raw"], Is.EqualTo(Encoding.UTF8.GetString(record)));
         });
     }
 
