@@ -61,10 +61,10 @@ public static class CdrStreams
         select new PlanParams(voiceAllowance, smsAllowance, dataAllowance, voiceFirst, voiceIncrement, voiceUnit, voicePrice,
             smsPrice, dataIncrement, dataUnit, dataPrice, cap1, Math.Max(cap1, cap2) + 1, defaultCap, highSpend, lowBalance, balance);
 
-    // Kinds: 0-3 voice, 4-6 sms, 7-9 data, 10 late voice, 11 invalid (fraction), 12 malformed (truncated).
+    // Kinds: 0-3 voice, 4-6 sms, 7-9 data, 10 late voice, 11 invalid (fraction), 12 malformed (truncated), 13 a new profile.
     public static Gen<CdrOp> Ops =>
         from subscriber in Gen.Frequency((10, Gen.Constant(0)), (10, Gen.Constant(1)), (10, Gen.Constant(2)), (1, Gen.Constant(3)), (1, Gen.Constant(4)))
-        from kind in Gen.Choose(0, 12)
+        from kind in Gen.Frequency((13, Gen.Choose(0, 12)), (1, Gen.Constant(13)))
         from hours in Gen.Frequency((6, Gen.Choose(0, 3)), (3, Gen.Choose(4, 48)), (1, Gen.Choose(200, 800)))
         from duration in Gen.Frequency((1, Gen.Constant(0)), (8, Gen.Choose(1, 900)), (1, Gen.Choose(900, 86_400)))
         from bytes in Gen.Frequency((1, Gen.Constant(0)), (5, Gen.Choose(1, 100_000)), (4, Gen.Choose(100_000, 2_000_000_000)))
@@ -81,10 +81,10 @@ public static class CdrStreams
 
     public static Arbitrary<StreamCase> Cases => CaseGen.ToArbitrary();
 
-    public static Tariff TariffOf(PlanParams p)
+    public static string TariffJsonOf(PlanParams p)
     {
         var caps = $"\"dataCapTiers\":[{p.Cap1},{p.Cap2}]{(p.DefaultCap ? $",\"defaultDataCap\":{p.Cap1}" : "")}";
-        return TestTariff.Build(
+        return TestTariff.Json(
             [
                 TestTariff.Rate("voice", zone: "domestic", direction: "mo", dest: "national", price: p.VoicePrice, unit: p.VoiceUnit,
                     increment: p.VoiceIncrement, first: p.VoiceFirst, allowance: true),
@@ -106,22 +106,51 @@ public static class CdrStreams
             ]);
     }
 
+    public static Tariff TariffOf(PlanParams p) => TariffLoader.Load(System.Text.Encoding.UTF8.GetBytes(TariffJsonOf(p)));
+
     /// <summary>The profiles: default cap, the higher tier, prepaid; none for 3; an unknown plan for 4.</summary>
-    public static SubscriberProfile[] ProfilesOf(PlanParams p, Tariff tariff) =>
+    public static string[] ProfileJsonsOf(PlanParams p) =>
     [
-        Profiles.Of(tariff, msisdn: Msisdns[0]),
-        Profiles.Of(tariff, $"\"dataCap\":{p.Cap2}", msisdn: Msisdns[1], cycleDay: 15),
-        Profiles.Of(tariff, $"\"prepaid\":true,\"balance\":{p.Balance},\"balanceAsOf\":\"2026-11-03T00:00:00+08:00\",\"highSpendThreshold\":{p.HighSpend / 2}",
+        Profiles.Json(msisdn: Msisdns[0]),
+        Profiles.Json($"\"dataCap\":{p.Cap2}", msisdn: Msisdns[1], cycleDay: 15),
+        Profiles.Json($"\"prepaid\":true,\"balance\":{p.Balance},\"balanceAsOf\":\"2026-11-03T00:00:00+08:00\",\"highSpendThreshold\":{p.HighSpend / 2}",
             msisdn: Msisdns[2], cycleDay: 28),
-        Profiles.Of(tariff, msisdn: Msisdns[4], plan: "gone"),
+        Profiles.Json(msisdn: Msisdns[4], plan: "gone"),
     ];
+
+    public static SubscriberProfile[] ProfilesOf(PlanParams p, Tariff tariff) => [.. ProfileJsonsOf(p).Select(j => Profiles.Parse(tariff, j))];
+
+    /// <summary>A later profile for one of subscribers 0–2 (same plan and cap): a new high-spend threshold, or a top-up.</summary>
+    private static string ProfileChange(PlanParams p, CdrOp op, long now) => (op.Subscriber % 3) switch
+    {
+        0 => Profiles.Json($"\"highSpendThreshold\":{op.Bytes % 20_000_000}", msisdn: Msisdns[0]),
+        1 => Profiles.Json($"\"dataCap\":{p.Cap2},\"language\":\"en\"", msisdn: Msisdns[1], cycleDay: 15),
+        _ => Profiles.Json($"\"prepaid\":true,\"balance\":{op.Bytes % 10_000_000},\"balanceAsOf\":\"{Format(now - (op.Duration * Instant.TicksPerSecond))}\"",
+            msisdn: Msisdns[2], cycleDay: 28),
+    };
+
+    /// <summary>Lines of a rendered stream that carry a new profile instead of a CDR start with this.</summary>
+    public const string ProfileLine = "#profile ";
+
+    /// <summary>Feeds one rendered line to a rater: a CDR is processed (its step returned), a profile is set (null).</summary>
+    public static Step? Feed(Rater rater, string line)
+    {
+        if (line.StartsWith(ProfileLine, StringComparison.Ordinal))
+        {
+            rater.Engine.SetProfile(Profiles.Parse(rater.Engine.Tariff, line[ProfileLine.Length..]));
+            return null;
+        }
+
+        return rater.Process(line);
+    }
 
     /// <summary>The cap K of subscriber <paramref name="subscriber"/>, or null when there is none.</summary>
     public static long? CapOf(PlanParams p, int subscriber) => subscriber == 1 ? p.Cap2 : p.DefaultCap ? p.Cap1 : null;
 
-    /// <summary>The stream as CDR records (JSON lines without line ends).</summary>
-    public static List<string> Render(CdrOp[] ops)
+    /// <summary>The stream as CDR records (JSON lines without line ends) and new profiles (see <see cref="ProfileLine"/>).</summary>
+    public static List<string> Render(StreamCase c)
     {
+        var ops = c.Ops;
         var lines = new List<string>(ops.Length);
         var ids = new List<string>();
         var now = Origin;
@@ -136,6 +165,12 @@ public static class CdrStreams
             var peer = Peers[op.Peer];
             var direction = op.Duration % 3 == 0 ? "mt" : "mo";
             var start = Format(now);
+            if (op.Kind == 13)
+            {
+                lines.Add(ProfileLine + ProfileChange(c.Plan, op, now));
+                continue;
+            }
+
             lines.Add(op.Kind switch
             {
                 <= 3 => Cdrs.Voice(id, op.Duration, start, peer, direction, mcc, msisdn),

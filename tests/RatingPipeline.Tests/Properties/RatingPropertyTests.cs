@@ -20,7 +20,7 @@ public sealed class RatingPropertyTests
     {
         var tariff = CdrStreams.TariffOf(c.Plan);
         var rater = new Rater(tariff, CdrStreams.ProfilesOf(c.Plan, tariff));
-        var steps = CdrStreams.Render(c.Ops).Select(rater.Process).ToList();
+        var steps = CdrStreams.Render(c).Select(l => CdrStreams.Feed(rater, l)).OfType<Step>().ToList();
         return (rater, steps);
     }
 
@@ -45,7 +45,9 @@ public sealed class RatingPropertyTests
             Assert.That(step.Result, Is.EqualTo(step.Rated.Count == 1 ? RatingResult.Rated : RatingResult.Rejected));
         }
 
-        Assert.That(rater.All.Rated.Count + rater.All.Rejected.Count, Is.EqualTo(c.Ops.Length), "records in = rated + rejected");
+        var records = CdrStreams.Render(c).Count(l => !l.StartsWith(CdrStreams.ProfileLine, StringComparison.Ordinal));
+        Assert.That(steps, Has.Count.EqualTo(records));
+        Assert.That(rater.All.Rated.Count + rater.All.Rejected.Count, Is.EqualTo(records), "records in = rated + rejected");
     });
 
     [Test]
@@ -68,9 +70,9 @@ public sealed class RatingPropertyTests
         var tariff = CdrStreams.TariffOf(c.Plan);
         var rater = new Rater(tariff, CdrStreams.ProfilesOf(c.Plan, tariff));
         var plan = tariff.Plans["p"];
-        foreach (var line in CdrStreams.Render(c.Ops))
+        foreach (var line in CdrStreams.Render(c))
         {
-            rater.Process(line);
+            CdrStreams.Feed(rater, line);
             foreach (var (_, state) in States(rater))
             {
                 for (var t = 0; t < 3; t++)
@@ -94,9 +96,9 @@ public sealed class RatingPropertyTests
     {
         var tariff = CdrStreams.TariffOf(c.Plan);
         var rater = new Rater(tariff, CdrStreams.ProfilesOf(c.Plan, tariff));
-        foreach (var line in CdrStreams.Render(c.Ops))
+        foreach (var line in CdrStreams.Render(c))
         {
-            rater.Process(line);
+            CdrStreams.Feed(rater, line);
             foreach (var (subscriber, state) in States(rater))
             {
                 if (CdrStreams.CapOf(c.Plan, subscriber) is { } cap)
@@ -123,11 +125,11 @@ public sealed class RatingPropertyTests
     {
         var tariff = CdrStreams.TariffOf(c.Plan);
         var rater = new Rater(tariff, CdrStreams.ProfilesOf(c.Plan, tariff));
-        foreach (var line in CdrStreams.Render(c.Ops))
+        foreach (var line in CdrStreams.Render(c))
         {
             var before = States(rater).Select(s => StateFields.Of(s.State)).ToList();
-            var step = rater.Process(line);
-            if (step.Rejected.Count == 1)
+            var step = CdrStreams.Feed(rater, line);
+            if (step?.Rejected.Count == 1)
             {
                 Assert.That(step.Reminders, Is.Empty, line);
                 Assert.That(States(rater).Select(s => StateFields.Of(s.State)).ToList(), Is.EqualTo(before), line);
@@ -141,7 +143,8 @@ public sealed class RatingPropertyTests
         var (first, _) = Run(c);
         var (second, _) = Run(c);
         Assert.That(second.All.Bytes.WrittenSpan.SequenceEqual(first.All.Bytes.WrittenSpan), Is.True);
-        Assert.That(first.All.Bytes.WrittenCount, Is.GreaterThan(0));
+        var records = first.All.Rated.Count + first.All.Rejected.Count;
+        Assert.That(first.All.Bytes.WrittenCount, records > 0 ? Is.GreaterThan(0) : Is.Zero);
     });
 
     [Test]
@@ -165,12 +168,12 @@ public sealed class RatingPropertyTests
     {
         // Rate the first half, move every state through the codec into a fresh engine, rate the second half there:
         // the outputs of the second half are the same as without the move.
-        var lines = CdrStreams.Render(c.Ops);
+        var lines = CdrStreams.Render(c);
         var half = lines.Count / 2;
         var (whole, _) = Run(c);
         var tariff = CdrStreams.TariffOf(c.Plan);
         var before = new Rater(tariff, CdrStreams.ProfilesOf(c.Plan, tariff));
-        lines.Take(half).ToList().ForEach(l => before.Process(l));
+        lines.Take(half).ToList().ForEach(l => CdrStreams.Feed(before, l));
         var after = new Rater(tariff, CdrStreams.ProfilesOf(c.Plan, tariff));
         foreach (var key in before.Engine.StateKeys)
         {
@@ -179,7 +182,13 @@ public sealed class RatingPropertyTests
             after.Engine.SetState(key, in restored);
         }
 
-        var rest = lines.Skip(half).Select(after.Process).ToList();
+        // Profiles are not part of the state: the fresh engine gets the ones in force at the half.
+        foreach (var profile in before.Engine.Profiles.Values)
+        {
+            after.Engine.SetProfile(profile);
+        }
+
+        var rest = lines.Skip(half).Select(l => CdrStreams.Feed(after, l)).OfType<Step>().ToList();
         var expected = whole.All.Rated.Skip(before.All.Rated.Count).Concat(whole.All.Reminders.Skip(before.All.Reminders.Count))
             .Concat(whole.All.Rejected.Skip(before.All.Rejected.Count)).Select(n => n.ToJsonString());
         var actual = rest.SelectMany(s => s.Rated).Concat(rest.SelectMany(s => s.Reminders)).Concat(rest.SelectMany(s => s.Rejected))
