@@ -24,6 +24,9 @@ public sealed class RecordWriter
 
     private readonly Utf8JsonWriter _json = new(Stream.Null, Options);
 
+    /// <summary>Scratch for the raw text of a record that is not UTF-8 (one char per byte at most).</summary>
+    private char[] _rawChars = new char[256];
+
     public void WriteRated(IBufferWriter<byte> output, in RatedCdr r)
     {
         Span<byte> cycle = stackalloc byte[16];
@@ -136,7 +139,14 @@ public sealed class RecordWriter
             }
             else
             {
-                json.WriteString("raw"u8, System.Text.Encoding.UTF8.GetString(r.Raw));
+                // Each invalid sequence becomes U+FFFD, decoded into a reused buffer rather than a new string.
+                if (_rawChars.Length < r.Raw.Length)
+                {
+                    _rawChars = new char[Math.Max(r.Raw.Length, _rawChars.Length * 2)];
+                }
+
+                System.Text.Unicode.Utf8.ToUtf16(r.Raw, _rawChars, out _, out var chars, replaceInvalidSequences: true);
+                json.WriteString("raw"u8, _rawChars.AsSpan(0, chars));
             }
         }
 

@@ -214,8 +214,11 @@ public sealed class RatingEngine(Tariff tariff)
         if (allowance > 0)
         {
             var used = state.Used[type];
-            foreach (var threshold in plan.ReminderThresholds)
+            var thresholds = plan.ReminderThresholds;
+            for (var i = 0; i < thresholds.Count; i++)
             {
+                // By index: foreach over the IReadOnlyList would allocate an enumerator per CDR.
+                var threshold = thresholds[i];
                 var bit = UInt128.One << threshold;
                 if ((state.AllowanceFired[type] & bit) == 0 && (Int128)used * 100 >= (Int128)threshold * allowance)
                 {
