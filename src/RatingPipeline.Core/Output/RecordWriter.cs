@@ -201,7 +201,7 @@ public sealed class RecordWriter
             return;
         }
 
-        var rate = plan.Rates[rateIndex];
+        var rate = plan.RateAt(rateIndex);
         json.WritePropertyName(name);
         json.WriteStartObject();
         json.WriteNumber("price"u8, rate.Price);

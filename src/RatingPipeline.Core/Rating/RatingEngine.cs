@@ -162,7 +162,7 @@ public sealed class RatingEngine(Tariff tariff)
             return RatingResult.Rated;
         }
 
-        var rate = plan.Rates[rateIndex];
+        var rate = plan.RateAt(rateIndex);
         var billable = BillableUnits(in cdr, rate);
         long allowanceUnits = 0;
         var type = (int)cdr.Type;
@@ -213,7 +213,7 @@ public sealed class RatingEngine(Tariff tariff)
         if (allowance > 0)
         {
             var used = state.Used[type];
-            foreach (var threshold in plan.ReminderThresholds)
+            foreach (var threshold in plan.ReminderThresholdSpan)
             {
                 var bit = UInt128.One << threshold;
                 if ((state.AllowanceFired[type] & bit) == 0 && (Int128)used * 100 >= (Int128)threshold * allowance)
