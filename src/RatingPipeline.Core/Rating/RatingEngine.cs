@@ -32,6 +32,16 @@ public sealed class RatingEngine(Tariff tariff)
 
     public void SetProfile(SubscriberProfile profile) => _profiles[profile.MsisdnKey] = profile;
 
+    /// <summary>
+    /// Makes room for this many profiles and usage states at once, instead of growing the tables step by step
+    /// (each step copies every entry, and a state is a few hundred bytes).
+    /// </summary>
+    public void EnsureCapacity(int profiles, int states)
+    {
+        _profiles.EnsureCapacity(profiles);
+        _states.EnsureCapacity(states);
+    }
+
     public bool RemoveProfile(ulong msisdnKey) => _profiles.Remove(msisdnKey);
 
     public bool TryGetState(ulong msisdnKey, out UsageState state) => _states.TryGetValue(msisdnKey, out state);
