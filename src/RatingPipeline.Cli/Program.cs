@@ -10,6 +10,7 @@ public static class Program
         var root = new RootCommand("RatingPipeline: real-time rating of call, SMS and data records, with consumption reminders.");
         root.Subcommands.Add(BuildRate());
         root.Subcommands.Add(GenerateCommand.Build());
+        root.Subcommands.Add(SenderCommand.Build());
         return await root.Parse(args).InvokeAsync();
     }
 
