@@ -10,6 +10,9 @@ public static class Program
         var root = new RootCommand("RatingPipeline: real-time rating of call, SMS and data records, with consumption reminders.");
         root.Subcommands.Add(BuildRate());
         root.Subcommands.Add(GenerateCommand.Build());
+        root.Subcommands.Add(WorkerCommands.Rater());
+        root.Subcommands.Add(WorkerCommands.Cluster());
+        root.Subcommands.Add(DemoCommand.Build());
         root.Subcommands.Add(SenderCommand.Build());
         return await root.Parse(args).InvokeAsync();
     }

@@ -35,7 +35,6 @@ public static class WorkerHost
             o.JsonWriterOptions = new JsonWriterOptions { Indented = false };
         });
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
 
         var url = builder.Configuration["Http:Url"] is { Length: > 0 } configured ? configured : defaultUrl;
         builder.WebHost.UseUrls(url);

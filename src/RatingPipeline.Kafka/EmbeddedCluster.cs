@@ -13,6 +13,20 @@ public sealed class EmbeddedCluster : IDisposable
     /// </summary>
     public static readonly TimeSpan InitialRebalanceDelay = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>
+    /// Consumer properties for groups whose membership changes on the embedded cluster. The mock
+    /// answers JoinGroup only when its rebalance timer fires: <c>session.timeout.ms</c> − 1 s after a
+    /// member left, or joined a group that still had members (44 s at the default 45 s session).
+    /// A 6 s session, the lowest a real broker accepts by default, brings that down to 5 s; the
+    /// heartbeat interval must then stay well below it.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string> ShortSessionConsumerProperties =
+        new Dictionary<string, string>
+        {
+            ["session.timeout.ms"] = "6000",
+            ["heartbeat.interval.ms"] = "1000",
+        };
+
     private EmbeddedCluster(MockCluster mock, int partitions, TopicNames topics)
     {
         Mock = mock;

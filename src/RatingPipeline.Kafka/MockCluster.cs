@@ -13,7 +13,10 @@ namespace RatingPipeline.Kafka;
 /// Measured limits: use one broker (with three, acknowledged messages were lost in about half
 /// the runs); a partition keeps only its newest ~5 MiB / 100k message sets; no log compaction;
 /// no CreateTopics admin API (use <see cref="CreateTopic"/>); auto-created topics get 4
-/// partitions; transactions do not work end to end.
+/// partitions; transactions do not work end to end. A consumer group's first member is assigned
+/// after the initial rebalance delay (<see cref="SetInitialRebalanceDelay"/>), but any later
+/// rebalance, including a new member joining after the last one left, waits for
+/// <c>session.timeout.ms</c> − 1 s (see <see cref="EmbeddedCluster.ShortSessionConsumerProperties"/>).
 /// </remarks>
 public sealed class MockCluster : IDisposable
 {

@@ -150,6 +150,7 @@ public sealed class RatingEngine(Tariff tariff)
             Plan = plan.IdUtf8,
             TariffVersion = tariff.VersionUtf8,
             Zone = tariff.ZoneIdsUtf8[zone],
+            ZeroRuleIndex = zeroRule,
         };
 
         if (zeroRule >= 0)

@@ -38,6 +38,9 @@ public ref struct RatedCdr
     public ReadOnlySpan<byte> ZeroRated;
 
     public bool IsZeroRated;
+
+    /// <summary>Index of the zero-rating rule in the tariff's list, or -1.</summary>
+    public int ZeroRuleIndex;
 }
 
 public enum ReminderKind : byte

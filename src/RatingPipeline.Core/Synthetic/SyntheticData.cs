@@ -170,7 +170,7 @@ public sealed class SyntheticData
         }
         else if (type == CdrType.Data)
         {
-            json.WriteNumber("bytes", (long)Math.Min(1e12, Math.Exp(7 + (_random.NextDouble() * 11))));
+            json.WriteNumber("bytes", (long)Math.Min(1e12, Math.Exp(7 + (_random.NextDouble() * 13))));
         }
 
         if (roamingMcc is not null)
@@ -206,7 +206,7 @@ public sealed class SyntheticData
         return $"13{_random.Next(100_000_000, 999_999_999)}";
     }
 
-    /// <summary>One subscriber in 25 travels: three days abroad in every ten.</summary>
+    /// <summary>One subscriber in 25 travels: abroad one day in four (a different destination each trip).</summary>
     private static string? RoamingMcc(int subscriber, long ticks)
     {
         if (subscriber % 25 != 0)
@@ -214,14 +214,14 @@ public sealed class SyntheticData
             return null;
         }
 
-        var day = Instant.FloorDays(ticks);
-        if (day % 10 is < 3 or > 5)
+        var day = Instant.FloorDays(ticks + (8 * Instant.TicksPerHour));
+        if ((day + (subscriber / 25)) % 4 != 0)
         {
             return null;
         }
 
         string[] destinations = ["454", "440", "310", "262", "460"];
-        return destinations[(subscriber / 25 + (int)(day / 10)) % destinations.Length];
+        return destinations[(int)(((subscriber / 25) + (day / 4)) % destinations.Length)];
     }
 
     private static string FormatLocal(long utcTicks)

@@ -15,6 +15,9 @@ public static class TariffLoader
     /// <summary>The largest charge one CDR may produce under any rate (10^15 micros = 10^9 currency units).</summary>
     public const long MaxChargePerCdr = 1_000_000_000_000_000;
 
+    /// <summary>Reminder thresholds are kept as bits of a 128-bit mask per type.</summary>
+    public const int MaxThreshold = 127;
+
     private const long MaxDurationSec = 86_400;
     private const long MaxBytes = 1_000_000_000_000;
 
@@ -60,7 +63,7 @@ public static class TariffLoader
             throw new TariffException("utcOffset: must be Z, +HH:MM or -HH:MM");
         }
 
-        var homeMcc = StringArray(Required(root, "homeMcc", ""), "homeMcc");
+        var homeMcc = root.TryGetProperty("homeMcc", out var home) && home.ValueKind != JsonValueKind.Null ? StringArray(home, "homeMcc") : [];
         var mccZone = new short[1000];
         var mccOwner = new string?[1000];
         for (var i = 0; i < homeMcc.Length; i++)
@@ -82,12 +85,8 @@ public static class TariffLoader
                 for (var i = 0; i < mccs.Length; i++)
                 {
                     var mcc = ParseMcc(mccs[i], $"{path}[{i}]");
-                    if (mccOwner[mcc] is { } owner && owner != "homeMcc")
-                    {
-                        throw new TariffException($"{path}[{i}]: MCC {mccs[i]} is already listed in {owner}");
-                    }
 
-                    // An MCC in homeMcc stays domestic even if a zone lists it.
+                    // An MCC in homeMcc stays domestic even if a zone lists it; listed in two zones, the first wins.
                     if (mccOwner[mcc] is null)
                     {
                         mccOwner[mcc] = path;
@@ -166,10 +165,6 @@ public static class TariffLoader
         }
 
         var typeNames = StringArray(Required(entry, "types", path), $"{path}.types");
-        if (typeNames.Length == 0)
-        {
-            throw new TariffException($"{path}.types: must list at least one of voice, sms, data");
-        }
 
         var types = new List<CdrType>();
         for (var i = 0; i < typeNames.Length; i++)
@@ -219,11 +214,8 @@ public static class TariffLoader
             foreach (var item in t.EnumerateArray())
             {
                 var itemPath = $"{path}.reminderThresholds[{i++}]";
-                var value = Integer(item, itemPath, 1, 100);
-                if (!thresholds.Add((int)value))
-                {
-                    throw new TariffException($"{itemPath}: threshold {value} is listed twice");
-                }
+                // Percentages; a threshold listed twice fires once. Above 100 never fires while used ≤ allowance.
+                thresholds.Add((int)Integer(item, itemPath, 0, MaxThreshold));
             }
         }
 
@@ -252,7 +244,7 @@ public static class TariffLoader
         var r = 0;
         foreach (var item in ratesElement.EnumerateArray())
         {
-            rates.Add(ParseRate(item, $"{path}.rates[{r++}]", zoneIds));
+            rates.Add(ParseRate(item, $"{path}.rates[{r++}]"));
         }
 
         if (rates.Count == 0)
@@ -263,7 +255,8 @@ public static class TariffLoader
         return new RatePlan(id, allowance, [.. thresholds], highSpend, lowBalance, [.. tiers], defaultCap, [.. rates]);
     }
 
-    private static Rate ParseRate(JsonElement rate, string path, List<string> zoneIds)
+    /// <remarks>A rate naming a zone the tariff does not define is kept; it simply never matches.</remarks>
+    private static Rate ParseRate(JsonElement rate, string path)
     {
         Expect(rate, JsonValueKind.Object, path);
         var typeName = OptionalString(rate, "type", path);
@@ -272,10 +265,6 @@ public static class TariffLoader
         if (zone == "*")
         {
             zone = null;
-        }
-        else if (zone is not null && !zoneIds.Contains(zone))
-        {
-            throw new TariffException($"{path}.zone: \"{zone}\" is not domestic, *, a zone of zones, or defaultRoamingZone");
         }
 
         var directionName = OptionalString(rate, "direction", path);

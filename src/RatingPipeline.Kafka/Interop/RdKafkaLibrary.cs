@@ -91,7 +91,7 @@ internal static class RdKafkaLibrary
                 tried.Add("the library Confluent.Kafka loaded: not found among the process's modules");
             }
         }
-        catch (DllNotFoundException ex)
+        catch (Exception ex) when (ex is DllNotFoundException or InvalidOperationException or BadImageFormatException)
         {
             tried.Add($"Confluent.Kafka's own loader: {ex.Message}");
         }

@@ -1,0 +1,75 @@
+namespace RatingPipeline.Rater;
+
+/// <summary>Section <c>Rater</c> of the configuration.</summary>
+public sealed class RaterOptions
+{
+    public const string Section = "Rater";
+
+    /// <summary>The tariff JSON file; watched and hot-reloaded.</summary>
+    public string TariffPath { get; set; } = "";
+
+    /// <summary>Stable name of this instance (pod name); used for static group membership when enabled.</summary>
+    public string InstanceId { get; set; } = Environment.MachineName;
+
+    /// <summary>Use <see cref="InstanceId"/> as <c>group.instance.id</c>, so a restart within the session timeout does not rebalance.</summary>
+    public bool StaticMembership { get; set; }
+
+    public string GroupId { get; set; } = "ratingpipeline-rater";
+
+    /// <summary>A batch ends after this many CDRs…</summary>
+    public int BatchMaxRecords { get; set; } = 5000;
+
+    /// <summary>…or this many milliseconds after its first CDR.</summary>
+    public int BatchMaxWaitMs { get; set; } = 100;
+
+    /// <summary>How often the tariff file is checked for a new version.</summary>
+    public int TariffReloadIntervalMs { get; set; } = 1000;
+
+    /// <summary>How long to wait for the cluster to acknowledge a batch's records before starting over.</summary>
+    public int AckTimeoutMs { get; set; } = 60_000;
+
+    /// <summary>librdkafka statistics interval (consumer lag metric); 0 disables.</summary>
+    public int StatisticsIntervalMs { get; set; } = 5000;
+
+    public IEnumerable<string> Validate()
+    {
+        if (string.IsNullOrWhiteSpace(TariffPath))
+        {
+            yield return "Rater:TariffPath is required (the tariff JSON file)";
+        }
+        else if (!File.Exists(TariffPath))
+        {
+            yield return $"Rater:TariffPath {TariffPath} does not exist";
+        }
+
+        if (string.IsNullOrWhiteSpace(InstanceId))
+        {
+            yield return "Rater:InstanceId must not be empty";
+        }
+
+        if (string.IsNullOrWhiteSpace(GroupId))
+        {
+            yield return "Rater:GroupId must not be empty";
+        }
+
+        if (BatchMaxRecords is < 1 or > 1_000_000)
+        {
+            yield return "Rater:BatchMaxRecords must be 1..1000000";
+        }
+
+        if (BatchMaxWaitMs is < 1 or > 60_000)
+        {
+            yield return "Rater:BatchMaxWaitMs must be 1..60000";
+        }
+
+        if (TariffReloadIntervalMs < 100)
+        {
+            yield return "Rater:TariffReloadIntervalMs must be ≥ 100";
+        }
+
+        if (AckTimeoutMs < 1000)
+        {
+            yield return "Rater:AckTimeoutMs must be ≥ 1000";
+        }
+    }
+}
