@@ -30,8 +30,8 @@ public sealed record GatewayRequest(
 /// gateway contract (<c>POST</c> any path, JSON <c>{to, text, id}</c>, <c>Idempotency-Key</c> equal to
 /// <c>id</c>; 400 otherwise), delivers a key's first accepted request and answers later ones with the same key
 /// as duplicates (200, not delivered again), and can inject faults: the next n requests failing with a status
-/// (5xx bursts, 429, 4xx), every request failing, a delay before each answer (after delivering: the gateway
-/// took it even if the client gave up), a required auth header.
+/// (5xx bursts, 429, 4xx), every request failing, a delay before each answer or the next n answers (after
+/// delivering: the gateway took it even if the client gave up), a required auth header.
 /// </summary>
 public sealed class LoopbackGateway : IDisposable, IAsyncDisposable
 {
@@ -45,6 +45,8 @@ public sealed class LoopbackGateway : IDisposable, IAsyncDisposable
     private int _failNextStatus;
     private int? _failAlways;
     private long _delayTicks;
+    private int _delayNext;
+    private TimeSpan _delayNextBy;
     private (string Name, string Value)? _requiredHeader;
     private volatile bool _deduplicate = true;
 
@@ -134,6 +136,17 @@ public sealed class LoopbackGateway : IDisposable, IAsyncDisposable
         }
     }
 
+    /// <summary>The next <paramref name="count"/> requests are answered only after <paramref name="delay"/> (after delivering).</summary>
+    public void DelayNext(int count, TimeSpan delay)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        lock (_lock)
+        {
+            _delayNext = count;
+            _delayNextBy = delay;
+        }
+    }
+
     /// <summary>Every request is answered <paramref name="status"/> until <see cref="Heal"/>.</summary>
     public void FailAlways(int status)
     {
@@ -150,6 +163,7 @@ public sealed class LoopbackGateway : IDisposable, IAsyncDisposable
         {
             _failAlways = null;
             _failNext = 0;
+            _delayNext = 0;
         }
 
         Delay = TimeSpan.Zero;
@@ -215,8 +229,15 @@ public sealed class LoopbackGateway : IDisposable, IAsyncDisposable
 
         int status;
         bool delivered = false, duplicate = false;
+        var delay = Delay;
         lock (_lock)
         {
+            if (_delayNext > 0)
+            {
+                _delayNext--;
+                delay = _delayNextBy;
+            }
+
             if (key.Length > 0)
             {
                 _requests[key] = _requests.GetValueOrDefault(key) + 1;
@@ -255,7 +276,6 @@ public sealed class LoopbackGateway : IDisposable, IAsyncDisposable
         }
 
         _log?.WriteLine($"[gateway {context.Request.Path}] {status}{(duplicate ? " duplicate" : "")} to {Msisdns.Mask(message?.To)} key={key}: {message?.Text}");
-        var delay = Delay;
         if (delay > TimeSpan.Zero)
         {
             try

@@ -73,8 +73,8 @@ public sealed class NoticeBook(Action<int>? backlogChanged = null)
         var due = _deferred.Values.Where(d => d.DueAt <= now).OrderBy(d => d.DueAt).ThenBy(d => d.Sequence).ToList();
         foreach (var notice in due)
         {
+            // Claimed by the processor like any other notice (TryClaim with fromBacklog).
             _deferred.Remove((notice.Reminder.EventId, notice.Channel));
-            _inFlight.Add((notice.Reminder.EventId, notice.Channel));
         }
 
         if (due.Count > 0)
