@@ -205,9 +205,10 @@ internal sealed class SenderWorker(
 
         if (batch.Count > 0)
         {
-            var offsets = batch.GroupBy(r => r.TopicPartition)
-                .Where(g => _books.ContainsKey(g.Key.Partition.Value))
-                .Select(g => new TopicPartitionOffset(g.Key, new Offset(g.Max(r => r.Offset.Value) + 1)))
+            // Records carry no topic name (consume.result.fields=none): the partition number is the key.
+            var offsets = batch.GroupBy(r => r.Partition.Value)
+                .Where(g => _books.ContainsKey(g.Key))
+                .Select(g => new TopicPartitionOffset(_topics.Reminders, g.Key, new Offset(g.Max(r => r.Offset.Value) + 1)))
                 .ToList();
             try
             {
