@@ -107,7 +107,7 @@ public sealed class DeliveryTests
             o.Sms.MaxRetryDelay = TimeSpan.FromMilliseconds(200);
             o.Sms.BreakerMinimumThroughput = 4;
             o.Sms.BreakerSamplingDuration = TimeSpan.FromSeconds(2);
-            o.Sms.BreakDuration = TimeSpan.FromMilliseconds(500);
+            o.Sms.BreakDuration = TimeSpan.FromMilliseconds(1500);
         });
         rig.Gateway.FailAlways(503);
         var circuitOpen = SenderMetrics.DeliveryAttempts.WithLabels("sms", "circuit-open").Value;

@@ -34,6 +34,7 @@ public sealed class SenderKafkaTests
         ["Sender:Sms:Url"] = new Uri(gateway.Url, "sms").ToString(),
         ["Sender:Sms:RetryDelay"] = "00:00:00.010",
         ["Sender:Sms:MaxRetryDelay"] = "00:00:00.100",
+        ["Sender:Sms:RatePerSecond"] = "1000",
         // Real time here: no quiet hours, so the outcome does not depend on when the test runs.
         ["Sender:QuietHours:Start"] = "00:00",
         ["Sender:QuietHours:End"] = "00:00",
