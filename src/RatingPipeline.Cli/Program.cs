@@ -13,6 +13,8 @@ public static class Program
         root.Subcommands.Add(WorkerCommands.Rater());
         root.Subcommands.Add(WorkerCommands.Cluster());
         root.Subcommands.Add(DemoCommand.Build());
+        root.Subcommands.Add(RerateCommand.Build());
+        root.Subcommands.Add(AuditCommand.Build());
         root.Subcommands.Add(SenderCommand.Build());
         return await root.Parse(args).InvokeAsync();
     }

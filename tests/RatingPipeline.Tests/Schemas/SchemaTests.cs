@@ -508,7 +508,7 @@ public sealed class SchemaTests
     [TestCase("zeroRated.0.pattern", "\"00*44\"", false)] // * before the end
     [TestCase("zeroRated.0.pattern", "\"+44\"", false)] // + is not allowed in a pattern
     [TestCase("zeroRated.0.pattern", "\"0044X\"", false)] // uppercase X
-    [TestCase("zeroRated.0.types", "[]", false)] // no types
+    [TestCase("zeroRated.0.types", "[]", true)]
     [TestCase("zeroRated.0.types", "[\"fax\"]", false)] // unknown type
     [TestCase("zeroRated.0.from", "\"2012-05-20\"", false)] // a date, not an instant
     [TestCase("zeroRated.0.reason", "\"\"", false)] // empty reason
@@ -525,8 +525,10 @@ public sealed class SchemaTests
     [TestCase("plans.mini-18.rates.0.price", "1.5", false)] // price with a fraction
     [TestCase("plans.mini-18.rates.0.direction", "\"in\"", false)] // unknown direction
     [TestCase("plans.mini-18.rates.0.useAllowance", "\"yes\"", false)] // not a boolean
-    [TestCase("plans.mini-18.reminderThresholds", "[80, 80]", false)] // a threshold twice
-    [TestCase("plans.mini-18.reminderThresholds", "[0]", false)] // threshold below 1
+    [TestCase("plans.mini-18.reminderThresholds", "[80, 80]", true)]
+    [TestCase("plans.mini-18.reminderThresholds", "[0, 127]", true)]
+    [TestCase("plans.mini-18.reminderThresholds", "[-1]", false)] // a negative percentage
+    [TestCase("plans.mini-18.reminderThresholds", "[128]", false)] // above the 127 the reminder memory holds
     [TestCase("plans.mini-18.allowances.voiceSec", "-1", false)] // negative allowance
     public async Task Tariff_schema_and_tariff_loader_agree_on_each_rule(string? path, string? valueJson, bool valid)
     {
@@ -551,8 +553,6 @@ public sealed class SchemaTests
 
     [TestCase("plans.mini-18.rates.0.type", "\"*\"")] // a 10^12-byte data CDR at this voice price would cost more than 10^15 micros
     [TestCase("plans.mini-18.defaultDataCap", "30000000")] // not one of the plan's dataCapTiers
-    [TestCase("zones.Z1", "[\"454\"]")] // MCC 454 is already in zone HMT
-    [TestCase("plans.mini-18.rates.0.zone", "\"MARS\"")] // no zone of that name
     public async Task Tariff_rules_across_members_are_left_to_the_loader(string path, string valueJson)
     {
         var bytes = await Mutate(Example("tariff.json"), path, valueJson);
@@ -562,6 +562,20 @@ public sealed class SchemaTests
         {
             Assert.That(check.Verdict, Is.EqualTo(Verdict.Pass), "the schema cannot see this rule; its description states it");
             Assert.That(() => TariffLoader.Load(bytes), Throws.TypeOf<TariffException>());
+        });
+    }
+
+    [TestCase("zones.Z1", "[\"454\"]")] // MCC 454 is also in zone HMT: the first listing (HMT) wins
+    [TestCase("plans.mini-18.rates.0.zone", "\"MARS\"")] // no zone of that name: the rate never matches
+    public async Task Tariff_cases_no_rule_forbids_pass_both_schema_and_loader(string path, string valueJson)
+    {
+        var bytes = await Mutate(Example("tariff.json"), path, valueJson);
+        var check = await RecordSchemas.CheckAsync(RecordSchemas.Tariff, bytes);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(check.Verdict, Is.EqualTo(Verdict.Pass), check.ToString());
+            Assert.That(() => TariffLoader.Load(bytes), Throws.Nothing);
         });
     }
 
@@ -621,7 +635,7 @@ public sealed class SchemaTests
     [TestCase("reminders.jsonl", 1, null, null, true)]
     [TestCase("reminders.jsonl", 1, "kind", "\"data-cap\"", false)] // allowance members under another kind
     [TestCase("reminders.jsonl", 1, "overageUnit", null, false)] // allowance without overageUnit
-    [TestCase("reminders.jsonl", 1, "threshold", "101", false)] // a percentage above 100
+    [TestCase("reminders.jsonl", 1, "threshold", "128", false)] // above the largest threshold a plan may hold (127)
     [TestCase("reminders.jsonl", 1, "eventId", "\"8613800000001:2026-11-01:allowance:voice\"", false)] // eventId without the threshold
     [TestCase("reminders.jsonl", 1, "eventId", "\"8613800000001:2026-11-01:high-spend:80\"", false)] // eventId of another kind
     [TestCase("reminders.jsonl", 1, "spend", "5", false)] // a high-spend member on an allowance reminder

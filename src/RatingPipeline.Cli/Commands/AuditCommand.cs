@@ -1,0 +1,168 @@
+using System.CommandLine;
+using System.Text;
+using RatingPipeline.Cli.IO;
+using RatingPipeline.Rerating;
+using RatingPipeline.Tariffs;
+
+namespace RatingPipeline.Cli.Commands;
+
+/// <summary>Options of <c>ratingctl audit zero-rating</c>.</summary>
+public sealed record ZeroRatingAuditOptions(string Rated, string Month, string Out, int Sample = 100, int Seed = 1, string? Tariff = null, string? Cdrs = null);
+
+/// <summary>
+/// <c>ratingctl audit zero-rating</c>: the monthly zero-rating report — counts per rule and per local day, the
+/// relief (what the zero-rated records would otherwise have cost) and a reproducible random sample.
+/// </summary>
+public static class AuditCommand
+{
+    public const string SampleFile = "zero-rating-sample.csv";
+    public const string SummaryTextFile = "zero-rating-summary.txt";
+    public const string SummaryJsonFile = "zero-rating-summary.json";
+
+    private const string ZeroRatingHelp =
+        "Monthly zero-rating audit of a rated.jsonl: zero-rated records per rule and per day, the relief, and a reproducible sample. "
+        + "A record belongs to the month (and to a day) by its start in local time: the tariff's utcOffset with --tariff, UTC without it "
+        + "(not by its billing cycle, which spans two calendar months). "
+        + "Relief = what each zero-rated record would have cost at the plan's first rate matching its type, zone, direction and destination, "
+        + "allowances and caps aside; it needs --tariff and --cdrs (the CDRs give direction and peer, which rated records lack). "
+        + "The sample is drawn by reservoir sampling with new Random(seed) over the month's zero-rated records in file order: "
+        + "same input and seed, same sample.";
+
+    public static Command Build()
+    {
+        var rated = new Option<string?>("--rated") { Description = "rated.jsonl to audit (or --from-topic)" };
+        var fromTopic = new Option<string?>("--from-topic") { Description = "Audit the records of this topic (e.g. rated-cdrs) instead of a file; needs --bootstrap. With --tariff and no --cdrs, the CDRs come from the cdrs topic" };
+        var bootstrap = new Option<string?>("--bootstrap") { Description = "Kafka bootstrap servers, with --from-topic" };
+        var month = new Option<string>("--month") { Description = "The month, yyyy-MM (by each record's start in local time)", Required = true };
+        var sample = new Option<int>("--sample") { Description = "Sample size (0 = no sample)", DefaultValueFactory = _ => 100 };
+        var seed = new Option<int>("--seed") { Description = "Sample seed (same seed, same sample)", DefaultValueFactory = _ => 1 };
+        var tariff = new Option<string?>("--tariff") { Description = "Tariff giving the local-day offset and the rates for relief (needs --cdrs)" };
+        var cdrs = new Option<string?>("--cdrs") { Description = "The CDRs behind the rated file (direction and peer for relief; needs --tariff)" };
+        var output = new Option<string>("--out") { Description = $"Output folder for {SampleFile}, {SummaryTextFile}, {SummaryJsonFile}", Required = true };
+        var zeroRating = new Command("zero-rating", ZeroRatingHelp) { rated, fromTopic, bootstrap, month, sample, seed, tariff, cdrs, output };
+        zeroRating.SetAction(async (result, cancel) =>
+        {
+            var ratedPath = result.GetValue(rated);
+            var cdrsPath = result.GetValue(cdrs);
+            var outDir = result.GetValue(output)!;
+            if (result.GetValue(fromTopic) is { } topic)
+            {
+                if (result.GetValue(bootstrap) is not { Length: > 0 } servers)
+                {
+                    await Console.Error.WriteLineAsync("ratingctl audit zero-rating: --from-topic needs --bootstrap HOST:PORT");
+                    return 2;
+                }
+
+                var snapshot = Path.Combine(outDir, "snapshot");
+                Directory.CreateDirectory(snapshot);
+                ratedPath = Path.Combine(snapshot, "rated.jsonl");
+                await TopicSnapshot.ExportAsync(servers, topic, ratedPath, TopicSnapshot.Mode.DistinctValues, cancel);
+                if (result.GetValue(tariff) is not null && cdrsPath is null)
+                {
+                    cdrsPath = Path.Combine(snapshot, "cdrs.jsonl");
+                    await TopicSnapshot.ExportAsync(servers, new Kafka.TopicNames().Cdrs, cdrsPath, TopicSnapshot.Mode.All, cancel);
+                }
+            }
+
+            if (ratedPath is null)
+            {
+                await Console.Error.WriteLineAsync("ratingctl audit zero-rating: give --rated FILE or --from-topic TOPIC --bootstrap HOST:PORT");
+                return 2;
+            }
+
+            return await RunZeroRatingAsync(
+                new ZeroRatingAuditOptions(ratedPath, result.GetValue(month)!, outDir, result.GetValue(sample), result.GetValue(seed), result.GetValue(tariff), cdrsPath),
+                Console.Out, Console.Error, cancel);
+        });
+        return new Command("audit", "Audit reports over rated records.") { zeroRating };
+    }
+
+    public static async Task<int> RunZeroRatingAsync(ZeroRatingAuditOptions options, TextWriter stdout, TextWriter stderr, CancellationToken cancel)
+    {
+        const string Me = "ratingctl audit zero-rating";
+        if (!ZeroRatingAudit.TryParseMonth(options.Month, out var year, out var month))
+        {
+            await stderr.WriteLineAsync($"{Me}: --month must be yyyy-MM (e.g. 2026-11), not \"{options.Month}\"");
+            return 2;
+        }
+
+        if (options.Sample < 0)
+        {
+            await stderr.WriteLineAsync($"{Me}: --sample must be 0 or more");
+            return 2;
+        }
+
+        if ((options.Tariff is null) != (options.Cdrs is null))
+        {
+            await stderr.WriteLineAsync($"{Me}: relief needs both --tariff (rates, offset) and --cdrs (direction and peer of each record); give both or neither");
+            return 2;
+        }
+
+        Tariff? tariff = null;
+        if (options.Tariff is not null)
+        {
+            try
+            {
+                tariff = TariffLoader.LoadFile(options.Tariff);
+            }
+            catch (TariffException e)
+            {
+                await stderr.WriteLineAsync($"{Me}: tariff {options.Tariff} refused: {e.Message}");
+                return 2;
+            }
+        }
+
+        foreach (var file in new[] { options.Rated, options.Cdrs })
+        {
+            if (file is not null && !File.Exists(file))
+            {
+                await stderr.WriteLineAsync($"{Me}: {file} does not exist");
+                return 2;
+            }
+        }
+
+        var audit = new ZeroRatingAudit(year, month, tariff, options.Sample, options.Seed);
+        try
+        {
+            foreach (var (line, record) in RatedRecordReader.ReadFileWithLines(options.Rated))
+            {
+                audit.Add(record, line);
+            }
+        }
+        catch (RatedFileException e)
+        {
+            await stderr.WriteLineAsync($"{Me}: rated file refused: {e.Message}");
+            return 2;
+        }
+
+        if (options.Cdrs is not null && audit.WantsCdrs)
+        {
+            await LineReader.ReadLinesAsync(options.Cdrs, audit.OfferCdr, null, cancel);
+        }
+
+        var report = audit.Report();
+        Directory.CreateDirectory(options.Out);
+        var utf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false);
+        await using (var csv = new StreamWriter(Path.Combine(options.Out, SampleFile), false, utf8))
+        {
+            ZeroRatingReportWriter.WriteCsv(csv, report);
+        }
+
+        await using (var text = new StreamWriter(Path.Combine(options.Out, SummaryTextFile), false, utf8))
+        {
+            ZeroRatingReportWriter.WriteText(text, report);
+        }
+
+        await using (var json = File.Create(Path.Combine(options.Out, SummaryJsonFile)))
+        {
+            ZeroRatingReportWriter.WriteJson(json, report);
+        }
+
+        var relief = report.HasRelief
+            ? $", relief {ZeroRatingReportWriter.Yuan(report.Total.Relief)} yuan ({report.Total.Relief} micros) over {report.Total.Priced} priced"
+            : ", relief not computed (needs --tariff and --cdrs)";
+        await stdout.WriteLineAsync($"{report.ZeroRated} zero-rated records in {report.Month} (of {report.RecordsInMonth} rated in the month), "
+            + $"{report.Rules.Count} rules{relief}; sample {report.Sample.Count} (seed {report.Seed})");
+        return 0;
+    }
+}

@@ -1,0 +1,223 @@
+using System.CommandLine;
+using Confluent.Kafka;
+using RatingPipeline.Cli.IO;
+using RatingPipeline.Kafka;
+using RatingPipeline.Rerating;
+using RatingPipeline.Subscribers;
+using RatingPipeline.Tariffs;
+
+namespace RatingPipeline.Cli.Commands;
+
+/// <summary>Options of <c>ratingctl rerate</c>.</summary>
+public sealed record RerateOptions(string Tariff, string Subscribers, string Rated, string Cdrs, string Out);
+
+/// <summary>
+/// <c>ratingctl rerate</c>: re-rates already-rated CDRs under a newer tariff (e.g. after Apple activation ports
+/// were added late to <c>zeroRated</c>). Replays the original CDR file through a fresh engine with the new
+/// tariff, compares every CDR the old run rated, and appends an adjustment for each changed charge to
+/// <c>DIR/adjustments.jsonl</c> (never the same adjustment id twice), then writes
+/// <c>DIR/adjustment-totals.json</c> and <c>DIR/rerate-mismatches.jsonl</c>.
+/// </summary>
+public static class RerateCommand
+{
+    public const string AdjustmentsFile = "adjustments.jsonl";
+    public const string TotalsFile = "adjustment-totals.json";
+    public const string MismatchesFile = "rerate-mismatches.jsonl";
+
+    public static Command Build()
+    {
+        var tariff = new Option<string>("--tariff") { Description = "The NEW tariff JSON document", Required = true };
+        var subscribers = new Option<string?>("--subscribers") { Description = "Subscriber profiles, JSON Lines (as given to the original run); not with --from-topic" };
+        var rated = new Option<string?>("--rated") { Description = "rated.jsonl of the original run (the records to compare); not with --from-topic" };
+        var cdrs = new Option<string?>("--cdrs") { Description = "The original CDRs, JSON Lines, in arrival order (the input of the original run); not with --from-topic" };
+        var fromTopic = new Option<bool>("--from-topic")
+        {
+            Description = "Read subscribers, rated-cdrs and cdrs from the cluster's topics, and also produce the new adjustments to the adjustments topic (whose records are the ledger: an adjustment already there is not produced again)",
+        };
+        var bootstrap = new Option<string?>("--bootstrap") { Description = "Kafka bootstrap servers, with --from-topic" };
+        var output = new Option<string>("--out")
+        {
+            Description = $"Output folder: {AdjustmentsFile} (appended; an adjustment id already there is not written again), {TotalsFile}, {MismatchesFile}",
+            Required = true,
+        };
+        var command = new Command("rerate", "Re-rate already-rated CDRs under a newer tariff and write the adjustments (credits and debits) per CDR.")
+        {
+            tariff, subscribers, rated, cdrs, fromTopic, bootstrap, output,
+        };
+        command.SetAction(async (result, cancel) =>
+        {
+            var outDir = result.GetValue(output)!;
+            if (result.GetValue(fromTopic))
+            {
+                if (result.GetValue(bootstrap) is not { Length: > 0 } servers)
+                {
+                    await Console.Error.WriteLineAsync("ratingctl rerate: --from-topic needs --bootstrap HOST:PORT");
+                    return 2;
+                }
+
+                return await RunFromTopicsAsync(result.GetValue(tariff)!, servers, new TopicNames(), outDir, Console.Out, Console.Error, cancel);
+            }
+
+            if (result.GetValue(subscribers) is not { } s || result.GetValue(rated) is not { } r || result.GetValue(cdrs) is not { } c)
+            {
+                await Console.Error.WriteLineAsync("ratingctl rerate: give --subscribers, --rated and --cdrs, or --from-topic --bootstrap HOST:PORT");
+                return 2;
+            }
+
+            return await RunAsync(new RerateOptions(result.GetValue(tariff)!, s, r, c, outDir), Console.Out, Console.Error, cancel);
+        });
+        return command;
+    }
+
+    /// <summary>
+    /// Topic mode: snapshots <c>subscribers</c> (last profile per msisdn), <c>rated-cdrs</c> (each distinct record once —
+    /// the rater may re-deliver identical records after a crash), <c>cdrs</c> (partition by partition, so each
+    /// subscriber's CDRs keep their order) and the <c>adjustments</c> ledger into the output folder, runs the file
+    /// logic, and produces the adjustments that are new to the <c>adjustments</c> topic (key msisdn).
+    /// </summary>
+    public static async Task<int> RunFromTopicsAsync(string tariffPath, string bootstrap, TopicNames topics, string outDir,
+        TextWriter stdout, TextWriter stderr, CancellationToken cancel)
+    {
+        var snapshot = Path.Combine(outDir, "snapshot");
+        Directory.CreateDirectory(snapshot);
+        var adjustmentsPath = Path.Combine(outDir, AdjustmentsFile);
+        try
+        {
+            await TopicSnapshot.ExportAsync(bootstrap, topics.Subscribers, Path.Combine(snapshot, "subscribers.jsonl"), TopicSnapshot.Mode.LastPerKey, cancel);
+            await TopicSnapshot.ExportAsync(bootstrap, topics.RatedCdrs, Path.Combine(snapshot, "rated.jsonl"), TopicSnapshot.Mode.DistinctValues, cancel);
+            await TopicSnapshot.ExportAsync(bootstrap, topics.Cdrs, Path.Combine(snapshot, "cdrs.jsonl"), TopicSnapshot.Mode.All, cancel);
+
+            // In topic mode the adjustments topic is the ledger of record.
+            await TopicSnapshot.ExportAsync(bootstrap, topics.Adjustments, adjustmentsPath, TopicSnapshot.Mode.DistinctValues, cancel);
+        }
+        catch (Exception e) when (e is KafkaException or InvalidOperationException or TimeoutException)
+        {
+            await stderr.WriteLineAsync($"ratingctl rerate: reading the topics at {bootstrap} failed: {e.Message}");
+            return 2;
+        }
+
+        var before = new FileInfo(adjustmentsPath).Length;
+        var exit = await RunAsync(new RerateOptions(tariffPath, Path.Combine(snapshot, "subscribers.jsonl"), Path.Combine(snapshot, "rated.jsonl"),
+            Path.Combine(snapshot, "cdrs.jsonl"), outDir), stdout, stderr, cancel);
+        if (exit != 0)
+        {
+            return exit;
+        }
+
+        // Produce what this run appended to the ledger file.
+        var appended = (await File.ReadAllBytesAsync(adjustmentsPath, cancel)).AsMemory((int)before);
+        using var producer = new ProducerBuilder<byte[], byte[]>(KafkaClientTuning.Producer(bootstrap)).SetLogHandler((_, _) => { }).Build();
+        var produced = 0;
+        foreach (var line in System.Text.Encoding.UTF8.GetString(appended.Span).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            using var json = System.Text.Json.JsonDocument.Parse(line);
+            var key = json.RootElement.GetProperty("msisdn").GetString()!;
+            await producer.ProduceAsync(topics.Adjustments, new Message<byte[], byte[]>
+            {
+                Key = System.Text.Encoding.ASCII.GetBytes(key),
+                Value = System.Text.Encoding.UTF8.GetBytes(line),
+            }, cancel);
+            produced++;
+        }
+
+        await stdout.WriteLineAsync($"{produced} adjustments produced to {topics.Adjustments}");
+        return 0;
+    }
+
+    public static async Task<int> RunAsync(RerateOptions options, TextWriter stdout, TextWriter stderr, CancellationToken cancel)
+    {
+        Tariff tariff;
+        List<SubscriberProfile> profiles;
+        try
+        {
+            tariff = TariffLoader.LoadFile(options.Tariff);
+            profiles = SubscriberFile.Load(options.Subscribers, tariff);
+        }
+        catch (TariffException e)
+        {
+            await stderr.WriteLineAsync($"ratingctl rerate: tariff {options.Tariff} refused: {e.Message}");
+            return 2;
+        }
+        catch (SubscriberFileException e)
+        {
+            await stderr.WriteLineAsync($"ratingctl rerate: subscriber file refused: {e.Message}");
+            return 2;
+        }
+
+        foreach (var (file, what) in new[] { (options.Rated, "rated file"), (options.Cdrs, "CDR file") })
+        {
+            if (!File.Exists(file))
+            {
+                await stderr.WriteLineAsync($"ratingctl rerate: {what} {file} does not exist");
+                return 2;
+            }
+        }
+
+        Directory.CreateDirectory(options.Out);
+        var adjustmentsPath = Path.Combine(options.Out, AdjustmentsFile);
+        Rerater rerater;
+        try
+        {
+            rerater = new Rerater(tariff, profiles, new AdjustmentLedger(AdjustmentJson.ReadFile(adjustmentsPath)));
+            foreach (var record in RatedRecordReader.ReadFile(options.Rated))
+            {
+                rerater.AddRated(record);
+            }
+        }
+        catch (AdjustmentFileException e)
+        {
+            await stderr.WriteLineAsync($"ratingctl rerate: existing adjustment file refused: {e.Message}");
+            return 2;
+        }
+        catch (RatedFileException e)
+        {
+            await stderr.WriteLineAsync($"ratingctl rerate: rated file refused: {e.Message}");
+            return 2;
+        }
+
+        await using (var adjustments = OpenForAppend(adjustmentsPath))
+        await using (var mismatches = new BufferedStream(File.Create(Path.Combine(options.Out, MismatchesFile)), 1 << 16))
+        {
+            using var receiver = new JsonlRerateReceiver(adjustments, mismatches);
+            await LineReader.ReadLinesAsync(options.Cdrs, line => rerater.Replay(line, receiver), null, cancel);
+            rerater.Finish(receiver);
+        }
+
+        // Totals of the whole ledger (what stands to be credited), replaced atomically.
+        var totalsPath = Path.Combine(options.Out, TotalsFile);
+        var temporary = totalsPath + ".tmp";
+        await using (var totals = File.Create(temporary))
+        {
+            AdjustmentTotalsJson.Write(totals, AdjustmentTotals.Of(rerater.Ledger.Adjustments), rerater.Summary, tariff.Version);
+        }
+
+        File.Move(temporary, totalsPath, overwrite: true);
+        var summary = rerater.Summary;
+        if (summary.SameVersionAdjustments > 0)
+        {
+            await stderr.WriteLineAsync($"ratingctl rerate: warning: {summary.SameVersionAdjustments} adjustments have the same old and new tariff version "
+                + $"\"{tariff.Version}\": a changed tariff should carry a new version");
+        }
+
+        await stdout.WriteLineAsync(summary.ToString());
+        return 0;
+    }
+
+    private static BufferedStream OpenForAppend(string path)
+    {
+        var file = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
+        if (file.Length > 0)
+        {
+            // A last line without its '\n' gets one, so the first appended adjustment starts a line of its own.
+            file.Seek(-1, SeekOrigin.End);
+            var last = file.ReadByte();
+            if (last != '\n')
+            {
+                file.WriteByte((byte)'\n');
+            }
+        }
+
+        file.Seek(0, SeekOrigin.End);
+        return new BufferedStream(file, 1 << 16);
+    }
+}

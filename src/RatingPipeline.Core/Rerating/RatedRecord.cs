@@ -1,0 +1,312 @@
+using System.Text.Json;
+using RatingPipeline.Records;
+using RatingPipeline.Time;
+
+namespace RatingPipeline.Rerating;
+
+/// <summary>
+/// A rated CDR as written to <c>rated.jsonl</c> / <c>rated-cdrs</c> (SPEC §5), read back for re-rating and
+/// auditing. <see cref="MsisdnKey"/>, <see cref="CdrType"/> and <see cref="StartTicks"/> are derived from the
+/// text fields when the record is read.
+/// </summary>
+public sealed record RatedRecord
+{
+    public required string Id { get; init; }
+
+    public required string Msisdn { get; init; }
+
+    public required ulong MsisdnKey { get; init; }
+
+    public required string Type { get; init; }
+
+    public required CdrType CdrType { get; init; }
+
+    /// <summary><c>start</c> as received by the rater.</summary>
+    public required string Start { get; init; }
+
+    public required long StartTicks { get; init; }
+
+    /// <summary>The billing cycle, <c>yyyy-MM-dd</c>.</summary>
+    public required string Cycle { get; init; }
+
+    public required string Plan { get; init; }
+
+    public required string TariffVersion { get; init; }
+
+    public required string Zone { get; init; }
+
+    public required long BillableUnits { get; init; }
+
+    public required long AllowanceUnits { get; init; }
+
+    public required long OverageUnits { get; init; }
+
+    /// <summary>Micros.</summary>
+    public required long Charge { get; init; }
+
+    /// <summary>The zero-rating rule's reason, or null when the record was not zero-rated.</summary>
+    public string? ZeroRated { get; init; }
+}
+
+/// <summary>A rated-record file broke the record format; the message names the file and line.</summary>
+public sealed class RatedFileException(string message) : Exception(message)
+{
+    public RatedFileException()
+        : this("rated file refused")
+    {
+    }
+
+    public RatedFileException(string message, Exception inner)
+        : this(message + ": " + inner.Message)
+    {
+    }
+}
+
+/// <summary>
+/// Reads rated records (one JSON object each). Every SPEC §5 field is required with its type; unknown
+/// members are ignored. Strings that repeat across records (type, cycle, plan, tariff version, zone,
+/// zero-rating reason) are pooled, so holding millions of records costs little more than their ids.
+/// Not thread-safe.
+/// </summary>
+public sealed class RatedRecordReader
+{
+    private const int MaxPooled = 128;
+
+    private readonly Dictionary<string, string> _pool = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _poolLookup;
+
+    public RatedRecordReader() => _poolLookup = _pool.GetAlternateLookup<ReadOnlySpan<char>>();
+
+    /// <summary>Reads one record; null and an error for a line that is not a rated record.</summary>
+    public RatedRecord? TryRead(ReadOnlySpan<byte> utf8, out string error)
+    {
+        try
+        {
+            return Read(utf8, out error);
+        }
+        catch (JsonException e)
+        {
+            error = "not valid JSON: " + e.Message;
+            return null;
+        }
+    }
+
+    private RatedRecord? Read(ReadOnlySpan<byte> utf8, out string error)
+    {
+        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = 64 });
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+        {
+            error = "a rated record must be a JSON object";
+            return null;
+        }
+
+        string? id = null, msisdn = null, type = null, start = null, cycle = null, plan = null, version = null, zone = null, zeroRated = null;
+        long? billable = null, allowance = null, overage = null, charge = null;
+        var seen = 0;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var field = FieldOf(ref reader);
+            reader.Read();
+            if (field < 0)
+            {
+                reader.Skip(); // unknown member
+                continue;
+            }
+
+            if ((seen & (1 << field)) != 0)
+            {
+                error = $"member \"{Names[field]}\" is given twice";
+                return null;
+            }
+
+            seen |= 1 << field;
+            if (field == ZeroRatedField)
+            {
+                if (reader.TokenType == JsonTokenType.Null)
+                {
+                    continue;
+                }
+
+                if (reader.TokenType != JsonTokenType.String)
+                {
+                    error = "zeroRated must be a string or null";
+                    return null;
+                }
+
+                zeroRated = Pooled(ref reader);
+                continue;
+            }
+
+            if (field >= FirstNumberField)
+            {
+                if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out var number))
+                {
+                    error = $"{Names[field]} must be an integer";
+                    return null;
+                }
+
+                switch (field)
+                {
+                    case 9: billable = number; break;
+                    case 10: allowance = number; break;
+                    case 11: overage = number; break;
+                    default: charge = number; break;
+                }
+
+                continue;
+            }
+
+            if (reader.TokenType != JsonTokenType.String)
+            {
+                error = $"{Names[field]} must be a string";
+                return null;
+            }
+
+            switch (field)
+            {
+                case 0: id = reader.GetString(); break;
+                case 1: msisdn = reader.GetString(); break;
+                case 2: type = Pooled(ref reader); break;
+                case 3: start = reader.GetString(); break;
+                case 4: cycle = Pooled(ref reader); break;
+                case 5: plan = Pooled(ref reader); break;
+                case 6: version = Pooled(ref reader); break;
+                default: zone = Pooled(ref reader); break;
+            }
+        }
+
+        if (reader.TokenType != JsonTokenType.EndObject || reader.Read())
+        {
+            error = "a rated record must be exactly one JSON object";
+            return null;
+        }
+
+        var missing = AllFields & ~seen;
+        if (missing != 0)
+        {
+            error = $"{Names[System.Numerics.BitOperations.TrailingZeroCount(missing)]} is required";
+            return null;
+        }
+
+        if (!Records.MsisdnKey.TryCompute(msisdn!, out var key))
+        {
+            error = "msisdn must be 5-15 ASCII digits";
+            return null;
+        }
+
+        CdrType cdrType;
+        switch (type)
+        {
+            case "voice": cdrType = CdrType.Voice; break;
+            case "sms": cdrType = CdrType.Sms; break;
+            case "data": cdrType = CdrType.Data; break;
+            default:
+                error = "type must be voice, sms or data";
+                return null;
+        }
+
+        if (!Instant.TryParse(start!, out var startTicks))
+        {
+            error = "start must be an instant YYYY-MM-DDTHH:MM:SS[.F](Z|+HH:MM|-HH:MM)";
+            return null;
+        }
+
+        error = "";
+        return new RatedRecord
+        {
+            Id = id!,
+            Msisdn = msisdn!,
+            MsisdnKey = key,
+            Type = type!,
+            CdrType = cdrType,
+            Start = start!,
+            StartTicks = startTicks,
+            Cycle = cycle!,
+            Plan = plan!,
+            TariffVersion = version!,
+            Zone = zone!,
+            BillableUnits = billable!.Value,
+            AllowanceUnits = allowance!.Value,
+            OverageUnits = overage!.Value,
+            Charge = charge!.Value,
+            ZeroRated = zeroRated,
+        };
+    }
+
+    /// <summary>Reads a rated-record file (JSON Lines, blank lines skipped), stopping at the first bad line.</summary>
+    public static IEnumerable<RatedRecord> ReadFile(string path) => ReadFileWithLines(path).Select(r => r.Record);
+
+    /// <summary>Like <see cref="ReadFile"/>, with each record's line number (1-based).</summary>
+    public static IEnumerable<(long Line, RatedRecord Record)> ReadFileWithLines(string path)
+    {
+        var reader = new RatedRecordReader();
+        long lineNumber = 0;
+        foreach (var line in File.ReadLines(path))
+        {
+            lineNumber++;
+            if (string.IsNullOrWhiteSpace(line))
+            {
+                continue;
+            }
+
+            var record = reader.TryRead(System.Text.Encoding.UTF8.GetBytes(line), out var error)
+                ?? throw new RatedFileException($"{path}:{lineNumber}: {error}");
+            yield return (lineNumber, record);
+        }
+    }
+
+    private const int ZeroRatedField = 8;
+    private const int FirstNumberField = 9;
+    private const int AllFields = (1 << 13) - 1;
+
+    private static readonly string[] Names =
+    [
+        "id", "msisdn", "type", "start", "cycle", "plan", "tariffVersion", "zone", "zeroRated",
+        "billableUnits", "allowanceUnits", "overageUnits", "charge",
+    ];
+
+    private static int FieldOf(ref Utf8JsonReader reader)
+    {
+        if (reader.ValueIsEscaped)
+        {
+            var name = reader.GetString();
+            return Array.IndexOf(Names, name);
+        }
+
+        var raw = reader.ValueSpan;
+        for (var i = 0; i < Names.Length; i++)
+        {
+            if (System.Text.Ascii.Equals(raw, Names[i]))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>A string value, shared with earlier equal values (pool bounded, so ids never fill it).</summary>
+    private string Pooled(ref Utf8JsonReader reader)
+    {
+        var length = reader.HasValueSequence ? reader.ValueSequence.Length : reader.ValueSpan.Length;
+        if (length > 64)
+        {
+            return reader.GetString()!;
+        }
+
+        Span<char> buffer = stackalloc char[64];
+        var chars = buffer[..reader.CopyString(buffer)];
+        if (_poolLookup.TryGetValue(chars, out var pooled))
+        {
+            return pooled;
+        }
+
+        var text = chars.ToString();
+        if (_pool.Count < MaxPooled)
+        {
+            _pool[text] = text;
+        }
+
+        return text;
+    }
+}

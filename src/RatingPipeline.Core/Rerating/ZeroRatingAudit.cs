@@ -1,0 +1,333 @@
+using System.IO.Hashing;
+using RatingPipeline.Rating;
+using RatingPipeline.Records;
+using RatingPipeline.Tariffs;
+using RatingPipeline.Time;
+
+namespace RatingPipeline.Rerating;
+
+/// <summary>
+/// One zero-rated record of the audited month: the rated record, its place in the input, its local day, and
+/// (with a tariff and the CDRs) what it would have cost at the rate that would otherwise have applied.
+/// </summary>
+public sealed class ZeroRatedEntry(RatedRecord record, long line, int localDay)
+{
+    public RatedRecord Record { get; } = record;
+
+    /// <summary>Line number of the record in the rated file (1-based), or its position in a stream.</summary>
+    public long Line { get; } = line;
+
+    /// <summary>Day number (days since 1970-01-01) of the record's <c>start</c> in audit-local time.</summary>
+    public int LocalDay { get; } = localDay;
+
+    public bool HasCdr { get; internal set; }
+
+    public string? Direction { get; internal set; }
+
+    /// <summary>The CDR's normalised peer.</summary>
+    public string? Peer { get; internal set; }
+
+    public string? Dest { get; internal set; }
+
+    /// <summary>Billable units B under the rate that would otherwise apply (allowances aside).</summary>
+    public long? ReliefUnits { get; internal set; }
+
+    /// <summary>(B × price + unit/2) / unit under that rate, micros; null when it cannot be priced (see <see cref="ReliefNote"/>).</summary>
+    public long? Relief { get; internal set; }
+
+    /// <summary>Why the record was not priced: <c>no-cdr</c>, <c>unknown-plan</c> or <c>no-rate</c>; null when priced.</summary>
+    public string? ReliefNote { get; internal set; }
+}
+
+/// <summary>
+/// The monthly zero-rating audit. Records are taken in file order; a record belongs to the month when its
+/// <c>start</c>, in local time (the tariff's <c>utcOffset</c>, or UTC without a tariff), falls in it. Counts
+/// zero-rated records per rule (the <c>zeroRated</c> reason) and per local day, draws a reproducible sample
+/// (reservoir sampling, Algorithm R, with <c>new Random(seed)</c> over the month's zero-rated records in
+/// file order), and with a tariff prices the relief of each zero-rated record from its CDR: the plan's first
+/// rate matching the CDR's type, zone, direction and destination, B from that rate's increments, and
+/// C = (B × price + unit/2) / unit — allowances and caps aside.
+/// </summary>
+/// <remarks>Use: <see cref="Add"/> for every rated record, then (with a tariff) <see cref="OfferCdr"/> for every CDR line, then <see cref="Report"/>.</remarks>
+public sealed class ZeroRatingAudit
+{
+    public const string NoCdr = "no-cdr";
+    public const string UnknownPlan = "unknown-plan";
+    public const string NoRate = "no-rate";
+
+    private readonly Tariff? _tariff;
+    private readonly long _offsetTicks;
+    private readonly int _firstDay;
+    private readonly int _dayCount;
+    private readonly int _sampleSize;
+    private readonly Random _random;
+    private readonly List<ZeroRatedEntry> _entries = [];
+    private readonly List<ZeroRatedEntry> _sample = [];
+    private readonly Dictionary<(ulong Msisdn, ulong IdHash), List<ZeroRatedEntry>> _byKey = [];
+    private readonly CdrDecoder _decoder = new();
+
+    public ZeroRatingAudit(int year, int month, Tariff? tariff, int sampleSize, int seed)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(sampleSize);
+        if (month is < 1 or > 12 || year is < 1 or > 9999)
+        {
+            throw new ArgumentOutOfRangeException(nameof(month), "a month of the years 0001-9999");
+        }
+
+        Year = year;
+        Month = month;
+        _tariff = tariff;
+        _offsetTicks = tariff?.UtcOffsetTicks ?? 0;
+        _firstDay = (int)Instant.DaysFromCivil(year, month, 1);
+        _dayCount = Instant.DaysInMonth(year, month);
+        _sampleSize = sampleSize;
+        Seed = seed;
+        _random = new Random(seed);
+    }
+
+    public int Year { get; }
+
+    public int Month { get; }
+
+    public int Seed { get; }
+
+    /// <summary>Whether relief is priced (a tariff was given).</summary>
+    public bool HasRelief => _tariff is not null;
+
+    public long RecordsRead { get; private set; }
+
+    public long RecordsInMonth { get; private set; }
+
+    public long CdrLines { get; private set; }
+
+    /// <summary>Parses <c>yyyy-MM</c> (four-digit year 0001-9999, month 01-12).</summary>
+    public static bool TryParseMonth(string text, out int year, out int month)
+    {
+        year = month = 0;
+        if (text.Length != 7 || text[4] != '-')
+        {
+            return false;
+        }
+
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (i != 4 && !char.IsAsciiDigit(text[i]))
+            {
+                return false;
+            }
+        }
+
+        year = int.Parse(text.AsSpan(0, 4), provider: System.Globalization.CultureInfo.InvariantCulture);
+        month = int.Parse(text.AsSpan(5, 2), provider: System.Globalization.CultureInfo.InvariantCulture);
+        return year >= 1 && month is >= 1 and <= 12;
+    }
+
+    /// <summary>Local day number of an instant in the audit's time (tariff offset, or UTC).</summary>
+    public int LocalDayOf(long utcTicks) => (int)Instant.FloorDays(utcTicks + _offsetTicks);
+
+    /// <summary>Takes one rated record, in file order; <paramref name="line"/> identifies it in the sample.</summary>
+    public void Add(RatedRecord record, long line)
+    {
+        RecordsRead++;
+        var day = LocalDayOf(record.StartTicks);
+        if ((uint)(day - _firstDay) >= (uint)_dayCount)
+        {
+            return; // outside the month (the unsigned compare also rejects days before it)
+        }
+
+        RecordsInMonth++;
+        if (record.ZeroRated is null)
+        {
+            return;
+        }
+
+        var entry = new ZeroRatedEntry(record, line, day);
+        var seen = _entries.Count;
+        _entries.Add(entry);
+
+        // Algorithm R: the first N candidates fill the reservoir; candidate i (0-based, i ≥ N) replaces slot j = Next(i + 1) when j < N.
+        if (_sample.Count < _sampleSize)
+        {
+            _sample.Add(entry);
+        }
+        else if (_sampleSize > 0)
+        {
+            var j = _random.Next(seen + 1);
+            if (j < _sampleSize)
+            {
+                _sample[j] = entry;
+            }
+        }
+
+        if (_tariff is not null)
+        {
+            var key = (record.MsisdnKey, XxHash3.HashToUInt64(System.Text.Encoding.UTF8.GetBytes(record.Id)));
+            if (!_byKey.TryGetValue(key, out var list))
+            {
+                _byKey[key] = list = [];
+            }
+
+            list.Add(entry);
+        }
+    }
+
+    /// <summary>Whether <see cref="OfferCdr"/> still has zero-rated records to find CDRs for.</summary>
+    public bool WantsCdrs => _tariff is not null && _byKey.Count > 0;
+
+    /// <summary>
+    /// Offers one CDR line: when it is the CDR of a zero-rated record of the month (same msisdn, id, type and
+    /// <c>start</c>), the record's relief is priced from it. Other lines, blank and invalid ones are ignored.
+    /// </summary>
+    public void OfferCdr(ReadOnlySpan<byte> line)
+    {
+        var tariff = _tariff ?? throw new InvalidOperationException("relief needs a tariff");
+        CdrLines++;
+        if (_byKey.Count == 0 || _decoder.Decode(line, out var cdr) != InvalidCause.None)
+        {
+            return;
+        }
+
+        if (!_byKey.TryGetValue((cdr.MsisdnKey, XxHash3.HashToUInt64(cdr.Id)), out var list))
+        {
+            return;
+        }
+
+        foreach (var entry in list)
+        {
+            var record = entry.Record;
+            if (entry.HasCdr || record.CdrType != cdr.Type || !System.Text.Ascii.Equals(cdr.Id, record.Id)
+                || !System.Text.Ascii.Equals(cdr.Start, record.Start))
+            {
+                continue;
+            }
+
+            entry.HasCdr = true;
+            Price(entry, in cdr, tariff);
+            return;
+        }
+    }
+
+    /// <summary>Builds the report (counts, relief, sample in file order).</summary>
+    public ZeroRatingReport Report()
+    {
+        var rules = new SortedDictionary<string, AuditTally>(StringComparer.Ordinal);
+        var days = new AuditTally[_dayCount];
+        var total = default(AuditTally);
+        var unpriced = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        if (HasRelief)
+        {
+            unpriced[NoCdr] = 0;
+            unpriced[UnknownPlan] = 0;
+            unpriced[NoRate] = 0;
+        }
+
+        foreach (var entry in _entries)
+        {
+            if (HasRelief && !entry.HasCdr)
+            {
+                entry.ReliefNote = NoCdr;
+            }
+
+            if (entry.ReliefNote is { } note)
+            {
+                unpriced[note]++;
+            }
+
+            var reason = entry.Record.ZeroRated!;
+            rules[reason] = rules.GetValueOrDefault(reason).Add(entry.Relief);
+            days[entry.LocalDay - _firstDay] = days[entry.LocalDay - _firstDay].Add(entry.Relief);
+            total = total.Add(entry.Relief);
+        }
+
+        return new ZeroRatingReport
+        {
+            Month = $"{Year:D4}-{Month:D2}",
+            TariffVersion = _tariff?.Version,
+            UtcOffset = _tariff?.UtcOffset ?? "Z",
+            HasRelief = HasRelief,
+            RecordsRead = RecordsRead,
+            RecordsInMonth = RecordsInMonth,
+            ZeroRated = total.Count,
+            Rules = [.. rules.Select(kv => new AuditLine(kv.Key, kv.Value))],
+            Days = [.. days.Select((tally, i) => new AuditLine(BillingCycle.ToText(_firstDay + i), tally))],
+            Total = total,
+            Unpriced = unpriced,
+            SampleRequested = _sampleSize,
+            Seed = Seed,
+            Sample = [.. _sample.OrderBy(e => e.Line)],
+        };
+    }
+
+    private static void Price(ZeroRatedEntry entry, in Cdr cdr, Tariff tariff)
+    {
+        entry.Peer = cdr.Type == CdrType.Data ? null : System.Text.Encoding.ASCII.GetString(cdr.Peer);
+        entry.Direction = cdr.Direction switch { Direction.Mo => "mo", Direction.Mt => "mt", _ => null };
+        var dest = cdr.Type == CdrType.Data ? Dest.None : Tariff.DestOf(cdr.Peer);
+        entry.Dest = dest switch { Dest.National => "national", Dest.Intl => "intl", _ => null };
+        if (!tariff.TryGetPlan(entry.Record.Plan, out var plan))
+        {
+            entry.ReliefNote = UnknownPlan;
+            return;
+        }
+
+        // The rate that would have applied had no zero-rating entry matched: the engine's own lookup.
+        var rateIndex = plan.FindRate(cdr.Type, tariff.ZoneOf(cdr.VisitedMcc), cdr.Direction, dest);
+        if (rateIndex < 0)
+        {
+            entry.ReliefNote = NoRate;
+            return;
+        }
+
+        var rate = plan.Rates[rateIndex];
+        var units = RatingEngine.BillableUnits(in cdr, rate);
+        entry.ReliefUnits = units;
+        entry.Relief = (long)TariffLoader.ChargeFor(units, rate); // ≤ 10^15: the tariff loader refuses rates that could charge more
+    }
+}
+
+/// <summary>Count of zero-rated records, and relief over those priced.</summary>
+public readonly record struct AuditTally(long Count, long Priced, long Relief)
+{
+    public AuditTally Add(long? relief) =>
+        relief is { } r ? new(Count + 1, Priced + 1, checked(Relief + r)) : this with { Count = Count + 1 };
+}
+
+/// <summary>One line of the per-rule or per-day table.</summary>
+public sealed record AuditLine(string Key, AuditTally Tally);
+
+/// <summary>The result of a <see cref="ZeroRatingAudit"/>.</summary>
+public sealed record ZeroRatingReport
+{
+    public required string Month { get; init; }
+
+    public required string? TariffVersion { get; init; }
+
+    /// <summary>The offset that defines local days and the month (<c>Z</c> = UTC, without a tariff).</summary>
+    public required string UtcOffset { get; init; }
+
+    public required bool HasRelief { get; init; }
+
+    public required long RecordsRead { get; init; }
+
+    public required long RecordsInMonth { get; init; }
+
+    public required long ZeroRated { get; init; }
+
+    /// <summary>Per zero-rating reason, ordinal order.</summary>
+    public required IReadOnlyList<AuditLine> Rules { get; init; }
+
+    /// <summary>Every local day of the month, in order (days without zero-rated records included).</summary>
+    public required IReadOnlyList<AuditLine> Days { get; init; }
+
+    public required AuditTally Total { get; init; }
+
+    /// <summary>With relief: records not priced, by note (<c>no-cdr</c>, <c>no-rate</c>, <c>unknown-plan</c>).</summary>
+    public required IReadOnlyDictionary<string, long> Unpriced { get; init; }
+
+    public required int SampleRequested { get; init; }
+
+    public required int Seed { get; init; }
+
+    /// <summary>The sampled records in file order.</summary>
+    public required IReadOnlyList<ZeroRatedEntry> Sample { get; init; }
+}

@@ -1,0 +1,101 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using NUnit.Framework;
+using RatingPipeline.Cli.Commands;
+using static RatingPipeline.Tests.Rerating.RerateTestData;
+
+namespace RatingPipeline.Tests.Rerating;
+
+/// <summary>
+/// Re-rating a generated stream (ratingctl generate) after the 2026 Apple activation ports
+/// (<c>0044753741039*</c>, from 2026-11-10 in the demo tariff) are made to apply from 2012: every SMS to such
+/// a port that was charged is credited its whole charge, and nothing else changes (those SMS are rated by
+/// rates without allowance or cap, so no other record's charge depends on them).
+/// </summary>
+[TestFixture]
+public sealed partial class RerateGeneratedDataTests
+{
+    private TestFolder _folder = null!;
+    private string _tariff = null!;
+    private string _subscribers = null!;
+    private string _cdrs = null!;
+    private string _oldRated = null!;
+
+    [OneTimeSetUp]
+    public async Task GenerateAndRate()
+    {
+        _folder = new TestFolder();
+        var data = _folder.File("data");
+        await GenerateCommand.RunAsync(data, subscribers: 200, cdrs: 20_000, seed: 7, CancellationToken.None);
+        _tariff = Path.Combine(data, "tariff.json");
+        _subscribers = Path.Combine(data, "subscribers.jsonl");
+        _cdrs = Path.Combine(data, "cdrs.jsonl");
+        _oldRated = await RateAsync(_tariff, _subscribers, _cdrs, _folder.File("old"));
+    }
+
+    [OneTimeTearDown]
+    public void CleanUp() => _folder.Dispose();
+
+    [Test]
+    public async Task Ports_whitelisted_late_are_credited_exactly_their_old_charges()
+    {
+        var json = TariffJson(_tariff);
+        json["version"] = "2026-11-20.1";
+        ZeroRated(json).Single(r => (string?)r!["reason"] == "apple-activation-2026")!["from"] = "2012-05-20T00:00:00+08:00";
+        var outDir = _folder.File("adj");
+
+        var (code, stdout, stderr) = await RerateCliAsync(Write(json, _folder, "new.json"), _subscribers, _oldRated, _cdrs, outDir);
+
+        // Expected, from the inputs alone: each rated SMS whose CDR's peer (+ → 00) matches 0044753741039*
+        // and that was charged is credited −charge.
+        var peers = new Dictionary<(string, string), (string Type, string? Peer)>();
+        foreach (var line in File.ReadLines(_cdrs))
+        {
+            try
+            {
+                var cdr = JsonDocument.Parse(line).RootElement;
+                var key = (cdr.GetProperty("msisdn").GetString()!, cdr.GetProperty("id").GetString()!);
+                var peer = cdr.TryGetProperty("peer", out var p) ? p.GetString() : null;
+                peers.TryAdd(key, (cdr.GetProperty("type").GetString()!, peer is null ? null : Regex.Replace(peer, @"^\+", "00")));
+            }
+            catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+            {
+                // a malformed line of the generated stream: never rated
+            }
+        }
+
+        var oldRated = JsonLines(_oldRated);
+        var expected = oldRated
+            .Where(r => r.GetProperty("type").GetString() == "sms" && r.GetProperty("charge").GetInt64() != 0)
+            .Where(r => peers[(r.GetProperty("msisdn").GetString()!, r.GetProperty("id").GetString()!)].Peer is { } peer && LatePort().IsMatch(peer))
+            .Select(r => (r.GetProperty("id").GetString(), -r.GetProperty("charge").GetInt64()))
+            .ToList();
+        var adjustments = JsonLines(Path.Combine(outDir, "adjustments.jsonl"));
+
+        Assert.That(code, Is.Zero, stderr);
+        Assert.That(expected, Is.Not.Empty, "the generated stream holds charged SMS to the late ports");
+        Assert.That(adjustments.Select(a => (a.GetProperty("id").GetString(), a.GetProperty("difference").GetInt64())), Is.EquivalentTo(expected));
+        Assert.Multiple(() =>
+        {
+            Assert.That(adjustments.Select(a => a.GetProperty("zeroRated").GetString()), Has.All.EqualTo("apple-activation-2026"));
+            Assert.That(stdout, Does.StartWith($"{oldRated.Count} records compared, {expected.Count} adjustments, total difference {expected.Sum(e => e.Item2)} micros"));
+            Assert.That(JsonLines(Path.Combine(outDir, "rerate-mismatches.jsonl")), Is.Empty);
+        });
+    }
+
+    [Test]
+    public async Task Rerating_under_the_same_rules_with_a_new_version_changes_nothing()
+    {
+        var json = TariffJson(_tariff);
+        json["version"] = "2026-11-20.9";
+        var outDir = _folder.File("same");
+
+        var (code, stdout, _) = await RerateCliAsync(Write(json, _folder, "same.json"), _subscribers, _oldRated, _cdrs, outDir);
+
+        Assert.That(code, Is.Zero);
+        Assert.That(stdout, Does.StartWith($"{JsonLines(_oldRated).Count} records compared, 0 adjustments, total difference 0 micros; 0 already adjusted, 0 mismatches"));
+    }
+
+    [GeneratedRegex(@"^0044753741039\d*$")]
+    private static partial Regex LatePort();
+}
