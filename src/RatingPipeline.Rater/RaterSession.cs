@@ -41,6 +41,8 @@ internal sealed class RaterSession : IDisposable
     /// <summary>Input offsets whose batch is fully acknowledged but whose commit a rebalance has put off.</summary>
     private readonly Dictionary<int, long> _uncommitted = [];
     private bool _commitPutOff;
+    private bool _closed;
+    private bool _abandoning;
     private readonly Action<DeliveryReport<byte[], byte[]>> _onDelivery;
     private bool _preservePartitions;
     private string? _deliveryError;
@@ -114,6 +116,7 @@ internal sealed class RaterSession : IDisposable
         _readiness.SetNotReady("stopping");
         RaterMetrics.SetReady(false);
         _consumer.Close();
+        _closed = true;
         _log.LogInformation("Rater {Instance} stopped", _options.InstanceId);
     }
 
@@ -377,7 +380,12 @@ internal sealed class RaterSession : IDisposable
     private void OnRevoked(List<TopicPartitionOffset> partitions)
     {
         // Finish the batch in hand (outputs, states, commit) while the partitions are still ours, then drop them.
-        ProcessBatch();
+        // A session abandoned after a fault finishes nothing: the next owner starts from the last commit.
+        if (!_abandoning)
+        {
+            ProcessBatch();
+        }
+
         Drop(partitions.Select(p => p.Partition.Value));
     }
 
@@ -605,6 +613,22 @@ internal sealed class RaterSession : IDisposable
 
     public void Dispose()
     {
+        if (!_closed)
+        {
+            // Ended by a fault: leave the group properly. Destroying a consumer that was not closed hangs while a
+            // rebalance is under way (the client waits for a revoke nobody handles), and the worker never recovers.
+            _abandoning = true;
+            _batch.Clear();
+            try
+            {
+                _consumer.Close();
+            }
+            catch (Exception e) when (e is KafkaException or InvalidOperationException)
+            {
+                _log.LogWarning("Closing the consumer of the failed session: {Error}", e.Message);
+            }
+        }
+
         _producer.Flush(TimeSpan.FromSeconds(5));
         _producer.Dispose();
         _profiles.Dispose();
