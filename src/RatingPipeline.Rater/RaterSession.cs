@@ -37,6 +37,12 @@ internal sealed class RaterSession : IDisposable
     private readonly Dictionary<int, HashSet<ulong>> _profilesByPartition = [];
     private readonly Dictionary<ulong, byte[]> _keys = [];
     private readonly HashSet<int> _assigned = [];
+
+    /// <summary>Input offsets whose batch is fully acknowledged but whose commit a rebalance has put off.</summary>
+    private readonly Dictionary<int, long> _uncommitted = [];
+    private bool _commitPutOff;
+    private bool _closed;
+    private bool _abandoning;
     private readonly Action<DeliveryReport<byte[], byte[]>> _onDelivery;
     private bool _preservePartitions;
     private string? _deliveryError;
@@ -110,6 +116,7 @@ internal sealed class RaterSession : IDisposable
         _readiness.SetNotReady("stopping");
         RaterMetrics.SetReady(false);
         _consumer.Close();
+        _closed = true;
         _log.LogInformation("Rater {Instance} stopped", _options.InstanceId);
     }
 
@@ -170,6 +177,7 @@ internal sealed class RaterSession : IDisposable
     {
         if (_batch.Count == 0)
         {
+            CommitOffsets();
             return;
         }
 
@@ -201,15 +209,55 @@ internal sealed class RaterSession : IDisposable
         AwaitAcknowledgements("outputs");
         ProduceStates();
         AwaitAcknowledgements("state");
-        if (offsets.Count > 0)
+        foreach (var (partition, next) in offsets)
         {
-            _consumer.Commit(offsets.Select(o => new TopicPartitionOffset(_topics.Cdrs, o.Key, o.Value)));
+            _uncommitted[partition] = next;
         }
+
+        CommitOffsets();
 
         _metrics.ObserveBatch(Stopwatch.GetElapsedTime(started).TotalSeconds, _batch.Count);
         RaterMetrics.SetState(_engine.StateCount, _engine.ProfileCount, _assigned.Count);
         _batch.Clear();
     }
+
+    /// <summary>
+    /// Step 5. A commit refused because the group is changing (a rebalance under way, or this member's generation
+    /// already superseded) is not a fault: the batch's outputs and states are acknowledged, so the offsets are kept and
+    /// committed after the next batch, or in the revoke handler if the partition moves. The client rejoins by itself and
+    /// reports moved partitions through the revoke and lost handlers, which drop their offsets: they are never committed
+    /// once another member may own them (it re-reads from the last commit and skips the records by their tags).
+    /// </summary>
+    private void CommitOffsets()
+    {
+        if (_uncommitted.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            _consumer.Commit(_uncommitted.Select(o => new TopicPartitionOffset(_topics.Cdrs, o.Key, o.Value)));
+            _uncommitted.Clear();
+            _commitPutOff = false;
+        }
+        catch (KafkaException e) when (IsGroupChanging(e))
+        {
+            if (!_commitPutOff)
+            {
+                _log.LogInformation("Commit of partitions {Partitions} put off while the group changes: {Reason}", string.Join(',', _uncommitted.Keys), e.Error.Reason);
+            }
+
+            _commitPutOff = true;
+        }
+    }
+
+    private static bool IsGroupChanging(KafkaException e) =>
+        IsGroupChanging(e.Error.Code)
+        || (e is TopicPartitionOffsetException partial && partial.Results.Where(r => r.Error.IsError).All(r => IsGroupChanging(r.Error.Code)));
+
+    private static bool IsGroupChanging(ErrorCode code) =>
+        code is ErrorCode.RebalanceInProgress or ErrorCode.IllegalGeneration or ErrorCode.UnknownMemberId;
 
     private void ProduceOutputs()
     {
@@ -332,7 +380,12 @@ internal sealed class RaterSession : IDisposable
     private void OnRevoked(List<TopicPartitionOffset> partitions)
     {
         // Finish the batch in hand (outputs, states, commit) while the partitions are still ours, then drop them.
-        ProcessBatch();
+        // A session abandoned after a fault finishes nothing: the next owner starts from the last commit.
+        if (!_abandoning)
+        {
+            ProcessBatch();
+        }
+
         Drop(partitions.Select(p => p.Partition.Value));
     }
 
@@ -350,6 +403,7 @@ internal sealed class RaterSession : IDisposable
         foreach (var partition in dropped)
         {
             _assigned.Remove(partition);
+            _uncommitted.Remove(partition);
             if (_statesByPartition.Remove(partition, out var states))
             {
                 foreach (var key in states)
@@ -559,6 +613,22 @@ internal sealed class RaterSession : IDisposable
 
     public void Dispose()
     {
+        if (!_closed)
+        {
+            // Ended by a fault: leave the group properly. Destroying a consumer that was not closed hangs while a
+            // rebalance is under way (the client waits for a revoke nobody handles), and the worker never recovers.
+            _abandoning = true;
+            _batch.Clear();
+            try
+            {
+                _consumer.Close();
+            }
+            catch (Exception e) when (e is KafkaException or InvalidOperationException)
+            {
+                _log.LogWarning("Closing the consumer of the failed session: {Error}", e.Message);
+            }
+        }
+
         _producer.Flush(TimeSpan.FromSeconds(5));
         _producer.Dispose();
         _profiles.Dispose();

@@ -36,6 +36,9 @@ internal static class Kcat
 
     private static readonly Lazy<string?> Executable = new(FindExecutable);
 
+    private static readonly System.Buffers.SearchValues<char> HeaderNameCharacters =
+        System.Buffers.SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-");
+
     /// <summary>Runs kcat with <paramref name="args"/> and <see cref="DefaultTimeout"/>.</summary>
     public static KcatResult Run(params string[] args) => Run(args, stdin: null, DefaultTimeout);
 
@@ -162,17 +165,36 @@ internal static class Kcat
         return (text, false);
     }
 
-    // kcat prints headers as "name=value,name=value"; names and values with ',' or '=' are ambiguous.
-    private static List<KeyValuePair<string, string>> ParseHeaders(string text) =>
-        text.Length == 0
-            ? []
-            : text.Split(',').Select(pair =>
+    // kcat prints headers as "name=value,name=value". Values may hold commas (a dead letter's detail does), so a
+    // comma starts a new header only when a header name and '=' follow it; names are tokens (letters, digits, '.',
+    // '_', '-'). A value holding ",token=" would still be split: the product's header values never do.
+    private static List<KeyValuePair<string, string>> ParseHeaders(string text)
+    {
+        var headers = new List<KeyValuePair<string, string>>();
+        if (text.Length == 0)
+        {
+            return headers;
+        }
+
+        foreach (var piece in text.Split(','))
+        {
+            var equals = piece.IndexOf('=', StringComparison.Ordinal);
+            var startsHeader = equals > 0 && piece.AsSpan(0, equals).IndexOfAnyExcept(HeaderNameCharacters) < 0;
+            if (!startsHeader && headers.Count > 0)
             {
-                var equals = pair.IndexOf('=', StringComparison.Ordinal);
-                return equals < 0
-                    ? new KeyValuePair<string, string>(pair, string.Empty)
-                    : new KeyValuePair<string, string>(pair[..equals], pair[(equals + 1)..]);
-            }).ToList();
+                var last = headers[^1];
+                headers[^1] = KeyValuePair.Create(last.Key, $"{last.Value},{piece}");
+            }
+            else
+            {
+                headers.Add(equals < 0
+                    ? KeyValuePair.Create(piece, string.Empty)
+                    : KeyValuePair.Create(piece[..equals], piece[(equals + 1)..]));
+            }
+        }
+
+        return headers;
+    }
 
     private static (int ExitCode, byte[] Stdout, string Stderr, bool TimedOut) RunRaw(IReadOnlyList<string> args, byte[]? stdin, TimeSpan timeout)
     {

@@ -1,0 +1,133 @@
+using System.Text;
+using System.Text.Json;
+using NUnit.Framework;
+using RatingPipeline.Cli.Commands;
+using RatingPipeline.Kafka;
+using RatingPipeline.Rater;
+using RatingPipeline.Subscribers;
+using RatingPipeline.Tariffs;
+using RatingPipeline.Tests.Kafka;
+
+namespace RatingPipeline.Tests.Rater;
+
+/// <summary>
+/// The worked examples go through Kafka: profiles and CDRs produced with kcat, the rater running, outputs read back
+/// with kcat. What comes out equals <c>ratingctl rate</c> on the same files: the offline order is file order, on Kafka
+/// each subscriber's records keep their order within its partition, and that order is all rating depends on.
+/// </summary>
+[TestFixture]
+[Category("kafka")]
+[Category("rater")]
+public sealed class ExamplesThroughKafkaTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(45);
+    private EmbeddedCluster _cluster = null!;
+
+    [OneTimeSetUp]
+    public void StartCluster() => _cluster = EmbeddedCluster.Start(partitions: 4);
+
+    [OneTimeTearDown]
+    public void StopCluster() => _cluster.Dispose();
+
+    /// <summary>Every example folder with a tariff, subscribers and CDRs.</summary>
+    public static IEnumerable<string> Examples() =>
+        Directory.GetDirectories(Path.Combine(AppContext.BaseDirectory, "Examples"))
+            .Where(d => new[] { "tariff.json", "subscribers.jsonl", "cdrs.jsonl" }.All(f => File.Exists(Path.Combine(d, f))))
+            .Select(d => Path.GetFileName(d)!)
+            .Order(StringComparer.Ordinal);
+
+    [TestCaseSource(nameof(Examples))]
+    public async Task Example_rated_through_Kafka_equals_ratingctl_rate(string example)
+    {
+        var folder = Path.Combine(AppContext.BaseDirectory, "Examples", example);
+        var tariffPath = Path.Combine(folder, "tariff.json");
+        var subscribersPath = Path.Combine(folder, "subscribers.jsonl");
+        var cdrsPath = Path.Combine(folder, "cdrs.jsonl");
+        var tariff = TariffLoader.LoadFile(tariffPath);
+        var offlineFolder = Path.Combine(Path.GetTempPath(), "ratingpipeline-tests", TestTopics.UniquePrefix($"example-{example}"));
+        try
+        {
+            // Expected: ratingctl rate on the same files.
+            var summary = await RateCommand.RateAsync(tariff, SubscriberFile.Load(subscribersPath, tariff),
+                new RateOptions(tariffPath, subscribersPath, cdrsPath, offlineFolder, Progress: false), TextWriter.Null, CancellationToken.None);
+            var expectedRated = ReadLines(Path.Combine(offlineFolder, "rated.jsonl"));
+            var expectedReminders = ReadLines(Path.Combine(offlineFolder, "reminders.jsonl"));
+            var expectedRejected = ReadLines(Path.Combine(offlineFolder, "rejected.jsonl"));
+            Assert.That(expectedRated, Has.Count.EqualTo(summary.Rated).And.Not.Empty, "offline rated");
+
+            // Through Kafka: profiles first (restored on assignment), the rater running, then the CDRs; all with kcat.
+            var topics = TestTopics.Create(_cluster, TestTopics.UniquePrefix($"ex-{example}"));
+            var profiles = RecordKeys.Lines(subscribersPath);
+            var cdrs = RecordKeys.Lines(cdrsPath);
+            Kcat.Produce(_cluster.BootstrapServers, topics.Subscribers, profiles.Select(p => (RecordKeys.Of(p), Encoding.UTF8.GetString(p))));
+            var settings = new RaterSettings(_cluster.BootstrapServers, topics, $"{topics.Cdrs}-rater", tariffPath, "example");
+            await using var rater = await InProcessRater.StartAsync(settings);
+            Kcat.Produce(_cluster.BootstrapServers, topics.Cdrs, cdrs.Select(c => (RecordKeys.Of(c), Encoding.UTF8.GetString(c))));
+            using (var progress = new GroupProgress(_cluster.BootstrapServers, settings.GroupId, topics.Cdrs, _cluster.Partitions))
+            {
+                await progress.WaitUntilCaughtUpAsync(Patience);
+            }
+
+            var observed = ObservedOutputs.ReadWithKcat(_cluster.BootstrapServers, topics);
+
+            // Rated records by id, all fields; reminders as a set by eventId, all fields; nothing twice (no restart here).
+            Assert.That(observed.Rated.Select(r => IdOf(r.Text, "id")), Is.Unique, "rated ids");
+            Assert.That(observed.Reminders.Select(r => IdOf(r.Text, "eventId")), Is.Unique, "reminder eventIds");
+            AssertSameById(expectedRated, observed.Rated.Select(r => r.Text), "id", "rated");
+            AssertSameById(expectedReminders, observed.Reminders.Select(r => r.Text), "eventId", "reminders");
+
+            // Rejected: reason and original bytes (which carry the id) as a multiset.
+            var expectedLetters = expectedRejected.Select(line =>
+            {
+                using var document = JsonDocument.Parse(line);
+                return $"{document.RootElement.GetProperty("reason").GetString()} | {document.RootElement.GetProperty("raw").GetString()}";
+            });
+            var observedLetters = observed.DeadLetters.Select(d => $"{d.Header(DeadLetterHeaders.Reason)} | {d.Text}");
+            Assert.That(observedLetters, Is.EquivalentTo(expectedLetters), "dead letters (reason | original record)");
+
+            // Per record, against the same engine over the records as they sit in the cdrs topic: each dead letter names
+            // its source topic, partition and offset, reason and detail, keeps the original key; outputs go to the CDR's
+            // partition keyed by msisdn and keep each subscriber's order.
+            var cdrsBack = TopicReader.ReadAll(_cluster.BootstrapServers, topics.Cdrs, _cluster.Partitions);
+            Assert.That(cdrsBack, Has.Count.EqualTo(cdrs.Count), "CDRs in the topic");
+            var model = new OfflineModel(tariff, profiles);
+            model.Apply(cdrsBack);
+            var problems = new List<string>();
+            OutputComparison.Compare(model, observed, topics, duplicatesAllowed: false, problems);
+            Assert.That(problems, Is.Empty);
+            foreach (var letter in observed.DeadLetters)
+            {
+                var source = cdrsBack.Single(c => c.Partition.ToString(System.Globalization.CultureInfo.InvariantCulture) == letter.Header(DeadLetterHeaders.Partition)
+                    && c.Offset.ToString(System.Globalization.CultureInfo.InvariantCulture) == letter.Header(DeadLetterHeaders.Offset));
+                Assert.That(letter.Value, Is.EqualTo(source.Value), "the dead letter's value is the record its headers point to");
+                Assert.That(letter.Header(DeadLetterHeaders.Detail), Is.Not.Empty, "detail header");
+            }
+        }
+        finally
+        {
+            if (Directory.Exists(offlineFolder))
+            {
+                Directory.Delete(offlineFolder, recursive: true);
+            }
+        }
+    }
+
+    private static List<string> ReadLines(string path) =>
+        [.. File.ReadAllLines(path).Where(l => !string.IsNullOrWhiteSpace(l))];
+
+    private static string? IdOf(string json, string member)
+    {
+        using var document = JsonDocument.Parse(json);
+        return document.RootElement.TryGetProperty(member, out var id) ? id.GetString() : null;
+    }
+
+    private static void AssertSameById(List<string> expected, IEnumerable<string> observed, string member, string what)
+    {
+        var expectedById = expected.ToDictionary(l => IdOf(l, member)!, StringComparer.Ordinal);
+        var observedById = observed.ToDictionary(l => IdOf(l, member)!, StringComparer.Ordinal);
+        Assert.That(observedById.Keys, Is.EquivalentTo(expectedById.Keys), $"{what}: the set of {member}s");
+        var different = expectedById.Where(e => !OutputComparison.SameData(e.Value, observedById[e.Key]))
+            .Select(e => $"{e.Key}: expected {e.Value} but got {observedById[e.Key]}");
+        Assert.That(different, Is.Empty, $"{what} with all fields");
+    }
+}

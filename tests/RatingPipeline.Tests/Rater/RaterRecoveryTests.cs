@@ -1,0 +1,258 @@
+using System.Globalization;
+using NUnit.Framework;
+using RatingPipeline.Cli.Commands;
+using RatingPipeline.Kafka;
+using RatingPipeline.Tariffs;
+
+namespace RatingPipeline.Tests.Rater;
+
+/// <summary>
+/// The processing guarantee (every CDR rated exactly once in the state, outputs recognisable by id) across a graceful
+/// restart, SIGKILLs at random points and a second instance sharing the group, all while CDRs stream in. The reference
+/// is the same engine run offline over the CDRs as they sit in the topic, partition by partition: final per-subscriber
+/// states (last <c>rater-state</c> record per key) and de-duplicated outputs must equal it.
+/// </summary>
+[TestFixture]
+[Category("kafka")]
+[Category("rater")]
+public sealed class RaterRecoveryTests
+{
+    private const int Subscribers = 300;
+    private const int CdrCount = 20_000;
+
+    /// <summary>SIGKILL rounds; the CI form runs 3, a soak run sets RATER_KILL_ROUNDS higher.</summary>
+    private static readonly int KillRounds = int.TryParse(Environment.GetEnvironmentVariable("RATER_KILL_ROUNDS"), CultureInfo.InvariantCulture, out var rounds)
+        ? Math.Max(3, rounds) : 3;
+
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    private EmbeddedCluster _cluster = null!;
+    private StartedRaters _raters = new();
+    private string _folder = "";
+
+    private string Bootstrap => _cluster.BootstrapServers;
+
+    [OneTimeSetUp]
+    public void StartCluster() => _cluster = EmbeddedCluster.Start(partitions: 4);
+
+    [OneTimeTearDown]
+    public void StopCluster() => _cluster.Dispose();
+
+    [SetUp]
+    public void CreateFolder() => _folder = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "ratingpipeline-tests", TestTopics.UniquePrefix("recovery"))).FullName;
+
+    [TearDown]
+    public void StopRaters()
+    {
+        _raters.ReportIfFailed();
+        _raters.Dispose();
+        _raters = new StartedRaters();
+        Directory.Delete(_folder, recursive: true);
+    }
+
+    [Test]
+    public async Task Graceful_restart_mid_stream_loses_nothing_and_rates_nothing_twice()
+    {
+        var data = await SyntheticSet.GenerateAsync(_folder, Subscribers, CdrCount, seed: 2);
+        var topics = TestTopics.Create(_cluster, TestTopics.UniquePrefix("restart"));
+        ProduceProfiles(data, topics);
+        var settings = new RaterSettings(Bootstrap, topics, $"{topics.Cdrs}-rater", data.TariffPath, "restart-1").WithShortSession();
+        using var progress = new GroupProgress(Bootstrap, settings.GroupId, topics.Cdrs, _cluster.Partitions);
+
+        long committedAtStop;
+        await using (var stream = new CdrStream(Bootstrap, topics.Cdrs, data.Cdrs, chunk: 200, pause: TimeSpan.FromMilliseconds(60)))
+        {
+            await using (var first = await InProcessRater.StartAsync(settings))
+            {
+                await first.WaitReadyAsync(Patience);
+                Assert.That(await Poll.UntilAsync(() => progress.Committed() >= 3_000, Patience), Is.True, $"first life rates 3000 CDRs; {stream}");
+
+                // Graceful stop: the batch in hand is finished and committed, the group is left.
+                await first.StopAsync();
+            }
+
+            committedAtStop = progress.Committed();
+            TestContext.Out.WriteLine($"stopped with {committedAtStop} CDRs committed, {stream}");
+            Assert.That(committedAtStop, Is.LessThan(CdrCount), "stopped mid-stream");
+
+            await using var second = await InProcessRater.StartAsync(settings.Restarted("restart-2"));
+            await stream.WaitCompleteAsync(Patience);
+            await progress.WaitUntilCaughtUpAsync(Patience);
+        }
+
+        // A graceful stop commits what it rated: no record is rated twice, so no output is written twice either.
+        var counts = AssertSameAsOffline(data, topics, duplicatesAllowed: false);
+        TestContext.Out.WriteLine(counts);
+    }
+
+    [Test]
+    public async Task SIGKILL_at_random_points_while_CDRs_stream_in_leaves_state_and_outputs_as_offline()
+    {
+        var seed = TestContext.CurrentContext.Random.Next();
+        var random = new Random(seed);
+        TestContext.Out.WriteLine($"kill schedule seed {seed}, {KillRounds} rounds");
+        var data = await SyntheticSet.GenerateAsync(_folder, Subscribers, CdrCount, seed: 3);
+        var topics = TestTopics.Create(_cluster, TestTopics.UniquePrefix("sigkill"));
+        ProduceProfiles(data, topics);
+        // Batches of at most 300 CDRs: catching up after a restart takes many batches, each one a window to kill in.
+        var settings = new RaterSettings(Bootstrap, topics, $"{topics.Cdrs}-rater", data.TariffPath, "kill-0").WithShortSession()
+            .Set("Rater:BatchMaxRecords", "300");
+        using var progress = new GroupProgress(Bootstrap, settings.GroupId, topics.Cdrs, _cluster.Partitions);
+
+        // CDRs stream in for the whole test (the last part held until the last kill); each restart waits ~5 s for the group,
+        // so every life starts with a backlog and is killed at a random point of catching up or of the live stream.
+        var holdAt = CdrCount * 9 / 10;
+        await using (var stream = new CdrStream(Bootstrap, topics.Cdrs, data.Cdrs, chunk: 100, pause: TimeSpan.FromMilliseconds(90), holdAt))
+        {
+            var rater = _raters.Start(settings);
+            for (var round = 1; round <= KillRounds; round++)
+            {
+                await rater.WaitReadyAsync(Patience);
+                var before = progress.Committed();
+                Assert.That(await Poll.UntilAsync(() => progress.Committed() > before, Patience, TimeSpan.FromMilliseconds(20)), Is.True,
+                    $"round {round}: the rater makes progress; {stream}{rater.Diagnostics()}");
+                await Task.Delay(random.Next(0, 300));
+
+                // Kill only while input is still uncommitted: mid-stream, with a batch in hand or about to be.
+                var backlog = await Poll.UntilAsync(() => progress.End() > progress.Committed(), Patience, TimeSpan.FromMilliseconds(10));
+                Assert.That(backlog, Is.True, $"round {round}: CDRs waiting to be rated; {stream}");
+                rater.KillHard();
+                TestContext.Out.WriteLine($"round {round}: SIGKILL with {progress.Committed()} of {progress.End()} CDRs committed, {stream}");
+                rater = _raters.Start(settings.Restarted($"kill-{round}"));
+            }
+
+            stream.Release();
+            await stream.WaitCompleteAsync(Patience);
+            await progress.WaitUntilCaughtUpAsync(Patience, rater.Diagnostics);
+        }
+
+        // Reprocessing after a kill may write an output again, always with the same id and content (checked inside).
+        var counts = AssertSameAsOffline(data, topics, duplicatesAllowed: true);
+        TestContext.Out.WriteLine(counts);
+    }
+
+    [Test]
+    public async Task Two_instances_in_one_group_one_stopped_mid_stream_rate_as_offline()
+    {
+        var data = await SyntheticSet.GenerateAsync(_folder, Subscribers, CdrCount, seed: 4);
+        var topics = TestTopics.Create(_cluster, TestTopics.UniquePrefix("pair"));
+        ProduceProfiles(data, topics);
+        var settingsA = new RaterSettings(Bootstrap, topics, $"{topics.Cdrs}-rater", data.TariffPath, "pair-a").WithShortSession();
+        var settingsB = settingsA.Restarted("pair-b");
+        using var progress = new GroupProgress(Bootstrap, settingsA.GroupId, topics.Cdrs, _cluster.Partitions);
+
+        // The last tenth of the stream is held until A is stopped, so A surely stops while CDRs still stream in.
+        await using (var stream = new CdrStream(Bootstrap, topics.Cdrs, data.Cdrs, chunk: 100, pause: TimeSpan.FromMilliseconds(100), holdAt: CdrCount * 9 / 10))
+        {
+            var a = _raters.Start(settingsA);
+            await a.WaitReadyAsync(Patience);
+            Assert.That(await Poll.UntilAsync(() => progress.Committed() >= 1_000, Patience), Is.True, $"A rates; {stream}");
+
+            // B joins: the partitions are shared between the two.
+            var b = _raters.Start(settingsB);
+            var shared = await Poll.UntilAsync(async () => await Assigned(a) > 0 && await Assigned(b) > 0 && await Assigned(a) + await Assigned(b) == _cluster.Partitions, Patience);
+            Assert.That(shared, Is.True, $"both instances own partitions; {stream}");
+            Assert.That(await Poll.UntilAsync(async () => await Consumed(b) > 0, Patience), Is.True, $"B rates its partitions; {stream}");
+
+            // A stops gracefully mid-stream (SIGTERM); B takes over its partitions.
+            stream.Release();
+            a.Terminate();
+            Assert.That(a.WaitForExit(Patience), Is.True, "A exits after SIGTERM");
+            Assert.That(a.ExitCode, Is.Zero, "A's exit code");
+            TestContext.Out.WriteLine($"A stopped with {progress.Committed()} CDRs committed, {stream}");
+            var takenOver = await Poll.UntilAsync(async () => await Assigned(b) == _cluster.Partitions, Patience);
+            Assert.That(takenOver, Is.True, $"B owns every partition; B is {await b.ReadyStatusAsync()}: {await ReadyText(b)}");
+
+            await stream.WaitCompleteAsync(Patience);
+            await progress.WaitUntilCaughtUpAsync(Patience, b.Diagnostics);
+        }
+
+        // Partitions moved only by revoke (batch finished and committed first): nothing was rated twice.
+        var counts = AssertSameAsOffline(data, topics, duplicatesAllowed: false);
+        TestContext.Out.WriteLine(counts);
+    }
+
+    private static Task<double> Assigned(RaterProcess rater) => Gauge(rater, "ratingpipeline_assigned_partitions");
+
+    private static Task<double> Consumed(RaterProcess rater) => Gauge(rater, "ratingpipeline_cdrs_consumed_total");
+
+    private static async Task<double> Gauge(RaterProcess rater, string name)
+    {
+        try
+        {
+            return (await rater.ScrapeAsync()).Value(name) ?? 0;
+        }
+        catch (HttpRequestException)
+        {
+            return 0; // not listening yet
+        }
+    }
+
+    private static async Task<string> ReadyText(RaterInstance rater)
+    {
+        try
+        {
+            return await rater.ReadyTextAsync();
+        }
+        catch (HttpRequestException e)
+        {
+            return e.Message;
+        }
+    }
+
+    private void ProduceProfiles(SyntheticSet data, TopicNames topics)
+    {
+        using var producer = new TestProducer(Bootstrap);
+        foreach (var profile in data.Profiles)
+        {
+            producer.Produce(topics.Subscribers, RecordKeys.Of(profile), profile);
+        }
+
+        producer.Flush();
+    }
+
+    /// <summary>Final states and de-duplicated outputs equal the offline run over the CDRs as they sit in the topic.</summary>
+    private ComparisonCounts AssertSameAsOffline(SyntheticSet data, TopicNames topics, bool duplicatesAllowed)
+    {
+        var cdrs = TopicReader.ReadAll(Bootstrap, topics.Cdrs, _cluster.Partitions);
+        Assert.That(cdrs, Has.Count.EqualTo(data.Cdrs.Count), "CDRs in the topic");
+        var model = new OfflineModel(data.Tariff, data.Profiles);
+        model.Apply(cdrs);
+
+        // The data must exercise what is compared: most CDRs rated, reminders, rejections, most subscribers in state.
+        Assert.That(model.Rated, Has.Count.GreaterThan(CdrCount * 3 / 4), "offline rated");
+        Assert.That(model.Reminders, Is.Not.Empty, "offline reminders");
+        Assert.That(model.Rejected, Is.Not.Empty, "offline rejections");
+
+        var problems = new List<string>();
+        var expectedStates = model.States();
+        var storedStates = StateView.FromChangelog(TopicReader.ReadAll(Bootstrap, topics.RaterState, _cluster.Partitions), problems);
+        Assert.That(expectedStates, Has.Count.GreaterThan(Subscribers * 9 / 10), "subscribers with state");
+        Assert.That(storedStates.Keys, Is.EquivalentTo(expectedStates.Keys), "subscribers in rater-state");
+        var differing = expectedStates.Where(e => storedStates.TryGetValue(e.Key, out var stored) && stored != e.Value).ToList();
+        problems.AddRange(differing.Take(10).Select(e => $"state of {e.Key}: {StateView.Differences(e.Value, storedStates[e.Key])}"));
+        if (differing.Count > 10)
+        {
+            problems.Add($"… {differing.Count} of {expectedStates.Count} subscribers' states differ");
+        }
+
+        var observed = ObservedOutputs.ReadWithKcat(Bootstrap, topics);
+        var counts = OutputComparison.Compare(model, observed, topics, duplicatesAllowed, problems);
+        Assert.That(problems, Is.Empty, counts.ToString());
+        return counts;
+    }
+}
+
+/// <summary>A generated data set (<c>ratingctl generate</c>): demo tariff, profiles, CDRs in arrival order.</summary>
+internal sealed record SyntheticSet(string TariffPath, Tariff Tariff, List<byte[]> Profiles, List<byte[]> Cdrs)
+{
+    public static async Task<SyntheticSet> GenerateAsync(string folder, int subscribers, int cdrs, int seed)
+    {
+        await GenerateCommand.RunAsync(folder, subscribers, cdrs, seed, CancellationToken.None);
+        var tariffPath = Path.Combine(folder, "tariff.json");
+        var set = new SyntheticSet(tariffPath, TariffLoader.LoadFile(tariffPath), RecordKeys.Lines(Path.Combine(folder, "subscribers.jsonl")),
+            RecordKeys.Lines(Path.Combine(folder, "cdrs.jsonl")));
+        Assert.That(set.Cdrs, Has.Count.EqualTo(cdrs), "generated CDR lines");
+        return set;
+    }
+}
