@@ -13,6 +13,7 @@ public static class Program
         root.Subcommands.Add(WorkerCommands.Rater());
         root.Subcommands.Add(WorkerCommands.Cluster());
         root.Subcommands.Add(DemoCommand.Build());
+        root.Subcommands.Add(LoadCommand.Build());
         return await root.Parse(args).InvokeAsync();
     }
 
