@@ -16,6 +16,7 @@ public static class Program
         root.Subcommands.Add(RerateCommand.Build());
         root.Subcommands.Add(AuditCommand.Build());
         root.Subcommands.Add(SenderCommand.Build());
+        root.Subcommands.Add(LoadCommand.Build());
         return await root.Parse(args).InvokeAsync();
     }
 

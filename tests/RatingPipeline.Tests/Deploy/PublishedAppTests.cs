@@ -1,0 +1,287 @@
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Confluent.Kafka;
+using NUnit.Framework;
+using RatingPipeline.Kafka;
+using RatingPipeline.Synthetic;
+
+namespace RatingPipeline.Tests.Deploy;
+
+/// <summary>
+/// The application as the image ships it (published as deploy/Dockerfile publishes it, run as its ENTRYPOINT runs
+/// it: <c>dotnet ratingctl.dll WORKER</c>) starts, reports ready against the embedded cluster, loads the native Kafka
+/// library from its own folder, writes nothing outside its temporary folder, and stops cleanly on SIGTERM.
+/// </summary>
+[TestFixture]
+[Category("deploy")]
+[NonParallelizable]
+public sealed partial class PublishedAppTests
+{
+    private static readonly TimeSpan ReadyBound = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan StopBound = TimeSpan.FromSeconds(30);
+    private const int Sigstop = 19;
+    private const int Sigcont = 18;
+
+    /// <summary>
+    /// The image's workers: the command, the arguments it needs beyond Kafka and Http (given a scratch folder),
+    /// and the log message that says it stopped gracefully. To add the sender once it is a ratingctl command, add
+    /// a row here and remove it from <see cref="ComposeTests"/>' pending commands.
+    /// </summary>
+    private static readonly Dictionary<string, (Func<string, string[]> Args, string StoppedMessage)> Workers = new()
+    {
+        ["rater"] = (folder => [$"--Rater:TariffPath={Path.Combine(folder, "tariff.json")}", "--Rater:InstanceId=rater-0"], "^Rater rater-0 stopped$"),
+    };
+
+    private static IEnumerable<string> WorkerNames => Workers.Keys;
+
+    [TestCaseSource(nameof(WorkerNames))]
+    public async Task Published_worker_becomes_ready_on_the_embedded_cluster_and_stops_cleanly_on_sigterm(string worker)
+    {
+        using var cluster = EmbeddedCluster.Start(partitions: 2);
+        using var scratch = new Scratch(worker);
+        var before = Snapshot(PublishedApp.Directory);
+        using var run = await StartWorkerAsync(worker, cluster.BootstrapServers, scratch.Folder);
+
+        using var live = await run.Http.GetAsync(new Uri("/healthz/live", UriKind.Relative));
+        var metrics = await run.Http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        var library = MappedLibrdkafka(run.App.Id);
+        var (exited, stopTime) = Stop(run.App);
+        var logs = JsonLogs(run.App.Stdout);
+
+        TestContext.Out.WriteLine($"{worker}: ready after {run.ReadyAfter.TotalSeconds:F1} s, stopped {stopTime.TotalSeconds:F1} s after SIGTERM");
+        Assert.Multiple(() =>
+        {
+            Assert.That(live.IsSuccessStatusCode, Is.True);
+            Assert.That(metrics, Does.Contain("\nratingpipeline_ready 1"));
+            AssertStoppedCleanly(worker, run.App, exited, logs);
+            Assert.That(run.App.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries), Has.Length.EqualTo(logs.Count), "every stdout line is a JSON log entry");
+            Assert.That(Snapshot(PublishedApp.Directory), Is.EqualTo(before), "the app wrote into its own folder");
+        });
+        AssertLoadedTheSelfContainedLibraryWhereSaslIsMissing(library);
+    }
+
+    [Test]
+    public async Task Published_rater_stops_cleanly_on_sigterm_while_the_broker_does_not_answer()
+    {
+        // The cluster in its own process (ratingctl cluster), frozen with SIGSTOP: the rater's stop then waits on
+        // a broker that never answers, as in a network partition during a rolling update.
+        using var cluster = ChildProcess.Start("dotnet", [PublishedApp.Dll, "cluster", "--partitions", "2"], PublishedApp.Directory);
+        var bootstrap = await WaitForLineAsync(cluster, "bootstrap=");
+        using var scratch = new Scratch("rater-frozen");
+        using var run = await StartWorkerAsync("rater", bootstrap, scratch.Folder);
+
+        cluster.Signal(Sigstop);
+        try
+        {
+            var (exited, stopTime) = Stop(run.App);
+
+            TestContext.Out.WriteLine($"rater stopped {stopTime.TotalSeconds:F1} s after SIGTERM with the broker frozen");
+            Assert.Multiple(() =>
+            {
+                AssertStoppedCleanly("rater", run.App, exited, JsonLogs(run.App.Stdout), allowKafkaWarnings: true);
+                Assert.That(stopTime, Is.LessThan(TimeSpan.FromSeconds(30)), "within the host's shutdown timeout and the chart's grace period (45 s)");
+            });
+        }
+        finally
+        {
+            cluster.Signal(Sigcont);
+        }
+    }
+
+    [Test]
+    public async Task Published_load_generator_flushes_and_sums_up_on_sigterm()
+    {
+        using var cluster = EmbeddedCluster.Start(partitions: 2);
+        using var load = ChildProcess.Start("dotnet", [PublishedApp.Dll, "load", "--bootstrap", cluster.BootstrapServers, "--rate", "500", "--subscribers", "50"],
+            PublishedApp.Directory);
+        await WaitForLineAsync(load, "50 subscriber profiles produced to subscribers");
+        await Task.Delay(1000);
+
+        var (exited, _) = Stop(load);
+        var summary = SummaryLine().Match(load.Stdout);
+        var produced = summary.Success ? long.Parse(summary.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : -1;
+
+        Assert.That(exited, Is.True, "load still running after SIGTERM");
+        Assert.That(load.ExitCode, Is.Zero, load.Stdout + load.Stderr);
+        Assert.That(summary.Success, Is.True, load.Stdout);
+        Assert.That(produced, Is.GreaterThan(200));
+        Assert.That(TopicCount(cluster, cluster.Topics.Cdrs), Is.EqualTo(produced), "every CDR counted was acknowledged");
+        Assert.That(TopicCount(cluster, cluster.Topics.Subscribers), Is.EqualTo(50));
+    }
+
+    private static void AssertStoppedCleanly(string worker, ChildProcess app, bool exited, List<(string Level, string Category, string Message)> logs,
+        bool allowKafkaWarnings = false)
+    {
+        Assert.That(exited, Is.True, $"{worker} still running {StopBound.TotalSeconds} s after SIGTERM");
+        Assert.That(exited ? app.ExitCode : -1, Is.Zero, app.Stderr);
+        Assert.That(logs.Select(l => l.Message), Does.Contain("Application is shutting down..."));
+        Assert.That(logs.Select(l => l.Message), Has.Some.Match(Workers[worker].StoppedMessage), "the worker's own graceful stop");
+        Assert.That(logs.Where(l => l.Level is "Error" or "Critical").Select(l => l.Message), Is.Empty);
+        if (!allowKafkaWarnings)
+        {
+            Assert.That(logs.Where(l => l.Level == "Warning").Select(l => l.Message), Is.Empty);
+        }
+    }
+
+    /// <summary>
+    /// The chiseled runtime image has no libsasl2.so.3, which the default librdkafka.so needs; Confluent.Kafka then
+    /// falls back to centos8-librdkafka.so (no outside dependencies), and the mock-cluster P/Invoke uses the library
+    /// Confluent loaded. On a machine without libsasl2.so.3 (this CI's Debian, and the image) the fallback is what runs.
+    /// </summary>
+    private static void AssertLoadedTheSelfContainedLibraryWhereSaslIsMissing(string? library)
+    {
+        Assert.That(library, Is.Not.Null, "no librdkafka mapped in the app");
+        Assert.That(library, Does.StartWith(Path.Combine(PublishedApp.Directory, "runtimes")), "librdkafka loaded from outside the app's folder");
+        if (!NativeLibrary.TryLoad("libsasl2.so.3", out var sasl))
+        {
+            Assert.That(Path.GetFileName(library), Is.EqualTo("centos8-librdkafka.so"));
+        }
+        else
+        {
+            NativeLibrary.Free(sasl);
+            Assert.That(Path.GetFileName(library), Is.AnyOf("librdkafka.so", "centos8-librdkafka.so"));
+        }
+    }
+
+    private static async Task<TimeSpan?> WaitReadyAsync(HttpClient http, ChildProcess app)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (clock.Elapsed < ReadyBound && !app.HasExited)
+        {
+            try
+            {
+                using var response = await http.GetAsync(new Uri("/healthz/ready", UriKind.Relative));
+                if (response.IsSuccessStatusCode)
+                {
+                    return clock.Elapsed;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+            catch (TaskCanceledException)
+            {
+                // A slow answer while starting.
+            }
+
+            await Task.Delay(200);
+        }
+
+        return null;
+    }
+
+    /// <summary>The librdkafka file the process mapped, from /proc/PID/maps.</summary>
+    private static string? MappedLibrdkafka(int pid) =>
+        File.ReadLines($"/proc/{pid}/maps").Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).Where(f => f.Length >= 6)
+            .Select(f => f[5]).FirstOrDefault(p => Path.GetFileName(p).EndsWith("librdkafka.so", StringComparison.Ordinal));
+
+    private static List<(string Level, string Category, string Message)> JsonLogs(string stdout)
+    {
+        var entries = new List<(string, string, string)>();
+        foreach (var line in stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            try
+            {
+                using var json = JsonDocument.Parse(line);
+                entries.Add((json.RootElement.GetProperty("LogLevel").GetString()!, json.RootElement.GetProperty("Category").GetString()!,
+                    json.RootElement.GetProperty("Message").GetString()!));
+            }
+            catch (JsonException)
+            {
+                // Counted by the caller: not a JSON log line.
+            }
+        }
+
+        return entries;
+    }
+
+    private static async Task<WorkerRun> StartWorkerAsync(string worker, string bootstrap, string folder)
+    {
+        await File.WriteAllBytesAsync(Path.Combine(folder, "tariff.json"), SyntheticData.DemoTariff());
+        Directory.CreateDirectory(Path.Combine(folder, "tmp"));
+        var port = ChildProcess.FreePort();
+        string[] args =
+        [
+            PublishedApp.Dll, worker, $"--Kafka:BootstrapServers={bootstrap}", "--Kafka:Embedded=true",
+            $"--Http:Url=http://127.0.0.1:{port}", .. Workers[worker].Args(folder),
+        ];
+        // As in the image: the app's own folder is read-only to it, /tmp (here TMPDIR) is its only writable place.
+        var app = ChildProcess.Start("dotnet", args, folder, new Dictionary<string, string?>
+        {
+            ["TMPDIR"] = Path.Combine(folder, "tmp"),
+            ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
+            ["ASPNETCORE_ENVIRONMENT"] = null,
+            ["DOTNET_ENVIRONMENT"] = null,
+        });
+        var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(5) };
+        var readyAfter = await WaitReadyAsync(http, app);
+        if (readyAfter is null)
+        {
+            http.Dispose();
+            app.Dispose();
+            Assert.Fail($"{worker} not ready within {ReadyBound.TotalSeconds} s:\n{app.Stdout}\n{app.Stderr}");
+        }
+
+        return new WorkerRun(app, http, readyAfter!.Value);
+    }
+
+    private static (bool Exited, TimeSpan StopTime) Stop(ChildProcess app)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        app.Terminate();
+        var exited = app.WaitForExit(StopBound);
+        return (exited, clock.Elapsed);
+    }
+
+    private static async Task<string> WaitForLineAsync(ChildProcess process, string prefix)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (clock.Elapsed < ReadyBound)
+        {
+            var line = process.Stdout.Split('\n').FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal));
+            if (line is not null)
+            {
+                return line[prefix.Length..].Trim();
+            }
+
+            Assert.That(process.HasExited, Is.False, $"{process.Command} exited: {process.Stdout}{process.Stderr}");
+            await Task.Delay(100);
+        }
+
+        Assert.Fail($"{process.Command} printed no line starting '{prefix}' within {ReadyBound.TotalSeconds} s: {process.Stdout}{process.Stderr}");
+        return "";
+    }
+
+    private static long TopicCount(EmbeddedCluster cluster, string topic)
+    {
+        using var consumer = new ConsumerBuilder<byte[], byte[]>(KafkaClientTuning.Consumer(cluster.BootstrapServers, "count", "none")).SetLogHandler((_, _) => { }).Build();
+        return Enumerable.Range(0, cluster.Partitions).Sum(p => consumer.QueryWatermarkOffsets(new TopicPartition(topic, p), TimeSpan.FromSeconds(10)).High.Value);
+    }
+
+    /// <summary>Every file of a folder with its size and last write time.</summary>
+    private static List<string> Snapshot(string folder) =>
+        [.. Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal)
+            .Select(f => $"{Path.GetRelativePath(folder, f)} {new FileInfo(f).Length} {File.GetLastWriteTimeUtc(f):O}")];
+
+    [GeneratedRegex(@"^\d+ profiles, (\d+) cdrs produced, 0 failed$", RegexOptions.Multiline)]
+    private static partial Regex SummaryLine();
+
+    private sealed record WorkerRun(ChildProcess App, HttpClient Http, TimeSpan ReadyAfter) : IDisposable
+    {
+        public void Dispose()
+        {
+            Http.Dispose();
+            App.Dispose();
+        }
+    }
+
+    /// <summary>A scratch folder for one run, removed afterwards.</summary>
+    private sealed class Scratch(string name) : IDisposable
+    {
+        public string Folder { get; } = Directory.CreateTempSubdirectory($"ratingpipeline-{name}-").FullName;
+
+        public void Dispose() => Directory.Delete(Folder, recursive: true);
+    }
+}
