@@ -17,7 +17,8 @@ public static class Program
         root.Subcommands.Add(AuditCommand.Build());
         root.Subcommands.Add(SenderCommand.Build());
         root.Subcommands.Add(LoadCommand.Build());
-        return await root.Parse(args).InvokeAsync();
+        // Ctrl-C and SIGTERM cancel the command's token; it then has this long to stop before the process ends.
+        return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(30) });
     }
 
     private static Command BuildRate()

@@ -97,6 +97,7 @@ internal sealed class SenderWorker(
 
             profileConsumer.Close();
             _profileConsumer = null;
+            logger.LogInformation("Sender stopped");
         }
     }
 

@@ -5,6 +5,8 @@ using Confluent.Kafka;
 using Microsoft.AspNetCore.Builder;
 using RatingPipeline.Kafka;
 using RatingPipeline.Rater;
+using RatingPipeline.Sender;
+using RatingPipeline.Sender.Gateway;
 using RatingPipeline.Synthetic;
 using Spectre.Console;
 
@@ -85,6 +87,28 @@ public static class DemoCommand
         await rater.StartAsync(cancel);
         Console.WriteLine($"rater metrics on {options.HttpUrl}/metrics");
 
+        // The sender, delivering SMS and voice notices to a loopback gateway that counts them by idempotency key.
+        await using var gateway = await LoopbackGateway.StartAsync();
+        var senderUrl = options.HttpUrl.Replace(":9464", ":9465", StringComparison.Ordinal);
+        var sender = SenderHost.Build([], new Dictionary<string, string?>
+        {
+            ["Kafka:BootstrapServers"] = bootstrap,
+            ["Kafka:Embedded"] = cluster is null ? "false" : "true",
+            ["Sender:GroupId"] = $"ratingpipeline-demo-sender-{Guid.NewGuid():N}",
+            ["Sender:Sms:Url"] = gateway.Url.ToString(),
+            ["Sender:Voice:Url"] = gateway.Url.ToString(),
+            ["Sender:Sms:RatePerSecond"] = "2000",
+            ["Sender:Voice:RatePerSecond"] = "2000",
+            // A demo shows notices at any hour: no quiet hours (the default is 22:00-08:00 local).
+            ["Sender:QuietHours:Start"] = "00:00",
+            ["Sender:QuietHours:End"] = "00:00",
+            ["Http:Url"] = senderUrl,
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
+        });
+        await sender.StartAsync(cancel);
+        Console.WriteLine($"sender metrics on {senderUrl}/metrics; SMS and voice gateway on {gateway.Url}");
+
         long produced = 0;
         var clock = Stopwatch.StartNew();
         using var stopStreaming = CancellationTokenSource.CreateLinkedTokenSource(cancel);
@@ -93,7 +117,7 @@ public static class DemoCommand
 
         if (options.Live)
         {
-            await AnsiConsole.Live(Table(RaterMetrics.ReadTotals(), Interlocked.Read(ref produced), clock.Elapsed, 0))
+            await AnsiConsole.Live(Table(RaterMetrics.ReadTotals(), Interlocked.Read(ref produced), clock.Elapsed, 0, 0))
                 .StartAsync(async context =>
                 {
                     long lastRated = 0;
@@ -105,7 +129,7 @@ public static class DemoCommand
                         var now = clock.Elapsed;
                         var perSecond = (totals.Rated + totals.Rejected - lastRated) / Math.Max(0.001, (now - lastTime).TotalSeconds);
                         (lastRated, lastTime) = (totals.Rated + totals.Rejected, now);
-                        context.UpdateTarget(Table(totals, Interlocked.Read(ref produced), now, perSecond));
+                        context.UpdateTarget(Table(totals, Interlocked.Read(ref produced), now, perSecond, gateway.DeliveriesByKey.Count));
                     }
                 });
         }
@@ -115,7 +139,7 @@ public static class DemoCommand
             {
                 await Task.Delay(1000, CancellationToken.None);
                 var t = RaterMetrics.ReadTotals();
-                Console.WriteLine($"{clock.Elapsed:mm\\:ss} produced {Interlocked.Read(ref produced)}, rated {t.Rated}, rejected {t.Rejected}, reminders {t.Reminders}, lag {t.Lag}");
+                Console.WriteLine($"{clock.Elapsed:mm\\:ss} produced {Interlocked.Read(ref produced)}, rated {t.Rated}, rejected {t.Rejected}, reminders {t.Reminders}, lag {t.Lag}, notices {gateway.DeliveriesByKey.Count}");
             }
         }
 
@@ -127,11 +151,29 @@ public static class DemoCommand
             await Task.Delay(100, CancellationToken.None);
         }
 
+        // Then let the sender deliver what the rater emitted: until the gateway sees no new notice for 2 s (bounded).
+        var quietSince = Stopwatch.GetTimestamp();
+        var seen = gateway.DeliveriesByKey.Count;
+        var senderUntil = Stopwatch.GetTimestamp() + (30 * Stopwatch.Frequency);
+        while (Stopwatch.GetElapsedTime(quietSince) < TimeSpan.FromSeconds(2) && Stopwatch.GetTimestamp() < senderUntil)
+        {
+            await Task.Delay(200, CancellationToken.None);
+            if (gateway.DeliveriesByKey.Count != seen)
+            {
+                seen = gateway.DeliveriesByKey.Count;
+                quietSince = Stopwatch.GetTimestamp();
+            }
+        }
+
+        await sender.StopAsync(CancellationToken.None);
+        await sender.DisposeAsync();
         await rater.StopAsync(CancellationToken.None);
         await rater.DisposeAsync();
         var final = RaterMetrics.ReadTotals();
         Console.WriteLine("rejected by reason: " + string.Join(", ", final.RejectedByReason.Select(r => $"{r.Key} {r.Value}")));
         Console.WriteLine("reminders by kind: " + string.Join(", ", final.RemindersByKind.Select(r => $"{r.Key} {r.Value}")));
+        Console.WriteLine($"notices delivered to the loopback gateway: {gateway.DeliveriesByKey.Count} (requests {gateway.Received.Count}); "
+            + "opt-outs, deferrals and failures are in the notice-log topic and the sender's metrics");
         Console.WriteLine($"{produced} cdrs, {final.Rated} rated, {final.Rejected} rejected, {final.Reminders} reminders");
         return final.Consumed >= produced ? 0 : 1;
     }
@@ -159,7 +201,7 @@ public static class DemoCommand
         producer.Flush(TimeSpan.FromSeconds(30));
     }
 
-    private static Table Table(RaterTotals totals, long produced, TimeSpan elapsed, double perSecond)
+    private static Table Table(RaterTotals totals, long produced, TimeSpan elapsed, double perSecond, int notices)
     {
         var table = new Table().Border(TableBorder.Rounded).Title("[bold]RatingPipeline demo[/]").AddColumn("figure").AddColumn(new TableColumn("value").RightAligned());
         table.AddRow("elapsed", $"{elapsed:mm\\:ss}");
@@ -168,6 +210,7 @@ public static class DemoCommand
         table.AddRow("CDRs rated", $"{totals.Rated:N0}");
         table.AddRow("CDRs/s processed", $"{perSecond:N0}");
         table.AddRow("consumer lag", $"{totals.Lag:N0}");
+        table.AddRow("notices delivered", $"{notices:N0}");
         foreach (var (kind, count) in totals.RemindersByKind)
         {
             table.AddRow($"reminders: {kind}", $"{count:N0}");

@@ -12,11 +12,10 @@ internal static partial class MetricNames
     public const string Prefix = "ratingpipeline_";
 
     /// <summary>
-    /// The sender's families the dashboard and the alert rules use, which no source in this tree exports yet (the
-    /// sender is being built separately). The tests assert this set: each must be used, and none may be exported
-    /// by the source; once the sender lands they fail, and its families move to the checks against the running app.
+    /// The sender's families the dashboard and the alert rules use. The source check finds them in the sender's
+    /// metrics; the Prometheus scrape test runs the rater only, so they are checked there against the source.
     /// </summary>
-    public static readonly IReadOnlyList<string> PendingSenderFamilies =
+    public static readonly IReadOnlyList<string> SenderFamilies =
     [
         "ratingpipeline_notices_total",
         "ratingpipeline_notice_delivery_attempts_total",

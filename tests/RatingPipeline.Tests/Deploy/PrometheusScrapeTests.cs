@@ -12,8 +12,8 @@ namespace RatingPipeline.Tests.Deploy;
 /// <summary>
 /// A real Prometheus (Debian package prometheus) scrapes a rater that rates synthetic traffic on the embedded
 /// cluster, every second, with the alert rules loaded. Through Prometheus's HTTP API: every metric family the
-/// dashboard and the alert rules use has data (the sender's pending families excepted, see
-/// <see cref="MetricNames.PendingSenderFamilies"/>), every dashboard query is valid PromQL and the rater's return
+/// dashboard and the alert rules use has data (the sender's families excepted — the sender is not run here — see
+/// <see cref="MetricNames.SenderFamilies"/>), every dashboard query is valid PromQL and the rater's return
 /// data, and every rule evaluates without error.
 /// </summary>
 [TestFixture]
@@ -103,7 +103,7 @@ public sealed class PrometheusScrapeTests
     [Test]
     public async Task Every_metric_family_the_dashboard_and_alerts_use_has_data_in_prometheus()
     {
-        var expected = MetricNames.UsedFamilies().Except(MetricNames.PendingSenderFamilies).ToList();
+        var expected = MetricNames.UsedFamilies().Except(MetricNames.SenderFamilies).ToList();
 
         var missing = await UntilAsync(async () =>
         {
@@ -139,7 +139,7 @@ public sealed class PrometheusScrapeTests
             var query = expression.Replace("$__rate_interval", "10s", StringComparison.Ordinal).Replace("$__range", "5m", StringComparison.Ordinal)
                 .Replace("$instance", ".*", StringComparison.Ordinal);
             var result = await QueryAsync(query);
-            var pending = MetricNames.Families(expression).Any(MetricNames.PendingSenderFamilies.Contains);
+            var pending = MetricNames.Families(expression).Any(MetricNames.SenderFamilies.Contains);
             if (!pending && result.GetArrayLength() == 0)
             {
                 empty.Add(expression);

@@ -31,6 +31,7 @@ public sealed partial class PublishedAppTests
     private static readonly Dictionary<string, (Func<string, string[]> Args, string StoppedMessage)> Workers = new()
     {
         ["rater"] = (folder => [$"--Rater:TariffPath={Path.Combine(folder, "tariff.json")}", "--Rater:InstanceId=rater-0"], "^Rater rater-0 stopped$"),
+        ["sender"] = (_ => ["--Sender:Sms:Url=http://127.0.0.1:9/", "--Sender:GroupId=sender-0"], "^Sender stopped$"),
     };
 
     private static IEnumerable<string> WorkerNames => Workers.Keys;
