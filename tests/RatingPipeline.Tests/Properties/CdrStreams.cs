@@ -133,7 +133,7 @@ public static class CdrStreams
     public const string ProfileLine = "#profile ";
 
     /// <summary>Feeds one rendered line to a rater: a CDR is processed (its step returned), a profile is set (null).</summary>
-    public static Step? Feed(Rater rater, string line)
+    public static Step? Feed(EngineHarness rater, string line)
     {
         if (line.StartsWith(ProfileLine, StringComparison.Ordinal))
         {

@@ -16,15 +16,15 @@ public sealed class RatingPropertyTests
     private static void Check(Action<StreamCase> property) =>
         FsCheck.Check.One(Config.QuickThrowOnFailure.WithMaxTest(Cases).WithQuietOnSuccess(true), Prop.ForAll(CdrStreams.Cases, property));
 
-    private static (Rater Rater, List<Step> Steps) Run(StreamCase c)
+    private static (EngineHarness EngineHarness, List<Step> Steps) Run(StreamCase c)
     {
         var tariff = CdrStreams.TariffOf(c.Plan);
-        var rater = new Rater(tariff, CdrStreams.ProfilesOf(c.Plan, tariff));
+        var rater = new EngineHarness(tariff, CdrStreams.ProfilesOf(c.Plan, tariff));
         var steps = CdrStreams.Render(c).Select(l => CdrStreams.Feed(rater, l)).OfType<Step>().ToList();
         return (rater, steps);
     }
 
-    private static IEnumerable<(int Subscriber, UsageState State)> States(Rater rater)
+    private static IEnumerable<(int Subscriber, UsageState State)> States(EngineHarness rater)
     {
         for (var s = 0; s < 3; s++)
         {
@@ -68,7 +68,7 @@ public sealed class RatingPropertyTests
     public void Allowance_units_never_exceed_the_plans_allowance() => Check(c =>
     {
         var tariff = CdrStreams.TariffOf(c.Plan);
-        var rater = new Rater(tariff, CdrStreams.ProfilesOf(c.Plan, tariff));
+        var rater = new EngineHarness(tariff, CdrStreams.ProfilesOf(c.Plan, tariff));
         var plan = tariff.Plans["p"];
         foreach (var line in CdrStreams.Render(c))
         {
@@ -95,7 +95,7 @@ public sealed class RatingPropertyTests
     public void Capped_charges_never_exceed_the_cap() => Check(c =>
     {
         var tariff = CdrStreams.TariffOf(c.Plan);
-        var rater = new Rater(tariff, CdrStreams.ProfilesOf(c.Plan, tariff));
+        var rater = new EngineHarness(tariff, CdrStreams.ProfilesOf(c.Plan, tariff));
         foreach (var line in CdrStreams.Render(c))
         {
             CdrStreams.Feed(rater, line);
@@ -124,7 +124,7 @@ public sealed class RatingPropertyTests
     public void A_rejected_CDR_changes_no_state_and_fires_nothing() => Check(c =>
     {
         var tariff = CdrStreams.TariffOf(c.Plan);
-        var rater = new Rater(tariff, CdrStreams.ProfilesOf(c.Plan, tariff));
+        var rater = new EngineHarness(tariff, CdrStreams.ProfilesOf(c.Plan, tariff));
         foreach (var line in CdrStreams.Render(c))
         {
             var before = States(rater).Select(s => StateFields.Of(s.State)).ToList();
@@ -172,9 +172,9 @@ public sealed class RatingPropertyTests
         var half = lines.Count / 2;
         var (whole, _) = Run(c);
         var tariff = CdrStreams.TariffOf(c.Plan);
-        var before = new Rater(tariff, CdrStreams.ProfilesOf(c.Plan, tariff));
+        var before = new EngineHarness(tariff, CdrStreams.ProfilesOf(c.Plan, tariff));
         lines.Take(half).ToList().ForEach(l => CdrStreams.Feed(before, l));
-        var after = new Rater(tariff, CdrStreams.ProfilesOf(c.Plan, tariff));
+        var after = new EngineHarness(tariff, CdrStreams.ProfilesOf(c.Plan, tariff));
         foreach (var key in before.Engine.StateKeys)
         {
             Assert.That(before.Engine.TryGetState(key, out var state), Is.True);

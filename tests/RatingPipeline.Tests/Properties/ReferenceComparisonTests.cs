@@ -20,7 +20,7 @@ public sealed class ReferenceComparisonTests
         {
             var tariffJson = CdrStreams.TariffJsonOf(c.Plan);
             var tariff = RatingPipeline.Tariffs.TariffLoader.Load(Encoding.UTF8.GetBytes(tariffJson));
-            var rater = new Rater(tariff, CdrStreams.ProfilesOf(c.Plan, tariff));
+            var rater = new EngineHarness(tariff, CdrStreams.ProfilesOf(c.Plan, tariff));
             var reference = new ReferenceRater(tariffJson);
             foreach (var json in CdrStreams.ProfileJsonsOf(c.Plan))
             {

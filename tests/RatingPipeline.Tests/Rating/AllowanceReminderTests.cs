@@ -14,10 +14,10 @@ public sealed class AllowanceReminderTests
         TestTariff.Rate("sms", zone: "domestic", price: 400_000, allowance: true),
     ];
 
-    private static Rater NewRater(string plan, string profile = "")
+    private static EngineHarness NewRater(string plan, string profile = "")
     {
         var tariff = TestTariff.Build(Rates, plan);
-        return new Rater(tariff, Profiles.Of(tariff, profile));
+        return new EngineHarness(tariff, Profiles.Of(tariff, profile));
     }
 
     [Test]
@@ -182,7 +182,7 @@ public sealed class AllowanceReminderTests
         var tariff = TestTariff.Build(
             [TestTariff.Rate("sms", price: 400_000, allowance: true)],
             "\"allowances\":{\"smsCount\":1},\"reminderThresholds\":[100],\"highSpendThreshold\":0");
-        var rater = new Rater(tariff, Profiles.Of(tariff));
+        var rater = new EngineHarness(tariff, Profiles.Of(tariff));
         Assert.That(rater.Process(Cdrs.Sms("s1", mcc: "454")).Kinds, Is.EqualTo(new[] { "allowance", "high-spend", "roaming" }));
     }
 

@@ -15,7 +15,7 @@ public sealed class AllowanceTests
         var tariff = TestTariff.Build(
             [TestTariff.Rate("voice", price: 60_000, unit: 60, increment: 60, allowance: true)],
             "\"allowances\":{\"voiceSec\":100}");
-        var rater = new Rater(tariff, Profiles.Of(tariff));
+        var rater = new EngineHarness(tariff, Profiles.Of(tariff));
 
         // 61 s: B = 120, R = 100 − 0 = 100, A = min(100, 120) = 100, O = 20, C = (20 × 60000 + 30) / 60 = 20000.
         var first = rater.Process(Cdrs.Voice("v1", 61));
@@ -36,7 +36,7 @@ public sealed class AllowanceTests
         var tariff = TestTariff.Build(
             [TestTariff.Rate("voice", price: 60_000, unit: 60, increment: 60, allowance: true)],
             "\"allowances\":{\"voiceSec\":120}");
-        var rater = new Rater(tariff, Profiles.Of(tariff));
+        var rater = new EngineHarness(tariff, Profiles.Of(tariff));
         var step = rater.Process(Cdrs.Voice("v1", 61));
         Assert.Multiple(() =>
         {
@@ -52,7 +52,7 @@ public sealed class AllowanceTests
         var tariff = TestTariff.Build(
             [TestTariff.Rate("voice", price: 60_000, unit: 60, increment: 60)],
             "\"allowances\":{\"voiceSec\":6000}");
-        var rater = new Rater(tariff, Profiles.Of(tariff));
+        var rater = new EngineHarness(tariff, Profiles.Of(tariff));
         var step = rater.Process(Cdrs.Voice("v1", 60));
         Assert.Multiple(() =>
         {
@@ -68,7 +68,7 @@ public sealed class AllowanceTests
         var tariff = TestTariff.Build(
             [TestTariff.Rate("sms", price: 100_000, allowance: true)],
             "\"allowances\":{\"voiceSec\":600},\"reminderThresholds\":[80,100]");
-        var rater = new Rater(tariff, Profiles.Of(tariff));
+        var rater = new EngineHarness(tariff, Profiles.Of(tariff));
         var step = rater.Process(Cdrs.Sms("s1"));
         Assert.Multiple(() =>
         {
@@ -84,7 +84,7 @@ public sealed class AllowanceTests
         var tariff = TestTariff.Build(
             [TestTariff.Rate("sms", price: 100_000, allowance: true), TestTariff.Rate("voice", price: 60_000, unit: 60, increment: 60, allowance: true)],
             "\"allowances\":{\"voiceSec\":60,\"smsCount\":1}");
-        var rater = new Rater(tariff, Profiles.Of(tariff));
+        var rater = new EngineHarness(tariff, Profiles.Of(tariff));
         var sms = rater.Process(Cdrs.Sms("s1"));
         var voice = rater.Process(Cdrs.Voice("v1", 60));
         var sms2 = rater.Process(Cdrs.Sms("s2"));
@@ -105,7 +105,7 @@ public sealed class AllowanceTests
         var tariff = TestTariff.Build(
             [TestTariff.Rate("data", price: 1, unit: 1, increment: 1024, allowance: true)],
             "\"allowances\":{\"dataBytes\":3000}");
-        var rater = new Rater(tariff, Profiles.Of(tariff));
+        var rater = new EngineHarness(tariff, Profiles.Of(tariff));
         var step = rater.Process(Cdrs.Data("d1", 2049));
         Assert.Multiple(() =>
         {
@@ -122,7 +122,7 @@ public sealed class AllowanceTests
         var tariff = TestTariff.Build(
             [TestTariff.Rate("voice", price: 60_000, unit: 60, increment: 60, allowance: true)],
             "\"allowances\":{\"voiceSec\":120}");
-        var rater = new Rater(tariff, Profiles.Of(tariff));
+        var rater = new EngineHarness(tariff, Profiles.Of(tariff));
         rater.Process(Cdrs.Voice("v1", 60));
         rater.Engine.SetProfile(Profiles.Of(tariff, "\"highSpendThreshold\":999000000"));
         var step = rater.Process(Cdrs.Voice("v2", 120));

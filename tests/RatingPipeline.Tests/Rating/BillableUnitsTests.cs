@@ -7,10 +7,10 @@ namespace RatingPipeline.Tests.Rating;
 [TestFixture]
 public sealed class BillableUnitsTests
 {
-    private static Rater VoiceRater(long first, long increment, long price = 0, long unit = 60)
+    private static EngineHarness VoiceRater(long first, long increment, long price = 0, long unit = 60)
     {
         var tariff = TestTariff.Build([TestTariff.Rate("voice", price: price, unit: unit, increment: increment, first: first)]);
-        return new Rater(tariff, Profiles.Of(tariff));
+        return new EngineHarness(tariff, Profiles.Of(tariff));
     }
 
     [Test]
@@ -80,7 +80,7 @@ public sealed class BillableUnitsTests
     {
         // firstIncrement defaults to increment (30): 31 s → 30 + ceil(1 / 30) × 30 = 60.
         var tariff = TestTariff.Build([TestTariff.Rate("voice", increment: 30, unit: 60)]);
-        var step = new Rater(tariff, Profiles.Of(tariff)).Process(Cdrs.Voice("v", 31));
+        var step = new EngineHarness(tariff, Profiles.Of(tariff)).Process(Cdrs.Voice("v", 31));
         Assert.That(step.Billable, Is.EqualTo(60));
     }
 
@@ -89,7 +89,7 @@ public sealed class BillableUnitsTests
     {
         // SMS: B = 1 (the rate's increment 10 does not apply); C = (1 × 100000 + 0) / 1 = 100000.
         var tariff = TestTariff.Build([TestTariff.Rate("sms", price: 100_000, unit: 1, increment: 10, first: 5)]);
-        var step = new Rater(tariff, Profiles.Of(tariff)).Process(Cdrs.Sms("s"));
+        var step = new EngineHarness(tariff, Profiles.Of(tariff)).Process(Cdrs.Sms("s"));
         Assert.Multiple(() =>
         {
             Assert.That(step.Billable, Is.EqualTo(1));
@@ -107,7 +107,7 @@ public sealed class BillableUnitsTests
     public void Data_is_rounded_up_to_whole_increments(long bytes, long billable)
     {
         var tariff = TestTariff.Build([TestTariff.Rate("data", increment: 1024, unit: 1_048_576)]);
-        var step = new Rater(tariff, Profiles.Of(tariff)).Process(Cdrs.Data("d", bytes));
+        var step = new EngineHarness(tariff, Profiles.Of(tariff)).Process(Cdrs.Data("d", bytes));
         Assert.That(step.Billable, Is.EqualTo(billable));
     }
 
@@ -116,7 +116,7 @@ public sealed class BillableUnitsTests
     {
         // Data: B = ceil(bytes / increment) × increment only: 1 byte with firstIncrement 4096, increment 1024 → 1024.
         var tariff = TestTariff.Build([TestTariff.Rate("data", increment: 1024, first: 4096, unit: 1_048_576)]);
-        var step = new Rater(tariff, Profiles.Of(tariff)).Process(Cdrs.Data("d", 1));
+        var step = new EngineHarness(tariff, Profiles.Of(tariff)).Process(Cdrs.Data("d", 1));
         Assert.That(step.Billable, Is.EqualTo(1024));
     }
 }

@@ -11,7 +11,7 @@ public sealed class ChargeTests
     {
         // Per-second billing (first 1, increment 1), so a 1 s call has B = O = 1.
         var tariff = TestTariff.Build([TestTariff.Rate("voice", price: price, unit: unit, increment: 1, first: 1)]);
-        return new Rater(tariff, Profiles.Of(tariff)).Process(Cdrs.Voice("v", 1)).Charge;
+        return new EngineHarness(tariff, Profiles.Of(tariff)).Process(Cdrs.Voice("v", 1)).Charge;
     }
 
     [TestCase(15, 10, 2)] // exactly 1.5: (15 + 5) / 10 = 2 (half goes up)
@@ -33,7 +33,7 @@ public sealed class ChargeTests
         // Data per byte (increment 1), price 10^9 per 10^6 bytes: the largest record, 10^12 bytes, has
         // O × price = 10^21 (beyond 2^63 ≈ 9.2 × 10^18); C = (10^21 + 500000) / 10^6 = 10^15 exactly, the allowed maximum.
         var tariff = TestTariff.Build([TestTariff.Rate("data", price: 1_000_000_000, unit: 1_000_000, increment: 1)]);
-        var rater = new Rater(tariff, Profiles.Of(tariff));
+        var rater = new EngineHarness(tariff, Profiles.Of(tariff));
         var largest = rater.Process(Cdrs.Data("d1", 1_000_000_000_000));
         // 999,999,999,999 bytes: (999999999999 × 10^9 + 500000) / 10^6 = 999,999,999,999,000 (+0.5 floored away exactly).
         var smaller = rater.Process(Cdrs.Data("d2", 999_999_999_999));
@@ -56,7 +56,7 @@ public sealed class ChargeTests
     public void Data_charge_rounds_half_up_on_megabyte_units(long price, long increment, long bytes, long charge)
     {
         var tariff = TestTariff.Build([TestTariff.Rate("data", price: price, unit: 1_048_576, increment: increment)]);
-        var step = new Rater(tariff, Profiles.Of(tariff)).Process(Cdrs.Data("d", bytes));
+        var step = new EngineHarness(tariff, Profiles.Of(tariff)).Process(Cdrs.Data("d", bytes));
         Assert.That(step.Charge, Is.EqualTo(charge));
     }
 }

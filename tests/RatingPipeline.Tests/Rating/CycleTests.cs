@@ -41,7 +41,7 @@ public sealed class CycleTests
     public void Cycle_is_the_latest_local_cycle_day_midnight_at_or_before_start(string start, int cycleDay, string cycle)
     {
         var tariff = TestTariff.Build(Rates, Plan);
-        var step = new Rater(tariff, Profiles.Of(tariff, cycleDay: cycleDay)).Process(Cdrs.Sms("s1", start));
+        var step = new EngineHarness(tariff, Profiles.Of(tariff, cycleDay: cycleDay)).Process(Cdrs.Sms("s1", start));
         Assert.Multiple(() =>
         {
             Assert.That((string?)step.Single["cycle"], Is.EqualTo(cycle));
@@ -64,7 +64,7 @@ public sealed class CycleTests
     public void Rollover_resets_used_units_and_re_arms_allowance_reminders()
     {
         var tariff = TestTariff.Build(Rates, Plan);
-        var rater = new Rater(tariff, Profiles.Of(tariff));
+        var rater = new EngineHarness(tariff, Profiles.Of(tariff));
         // November: 600 s uses the whole allowance (A = 600) and fires the 100 % reminder.
         var november = rater.Process(Cdrs.Voice("v1", 600, start: "2026-11-30T23:59:59+08:00"));
         // 1 December 00:00 local: new cycle, used = 0, so 600 s is again all allowance and the 100 % reminder fires again.
@@ -82,7 +82,7 @@ public sealed class CycleTests
     public void A_record_of_an_older_cycle_is_late_and_changes_nothing()
     {
         var tariff = TestTariff.Build(Rates, Plan);
-        var rater = new Rater(tariff, Profiles.Of(tariff));
+        var rater = new EngineHarness(tariff, Profiles.Of(tariff));
         rater.Process(Cdrs.Voice("v1", 60, start: "2026-11-30T10:00:00+08:00"));
         rater.Process(Cdrs.Voice("v2", 60, start: "2026-12-01T00:00:00+08:00"));
         var before = StateFields.Of(rater.State());
@@ -100,7 +100,7 @@ public sealed class CycleTests
     public void An_earlier_record_of_the_same_cycle_is_not_late()
     {
         var tariff = TestTariff.Build(Rates, Plan);
-        var rater = new Rater(tariff, Profiles.Of(tariff));
+        var rater = new EngineHarness(tariff, Profiles.Of(tariff));
         rater.Process(Cdrs.Voice("v1", 60, start: "2026-11-25T10:00:00+08:00"));
         // Earlier in time but the same cycle (2026-11-01): rated; used = 60 + 60 = 120.
         var step = rater.Process(Cdrs.Voice("v2", 60, start: "2026-11-01T00:00:00+08:00"));
@@ -115,7 +115,7 @@ public sealed class CycleTests
     public void A_rejected_record_of_a_newer_cycle_does_not_move_the_cycle()
     {
         var tariff = TestTariff.Build(Rates, Plan);
-        var rater = new Rater(tariff, Profiles.Of(tariff));
+        var rater = new EngineHarness(tariff, Profiles.Of(tariff));
         rater.Process(Cdrs.Voice("v1", 60, start: "2026-11-20T10:00:00+08:00"));
         // December data has no rate: no-rate, and the state stays in November ...
         var noRate = rater.Process(Cdrs.Data("d1", 1, start: "2026-12-05T10:00:00+08:00"));
@@ -132,7 +132,7 @@ public sealed class CycleTests
     public void A_subscribers_first_record_is_never_late()
     {
         var tariff = TestTariff.Build(Rates, Plan);
-        var rater = new Rater(tariff, Profiles.Of(tariff));
+        var rater = new EngineHarness(tariff, Profiles.Of(tariff));
         var step = rater.Process(Cdrs.Sms("s1", "2020-01-01T00:00:00+08:00"));
         Assert.That((string?)step.Single["cycle"], Is.EqualTo("2020-01-01"));
     }

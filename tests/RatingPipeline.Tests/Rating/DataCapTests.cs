@@ -22,7 +22,7 @@ public sealed class DataCapTests
     public void Cap_reached_mid_record_clips_the_charge_to_K_minus_D_then_charges_0()
     {
         var tariff = TestTariff.Build(Rates, CapPlan);
-        var rater = new Rater(tariff, Profiles.Of(tariff));
+        var rater = new EngineHarness(tariff, Profiles.Of(tariff));
         // K = 1000000 (plan default). 600000 bytes: C = min(600000, 1000000 − 0) = 600000; D = 600000.
         var first = rater.Process(Cdrs.Data("d1", 600_000));
         // 600000 bytes: C = min(600000, 1000000 − 600000) = 400000; D = 1000000 = K → data-cap reminder.
@@ -51,7 +51,7 @@ public sealed class DataCapTests
     public void Data_cap_reminder_fires_when_D_reaches_K_without_clipping()
     {
         var tariff = TestTariff.Build(Rates, CapPlan);
-        var rater = new Rater(tariff, Profiles.Of(tariff));
+        var rater = new EngineHarness(tariff, Profiles.Of(tariff));
         rater.Process(Cdrs.Data("d1", 600_000));
         // 400000 bytes: C = min(400000, 400000) = 400000 — not clipped — and D = 1000000 = K: the reminder fires.
         var step = rater.Process(Cdrs.Data("d2", 400_000));
@@ -66,7 +66,7 @@ public sealed class DataCapTests
     public void The_subscribers_chosen_cap_overrides_the_plan_default()
     {
         var tariff = TestTariff.Build(Rates, CapPlan);
-        var rater = new Rater(tariff, Profiles.Of(tariff, "\"dataCap\":2000000"));
+        var rater = new EngineHarness(tariff, Profiles.Of(tariff, "\"dataCap\":2000000"));
         // K = 2000000: 1500000 bytes → C = 1500000 (the plan default 1000000 would have clipped it);
         // 600000 bytes → C = min(600000, 2000000 − 1500000) = 500000, D = K.
         var first = rater.Process(Cdrs.Data("d1", 1_500_000));
@@ -86,7 +86,7 @@ public sealed class DataCapTests
     {
         // No defaultDataCap and no profile dataCap: no cap, C = 5000000.
         var tariff = TestTariff.Build(Rates, "\"dataCapTiers\":[1000000]");
-        var rater = new Rater(tariff, Profiles.Of(tariff));
+        var rater = new EngineHarness(tariff, Profiles.Of(tariff));
         var step = rater.Process(Cdrs.Data("d1", 5_000_000));
         Assert.Multiple(() =>
         {
@@ -99,7 +99,7 @@ public sealed class DataCapTests
     public void Uncapped_charges_do_not_count_towards_the_cap()
     {
         var tariff = TestTariff.Build(Rates, CapPlan);
-        var rater = new Rater(tariff, Profiles.Of(tariff));
+        var rater = new EngineHarness(tariff, Profiles.Of(tariff));
         // Roaming data (HMT, not capped): C = 2000000, D stays 0. SMS: C = 100000, D stays 0.
         var roaming = rater.Process(Cdrs.Data("d1", 2_000_000, mcc: "454"));
         rater.Process(Cdrs.Sms("s1"));
@@ -117,7 +117,7 @@ public sealed class DataCapTests
     public void A_new_cycle_resets_D_and_re_arms_the_data_cap_reminder()
     {
         var tariff = TestTariff.Build(Rates, CapPlan);
-        var rater = new Rater(tariff, Profiles.Of(tariff));
+        var rater = new EngineHarness(tariff, Profiles.Of(tariff));
         rater.Process(Cdrs.Data("d1", 1_000_000));
         // December cycle: D = 0 again, so 1000000 bytes are charged in full and D = K fires again, with the new cycle in the id.
         var step = rater.Process(Cdrs.Data("d2", 1_000_000, start: "2026-12-02T10:00:00+08:00"));
@@ -133,7 +133,7 @@ public sealed class DataCapTests
     {
         // S += C after clipping: 1500000 bytes → C = 1000000 (clipped), S = 1000000 ≥ H = 1000000 → high-spend with spend 1000000.
         var tariff = TestTariff.Build(Rates, CapPlan + ",\"highSpendThreshold\":1000000");
-        var rater = new Rater(tariff, Profiles.Of(tariff));
+        var rater = new EngineHarness(tariff, Profiles.Of(tariff));
         var step = rater.Process(Cdrs.Data("d1", 1_500_000));
         Assert.Multiple(() =>
         {

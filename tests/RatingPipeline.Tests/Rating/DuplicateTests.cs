@@ -7,12 +7,12 @@ namespace RatingPipeline.Tests.Rating;
 [TestFixture]
 public sealed class DuplicateTests
 {
-    private static Rater NewRater()
+    private static EngineHarness NewRater()
     {
         var tariff = TestTariff.Build(
             [TestTariff.Rate("sms", zone: "domestic", price: 100_000), TestTariff.Rate("voice", zone: "domestic", unit: 60, increment: 60)],
             zeroRated: [TestTariff.Zero("10086", "customer-service")]);
-        return new Rater(tariff, Profiles.Of(tariff), Profiles.Of(tariff, msisdn: Cdrs.Other));
+        return new EngineHarness(tariff, Profiles.Of(tariff), Profiles.Of(tariff, msisdn: Cdrs.Other));
     }
 
     private static string At(int minute) => $"2026-11-02T{10 + (minute / 60):D2}:{minute % 60:D2}:00+08:00";

@@ -17,10 +17,10 @@ public sealed class LowBalanceTests
     private const string Plan = "\"lowBalanceThreshold\":500000";
     private const string AsOf = "2026-11-01T00:00:00+08:00";
 
-    private static Rater NewRater(long balance, string asOf = AsOf, bool prepaid = true, string plan = Plan)
+    private static EngineHarness NewRater(long balance, string asOf = AsOf, bool prepaid = true, string plan = Plan)
     {
         var tariff = TestTariff.Build(Rates, plan, [TestTariff.Zero("10086", "customer-service")]);
-        return new Rater(tariff, Profiles.Of(tariff, Prepaid(balance, asOf, prepaid)));
+        return new EngineHarness(tariff, Profiles.Of(tariff, Prepaid(balance, asOf, prepaid)));
     }
 
     private static string Prepaid(long balance, string asOf, bool prepaid = true) =>
@@ -127,7 +127,7 @@ public sealed class LowBalanceTests
     public void A_new_balanceAsOf_re_arms_it_and_restarts_the_charges_since()
     {
         var tariff = TestTariff.Build(Rates, Plan);
-        var rater = new Rater(tariff, Profiles.Of(tariff, Prepaid(1_000_000, AsOf)));
+        var rater = new EngineHarness(tariff, Profiles.Of(tariff, Prepaid(1_000_000, AsOf)));
         rater.Process(Cdrs.Sms("s1"));
         var fired = rater.Process(Cdrs.Sms("s2")); // 1000000 − 600000 = 400000: fires
         // Top-up: balance 1000000 as of 5 November. Charges since restart at 0:
@@ -148,7 +148,7 @@ public sealed class LowBalanceTests
     public void The_same_balanceAsOf_does_not_re_arm_it()
     {
         var tariff = TestTariff.Build(Rates, Plan);
-        var rater = new Rater(tariff, Profiles.Of(tariff, Prepaid(1_000_000, AsOf)));
+        var rater = new EngineHarness(tariff, Profiles.Of(tariff, Prepaid(1_000_000, AsOf)));
         rater.Process(Cdrs.Sms("s1"));
         rater.Process(Cdrs.Sms("s2")); // fires at 400000
         // A profile update with the same balanceAsOf (say, a new language): once per balanceAsOf value, and the

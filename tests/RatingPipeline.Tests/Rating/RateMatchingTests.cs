@@ -10,7 +10,7 @@ namespace RatingPipeline.Tests.Rating;
 public sealed class RateMatchingTests
 {
     // A 1 s call at unit 1 costs exactly the price, so the charge names the rate that matched.
-    private static long PriceOf(Rater rater, string cdr) => rater.Process(cdr).Charge;
+    private static long PriceOf(EngineHarness rater, string cdr) => rater.Process(cdr).Charge;
 
     [TestCase("13900000000", 1)] // no 00: national
     [TestCase("0", 1)]
@@ -31,7 +31,7 @@ public sealed class RateMatchingTests
             TestTariff.Rate("voice", dest: "national", price: 1, unit: 1, increment: 1),
             TestTariff.Rate("voice", dest: "intl", price: 2, unit: 1, increment: 1),
         ]);
-        Assert.That(PriceOf(new Rater(tariff, Profiles.Of(tariff)), Cdrs.Voice("v", 1, peer: peer)), Is.EqualTo(price));
+        Assert.That(PriceOf(new EngineHarness(tariff, Profiles.Of(tariff)), Cdrs.Voice("v", 1, peer: peer)), Is.EqualTo(price));
     }
 
     [TestCase(null, "domestic", 1)] // absent: home network
@@ -52,7 +52,7 @@ public sealed class RateMatchingTests
             TestTariff.Rate("voice", zone: "Z1", price: 3, unit: 1, increment: 1),
             TestTariff.Rate("voice", zone: "ROW", price: 4, unit: 1, increment: 1),
         ]);
-        var step = new Rater(tariff, Profiles.Of(tariff)).Process(Cdrs.Voice("v", 1, mcc: mcc));
+        var step = new EngineHarness(tariff, Profiles.Of(tariff)).Process(Cdrs.Voice("v", 1, mcc: mcc));
         Assert.Multiple(() =>
         {
             Assert.That((string?)step.Single["zone"], Is.EqualTo(zone));
@@ -64,7 +64,7 @@ public sealed class RateMatchingTests
     public void Null_visitedMcc_is_the_home_network()
     {
         var tariff = TestTariff.Build([TestTariff.Rate("data", zone: "domestic", price: 1, unit: 1, increment: 1)]);
-        var step = new Rater(tariff, Profiles.Of(tariff)).Process(
+        var step = new EngineHarness(tariff, Profiles.Of(tariff)).Process(
             $"{{\"id\":\"d\",\"type\":\"data\",\"msisdn\":\"{Cdrs.Msisdn}\",\"start\":\"{Cdrs.Start}\",\"bytes\":7,\"visitedMcc\":null}}");
         Assert.That(((string?)step.Single["zone"], step.Charge), Is.EqualTo(("domestic", 7L)));
     }
@@ -81,7 +81,7 @@ public sealed class RateMatchingTests
                {"type":"sms","zone":"ROW","unit":1,"increment":1,"price":3}]}}}
             """;
         var tariff = TariffLoader.Load(Encoding.UTF8.GetBytes(json));
-        var rater = new Rater(tariff, Profiles.Of(tariff));
+        var rater = new EngineHarness(tariff, Profiles.Of(tariff));
         Assert.Multiple(() =>
         {
             Assert.That((string?)rater.Process(Cdrs.Sms("s1", mcc: "461")).Single["zone"], Is.EqualTo("domestic"));
@@ -106,8 +106,8 @@ public sealed class RateMatchingTests
             TestTariff.Rate("voice", zone: "domestic", direction: "mo", dest: "national", price: 1, unit: 1, increment: 1),
             TestTariff.Rate("*", zone: "*", direction: "*", dest: "*", price: 9, unit: 1, increment: 1),
         ]);
-        var a = new Rater(catchAllFirst, Profiles.Of(catchAllFirst));
-        var b = new Rater(specificFirst, Profiles.Of(specificFirst));
+        var a = new EngineHarness(catchAllFirst, Profiles.Of(catchAllFirst));
+        var b = new EngineHarness(specificFirst, Profiles.Of(specificFirst));
         Assert.Multiple(() =>
         {
             Assert.That(PriceOf(a, Cdrs.Voice("v1", 1)), Is.EqualTo(9));
@@ -127,7 +127,7 @@ public sealed class RateMatchingTests
             TestTariff.Rate("voice", price: 5, unit: 1, increment: 1),
             TestTariff.Rate(null, price: 7, unit: 1, increment: 1),
         ]);
-        var rater = new Rater(tariff, Profiles.Of(tariff));
+        var rater = new EngineHarness(tariff, Profiles.Of(tariff));
         Assert.Multiple(() =>
         {
             Assert.That(PriceOf(rater, Cdrs.Voice("v1", 1, direction: "mt", peer: "+44207", mcc: "440")), Is.EqualTo(5));
@@ -146,7 +146,7 @@ public sealed class RateMatchingTests
             TestTariff.Rate("data", dest: "national", price: 6, unit: 1, increment: 1),
             TestTariff.Rate("data", direction: "*", dest: "*", price: 7, unit: 1, increment: 1),
         ]);
-        var rater = new Rater(tariff, Profiles.Of(tariff));
+        var rater = new EngineHarness(tariff, Profiles.Of(tariff));
         Assert.That(PriceOf(rater, Cdrs.Data("d1", 1)), Is.EqualTo(7));
     }
 
@@ -154,7 +154,7 @@ public sealed class RateMatchingTests
     public void Data_with_only_directional_entries_is_no_rate()
     {
         var tariff = TestTariff.Build([TestTariff.Rate("*", direction: "mo", price: 5, unit: 1, increment: 1)]);
-        var rater = new Rater(tariff, Profiles.Of(tariff));
+        var rater = new EngineHarness(tariff, Profiles.Of(tariff));
         Assert.Multiple(() =>
         {
             Assert.That(rater.Process(Cdrs.Data("d1", 1)).Reason, Is.EqualTo("no-rate"));
@@ -166,7 +166,7 @@ public sealed class RateMatchingTests
     public void No_matching_rate_is_no_rate_and_changes_nothing()
     {
         var tariff = TestTariff.Build([TestTariff.Rate("voice", zone: "domestic", direction: "mo", price: 5, unit: 1, increment: 1)]);
-        var rater = new Rater(tariff, Profiles.Of(tariff));
+        var rater = new EngineHarness(tariff, Profiles.Of(tariff));
         rater.Process(Cdrs.Voice("v1", 1));
         var before = StateFields.Of(rater.State());
         var mt = rater.Process(Cdrs.Voice("v2", 1, direction: "mt"));
@@ -184,7 +184,7 @@ public sealed class RateMatchingTests
     public void The_rated_record_carries_every_field()
     {
         var tariff = TestTariff.Build([TestTariff.Rate("voice", price: 150_000, unit: 60, increment: 60)]);
-        var step = new Rater(tariff, Profiles.Of(tariff)).Process(Cdrs.Voice("v-1", 61, start: "2026-11-30T16:00:00Z", mcc: "440"));
+        var step = new EngineHarness(tariff, Profiles.Of(tariff)).Process(Cdrs.Voice("v-1", 61, start: "2026-11-30T16:00:00Z", mcc: "440"));
         var expected = new Dictionary<string, object?>
         {
             ["id"] = "v-1", ["msisdn"] = Cdrs.Msisdn, ["type"] = "voice", ["start"] = "2026-11-30T16:00:00Z",

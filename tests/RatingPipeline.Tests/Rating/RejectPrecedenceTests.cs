@@ -8,12 +8,12 @@ namespace RatingPipeline.Tests.Rating;
 public sealed class RejectPrecedenceTests
 {
     // SMS and voice are rated domestically; data has no rate at all (no-rate); 10086 is zero-rated.
-    private static Rater NewRater(out RatingPipeline.Tariffs.Tariff tariff)
+    private static EngineHarness NewRater(out RatingPipeline.Tariffs.Tariff tariff)
     {
         tariff = TestTariff.Build(
             [TestTariff.Rate("sms", zone: "domestic", price: 100_000), TestTariff.Rate("voice", zone: "domestic", unit: 60, increment: 60)],
             zeroRated: [TestTariff.Zero("10086", "customer-service")]);
-        return new Rater(tariff, Profiles.Of(tariff));
+        return new EngineHarness(tariff, Profiles.Of(tariff));
     }
 
     [Test]

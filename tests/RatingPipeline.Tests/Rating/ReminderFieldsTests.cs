@@ -20,7 +20,7 @@ public sealed class ReminderFieldsTests
             ],
             "\"allowances\":{\"smsCount\":1},\"reminderThresholds\":[100],\"highSpendThreshold\":1000000,"
             + "\"lowBalanceThreshold\":500000,\"dataCapTiers\":[1000000],\"defaultDataCap\":1000000");
-        var rater = new Rater(tariff, Profiles.Of(tariff, "\"prepaid\":true,\"balance\":2000000,\"balanceAsOf\":\"2026-11-01T00:00:00Z\""));
+        var rater = new EngineHarness(tariff, Profiles.Of(tariff, "\"prepaid\":true,\"balance\":2000000,\"balanceAsOf\":\"2026-11-01T00:00:00Z\""));
 
         // s1: A = 1 of smsCount 1 → allowance 100 %; C = 0 so low-balance is not evaluated.
         var s1 = rater.Process(Cdrs.Sms("s1"));

@@ -20,10 +20,10 @@ public sealed class RoamingTests
         TestTariff.Rate("voice", zone: "*", direction: "*", dest: "*", price: 2_990_000, unit: 60, increment: 60),
     ];
 
-    private static Rater NewRater()
+    private static EngineHarness NewRater()
     {
         var tariff = TestTariff.Build(Rates);
-        return new Rater(tariff, Profiles.Of(tariff));
+        return new EngineHarness(tariff, Profiles.Of(tariff));
     }
 
     private static bool Notifies(Step step) => step.Kinds.Contains("roaming");

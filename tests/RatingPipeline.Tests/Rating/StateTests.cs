@@ -9,7 +9,7 @@ namespace RatingPipeline.Tests.Rating;
 [TestFixture]
 public sealed class StateTests
 {
-    private static Rater Prepared(out RatingPipeline.Tariffs.Tariff tariff)
+    private static EngineHarness Prepared(out RatingPipeline.Tariffs.Tariff tariff)
     {
         tariff = TestTariff.Build(
             [
@@ -19,7 +19,7 @@ public sealed class StateTests
             ],
             "\"allowances\":{\"voiceSec\":6000},\"reminderThresholds\":[1,100],\"highSpendThreshold\":100000000,"
             + "\"lowBalanceThreshold\":500000,\"dataCapTiers\":[5000000],\"defaultDataCap\":5000000");
-        var rater = new Rater(tariff, Profiles.Of(tariff, "\"prepaid\":true,\"balance\":900000,\"balanceAsOf\":\"2026-11-01T00:00:00+08:00\""));
+        var rater = new EngineHarness(tariff, Profiles.Of(tariff, "\"prepaid\":true,\"balance\":900000,\"balanceAsOf\":\"2026-11-01T00:00:00+08:00\""));
         // Usage, spend, D, prepaid charges, the 1 % reminder, the roaming memory and the duplicate memory all set.
         rater.Process(Cdrs.Voice("v1", 600, "2026-12-02T10:00:00+08:00"));
         rater.Process(Cdrs.Data("d1", 1000, "2026-12-02T11:00:00+08:00"));
@@ -71,7 +71,7 @@ public sealed class StateTests
     public void A_rejected_first_CDR_creates_no_state()
     {
         var tariff = TestTariff.Build([TestTariff.Rate("voice")]);
-        var rater = new Rater(tariff, Profiles.Of(tariff));
+        var rater = new EngineHarness(tariff, Profiles.Of(tariff));
         var step = rater.Process(Cdrs.Sms("s1"));
         Assert.Multiple(() =>
         {

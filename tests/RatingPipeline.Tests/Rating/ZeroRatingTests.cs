@@ -23,10 +23,10 @@ public sealed class ZeroRatingTests
         TestTariff.Rate("voice", zone: "domestic", price: 60_000, unit: 60, increment: 60, allowance: true),
     ];
 
-    private static Rater NewRater(string[]? zeroRated = null, string[]? rates = null, string plan = "")
+    private static EngineHarness NewRater(string[]? zeroRated = null, string[]? rates = null, string plan = "")
     {
         var tariff = TestTariff.Build(rates ?? Rates, plan, zeroRated ?? ZeroRated);
-        return new Rater(tariff, Profiles.Of(tariff));
+        return new EngineHarness(tariff, Profiles.Of(tariff));
     }
 
     private static string? ZeroRatedReason(Step step) => (string?)step.Single["zeroRated"];

@@ -15,10 +15,10 @@ public sealed class CdrDecoderTests
 {
     private const string M = Cdrs.Msisdn;
 
-    private static Rater NewRater()
+    private static EngineHarness NewRater()
     {
         var tariff = TestTariff.Build([TestTariff.Rate(null, price: 1, unit: 1, increment: 1)]);
-        return new Rater(tariff, Profiles.Of(tariff));
+        return new EngineHarness(tariff, Profiles.Of(tariff));
     }
 
     private static string J(string row) => row.Replace('\'', '"');

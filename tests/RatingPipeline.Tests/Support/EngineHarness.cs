@@ -43,12 +43,12 @@ public sealed record Step(RatingResult Result, List<JsonObject> Rated, List<Json
 }
 
 /// <summary>A rating engine with a recording sink; <see cref="Process(string)"/> returns what one record produced.</summary>
-public sealed class Rater
+public sealed class EngineHarness
 {
     private readonly RecordedOutputs _outputs = new();
     private RecordingSink _sink;
 
-    public Rater(Tariff tariff, params SubscriberProfile[] profiles)
+    public EngineHarness(Tariff tariff, params SubscriberProfile[] profiles)
     {
         Engine = new RatingEngine(tariff);
         foreach (var profile in profiles)
