@@ -292,7 +292,8 @@ public static class TariffLoader
         var parsed = new Rate(type, zone, direction, dest, useAllowance, capped, firstIncrement, increment, unit, price);
         foreach (var t in Tariff.AllTypes)
         {
-            if (type is null || type == t)
+            // A data CDR has no direction or dest: a rate naming one can never charge it.
+            if ((type is null || type == t) && (t != CdrType.Data || (direction is null && dest is null)))
             {
                 var maxUnits = MaxBillableUnits(parsed, t);
                 if (maxUnits > long.MaxValue)

@@ -48,6 +48,24 @@ public sealed class AllowanceReminderTests
     }
 
     [Test]
+    public void One_CDR_crossing_80_and_100_percent_fires_both_in_order()
+    {
+        // voiceSec 600: a 700 s call → B = 720, A = 600, O = 120; used = 600 ≥ 480 and ≥ 600: 80 then 100.
+        var rater = NewRater("\"allowances\":{\"voiceSec\":600},\"reminderThresholds\":[80,100]");
+        var step = rater.Process(Cdrs.Voice("v1", 700));
+        Assert.Multiple(() =>
+        {
+            Assert.That((step.Allowance, step.Overage), Is.EqualTo((600L, 120L)));
+            Assert.That(step.Reminders.Select(r => (string?)r["eventId"]), Is.EqualTo(new[]
+            {
+                "8613800000001:2026-11-01:allowance:voice:80",
+                "8613800000001:2026-11-01:allowance:voice:100",
+            }));
+            Assert.That(step.Reminders.Select(r => (long?)r["used"]), Is.All.EqualTo(600));
+        });
+    }
+
+    [Test]
     public void Allowance_threshold_compares_exactly_without_rounding()
     {
         // smsCount 7, threshold 80: 80 × 7 = 560; used 5 → 500 < 560, used 6 → 600 ≥ 560 (80 % of 7 is 5.6).

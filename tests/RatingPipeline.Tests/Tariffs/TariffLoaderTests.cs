@@ -154,6 +154,8 @@ public sealed class TariffLoaderTests
     [TestCase("'price':150000", "'price':1000000000")] // price exactly 10^9
     [TestCase("'type':'data','zone':'domestic','capped':true,'unit':1048576,'increment':1024,'price':290000", "'type':'data','zone':'domestic','unit':1,'increment':1,'price':1000")] // 10^12 × 1000 = 10^15 exactly
     [TestCase("'type':'voice','zone':'domestic','direction':'mo','dest':'national','useAllowance':true,'firstIncrement':60,'increment':60,'unit':60,'price':150000", "'type':'voice','unit':1,'increment':1,'price':1001")] // 1001 per second only for voice: 86400 × 1001 ≪ 10^15
+    [TestCase("'type':'voice','zone':'*','direction':'*','dest':'*','unit':60,'increment':60,'price':2990000", "'type':'*','zone':'*','direction':'mo','unit':1,'increment':1,'price':1001")] // "*" with a direction never rates data: voice at most 86400 × 1001
+    [TestCase("'type':'voice','zone':'*','direction':'*','dest':'*','unit':60,'increment':60,'price':2990000", "'zone':'*','dest':'intl','unit':1,'increment':1,'price':1001")] // likewise with a dest
     [TestCase("'price':150000", "'price':0")] // a free rate
     [TestCase("'firstIncrement':60,", "")] // firstIncrement is optional
     [TestCase("'currency':'CNY',", "")] // currency is optional
