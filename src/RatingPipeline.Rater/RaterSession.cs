@@ -403,7 +403,12 @@ internal sealed class RaterSession : IDisposable
         foreach (var partition in dropped)
         {
             _assigned.Remove(partition);
-            _uncommitted.Remove(partition);
+            if (_uncommitted.Remove(partition, out var next))
+            {
+                _log.LogWarning("Partition {Partition} leaves with its records before offset {Offset} rated but not committed (the group was changing): the next owner reads them again, skips the applied CDRs by their state tags and writes their dead letters again",
+                    partition, next);
+            }
+
             if (_statesByPartition.Remove(partition, out var states))
             {
                 foreach (var key in states)

@@ -98,7 +98,7 @@ public sealed class BadRecordTests
             // Each dead letter: the original bytes and key, on its CDR's partition, naming topic, partition, offset, reason, detail.
             var observed = ObservedOutputs.ReadWithKcatAndExactDeadLetters(_cluster.BootstrapServers, topics, _cluster.Partitions);
             var problems = new List<string>();
-            OutputComparison.Compare(model, observed, topics, duplicatesAllowed: false, problems);
+            OutputComparison.Compare(model, observed, topics, Copies.None, problems);
             Assert.That(problems, Is.Empty);
 
             // Records in = rated + rejected: by the topics…

@@ -93,7 +93,7 @@ public sealed class ExamplesThroughKafkaTests
             var model = new OfflineModel(tariff, profiles);
             model.Apply(cdrsBack);
             var problems = new List<string>();
-            OutputComparison.Compare(model, observed, topics, duplicatesAllowed: false, problems);
+            OutputComparison.Compare(model, observed, topics, Copies.None, problems);
             Assert.That(problems, Is.Empty);
             foreach (var letter in observed.DeadLetters)
             {

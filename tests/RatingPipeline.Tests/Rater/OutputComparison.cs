@@ -39,6 +39,23 @@ internal sealed record ObservedOutputs(IReadOnlyList<ObservedRecord> Rated, IRea
         [.. TopicReader.ReadAll(bootstrap, topics.CdrsDlq, partitions).Select(ObservedRecord.From)]);
 }
 
+/// <summary>Which outputs may have been written more than once (always with identical content).</summary>
+internal enum Copies
+{
+    /// <summary>Every output once.</summary>
+    None,
+
+    /// <summary>
+    /// Rated records and reminders once; dead letters may repeat. A partition that moves while the group refuses its
+    /// commit is read again by its next owner: the applied CDRs are skipped by their state tags, but rejected records
+    /// change no state, so nothing marks them as done.
+    /// </summary>
+    OfDeadLetters,
+
+    /// <summary>Any output may repeat: reprocessing after a crash re-rates from the last commit.</summary>
+    Any,
+}
+
 /// <summary>What a comparison found besides the differences: how many copies the topics held.</summary>
 internal sealed record ComparisonCounts(int RatedRecords, int RatedIds, int ReminderRecords, int ReminderIds, int DeadLetterRecords, int DeadLetterSources)
 {
@@ -58,11 +75,11 @@ internal static class OutputComparison
 {
     private const int MaxPerKind = 10;
 
-    public static ComparisonCounts Compare(OfflineModel model, ObservedOutputs observed, TopicNames topics, bool duplicatesAllowed, List<string> problems)
+    public static ComparisonCounts Compare(OfflineModel model, ObservedOutputs observed, TopicNames topics, Copies copies, List<string> problems)
     {
-        var (ratedRecords, ratedIds) = CompareById("rated", "id", model.Rated, observed.Rated, duplicatesAllowed, problems);
-        var (reminderRecords, reminderIds) = CompareById("reminder", "eventId", model.Reminders, observed.Reminders, duplicatesAllowed, problems);
-        var (letters, sources) = CompareDeadLetters(model.Rejected, observed.DeadLetters, topics, duplicatesAllowed, problems);
+        var (ratedRecords, ratedIds) = CompareById("rated", "id", model.Rated, observed.Rated, copies == Copies.Any, problems);
+        var (reminderRecords, reminderIds) = CompareById("reminder", "eventId", model.Reminders, observed.Reminders, copies == Copies.Any, problems);
+        var (letters, sources) = CompareDeadLetters(model.Rejected, observed.DeadLetters, topics, copies != Copies.None, problems);
         return new ComparisonCounts(ratedRecords, ratedIds, reminderRecords, reminderIds, letters, sources);
     }
 

@@ -219,10 +219,11 @@ internal sealed class StartedRaters : IDisposable
         return process;
     }
 
-    /// <summary>Prints every rater's recent output if the current test did not pass.</summary>
+    /// <summary>Prints every rater's recent output if the current test did not pass (always with RATER_TEST_LOGS=1).</summary>
     public void ReportIfFailed()
     {
-        if (NUnit.Framework.TestContext.CurrentContext.Result.Outcome.Status == NUnit.Framework.Interfaces.TestStatus.Passed)
+        if (NUnit.Framework.TestContext.CurrentContext.Result.Outcome.Status == NUnit.Framework.Interfaces.TestStatus.Passed
+            && Environment.GetEnvironmentVariable("RATER_TEST_LOGS") != "1")
         {
             return;
         }

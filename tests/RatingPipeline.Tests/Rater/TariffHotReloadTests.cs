@@ -102,7 +102,7 @@ public sealed class TariffHotReloadTests
 
         // Everything rated equals the engine switching tariffs at the same points.
         var problems = new List<string>();
-        OutputComparison.Compare(model, ObservedOutputs.ReadWithKcat(_cluster.BootstrapServers, topics), topics, duplicatesAllowed: false, problems);
+        OutputComparison.Compare(model, ObservedOutputs.ReadWithKcat(_cluster.BootstrapServers, topics), topics, Copies.None, problems);
         Assert.That(problems, Is.Empty);
     }
 
