@@ -91,6 +91,13 @@ public sealed class CdrDecoder
     {
         _nameCount = 0;
         _objects = 0;
+        if (_largeObjectNames.Count > 0)
+        {
+            // Left over when the previous record was refused before its end: object ordinals restart at 1, so
+            // stale names would read as repeats in this record's wide objects.
+            _largeObjectNames.Clear();
+        }
+
         var pending = FieldId.None;
         var reader = new Utf8JsonReader(utf8, isFinalBlock: true, new JsonReaderState(ReaderOptions));
         try
@@ -297,11 +304,6 @@ public sealed class CdrDecoder
             HasRejectedMsisdn = true;
             _rejectedMsisdnAt = at;
             _rejectedMsisdnLength = length;
-        }
-
-        if (_largeObjectNames.Count > 0)
-        {
-            _largeObjectNames.Clear();
         }
     }
 
