@@ -4,12 +4,20 @@ using System.Text.Unicode;
 namespace RatingPipeline.Json;
 
 /// <summary>
-/// Checks the rules every JSON document of the product shares beyond RFC 8259 syntax: valid UTF-8 and no
-/// member name given twice in one object, at any depth. Used for tariffs and profiles (not the CDR hot path,
-/// which checks the same rules in its single pass).
+/// Checks the rules every JSON document of the product shares beyond RFC 8259 syntax: valid UTF-8, no
+/// member name given twice in one object, at any depth, nesting of at most <see cref="MaxDepth"/> levels, and
+/// strings whose escapes decode (no lone surrogate). Used for tariffs and profiles (not the CDR hot path,
+/// which checks the same rules in its single pass). A document that passes is read with
+/// <see cref="DocumentOptions"/>, so reading it cannot fail where the check did not.
 /// </summary>
 public static class StrictJson
 {
+    /// <summary>The same bound as the CDR decoder's.</summary>
+    public const int MaxDepth = 256;
+
+    /// <summary>Options for parsing a checked document (the default depth, 64, would refuse what the check let through).</summary>
+    public static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = MaxDepth };
+
     public static bool TryCheck(ReadOnlySpan<byte> utf8, out string error)
     {
         error = "";
@@ -19,7 +27,7 @@ public static class StrictJson
             return false;
         }
 
-        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = 256 });
+        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = MaxDepth });
         var names = new Stack<HashSet<string>>();
         try
         {
@@ -42,12 +50,21 @@ public static class StrictJson
                         }
 
                         break;
+                    case JsonTokenType.String when reader.ValueIsEscaped:
+                        // Values are read as .NET strings later: an escape that does not decode must be refused here.
+                        _ = reader.GetString();
+                        break;
                 }
             }
         }
-        catch (Exception e) when (e is JsonException or InvalidOperationException)
+        catch (JsonException e)
         {
             error = e.Message;
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            error = $"a string holds an escape that is not valid Unicode (e.g. a lone surrogate) at byte {reader.TokenStartIndex}";
             return false;
         }
 

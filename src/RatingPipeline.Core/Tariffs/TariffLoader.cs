@@ -43,7 +43,7 @@ public static class TariffLoader
             throw new TariffException($"$: {error}");
         }
 
-        using var document = JsonDocument.Parse(utf8.ToArray());
+        using var document = JsonDocument.Parse(utf8.ToArray(), StrictJson.DocumentOptions);
         var root = document.RootElement;
         if (root.ValueKind != JsonValueKind.Object)
         {
