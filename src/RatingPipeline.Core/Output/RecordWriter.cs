@@ -130,19 +130,57 @@ public sealed class RecordWriter
 
         if (includeRaw)
         {
-            if (System.Text.Unicode.Utf8.IsValid(r.Raw))
-            {
-                json.WriteString("raw"u8, r.Raw);
-            }
-            else
-            {
-                json.WriteString("raw"u8, System.Text.Encoding.UTF8.GetString(r.Raw));
-            }
+            WriteRaw(json, r.Raw);
         }
 
         json.WriteEndObject();
         json.Flush();
     }
+
+    /// <summary>
+    /// Writes <c>raw</c>. <see cref="Utf8JsonWriter"/> refuses one value longer than 166,666,666 bytes (its escaping
+    /// worst case must stay under 1 GB), so a longer line is written in segments of <see cref="RawSegment"/>.
+    /// </summary>
+    private static void WriteRaw(Utf8JsonWriter json, ReadOnlySpan<byte> raw)
+    {
+        var valid = System.Text.Unicode.Utf8.IsValid(raw);
+        if (raw.Length <= RawSegment)
+        {
+            if (valid)
+            {
+                json.WriteString("raw"u8, raw);
+            }
+            else
+            {
+                json.WriteString("raw"u8, System.Text.Encoding.UTF8.GetString(raw));
+            }
+
+            return;
+        }
+
+        json.WritePropertyName("raw"u8);
+        if (valid)
+        {
+            // A segment may end inside a multi-byte character: the writer carries it over to the next one.
+            for (var at = 0; at < raw.Length; at += RawSegment)
+            {
+                var segment = raw.Slice(at, Math.Min(RawSegment, raw.Length - at));
+                json.WriteStringValueSegment(segment, isFinalSegment: at + segment.Length == raw.Length);
+            }
+
+            return;
+        }
+
+        var text = System.Text.Encoding.UTF8.GetString(raw).AsSpan();
+        for (var at = 0; at < text.Length; at += RawSegment)
+        {
+            var segment = text.Slice(at, Math.Min(RawSegment, text.Length - at));
+            json.WriteStringValueSegment(segment, isFinalSegment: at + segment.Length == text.Length);
+        }
+    }
+
+    /// <summary>Raw lines up to this size are written as one value; longer ones in segments of this size.</summary>
+    public const int RawSegment = 1 << 20;
 
     /// <summary>Longest event id: msisdn(15):cycle(10+):kind(11):mcc(3):cdrId(64), or a balanceAsOf of ≤ 33.</summary>
     public const int EventIdMax = 160;
