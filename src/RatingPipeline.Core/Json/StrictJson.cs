@@ -7,11 +7,18 @@ namespace RatingPipeline.Json;
 /// <summary>
 /// Checks the rules every JSON document of the product shares beyond RFC 8259 syntax: valid UTF-8 and no
 /// member name given twice in one object, at any depth. Used for tariffs and profiles (not the CDR hot path,
-/// which checks the same rules in its single pass). A repeated name is reported with its path
+/// which checks the same rules in its single pass); nesting of at most <see cref="MaxDepth"/> levels and strings
+/// whose escapes decode (no lone surrogate). A repeated name is reported with its path
 /// (e.g. <c>plans.basic-58.rates[3].price: is given twice in one object</c>); other errors with <c>$</c>.
 /// </summary>
 public static class StrictJson
 {
+    /// <summary>The same bound as the CDR decoder's.</summary>
+    public const int MaxDepth = 256;
+
+    /// <summary>Options for parsing a checked document (the default depth, 64, would refuse what the check let through).</summary>
+    public static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = MaxDepth };
+
     /// <summary>Checks a document; the error of a repeated name starts with its path.</summary>
     public static bool TryCheck(ReadOnlySpan<byte> utf8, out string error)
     {
@@ -35,7 +42,7 @@ public static class StrictJson
             return false;
         }
 
-        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = 256 });
+        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = MaxDepth });
         var open = new List<Container>();
         try
         {
@@ -71,12 +78,21 @@ public static class StrictJson
                         }
 
                         break;
+                    case JsonTokenType.String when reader.ValueIsEscaped:
+                        // Values are read as .NET strings later: an escape that does not decode must be refused here.
+                        _ = reader.GetString();
+                        break;
                 }
             }
         }
-        catch (Exception e) when (e is JsonException or InvalidOperationException)
+        catch (JsonException e)
         {
             error = e.Message;
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            error = $"a string holds an escape that is not valid Unicode (e.g. a lone surrogate) at byte {reader.TokenStartIndex}";
             return false;
         }
 

@@ -209,26 +209,64 @@ public sealed class RecordWriter
 
         if (includeRaw)
         {
-            if (System.Text.Unicode.Utf8.IsValid(r.Raw))
-            {
-                json.WriteString("raw"u8, r.Raw);
-            }
-            else
-            {
-                // Each invalid sequence becomes U+FFFD, decoded into a reused buffer rather than a new string.
-                if (_rawChars.Length < r.Raw.Length)
-                {
-                    _rawChars = new char[Math.Max(r.Raw.Length, _rawChars.Length * 2)];
-                }
-
-                System.Text.Unicode.Utf8.ToUtf16(r.Raw, _rawChars, out _, out var chars, replaceInvalidSequences: true);
-                json.WriteString("raw"u8, _rawChars.AsSpan(0, chars));
-            }
+            WriteRaw(json, r.Raw);
         }
 
         json.WriteEndObject();
         json.Flush();
     }
+
+    /// <summary>
+    /// Writes <c>raw</c>. <see cref="Utf8JsonWriter"/> refuses one value longer than 166,666,666 bytes (its escaping
+    /// worst case must stay under 1 GB), so a longer line is written in segments of <see cref="RawSegment"/>.
+    /// </summary>
+    private void WriteRaw(Utf8JsonWriter json, ReadOnlySpan<byte> raw)
+    {
+        var valid = System.Text.Unicode.Utf8.IsValid(raw);
+        if (raw.Length <= RawSegment)
+        {
+            if (valid)
+            {
+                json.WriteString("raw"u8, raw);
+            }
+            else
+            {
+                // Each invalid sequence becomes U+FFFD, decoded into a reused buffer rather than a new string.
+                if (_rawChars.Length < raw.Length)
+                {
+                    _rawChars = new char[Math.Max(raw.Length, _rawChars.Length * 2)];
+                }
+
+                System.Text.Unicode.Utf8.ToUtf16(raw, _rawChars, out _, out var chars, replaceInvalidSequences: true);
+                json.WriteString("raw"u8, _rawChars.AsSpan(0, chars));
+            }
+
+            return;
+        }
+
+        json.WritePropertyName("raw"u8);
+        if (valid)
+        {
+            // A segment may end inside a multi-byte character: the writer carries it over to the next one.
+            for (var at = 0; at < raw.Length; at += RawSegment)
+            {
+                var segment = raw.Slice(at, Math.Min(RawSegment, raw.Length - at));
+                json.WriteStringValueSegment(segment, isFinalSegment: at + segment.Length == raw.Length);
+            }
+
+            return;
+        }
+
+        var text = System.Text.Encoding.UTF8.GetString(raw).AsSpan();
+        for (var at = 0; at < text.Length; at += RawSegment)
+        {
+            var segment = text.Slice(at, Math.Min(RawSegment, text.Length - at));
+            json.WriteStringValueSegment(segment, isFinalSegment: at + segment.Length == text.Length);
+        }
+    }
+
+    /// <summary>Raw lines up to this size are written as one value; longer ones in segments of this size.</summary>
+    public const int RawSegment = 1 << 20;
 
     /// <summary>Longest event id: msisdn(15):cycle(10+):kind(11):mcc(3):cdrId(64), or a balanceAsOf of ≤ 33.</summary>
     public const int EventIdMax = 160;

@@ -20,6 +20,11 @@ public sealed class CdrDecoder
     private const int MaxIdLength = 64;
     private const int SmallObject = 32;
 
+    // Scratch grown past these by one oversized record (a 1 MiB id, a 10^5-member object) is let go at the
+    // next record, so a hostile record does not pin memory for the life of the engine.
+    private const int KeepArenaBytes = 64 * 1024;
+    private const int KeepLargeObjectNames = 4096;
+
     private static readonly JsonReaderOptions ReaderOptions = new()
     {
         AllowTrailingCommas = false,
@@ -58,6 +63,11 @@ public sealed class CdrDecoder
     public InvalidCause Decode(ReadOnlySpan<byte> utf8, out Cdr cdr)
     {
         cdr = default;
+        if (_arena.Length > KeepArenaBytes)
+        {
+            _arena = new byte[1024];
+        }
+
         HasRejectedId = false;
         HasRejectedMsisdn = false;
         _arenaUsed = 0;
@@ -93,8 +103,14 @@ public sealed class CdrDecoder
         _objects = 0;
         if (_largeObjectNames.Count > 0)
         {
-            // A previous record that stopped early (repeated name, malformed JSON) may have left its wide objects' names.
+            // Left over when the previous record was refused before its end: object ordinals restart at 1, so
+            // stale names would read as repeats in this record's wide objects.
+            var large = _largeObjectNames.Count > KeepLargeObjectNames;
             _largeObjectNames.Clear();
+            if (large)
+            {
+                _largeObjectNames.TrimExcess();
+            }
         }
 
         var pending = FieldId.None;

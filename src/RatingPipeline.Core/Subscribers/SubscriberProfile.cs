@@ -75,7 +75,7 @@ public sealed class SubscriberProfile
 
         try
         {
-            using var document = JsonDocument.Parse(utf8.ToArray());
+            using var document = JsonDocument.Parse(utf8.ToArray(), StrictJson.DocumentOptions);
             return Parse(document.RootElement, tariff);
         }
         catch (ProfileException e)

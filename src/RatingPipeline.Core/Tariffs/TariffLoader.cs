@@ -18,6 +18,12 @@ public static class TariffLoader
     /// <summary>Reminder thresholds are kept as bits of a 128-bit mask per type.</summary>
     public const int MaxThreshold = 127;
 
+    /// <summary>Zone numbers and rate indices are 16-bit in the compiled lookup tables: at most this many roaming zones…</summary>
+    public const int MaxZones = short.MaxValue - 1;
+
+    /// <summary>…and at most this many rates in one plan.</summary>
+    public const int MaxRatesPerPlan = short.MaxValue;
+
     private const long MaxDurationSec = 86_400;
     private const long MaxBytes = 1_000_000_000_000;
 
@@ -43,7 +49,7 @@ public static class TariffLoader
             throw new TariffException($"{badPath}: {error}");
         }
 
-        using var document = JsonDocument.Parse(utf8.ToArray());
+        using var document = JsonDocument.Parse(utf8.ToArray(), StrictJson.DocumentOptions);
         var root = document.RootElement;
         if (root.ValueKind != JsonValueKind.Object)
         {
@@ -80,6 +86,11 @@ public static class TariffLoader
             {
                 var path = $"zones.{zone.Name}";
                 CheckZoneName(zone.Name, path);
+                if (zoneIds.Count > MaxZones)
+                {
+                    throw new TariffException($"{path}: a tariff may define at most {MaxZones} roaming zones");
+                }
+
                 zoneIds.Add(zone.Name);
                 var mccs = StringArray(zone.Value, path);
                 for (var i = 0; i < mccs.Length; i++)
@@ -250,6 +261,11 @@ public static class TariffLoader
         if (rates.Count == 0)
         {
             throw new TariffException($"{path}.rates: must hold at least one rate");
+        }
+
+        if (rates.Count > MaxRatesPerPlan)
+        {
+            throw new TariffException($"{path}.rates: a plan may hold at most {MaxRatesPerPlan} rates");
         }
 
         return new RatePlan(id, allowance, [.. thresholds], highSpend, lowBalance, [.. tiers], defaultCap, [.. rates]);

@@ -551,7 +551,7 @@ public sealed class SchemaTests
         });
     }
 
-    [TestCase("plans.mini-18.rates.0.type", "\"*\"")] // a 10^12-byte data CDR at this voice price would cost more than 10^15 micros
+    [TestCase("plans.mini-18.rates.13.type", "\"*\"")] // the catch-all at 2990000 per 60 units: a 10^12-byte data CDR would cost about 5x10^16 micros
     [TestCase("plans.mini-18.defaultDataCap", "30000000")] // not one of the plan's dataCapTiers
     public async Task Tariff_rules_across_members_are_left_to_the_loader(string path, string valueJson)
     {
