@@ -40,6 +40,7 @@ internal sealed class RaterSession : IDisposable
     private readonly HashSet<int> _assigned = [];
     private readonly Action<DeliveryReport<byte[], byte[]>> _onDelivery;
     private bool _preservePartitions;
+    private bool _closed;
     private string? _deliveryError;
     private long _pending;
 
@@ -118,6 +119,7 @@ internal sealed class RaterSession : IDisposable
         _readiness.SetNotReady("stopping");
         RaterMetrics.SetReady(false);
         _consumer.Close();
+        _closed = true;
         _log.LogInformation("Rater {Instance} stopped", _options.InstanceId);
     }
 
@@ -588,6 +590,23 @@ internal sealed class RaterSession : IDisposable
 
     public void Dispose()
     {
+        if (!_closed)
+        {
+            // A session that failed: the batch in hand is not finished (the next session rates it again from the
+            // committed offsets), so the revoke that Close triggers only drops the partitions. Close leaves the group
+            // at once; a consumer destroyed without it was seen to spin in librdkafka's destroy for good.
+            _batch.Clear();
+            _closed = true;
+            try
+            {
+                _consumer.Close();
+            }
+            catch (KafkaException e)
+            {
+                _log.LogWarning("Kafka consumer close after a fault: {Reason}", e.Message);
+            }
+        }
+
         _producer.Flush(TimeSpan.FromSeconds(5));
         _producer.Dispose();
         _restore.Dispose();
