@@ -84,6 +84,7 @@ public static class FaultSuiteRunner
                 _report.Elapsed = _clock.Elapsed;
                 _report.RaterRestarts = _raters.Sum(r => r.Restarts);
                 _report.RaterRecoveries = (long)_raters.Sum(r => r.TotalRecoveries);
+                _report.HungClientExits = _raters.Sum(r => r.HungClientExits);
             }
 
             return _report;
@@ -430,6 +431,7 @@ public static class FaultSuiteRunner
                         if (worker.CheckUnexpectedExit(expected))
                         {
                             _report.Findings.Add($"{worker.Name} exited by itself at {_clock.Elapsed.TotalSeconds:F0} s; started again");
+                            Log($"{worker.Name} exited by itself; started again");
                             worker.Start();
                             continue;
                         }

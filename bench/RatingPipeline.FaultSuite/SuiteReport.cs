@@ -53,6 +53,9 @@ public sealed class SuiteReport
     /// <summary>Sessions the raters started over by themselves after a fault (their recovery counter).</summary>
     public long RaterRecoveries { get; set; }
 
+    /// <summary>Raters that ended themselves because their Kafka clients hung on close, and were started again.</summary>
+    public int HungClientExits { get; set; }
+
     public bool SenderIncluded { get; set; }
 
     public long NoticesSent { get; set; }
@@ -85,7 +88,7 @@ public sealed class SuiteReport
             ("reminders (distinct eventIds; offline)", $"{N(Reminders)} ({N(RemindersOffline)})"),
             ("duplicates in topics (same id)", $"{N(DuplicatesRated + DuplicatesReminders + DuplicatesDeadLetters)} (rated {N(DuplicatesRated)}, reminders {N(DuplicatesReminders)}, dead letters {N(DuplicatesDeadLetters)})"),
             ("faults injected", $"{N(FaultsInjected)} ({string.Join(", ", Faults.Where(f => f.Value > 0).Select(f => $"{f.Key} {f.Value}"))})"),
-            ("restarts", $"{N(RaterRestarts + SenderRestarts)} (rater {RaterRestarts}, sender {SenderRestarts}; in-process rater recoveries {RaterRecoveries})"),
+            ("restarts", $"{N(RaterRestarts + SenderRestarts)} (rater {RaterRestarts}, sender {SenderRestarts}; in-process rater recoveries {RaterRecoveries}; rater exits on a hung Kafka client {HungClientExits})"),
             ("tariff switch", SwitchIndex < 0 ? "none" : $"at CDR #{N(SwitchIndex)}; {N(RatedUnderNewTariff)} rated under the new version"),
             ("subscribers in state (mismatches)", $"{N(StateSubscribers)} ({N(StateMismatches)})"),
             ("notices sent", SenderIncluded ? N(NoticesSent) : "n/a (sender not in this build)"),

@@ -53,6 +53,12 @@ internal sealed partial class WorkerProcess : IDisposable
     /// <summary>Recovery counters summed over every process life.</summary>
     public double TotalRecoveries => _recoveriesBefore + LastRecoveries;
 
+    /// <summary>Exit code of a rater that ended itself because its Kafka clients did not close in time.</summary>
+    public const int HungClientExitCode = 3;
+
+    /// <summary>Times the worker ended itself with <see cref="HungClientExitCode"/> (and was started again).</summary>
+    public int HungClientExits { get; private set; }
+
     /// <summary>The process exited by itself (not killed or stopped by the suite) this many times.</summary>
     public int UnexpectedExits { get; private set; }
 
@@ -154,7 +160,10 @@ internal sealed partial class WorkerProcess : IDisposable
         }
     }
 
-    /// <summary>Called by the suite's monitor: notes an exit the suite did not cause.</summary>
+    /// <summary>
+    /// Called by the suite's monitor: notes an exit the suite did not cause. A rater that ends itself because its
+    /// Kafka clients hung on close (exit code 3, so that its supervisor starts it afresh) is counted apart.
+    /// </summary>
     public bool CheckUnexpectedExit(bool expectedRunning)
     {
         lock (_lock)
@@ -164,7 +173,15 @@ internal sealed partial class WorkerProcess : IDisposable
                 return false;
             }
 
-            UnexpectedExits++;
+            if (process.ExitCode == HungClientExitCode)
+            {
+                HungClientExits++;
+            }
+            else
+            {
+                UnexpectedExits++;
+            }
+
             Write(_log, $"### suite: exited by itself with code {process.ExitCode}");
             return true;
         }
