@@ -15,6 +15,7 @@ public static class Program
         root.Subcommands.Add(DemoCommand.Build());
         root.Subcommands.Add(RerateCommand.Build());
         root.Subcommands.Add(AuditCommand.Build());
+        root.Subcommands.Add(SenderCommand.Build());
         return await root.Parse(args).InvokeAsync();
     }
 

@@ -26,6 +26,9 @@ public static class RateCommand
     /// <summary>Input size above which a terminal gets a progress bar.</summary>
     private const long ProgressThreshold = 32L << 20;
 
+    /// <summary>Fewer bytes than any valid CDR line has (used to bound the usage states reserved up front).</summary>
+    private const long MinCdrBytes = 64;
+
     public static async Task<int> RunAsync(RateOptions options, TextWriter stdout, TextWriter stderr, CancellationToken cancel)
     {
         Tariff tariff;
@@ -61,6 +64,12 @@ public static class RateCommand
         TextWriter stderr, CancellationToken cancel)
     {
         var engine = new RatingEngine(tariff);
+        var profileCount = profiles.TryGetNonEnumeratedCount(out var count) ? count : 0;
+        var size = new FileInfo(options.Cdrs).Length;
+
+        // A state exists only for a subscriber with an accepted CDR: at most one per profile and one per 64 bytes
+        // of input (every valid CDR line is longer), so a small input reserves little.
+        engine.EnsureCapacity(profileCount, (int)Math.Min(profileCount, size / MinCdrBytes));
         foreach (var profile in profiles)
         {
             engine.SetProfile(profile);
@@ -84,7 +93,6 @@ public static class RateCommand
             engine.Process(line, ref sink);
         }
 
-        var size = new FileInfo(options.Cdrs).Length;
         var showProgress = options.Progress && size >= ProgressThreshold && !Console.IsErrorRedirected;
         if (showProgress)
         {

@@ -22,9 +22,88 @@ public sealed class RecordWriter
         SkipValidation = true,
     };
 
+    /// <summary>
+    /// The bytes the encoder writes as they are: the printable ASCII it does not escape. Asked of the encoder itself,
+    /// so the fast path's output is the writer's, byte for byte.
+    /// </summary>
+    private static readonly SearchValues<byte> Verbatim = SearchValues.Create(VerbatimBytes());
+
     private readonly Utf8JsonWriter _json = new(Stream.Null, Options);
 
+    /// <summary>Scratch for the raw text of a record that is not UTF-8 (one char per byte at most).</summary>
+    private char[] _rawChars = new char[256];
+
     public void WriteRated(IBufferWriter<byte> output, in RatedCdr r)
+    {
+        if (!TryWriteRatedVerbatim(output, in r))
+        {
+            WriteRatedWithJsonWriter(output, in r);
+        }
+    }
+
+    /// <summary>
+    /// The fast path for a rated record whose strings all go out verbatim (printable ASCII the encoder does not
+    /// escape: always so for a valid CDR under an ASCII tariff, except an id with a quote or backslash). It writes
+    /// the same bytes as <see cref="WriteRatedWithJsonWriter"/> in one pass, without the writer's per-property checks.
+    /// </summary>
+    internal static bool TryWriteRatedVerbatim(IBufferWriter<byte> output, in RatedCdr r)
+    {
+        if (!IsVerbatim(r.Id) || !IsVerbatim(r.Msisdn) || !IsVerbatim(r.Start) || !IsVerbatim(r.Plan)
+            || !IsVerbatim(r.TariffVersion) || !IsVerbatim(r.Zone) || (r.IsZeroRated && !IsVerbatim(r.ZeroRated)))
+        {
+            return false;
+        }
+
+        var size = RatedFixedBytes + r.Id.Length + r.Msisdn.Length + r.Start.Length + r.Plan.Length + r.TariffVersion.Length
+            + r.Zone.Length + (r.IsZeroRated ? r.ZeroRated.Length + 2 : 4);
+        var span = output.GetSpan(size);
+        var n = 0;
+        Append(span, ref n, "{\"id\":\""u8);
+        Append(span, ref n, r.Id);
+        Append(span, ref n, "\",\"msisdn\":\""u8);
+        Append(span, ref n, r.Msisdn);
+        Append(span, ref n, "\",\"type\":\""u8);
+        Append(span, ref n, RecordNames.TypeName(r.Type));
+        Append(span, ref n, "\",\"start\":\""u8);
+        Append(span, ref n, r.Start);
+        Append(span, ref n, "\",\"cycle\":\""u8);
+        n += BillingCycle.Format(r.CycleDay, span[n..]);
+        Append(span, ref n, "\",\"plan\":\""u8);
+        Append(span, ref n, r.Plan);
+        Append(span, ref n, "\",\"tariffVersion\":\""u8);
+        Append(span, ref n, r.TariffVersion);
+        Append(span, ref n, "\",\"zone\":\""u8);
+        Append(span, ref n, r.Zone);
+        Append(span, ref n, "\",\"billableUnits\":"u8);
+        AppendNumber(span, ref n, r.BillableUnits);
+        Append(span, ref n, ",\"allowanceUnits\":"u8);
+        AppendNumber(span, ref n, r.AllowanceUnits);
+        Append(span, ref n, ",\"overageUnits\":"u8);
+        AppendNumber(span, ref n, r.OverageUnits);
+        Append(span, ref n, ",\"charge\":"u8);
+        AppendNumber(span, ref n, r.Charge);
+        if (r.IsZeroRated)
+        {
+            Append(span, ref n, ",\"zeroRated\":\""u8);
+            Append(span, ref n, r.ZeroRated);
+            Append(span, ref n, "\"}"u8);
+        }
+        else
+        {
+            Append(span, ref n, ",\"zeroRated\":null}"u8);
+        }
+
+        output.Advance(n);
+        return true;
+    }
+
+    /// <summary>Member names and punctuation of a rated record, its type (≤ 5), cycle (≤ 16) and four numbers (≤ 20 each).</summary>
+    private const int RatedFixedBytes = 192 + 5 + 16 + (4 * 20);
+
+    private static bool IsVerbatim(ReadOnlySpan<byte> text) => text.IndexOfAnyExcept(Verbatim) < 0;
+
+    /// <summary>The general path: any strings, escaped by the JSON writer.</summary>
+    internal void WriteRatedWithJsonWriter(IBufferWriter<byte> output, in RatedCdr r)
     {
         Span<byte> cycle = stackalloc byte[16];
         var json = Begin(output);
@@ -136,7 +215,14 @@ public sealed class RecordWriter
             }
             else
             {
-                json.WriteString("raw"u8, System.Text.Encoding.UTF8.GetString(r.Raw));
+                // Each invalid sequence becomes U+FFFD, decoded into a reused buffer rather than a new string.
+                if (_rawChars.Length < r.Raw.Length)
+                {
+                    _rawChars = new char[Math.Max(r.Raw.Length, _rawChars.Length * 2)];
+                }
+
+                System.Text.Unicode.Utf8.ToUtf16(r.Raw, _rawChars, out _, out var chars, replaceInvalidSequences: true);
+                json.WriteString("raw"u8, _rawChars.AsSpan(0, chars));
             }
         }
 
@@ -201,7 +287,7 @@ public sealed class RecordWriter
             return;
         }
 
-        var rate = plan.Rates[rateIndex];
+        var rate = plan.RateAt(rateIndex);
         json.WritePropertyName(name);
         json.WriteStartObject();
         json.WriteNumber("price"u8, rate.Price);
@@ -227,6 +313,22 @@ public sealed class RecordWriter
     {
         Utf8Formatter.TryFormat(value, destination[n..], out var written);
         n += written;
+    }
+
+    private static byte[] VerbatimBytes()
+    {
+        var verbatim = new List<byte>();
+        Span<byte> one = stackalloc byte[1];
+        for (var b = 0x20; b < 0x7F; b++)
+        {
+            one[0] = (byte)b;
+            if (Options.Encoder!.FindFirstCharacterToEncodeUtf8(one) < 0)
+            {
+                verbatim.Add((byte)b);
+            }
+        }
+
+        return [.. verbatim];
     }
 
     private Utf8JsonWriter Begin(IBufferWriter<byte> output)

@@ -32,6 +32,16 @@ public sealed class RatingEngine(Tariff tariff)
 
     public void SetProfile(SubscriberProfile profile) => _profiles[profile.MsisdnKey] = profile;
 
+    /// <summary>
+    /// Makes room for this many profiles and usage states at once, instead of growing the tables step by step
+    /// (each step copies every entry, and a state is a few hundred bytes).
+    /// </summary>
+    public void EnsureCapacity(int profiles, int states)
+    {
+        _profiles.EnsureCapacity(profiles);
+        _states.EnsureCapacity(states);
+    }
+
     public bool RemoveProfile(ulong msisdnKey) => _profiles.Remove(msisdnKey);
 
     public bool TryGetState(ulong msisdnKey, out UsageState state) => _states.TryGetValue(msisdnKey, out state);
@@ -163,7 +173,7 @@ public sealed class RatingEngine(Tariff tariff)
             return RatingResult.Rated;
         }
 
-        var rate = plan.Rates[rateIndex];
+        var rate = plan.RateAt(rateIndex);
         var billable = BillableUnits(in cdr, rate);
         long allowanceUnits = 0;
         var type = (int)cdr.Type;
@@ -214,7 +224,7 @@ public sealed class RatingEngine(Tariff tariff)
         if (allowance > 0)
         {
             var used = state.Used[type];
-            foreach (var threshold in plan.ReminderThresholds)
+            foreach (var threshold in plan.ReminderThresholdSpan)
             {
                 var bit = UInt128.One << threshold;
                 if ((state.AllowanceFired[type] & bit) == 0 && (Int128)used * 100 >= (Int128)threshold * allowance)

@@ -91,6 +91,12 @@ public sealed class CdrDecoder
     {
         _nameCount = 0;
         _objects = 0;
+        if (_largeObjectNames.Count > 0)
+        {
+            // A previous record that stopped early (repeated name, malformed JSON) may have left its wide objects' names.
+            _largeObjectNames.Clear();
+        }
+
         var pending = FieldId.None;
         var reader = new Utf8JsonReader(utf8, isFinalBlock: true, new JsonReaderState(ReaderOptions));
         try
@@ -297,11 +303,6 @@ public sealed class CdrDecoder
             HasRejectedMsisdn = true;
             _rejectedMsisdnAt = at;
             _rejectedMsisdnLength = length;
-        }
-
-        if (_largeObjectNames.Count > 0)
-        {
-            _largeObjectNames.Clear();
         }
     }
 

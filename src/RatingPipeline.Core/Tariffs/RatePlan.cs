@@ -5,18 +5,24 @@ namespace RatingPipeline.Tariffs;
 /// <summary>A plan of the tariff: allowances, reminder thresholds, spend and cap settings, and its rate list.</summary>
 public sealed class RatePlan
 {
+    // The arrays behind the read-only lists: the rating path indexes them directly (no interface calls, and no
+    // enumerator allocated by a foreach over an IReadOnlyList).
+    private readonly long[] _allowances;
+    private readonly int[] _reminderThresholds;
+    private readonly Rate[] _rates;
+
     internal RatePlan(string id, long[] allowance, int[] reminderThresholds, long? highSpendThreshold,
         long? lowBalanceThreshold, long[] dataCapTiers, long? defaultDataCap, Rate[] rates)
     {
         Id = id;
         IdUtf8 = System.Text.Encoding.UTF8.GetBytes(id);
-        Allowances = allowance;
-        ReminderThresholds = reminderThresholds;
+        _allowances = allowance;
+        _reminderThresholds = reminderThresholds;
+        _rates = rates;
         HighSpendThreshold = highSpendThreshold;
         LowBalanceThreshold = lowBalanceThreshold;
         DataCapTiers = dataCapTiers;
         DefaultDataCap = defaultDataCap;
-        Rates = rates;
         RateTable = [];
     }
 
@@ -25,10 +31,12 @@ public sealed class RatePlan
     internal byte[] IdUtf8 { get; }
 
     /// <summary>Allowance per <see cref="CdrType"/> in units (seconds, messages, bytes); 0 when the plan has none.</summary>
-    public IReadOnlyList<long> Allowances { get; }
+    public IReadOnlyList<long> Allowances => _allowances;
 
     /// <summary>Percentages, ascending and distinct.</summary>
-    public IReadOnlyList<int> ReminderThresholds { get; }
+    public IReadOnlyList<int> ReminderThresholds => _reminderThresholds;
+
+    internal ReadOnlySpan<int> ReminderThresholdSpan => _reminderThresholds;
 
     public long? HighSpendThreshold { get; }
 
@@ -38,14 +46,17 @@ public sealed class RatePlan
 
     public long? DefaultDataCap { get; }
 
-    public IReadOnlyList<Rate> Rates { get; }
+    public IReadOnlyList<Rate> Rates => _rates;
 
     /// <summary>Compiled lookup: (type, zone, direction, dest) → index into <see cref="Rates"/>, or -1.</summary>
     internal short[] RateTable { get; set; }
 
     internal int ZoneCount { get; set; }
 
-    public long Allowance(CdrType type) => Allowances[(int)type];
+    public long Allowance(CdrType type) => _allowances[(int)type];
+
+    /// <summary>The rate at an index returned by <see cref="FindRate"/>.</summary>
+    internal Rate RateAt(int index) => _rates[index];
 
     /// <summary>The first matching rate's index, or -1 (no-rate). An array lookup: the list is not scanned per CDR.</summary>
     public int FindRate(CdrType type, int zone, Direction direction, Dest dest) =>

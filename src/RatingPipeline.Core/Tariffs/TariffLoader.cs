@@ -38,9 +38,9 @@ public static class TariffLoader
 
     public static Tariff Load(ReadOnlySpan<byte> utf8)
     {
-        if (!StrictJson.TryCheck(utf8, out var error))
+        if (!StrictJson.TryCheck(utf8, out var badPath, out var error))
         {
-            throw new TariffException($"$: {error}");
+            throw new TariffException($"{badPath}: {error}");
         }
 
         using var document = JsonDocument.Parse(utf8.ToArray());

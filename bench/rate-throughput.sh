@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# End-to-end throughput of `ratingctl rate`: builds ratingctl in Release, generates a synthetic data set once
+# (100,000 subscribers, 1,000,000 CDRs, seed 42), rates it several times and prints CDRs/s per run and the median,
+# with the I/O floor of the same file (`wc -l`, `cat > /dev/null`) measured in the same run.
+#   bench/rate-throughput.sh            # RUNS=5 SUBSCRIBERS=100000 CDRS=1000000 SEED=42 by default
+#   RUNS=3 CDRS=200000 bench/rate-throughput.sh
+#   KEEP=1 bench/rate-throughput.sh     # keep the data set and outputs (path printed)
+set -euo pipefail
+
+runs="${RUNS:-5}"
+subscribers="${SUBSCRIBERS:-100000}"
+cdrs="${CDRS:-1000000}"
+seed="${SEED:-42}"
+target="${TARGET:-1000000}"
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+work="$(mktemp -d "${TMPDIR:-/tmp}/rate-throughput.XXXXXX")"
+if [[ "${KEEP:-0}" != 1 ]]; then
+    trap 'rm -rf "$work"' EXIT
+fi
+
+echo "building ratingctl (Release)"
+dotnet build "$root/src/RatingPipeline.Cli" -c Release --nologo -v quiet -clp:NoSummary > "$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
+ratingctl="$root/src/RatingPipeline.Cli/bin/Release/net10.0/ratingctl"
+
+echo "generating $cdrs CDRs for $subscribers subscribers (seed $seed) in $work/data"
+"$ratingctl" generate --subscribers "$subscribers" --cdrs "$cdrs" --seed "$seed" --out "$work/data" > /dev/null
+input="$work/data/cdrs.jsonl"
+bytes=$(stat -c %s "$input")
+lines=$(wc -l < "$input")
+
+have_time=0
+if [[ -x /usr/bin/time ]]; then
+    have_time=1
+fi
+
+# Runs a command; prints "wall user sys maxrss_kb".
+measure() {
+    if [[ $have_time == 1 ]]; then
+        /usr/bin/time -v -o "$work/time.txt" "$@" > "$work/stdout.txt" 2> "$work/stderr.txt" || { cat "$work/stderr.txt" >&2; return 1; }
+        awk -F': ' '
+            /Elapsed \(wall clock\)/ { n = split($2, p, ":"); wall = 0; for (i = 1; i <= n; i++) wall = wall * 60 + p[i] }
+            /User time/ { user = $2 }
+            /System time/ { sys = $2 }
+            /Maximum resident set size/ { rss = $2 }
+            END { printf "%.3f %.2f %.2f %d\n", wall, user, sys, rss }' "$work/time.txt"
+    else
+        local TIMEFORMAT="%R %U %S"
+        { time "$@" > "$work/stdout.txt" 2> "$work/stderr.txt"; } 2> "$work/time.txt" || { cat "$work/stderr.txt" >&2; return 1; }
+        echo "$(cat "$work/time.txt") 0"
+    fi
+}
+
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+echo
+echo "input: $input, $lines lines, $bytes bytes; $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+echo "I/O floor (the same file, page cache warm):"
+for tool in "wc -l" "cat"; do
+    walls=()
+    for _ in 1 2 3; do
+        if [[ $tool == cat ]]; then
+            read -r wall _ _ _ < <(measure cat "$input")
+        else
+            read -r wall _ _ _ < <(measure wc -l "$input")
+        fi
+        walls+=("$wall")
+    done
+    wall=$(printf '%s\n' "${walls[@]}" | median)
+    awk -v t="$tool" -v w="$wall" -v n="$lines" -v b="$bytes" 'BEGIN {
+        if (w < 0.001) w = 0.001
+        printf "  %-6s median of 3: %6.3f s  %12.0f lines/s  %7.0f MB/s\n", t, w, n / w, b / w / 1e6 }'
+done
+
+echo
+echo "ratingctl rate, $runs runs:"
+rates=()
+for ((run = 1; run <= runs; run++)); do
+    rm -rf "$work/out"
+    read -r wall user sys rss < <(measure "$ratingctl" rate --tariff "$work/data/tariff.json" --subscribers "$work/data/subscribers.jsonl" \
+        --cdrs "$input" --out "$work/out" --no-progress)
+    summary=$(cat "$work/stdout.txt")
+    rate=$(awk -v n="$lines" -v w="$wall" 'BEGIN { printf "%.0f", n / w }')
+    rates+=("$rate")
+    awk -v r="$run" -v w="$wall" -v u="$user" -v s="$sys" -v m="$rss" -v n="$lines" -v sum="$summary" 'BEGIN {
+        printf "  run %d: %6.2f s wall, %5.2f s user, %4.2f s sys, %4.0f MB max RSS  %10.0f CDR/s (%9.0f per CPU-second)  [%s]\n",
+            r, w, u, s, m / 1024, n / w, n / (u + s > 0 ? u + s : 1), sum }'
+done
+
+median_rate=$(printf '%s\n' "${rates[@]}" | median)
+echo
+awk -v m="$median_rate" -v t="$target" 'BEGIN {
+    printf "median: %.0f CDR/s; target %d CDR/s: %s\n", m, t, (m >= t ? "MET" : "MISSED") }'

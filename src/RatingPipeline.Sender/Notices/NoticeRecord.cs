@@ -1,0 +1,85 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace RatingPipeline.Sender.Notices;
+
+/// <summary>Outcomes written to <c>notice-log</c>.</summary>
+public static class NoticeOutcomes
+{
+    public const string Sent = "sent";
+    public const string SuppressedOptOut = "suppressed-opt-out";
+    public const string Deferred = "deferred";
+    public const string Failed = "failed";
+
+    /// <summary>Outcomes after which the notice is never handled again.</summary>
+    public static bool IsFinal(string outcome) => outcome is Sent or SuppressedOptOut or Failed;
+}
+
+/// <summary>
+/// One record of <c>notice-log</c> (key msisdn): what happened to the notice of one reminder on one channel.
+/// A <c>deferred</c> record carries the reminder itself and when it is due, so the backlog survives restarts.
+/// </summary>
+public sealed record NoticeRecord
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    public required string EventId { get; init; }
+
+    public required string Msisdn { get; init; }
+
+    public required string Kind { get; init; }
+
+    /// <summary><c>sms</c>, <c>email</c> or <c>voice</c>; <c>none</c> for a record that could not be read.</summary>
+    public required string Channel { get; init; }
+
+    public required string Outcome { get; init; }
+
+    /// <summary>Whether the notice goes out at once (quiet hours and the daily limit do not apply).</summary>
+    public bool Urgent { get; init; }
+
+    /// <summary>The notice text (for <c>deferred</c>: as rendered when deferred; it is rendered again when sent).</summary>
+    public string? Text { get; init; }
+
+    public string? Language { get; init; }
+
+    /// <summary>Gateway or server calls made for this notice.</summary>
+    public int Attempts { get; init; }
+
+    /// <summary>Why it failed (<c>failed</c>) or was deferred (<c>deferred</c>).</summary>
+    public string? Reason { get; init; }
+
+    /// <summary>The reminder's <c>at</c> (the triggering CDR's start) as received.</summary>
+    public string? At { get; init; }
+
+    /// <summary>When this outcome was decided.</summary>
+    public required DateTimeOffset LoggedAt { get; init; }
+
+    /// <summary>When the channel accepted the notice (<c>sent</c> only).</summary>
+    public DateTimeOffset? SentAt { get; init; }
+
+    /// <summary>When a <c>deferred</c> notice is due.</summary>
+    public DateTimeOffset? DueAt { get; init; }
+
+    /// <summary>The reminder as received (<c>deferred</c> only).</summary>
+    public JsonElement? Reminder { get; init; }
+
+    public byte[] ToUtf8Json() => JsonSerializer.SerializeToUtf8Bytes(this, Json);
+
+    public static NoticeRecord? TryParse(ReadOnlySpan<byte> utf8)
+    {
+        try
+        {
+            var record = JsonSerializer.Deserialize<NoticeRecord>(utf8, Json);
+            return record is { EventId.Length: > 0, Channel.Length: > 0, Outcome.Length: > 0 } ? record : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}

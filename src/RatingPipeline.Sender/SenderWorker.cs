@@ -1,0 +1,476 @@
+using System.Globalization;
+using System.Text;
+using Confluent.Kafka;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using RatingPipeline.Hosting;
+using RatingPipeline.Kafka;
+using RatingPipeline.Sender.Notices;
+using RatingPipeline.Sender.Reminders;
+using RatingPipeline.Sender.Rules;
+using RatingPipeline.Subscribers;
+
+namespace RatingPipeline.Sender;
+
+/// <summary>
+/// The sender's consume loop. Per batch: consume reminders (manual offsets), take the deferred notices now
+/// due, decide and deliver, write every outcome to <c>notice-log</c> (failures also to <c>notices-dlq</c>),
+/// wait until all are acknowledged, then commit the reminders' offsets. On assignment, before handling a
+/// partition: read the same-numbered <c>subscribers</c> partition to its end (and keep following it) and
+/// rebuild the partition's finished notices, deferred backlog and daily counts from <c>notice-log</c>.
+/// </summary>
+internal sealed class SenderWorker(
+    IOptions<KafkaOptions> kafkaOptions,
+    IOptions<SenderOptions> senderOptions,
+    IOptions<TopicNames> topicNames,
+    NoticeProcessor processor,
+    NoticeRules rules,
+    Readiness readiness,
+    TimeProvider time,
+    ILogger<SenderWorker> logger) : BackgroundService
+{
+    private const string DlqReasonHeader = "notice-failure-reason";
+
+    private readonly KafkaOptions _kafka = kafkaOptions.Value;
+    private readonly SenderOptions _options = senderOptions.Value;
+    private readonly TopicNames _topics = topicNames.Value;
+    private readonly Dictionary<int, Dictionary<string, SubscriberProfile>> _profiles = [];
+    private readonly Dictionary<int, NoticeBook> _books = [];
+    private IConsumer<string?, byte[]?>? _profileConsumer;
+    private DateTimeOffset _lastPrune;
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.Factory.StartNew(() => RunAsync(stoppingToken), stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+
+    private async Task RunAsync(CancellationToken stoppingToken)
+    {
+        readiness.SetNotReady("joining the consumer group");
+        var properties = _kafka.Properties;
+        using var producer = new ProducerBuilder<string?, byte[]>(KafkaClientTuning.Producer(_kafka.BootstrapServers, properties))
+            .SetErrorHandler((_, e) => logger.LogWarning("Kafka producer: {Reason}", e.Reason))
+            .Build();
+        using var profileConsumer = new ConsumerBuilder<string?, byte[]?>(RestoreConfig("-profiles"))
+            .SetErrorHandler((_, e) => logger.LogWarning("Kafka profile consumer: {Reason}", e.Reason))
+            .Build();
+        _profileConsumer = profileConsumer;
+        using var consumer = new ConsumerBuilder<string?, byte[]?>(
+                KafkaClientTuning.Consumer(_kafka.BootstrapServers, _options.GroupId, "none", _kafka.Embedded, properties))
+            .SetErrorHandler((_, e) => logger.LogWarning("Kafka consumer: {Reason}", e.Reason))
+            .SetPartitionsAssignedHandler((_, partitions) => Assign(partitions, stoppingToken))
+            .SetPartitionsRevokedHandler((_, partitions) => Drop(partitions.Select(p => p.TopicPartition), "revoked"))
+            .SetPartitionsLostHandler((_, partitions) => Drop(partitions.Select(p => p.TopicPartition), "lost"))
+            .Build();
+
+        // Deliveries in hand may finish for a while after stop is requested, then they are abandoned
+        // (uncommitted: the next owner takes them again, and the gateways de-duplicate by event id).
+        using var deliveries = new CancellationTokenSource();
+        using var onStop = stoppingToken.Register(() => deliveries.CancelAfter(TimeSpan.FromSeconds(15)));
+
+        consumer.Subscribe(_topics.Reminders);
+        logger.LogInformation("Sender consuming {Topic} as group {Group}", _topics.Reminders, _options.GroupId);
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                FollowProfiles();
+                var batch = ConsumeBatch(consumer, stoppingToken);
+                await HandleAsync(consumer, producer, batch, deliveries.Token);
+                PruneIfDue();
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping.
+        }
+        finally
+        {
+            readiness.SetNotReady("stopping");
+            try
+            {
+                consumer.Close();
+            }
+            catch (KafkaException e)
+            {
+                logger.LogWarning("Closing the consumer: {Reason}", e.Error.Reason);
+            }
+
+            profileConsumer.Close();
+            _profileConsumer = null;
+        }
+    }
+
+    private List<ConsumeResult<string?, byte[]?>> ConsumeBatch(IConsumer<string?, byte[]?> consumer, CancellationToken stoppingToken)
+    {
+        var batch = new List<ConsumeResult<string?, byte[]?>>();
+        var first = consumer.Consume(_options.BatchWait);
+        if (first is null || first.IsPartitionEOF)
+        {
+            return batch;
+        }
+
+        batch.Add(first);
+        var started = time.GetTimestamp();
+        while (batch.Count < _options.BatchSize && !stoppingToken.IsCancellationRequested)
+        {
+            var remaining = _options.BatchWait - time.GetElapsedTime(started);
+            var next = consumer.Consume(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
+            if (next is null)
+            {
+                break;
+            }
+
+            if (!next.IsPartitionEOF)
+            {
+                batch.Add(next);
+            }
+        }
+
+        // A rebalance inside Consume may have taken partitions whose records are already in the batch.
+        batch.RemoveAll(r => !_books.ContainsKey(r.Partition.Value));
+        return batch;
+    }
+
+    private async Task HandleAsync(
+        IConsumer<string?, byte[]?> consumer,
+        IProducer<string?, byte[]> producer,
+        List<ConsumeResult<string?, byte[]?>> batch,
+        CancellationToken deliveryToken)
+    {
+        var inputs = new List<NoticeInput>();
+        var sources = new Dictionary<Reminder, ConsumeResult<string?, byte[]?>>(ReferenceEqualityComparer.Instance);
+        var outputs = new List<(NoticeOutput Output, ConsumeResult<string?, byte[]?>? Source)>();
+        foreach (var result in batch)
+        {
+            var partition = result.Partition.Value;
+            var value = result.Message.Value ?? [];
+            var reminder = Reminder.TryParse(value, out var error);
+            if (reminder is null)
+            {
+                outputs.Add((processor.Unreadable(value, result.Message.Key ?? "", error), result));
+                continue;
+            }
+
+            sources[reminder] = result;
+            inputs.Add(new NoticeInput(reminder, Profile(partition, reminder.Msisdn), _books[partition]));
+        }
+
+        var now = time.GetUtcNow();
+        foreach (var (partition, book) in _books)
+        {
+            foreach (var due in book.TakeDue(now))
+            {
+                inputs.Add(new NoticeInput(due.Reminder, Profile(partition, due.Reminder.Msisdn), book, due.Channel));
+            }
+        }
+
+        if (inputs.Count == 0 && outputs.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var output in await processor.ProcessAsync(inputs, deliveryToken))
+        {
+            outputs.Add((output, output.Reminder is { } r && sources.TryGetValue(r, out var source) ? source : null));
+        }
+
+        // Every outcome durable before any offset moves: a crash before this point handles the batch again.
+        var writes = new List<Task>(outputs.Count * 2);
+        var timestamp = new Timestamp(time.GetUtcNow());
+        foreach (var (output, source) in outputs)
+        {
+            writes.Add(producer.ProduceAsync(_topics.NoticeLog, new Message<string?, byte[]>
+            {
+                Key = output.Record.Msisdn,
+                Value = output.Record.ToUtf8Json(),
+                Timestamp = timestamp,
+            }));
+            if (output.IsDeadLetter)
+            {
+                writes.Add(producer.ProduceAsync(_topics.NoticesDlq, new Message<string?, byte[]>
+                {
+                    Key = output.Record.EventId == "unreadable" ? null : output.Record.EventId,
+                    Value = output.ReminderBytes,
+                    Headers = DeadLetterHeaders(output.Record, source),
+                    Timestamp = timestamp,
+                }));
+            }
+        }
+
+        await Task.WhenAll(writes);
+        foreach (var (output, _) in outputs)
+        {
+            processor.Apply(output);
+        }
+
+        if (batch.Count > 0)
+        {
+            // Records carry no topic name (consume.result.fields=none): the partition number is the key.
+            var offsets = batch.GroupBy(r => r.Partition.Value)
+                .Where(g => _books.ContainsKey(g.Key))
+                .Select(g => new TopicPartitionOffset(_topics.Reminders, g.Key, new Offset(g.Max(r => r.Offset.Value) + 1)))
+                .ToList();
+            try
+            {
+                consumer.Commit(offsets);
+            }
+            catch (KafkaException e)
+            {
+                // The outcomes are recorded: a later owner skips these reminders as already handled.
+                logger.LogWarning("Committing reminder offsets failed: {Reason}", e.Error.Reason);
+            }
+        }
+    }
+
+    private static Headers DeadLetterHeaders(NoticeRecord record, ConsumeResult<string?, byte[]?>? source)
+    {
+        var headers = new Headers
+        {
+            { DlqReasonHeader, Encoding.UTF8.GetBytes(record.Reason ?? "failed") },
+            { "notice-channel", Encoding.UTF8.GetBytes(record.Channel) },
+            { "notice-kind", Encoding.UTF8.GetBytes(record.Kind) },
+            { "notice-attempts", Encoding.UTF8.GetBytes(record.Attempts.ToString(CultureInfo.InvariantCulture)) },
+            { "notice-failed-at", Encoding.UTF8.GetBytes(record.LoggedAt.ToString("O", CultureInfo.InvariantCulture)) },
+        };
+        if (source is not null)
+        {
+            headers.Add("source-partition", Encoding.UTF8.GetBytes(source.Partition.Value.ToString(CultureInfo.InvariantCulture)));
+            headers.Add("source-offset", Encoding.UTF8.GetBytes(source.Offset.Value.ToString(CultureInfo.InvariantCulture)));
+        }
+
+        return headers;
+    }
+
+    private SubscriberProfile? Profile(int partition, string msisdn) =>
+        _profiles.TryGetValue(partition, out var profiles) && profiles.TryGetValue(msisdn, out var profile) ? profile : null;
+
+    private void Assign(List<TopicPartition> partitions, CancellationToken stoppingToken)
+    {
+        var numbers = partitions.Where(p => p.Topic == _topics.Reminders).Select(p => p.Partition.Value).Where(p => !_books.ContainsKey(p)).ToList();
+        if (numbers.Count > 0)
+        {
+            readiness.SetNotReady("restoring profiles and notice log");
+            var started = time.GetTimestamp();
+            RestoreProfiles(numbers, stoppingToken);
+            RestoreNoticeLog(numbers, stoppingToken);
+            logger.LogInformation("Assigned {Topic} partitions [{Partitions}]: {Profiles} profiles, {Finished} finished and {Deferred} deferred notices restored in {Ms} ms",
+                _topics.Reminders, string.Join(",", numbers), numbers.Sum(p => _profiles[p].Count), numbers.Sum(p => _books[p].FinishedCount),
+                numbers.Sum(p => _books[p].DeferredCount), (long)time.GetElapsedTime(started).TotalMilliseconds);
+        }
+
+        readiness.SetReady();
+    }
+
+    private void Drop(IEnumerable<TopicPartition> partitions, string why)
+    {
+        var numbers = partitions.Where(p => p.Topic == _topics.Reminders).Select(p => p.Partition.Value).ToList();
+        foreach (var p in numbers)
+        {
+            if (_books.Remove(p, out var book))
+            {
+                book.Clear();
+            }
+
+            _profiles.Remove(p);
+        }
+
+        if (numbers.Count > 0)
+        {
+            _profileConsumer?.IncrementalUnassign(numbers.Select(p => new TopicPartition(_topics.Subscribers, p)).ToList());
+            logger.LogInformation("Partitions [{Partitions}] of {Topic} {Why}", string.Join(",", numbers), _topics.Reminders, why);
+        }
+    }
+
+    private ConsumerConfig RestoreConfig(string suffix)
+    {
+        var config = KafkaClientTuning.Consumer(_kafka.BootstrapServers, _options.GroupId + suffix, "none", _kafka.Embedded, _kafka.Properties);
+        config.EnablePartitionEof = true;
+        return config;
+    }
+
+    private void RestoreProfiles(List<int> numbers, CancellationToken stoppingToken)
+    {
+        var consumer = _profileConsumer!;
+        var ends = new Dictionary<int, long>();
+        foreach (var p in numbers)
+        {
+            _profiles[p] = new Dictionary<string, SubscriberProfile>(StringComparer.Ordinal);
+            var watermarks = consumer.QueryWatermarkOffsets(new TopicPartition(_topics.Subscribers, p), TimeSpan.FromSeconds(30));
+            if (watermarks.High.Value > watermarks.Low.Value)
+            {
+                ends[p] = watermarks.High.Value;
+            }
+        }
+
+        consumer.IncrementalAssign(numbers.Select(p => new TopicPartitionOffset(_topics.Subscribers, p, Offset.Beginning)).ToList());
+        ReadUntil(consumer, ends, ApplyProfile, "subscribers", stoppingToken);
+    }
+
+    private void RestoreNoticeLog(List<int> numbers, CancellationToken stoppingToken)
+    {
+        using var consumer = new ConsumerBuilder<string?, byte[]?>(RestoreConfig("-restore")).Build();
+        var now = time.GetUtcNow();
+        var ends = new Dictionary<int, long>();
+        var starts = new List<TopicPartitionOffset>();
+        var since = consumer.OffsetsForTimes(
+            numbers.Select(p => new TopicPartitionTimestamp(_topics.NoticeLog, p, new Timestamp(now - _options.DedupWindow))),
+            TimeSpan.FromSeconds(30)).ToDictionary(t => t.Partition.Value, t => t.Offset);
+        foreach (var p in numbers)
+        {
+            _books[p] = new NoticeBook(BacklogChanged);
+            var watermarks = consumer.QueryWatermarkOffsets(new TopicPartition(_topics.NoticeLog, p), TimeSpan.FromSeconds(30));
+            // No record at or after the window start (or no answer): read from the beginning, to be safe.
+            var start = since.TryGetValue(p, out var offset) && offset.Value >= watermarks.Low.Value ? offset.Value : watermarks.Low.Value;
+            if (watermarks.High.Value > start)
+            {
+                ends[p] = watermarks.High.Value;
+                starts.Add(new TopicPartitionOffset(_topics.NoticeLog, p, new Offset(start)));
+            }
+        }
+
+        if (starts.Count == 0)
+        {
+            return;
+        }
+
+        consumer.Assign(starts);
+        var horizon = now - _options.DedupWindow;
+        ReadUntil(consumer, ends, result =>
+        {
+            if (result.Message.Value is not { } value || NoticeRecord.TryParse(value) is not { } record)
+            {
+                return;
+            }
+
+            Reminder? reminder = null;
+            if (record.Outcome == NoticeOutcomes.Deferred && record.Reminder is { } element)
+            {
+                reminder = Reminder.TryParse(Encoding.UTF8.GetBytes(element.GetRawText()), out _);
+            }
+
+            DateOnly? sentDay = record.SentAt is { } sentAt ? rules.QuietHours.LocalDay(sentAt) : null;
+            _books[result.Partition.Value].Apply(record, reminder, sentDay);
+        }, "notice-log", stoppingToken);
+        consumer.Close();
+
+        // Finished notices older than the window were read only so that they cancel older deferrals.
+        var oldestDay = rules.QuietHours.LocalDay(now).AddDays(-1);
+        foreach (var p in numbers)
+        {
+            _books[p].Prune(horizon, oldestDay);
+        }
+    }
+
+    /// <summary>Consumes until every partition in <paramref name="ends"/> reached its end offset (bounded by the restore timeout).</summary>
+    private void ReadUntil(IConsumer<string?, byte[]?> consumer, Dictionary<int, long> ends, Action<ConsumeResult<string?, byte[]?>> apply, string what, CancellationToken stoppingToken)
+    {
+        var started = time.GetTimestamp();
+        var pending = new Dictionary<int, long>(ends);
+        while (pending.Count > 0)
+        {
+            stoppingToken.ThrowIfCancellationRequested();
+            if (time.GetElapsedTime(started) > _options.RestoreTimeout)
+            {
+                throw new TimeoutException($"restoring {what} partitions [{string.Join(",", pending.Keys)}] took longer than Sender:RestoreTimeout ({_options.RestoreTimeout})");
+            }
+
+            var result = consumer.Consume(TimeSpan.FromMilliseconds(100));
+            if (result is null)
+            {
+                continue;
+            }
+
+            var p = result.Partition.Value;
+            if (result.IsPartitionEOF)
+            {
+                if (pending.TryGetValue(p, out var end) && result.Offset.Value >= end)
+                {
+                    pending.Remove(p);
+                }
+
+                continue;
+            }
+
+            apply(result);
+            if (pending.TryGetValue(p, out var last) && result.Offset.Value + 1 >= last)
+            {
+                pending.Remove(p);
+            }
+        }
+    }
+
+    /// <summary>Applies the profile updates that arrived since the last batch.</summary>
+    private void FollowProfiles()
+    {
+        var consumer = _profileConsumer!;
+        for (var i = 0; i < 10_000; i++)
+        {
+            var result = consumer.Consume(TimeSpan.Zero);
+            if (result is null)
+            {
+                return;
+            }
+
+            if (!result.IsPartitionEOF)
+            {
+                ApplyProfile(result);
+            }
+        }
+    }
+
+    private void ApplyProfile(ConsumeResult<string?, byte[]?> result)
+    {
+        if (!_profiles.TryGetValue(result.Partition.Value, out var profiles))
+        {
+            return;
+        }
+
+        if (result.Message.Value is null)
+        {
+            if (result.Message.Key is { } key)
+            {
+                profiles.Remove(key);
+            }
+
+            return;
+        }
+
+        var profile = SubscriberProfile.TryParse(result.Message.Value, null, out var error);
+        if (profile is null)
+        {
+            SenderMetrics.ProfilesRefused.Inc();
+            logger.LogWarning("Profile for {Msisdn} refused, previous one kept: {Error}", Msisdns.Mask(result.Message.Key), error);
+            return;
+        }
+
+        profiles[profile.Msisdn] = profile;
+    }
+
+    private static void BacklogChanged(int delta)
+    {
+        if (delta >= 0)
+        {
+            SenderMetrics.Deferred.Inc(delta);
+        }
+        else
+        {
+            SenderMetrics.Deferred.Dec(-delta);
+        }
+    }
+
+    private void PruneIfDue()
+    {
+        var now = time.GetUtcNow();
+        if (now - _lastPrune < TimeSpan.FromMinutes(1))
+        {
+            return;
+        }
+
+        _lastPrune = now;
+        var oldestDay = rules.QuietHours.LocalDay(now).AddDays(-1);
+        foreach (var book in _books.Values)
+        {
+            book.Prune(now - _options.DedupWindow, oldestDay);
+        }
+    }
+}

@@ -1,0 +1,226 @@
+using System.Diagnostics;
+using Confluent.Kafka;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using NUnit.Framework;
+using RatingPipeline.Hosting;
+using RatingPipeline.Kafka;
+using RatingPipeline.Sender;
+using RatingPipeline.Sender.Gateway;
+using RatingPipeline.Sender.Notices;
+using RatingPipeline.Tests.Kafka;
+
+namespace RatingPipeline.Tests.Sender;
+
+/// <summary>The sender worker end to end on the embedded cluster, fed and read with kcat.</summary>
+[TestFixture]
+[Category("sender")]
+[Category("kafka")]
+public sealed class SenderKafkaTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
+    internal static string Msisdn(int i) => $"86138{i:D8}";
+
+    internal static Dictionary<string, string?> Config(string bootstrap, LoopbackGateway gateway, string group) => new()
+    {
+        ["Kafka:BootstrapServers"] = bootstrap,
+        ["Kafka:Embedded"] = "true",
+        ["Kafka:Properties:session.timeout.ms"] = "6000",
+        ["Kafka:Properties:heartbeat.interval.ms"] = "1000",
+        ["Http:Url"] = "http://127.0.0.1:0",
+        ["Sender:GroupId"] = group,
+        ["Sender:Sms:Url"] = new Uri(gateway.Url, "sms").ToString(),
+        ["Sender:Sms:RetryDelay"] = "00:00:00.010",
+        ["Sender:Sms:MaxRetryDelay"] = "00:00:00.100",
+        ["Sender:Sms:RatePerSecond"] = "1000",
+        // Real time here: no quiet hours, so the outcome does not depend on when the test runs.
+        ["Sender:QuietHours:Start"] = "00:00",
+        ["Sender:QuietHours:End"] = "00:00",
+        ["Sender:DailyLimit"] = "1000",
+    };
+
+    private static async Task<WebApplication> StartSenderAsync(Dictionary<string, string?> config, Action<IServiceCollection>? services = null)
+    {
+        var app = SenderHost.Build([], config, services);
+        await app.StartAsync();
+        var readiness = app.Services.GetRequiredService<Readiness>();
+        if (!SpinWait.SpinUntil(() => readiness.IsReady, Patience))
+        {
+            await app.StopAsync();
+            Assert.Fail($"the sender did not become ready: {readiness.Reason}");
+        }
+
+        return app;
+    }
+
+    /// <summary>Offsets the group committed on <c>reminders</c>, summed over partitions.</summary>
+    internal static long CommittedReminders(EmbeddedCluster cluster, string group)
+    {
+        using var consumer = new ConsumerBuilder<Ignore, Ignore>(KafkaClientTuning.Consumer(cluster.BootstrapServers, group, "none", forEmbeddedCluster: true)).Build();
+        var partitions = Enumerable.Range(0, cluster.Partitions).Select(p => new TopicPartition(cluster.Topics.Reminders, p));
+        return consumer.Committed(partitions, TimeSpan.FromSeconds(10)).Sum(c => Math.Max(0, c.Offset.Value));
+    }
+
+    private static void AssertStillRunning(WebApplication app) =>
+        Assert.That(app.Lifetime.ApplicationStopping.IsCancellationRequested, Is.False, "the sender stopped by itself (see its log)");
+
+    private static void ProduceProfiles(EmbeddedCluster cluster, params string[] profiles) =>
+        Kcat.Produce(cluster.BootstrapServers, cluster.Topics.Subscribers, profiles.Select(p => (ProfileJson.Parse(p).Msisdn, p)));
+
+    private static void ProduceReminders(EmbeddedCluster cluster, params string[] reminders) =>
+        Kcat.Produce(cluster.BootstrapServers, cluster.Topics.Reminders, reminders.Select(r => (ReminderJson.Parse(r).Msisdn, r)));
+
+    private static List<NoticeRecord> NoticeLog(EmbeddedCluster cluster) =>
+        Kcat.ConsumeToEnd(cluster.BootstrapServers, cluster.Topics.NoticeLog).Select(r => NoticeRecord.TryParse(System.Text.Encoding.UTF8.GetBytes(r.Value!))!).ToList();
+
+    private static bool WaitFor(Func<bool> condition) => SpinWait.SpinUntil(condition, Patience);
+
+    [Test]
+    public async Task Reminders_produced_with_kcat_become_notices_at_the_gateway_exactly_once()
+    {
+        using var cluster = EmbeddedCluster.Start(partitions: 4);
+        await using var gateway = await LoopbackGateway.StartAsync();
+        gateway.Deduplicate = false; // count what the sender sends, not what the gateway lets through
+        var subscribers = Enumerable.Range(1, 12).ToList();
+        ProduceProfiles(cluster, subscribers.Select(i => ProfileJson.Make(Msisdn(i), language: i % 2 == 0 ? "en" : "zh")).ToArray());
+        await using var sender = await StartSenderAsync(Config(cluster.BootstrapServers, gateway, "sender-e2e"));
+
+        var reminders = subscribers.SelectMany(i => new[]
+        {
+            ReminderJson.Roaming(Msisdn(i), "454", "HMT", """{"price":2990000,"unit":60}""", "null", """{"price":1000000,"unit":1}""", "null"),
+            ReminderJson.DataCap(Msisdn(i), 100_000_000, 100_000_000),
+        }).ToList();
+        // The rater may deliver a reminder twice: the first six again, in the same stream.
+        ProduceReminders(cluster, [.. reminders, .. reminders.Take(6)]);
+
+        Assert.That(await gateway.WaitForDeliveriesAsync(24, Patience), Is.True, $"delivered {gateway.DeliveriesByKey.Count} of 24");
+        var log = NoticeLog(cluster);
+        await Task.Delay(500);
+        Assert.Multiple(() =>
+        {
+            Assert.That(gateway.RequestsByKey, Has.Count.EqualTo(24));
+            Assert.That(gateway.RequestsByKey.Values, Has.All.EqualTo(1), "no notice was sent twice");
+            Assert.That(gateway.Received.Single(r => r.Id == $"{Msisdn(2)}:2026-11-01:data-cap:100000000").Text,
+                Does.StartWith("Data cap reminder: your data charges this cycle reached your chosen cap of 100.00 yuan"));
+            Assert.That(gateway.Received.Single(r => r.Id == $"{Msisdn(1)}:2026-11-01:data-cap:100000000").Text,
+                Does.StartWith("【流量封顶提醒】"));
+            Assert.That(log.Select(r => r.Outcome), Has.All.EqualTo(NoticeOutcomes.Sent));
+            Assert.That(log.Select(r => r.EventId).Distinct().Count(), Is.EqualTo(24).And.EqualTo(log.Count), "one notice-log record per notice");
+        });
+        Assert.That(WaitFor(() => CommittedReminders(cluster, "sender-e2e") == 30), Is.True, "every reminder's offset committed after its outcome");
+        AssertStillRunning(sender);
+    }
+
+    [Test]
+    public async Task A_reminder_seen_again_after_a_restart_is_skipped_from_the_notice_log()
+    {
+        using var cluster = EmbeddedCluster.Start(partitions: 2);
+        await using var gateway = await LoopbackGateway.StartAsync();
+        gateway.Deduplicate = false;
+        ProduceProfiles(cluster, ProfileJson.Make(Msisdn(1)));
+        var reminder = ReminderJson.HighSpend(Msisdn(1), 200_000_000, 200_150_000);
+        await using (var first = await StartSenderAsync(Config(cluster.BootstrapServers, gateway, "sender-first")))
+        {
+            ProduceReminders(cluster, reminder);
+            Assert.That(await gateway.WaitForDeliveriesAsync(1, Patience), Is.True);
+            await first.StopAsync();
+        }
+
+        // The same reminder again (the rater replayed it); a new group reads both copies from the beginning.
+        ProduceReminders(cluster, reminder);
+        var duplicates = SenderMetrics.Notices.WithLabels("high-spend", "sms", "duplicate").Value;
+        await using var second = await StartSenderAsync(Config(cluster.BootstrapServers, gateway, "sender-second"));
+        Assert.That(WaitFor(() => SenderMetrics.Notices.WithLabels("high-spend", "sms", "duplicate").Value - duplicates >= 2), Is.True,
+            "the second sender skipped both copies");
+        Assert.That(gateway.RequestsByKey.Values, Is.EqualTo(new[] { 1 }));
+        Assert.That(NoticeLog(cluster), Has.Count.EqualTo(1));
+    }
+
+    [Test]
+    public async Task A_permanent_failure_lands_in_notices_dlq_with_the_reason_in_headers()
+    {
+        using var cluster = EmbeddedCluster.Start(partitions: 2);
+        await using var gateway = await LoopbackGateway.StartAsync();
+        gateway.FailAlways(400);
+        ProduceProfiles(cluster, ProfileJson.Make(Msisdn(1)));
+        await using var sender = await StartSenderAsync(Config(cluster.BootstrapServers, gateway, "sender-dlq"));
+        var reminder = ReminderJson.LowBalance(Msisdn(1), 10_000_000, 9_855_000);
+        ProduceReminders(cluster, reminder);
+
+        var dlq = Kcat.Consume(cluster.BootstrapServers, cluster.Topics.NoticesDlq, 1, Patience);
+        Assert.That(dlq, Has.Count.EqualTo(1));
+        var headers = dlq[0].Headers.ToDictionary(h => h.Key, h => h.Value);
+        Assert.Multiple(() =>
+        {
+            Assert.That(dlq[0].Key, Is.EqualTo($"{Msisdn(1)}:2026-11-01:low-balance:2026-11-01T00:00:00+08:00"));
+            Assert.That(dlq[0].Value, Is.EqualTo(reminder), "the reminder, unchanged");
+            Assert.That(headers["notice-failure-reason"], Does.Contain("answered 400"));
+            Assert.That(headers["notice-channel"], Is.EqualTo("sms"));
+            Assert.That(headers["notice-attempts"], Is.EqualTo("1"));
+            Assert.That(NoticeLog(cluster).Single().Outcome, Is.EqualTo(NoticeOutcomes.Failed));
+        });
+        AssertStillRunning(sender);
+    }
+
+    [Test]
+    public async Task Opt_out_is_recorded_in_the_notice_log_and_nothing_reaches_the_gateway()
+    {
+        using var cluster = EmbeddedCluster.Start(partitions: 2);
+        await using var gateway = await LoopbackGateway.StartAsync();
+        ProduceProfiles(cluster, ProfileJson.Make(Msisdn(1), reminders: false));
+        await using var sender = await StartSenderAsync(Config(cluster.BootstrapServers, gateway, "sender-optout"));
+        ProduceReminders(cluster, ReminderJson.Roaming(Msisdn(1), "454", "HMT", "null", "null", "null", "null"));
+
+        var log = Kcat.Consume(cluster.BootstrapServers, cluster.Topics.NoticeLog, 1, Patience);
+        Assert.That(log, Has.Count.EqualTo(1));
+        var record = NoticeRecord.TryParse(System.Text.Encoding.UTF8.GetBytes(log[0].Value!))!;
+        Assert.Multiple(() =>
+        {
+            Assert.That(log[0].Key, Is.EqualTo(Msisdn(1)));
+            Assert.That((record.Outcome, record.Kind, record.Channel), Is.EqualTo((NoticeOutcomes.SuppressedOptOut, "roaming", "sms")));
+            Assert.That(gateway.Received, Is.Empty);
+        });
+    }
+
+    [Test]
+    public async Task A_deferred_notice_survives_a_restart_and_goes_out_once_when_due()
+    {
+        using var cluster = EmbeddedCluster.Start(partitions: 2);
+        await using var gateway = await LoopbackGateway.StartAsync();
+        gateway.Deduplicate = false;
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 3, 23, 30, 0, TimeSpan.FromHours(8)));
+        var config = Config(cluster.BootstrapServers, gateway, "sender-deferred-1");
+        config["Sender:QuietHours:Start"] = "22:00";
+        config["Sender:QuietHours:End"] = "08:00";
+        ProduceProfiles(cluster, ProfileJson.Make(Msisdn(1), language: "en"));
+        var reminder = ReminderJson.Allowance(Msisdn(1), "voice", 80, 4800, 6000, 150000, 60);
+
+        await using (var first = await StartSenderAsync(config, s => s.AddSingleton<TimeProvider>(clock)))
+        {
+            ProduceReminders(cluster, reminder);
+            var deferred = Kcat.Consume(cluster.BootstrapServers, cluster.Topics.NoticeLog, 1, Patience);
+            Assert.That(NoticeRecord.TryParse(System.Text.Encoding.UTF8.GetBytes(deferred.Single().Value!))!.Outcome, Is.EqualTo(NoticeOutcomes.Deferred));
+            await first.StopAsync();
+        }
+
+        config["Sender:GroupId"] = "sender-deferred-2"; // reads the reminder again too: it must not be handled twice
+        await using var second = await StartSenderAsync(config, s => s.AddSingleton<TimeProvider>(clock));
+        Assert.That(WaitFor(() => SenderMetrics.Deferred.Value >= 1), Is.True, "the backlog was restored");
+        await Task.Delay(500);
+        Assert.That(gateway.Received, Is.Empty, "still quiet hours");
+
+        clock.SetUtcNow(new DateTimeOffset(2026, 11, 4, 8, 0, 0, TimeSpan.FromHours(8)));
+        Assert.That(await gateway.WaitForDeliveriesAsync(1, Patience), Is.True);
+        Assert.That(WaitFor(() => NoticeLog(cluster).Count == 2), Is.True);
+        await Task.Delay(300);
+        Assert.Multiple(() =>
+        {
+            Assert.That(gateway.RequestsByKey.Values, Is.EqualTo(new[] { 1 }));
+            Assert.That(NoticeLog(cluster).Select(r => r.Outcome), Is.EqualTo(new[] { NoticeOutcomes.Deferred, NoticeOutcomes.Sent }));
+            Assert.That(SenderMetrics.Deferred.Value, Is.Zero);
+        });
+        AssertStillRunning(second);
+    }
+}
