@@ -33,6 +33,7 @@ public sealed class RaterMetrics
     private static readonly Counter Retroactive = Metrics.CreateCounter("ratingpipeline_tariff_retroactive_zero_rating_entries_total", "New zero-rating entries whose start lies in the past when loaded (records to credit with ratingctl rerate).");
     private static readonly Counter ProfileRefusals = Metrics.CreateCounter("ratingpipeline_profile_refusals_total", "Subscriber profiles refused (the previous profile stays).");
     private static readonly Counter Recoveries = Metrics.CreateCounter("ratingpipeline_rater_recoveries_total", "Times the rater started over from the last committed offsets after a fault.");
+    private static readonly Counter ConsumeErrors = Metrics.CreateCounter("ratingpipeline_consume_errors_total", "Non-fatal consumer errors (e.g. a failed fetch) the client retried by itself; the session went on.");
     private static readonly Gauge Ready = Metrics.CreateGauge("ratingpipeline_ready", "1 when assigned partitions are restored and the instance rates.");
 
     private readonly Counter.Child[] _rejected = [.. Enumerable.Range(0, 7).Select(r => RejectedCounter.WithLabels(r == 0 ? "none" : RecordNames.ReasonText((RejectReason)r)))];
@@ -61,6 +62,7 @@ public sealed class RaterMetrics
         Retroactive.Inc(0);
         ProfileRefusals.Inc(0);
         Recoveries.Inc(0);
+        ConsumeErrors.Inc(0);
         Ready.Set(0);
     }
 
@@ -125,6 +127,8 @@ public sealed class RaterMetrics
     public static void CountProfileRefusal() => ProfileRefusals.Inc();
 
     public static void CountRecovery() => Recoveries.Inc();
+
+    public static void CountConsumeError() => ConsumeErrors.Inc();
 
     public static void SetReady(bool ready) => Ready.Set(ready ? 1 : 0);
 

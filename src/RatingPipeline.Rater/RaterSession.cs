@@ -31,6 +31,7 @@ internal sealed class RaterSession : IDisposable
     private readonly BatchOutputs _outputs;
     private readonly IConsumer<byte[], byte[]> _consumer;
     private readonly IConsumer<byte[], byte[]> _profiles;
+    private readonly IConsumer<byte[], byte[]> _restore;
     private readonly IProducer<byte[], byte[]> _producer;
     private readonly List<ConsumeResult<byte[], byte[]>> _batch = [];
     private readonly Dictionary<int, HashSet<ulong>> _statesByPartition = [];
@@ -84,6 +85,13 @@ internal sealed class RaterSession : IDisposable
         var profileConfig = KafkaClientTuning.Consumer(kafka.BootstrapServers, $"{options.GroupId}-profiles", "none", kafka.Embedded, kafka.Properties);
         profileConfig.ClientId = $"rater-{options.InstanceId}-profiles";
         _profiles = new ConsumerBuilder<byte[], byte[]>(profileConfig).SetLogHandler((_, _) => { }).Build();
+
+        // State restore: one reader for the session, assigned one rater-state partition at a time. Creating and
+        // destroying a client per partition costs a connection each, and librdkafka's destroy can hang when it
+        // races a leader re-query after a fetch error; the session's clients are destroyed only when it ends.
+        var restoreConfig = KafkaClientTuning.Consumer(kafka.BootstrapServers, $"{options.GroupId}-restore", "none", kafka.Embedded, kafka.Properties);
+        restoreConfig.ClientId = $"rater-{options.InstanceId}-restore";
+        _restore = new ConsumerBuilder<byte[], byte[]>(restoreConfig).SetLogHandler((_, _) => { }).Build();
 
         var producerConfig = KafkaClientTuning.Producer(kafka.BootstrapServers, kafka.Properties);
         producerConfig.ClientId = $"rater-{options.InstanceId}";
@@ -146,7 +154,7 @@ internal sealed class RaterSession : IDisposable
 
     private void CollectBatch(CancellationToken stop)
     {
-        var first = _consumer.Consume(TimeSpan.FromMilliseconds(Math.Min(100, _options.BatchMaxWaitMs)));
+        var first = Consume(_consumer, TimeSpan.FromMilliseconds(Math.Min(100, _options.BatchMaxWaitMs)));
         if (first is null)
         {
             return;
@@ -162,7 +170,7 @@ internal sealed class RaterSession : IDisposable
                 break;
             }
 
-            var next = _consumer.Consume(TimeSpan.FromTicks(Math.Max(1, left * TimeSpan.TicksPerSecond / Stopwatch.Frequency)));
+            var next = Consume(_consumer, TimeSpan.FromTicks(Math.Max(1, left * TimeSpan.TicksPerSecond / Stopwatch.Frequency)));
             if (next is null)
             {
                 break;
@@ -478,7 +486,7 @@ internal sealed class RaterSession : IDisposable
                 throw new KafkaException(new Error(ErrorCode.Local_TimedOut, $"restoring {tp} did not reach offset {high} within 60 s"));
             }
 
-            var record = _profiles.Consume(TimeSpan.FromMilliseconds(100));
+            var record = Consume(_profiles, TimeSpan.FromMilliseconds(100));
             if (record is null)
             {
                 continue;
@@ -499,7 +507,7 @@ internal sealed class RaterSession : IDisposable
     {
         for (var i = 0; i < max; i++)
         {
-            var record = _profiles.Consume(TimeSpan.Zero);
+            var record = Consume(_profiles, TimeSpan.Zero);
             if (record is null)
             {
                 return;
@@ -544,39 +552,60 @@ internal sealed class RaterSession : IDisposable
 
     private void ReadToEnd(string topic, int partition, Action<byte[], byte[]?> apply)
     {
-        var config = KafkaClientTuning.Consumer(_kafka.BootstrapServers, $"{_options.GroupId}-restore", "none", _kafka.Embedded, _kafka.Properties);
-        config.ClientId = $"rater-{_options.InstanceId}-restore";
-        using var reader = new ConsumerBuilder<byte[], byte[]>(config).SetLogHandler((_, _) => { }).Build();
         var tp = new TopicPartition(topic, partition);
-        var w = reader.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(30));
+        var w = _restore.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(30));
         if (w.High.Value <= w.Low.Value)
         {
             return;
         }
 
-        reader.Assign(new TopicPartitionOffset(tp, Offset.Beginning));
-        var deadline = Stopwatch.GetTimestamp() + (120 * Stopwatch.Frequency);
-        while (true)
+        _restore.Assign(new TopicPartitionOffset(tp, Offset.Beginning));
+        try
         {
-            if (Stopwatch.GetTimestamp() > deadline)
+            var deadline = Stopwatch.GetTimestamp() + (120 * Stopwatch.Frequency);
+            while (true)
             {
-                throw new KafkaException(new Error(ErrorCode.Local_TimedOut, $"restoring {tp} did not reach offset {w.High.Value} within 120 s"));
-            }
+                if (Stopwatch.GetTimestamp() > deadline)
+                {
+                    throw new KafkaException(new Error(ErrorCode.Local_TimedOut, $"restoring {tp} did not reach offset {w.High.Value} within 120 s"));
+                }
 
-            var record = reader.Consume(TimeSpan.FromMilliseconds(100));
-            if (record is null)
-            {
-                continue;
-            }
+                var record = Consume(_restore, TimeSpan.FromMilliseconds(100));
+                if (record is null)
+                {
+                    continue;
+                }
 
-            apply(record.Message.Key ?? [], record.Message.Value);
-            if (record.Offset.Value >= w.High.Value - 1)
-            {
-                break;
+                apply(record.Message.Key ?? [], record.Message.Value);
+                if (record.Offset.Value >= w.High.Value - 1)
+                {
+                    break;
+                }
             }
         }
+        finally
+        {
+            _restore.Unassign();
+        }
+    }
 
-        reader.Close();
+    /// <summary>
+    /// Consume that lets the client ride out what it retries by itself: a fetch that failed with a broker error
+    /// is reported as a non-fatal error while librdkafka fetches again from the same position, so it is logged
+    /// and the loop goes on. Only a fatal error ends the session.
+    /// </summary>
+    private ConsumeResult<byte[], byte[]>? Consume(IConsumer<byte[], byte[]> consumer, TimeSpan timeout)
+    {
+        try
+        {
+            return consumer.Consume(timeout);
+        }
+        catch (ConsumeException e) when (!e.Error.IsFatal)
+        {
+            RaterMetrics.CountConsumeError();
+            _log.LogWarning("Kafka consumer {Client}: {Reason} ({Code}); the client retries", consumer.Name, e.Error.Reason, e.Error.Code);
+            return null;
+        }
     }
 
     private void OnStatistics(string json)
@@ -636,6 +665,7 @@ internal sealed class RaterSession : IDisposable
 
         _producer.Flush(TimeSpan.FromSeconds(5));
         _producer.Dispose();
+        _restore.Dispose();
         _profiles.Dispose();
         _consumer.Dispose();
     }

@@ -22,7 +22,8 @@ public static class WorkerCommands
         {
             var app = RaterHost.Build([.. result.UnmatchedTokens]);
             await ((IHost)app).RunAsync(cancel);
-            return 0;
+            return Environment.ExitCode; // RaterWorker.HungClientExitCode when the Kafka clients hung on close
+
         });
         return command;
     }

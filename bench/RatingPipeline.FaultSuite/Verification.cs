@@ -1,0 +1,454 @@
+using System.Text;
+using System.Text.Json;
+using RatingPipeline.Cli.Commands;
+using RatingPipeline.Rating;
+using RatingPipeline.Records;
+using RatingPipeline.Subscribers;
+using RatingPipeline.Tariffs;
+
+namespace RatingPipeline.FaultSuite;
+
+/// <summary>What the cluster holds at the end of a run.</summary>
+internal sealed record ClusterContents(
+    TopicContents Cdrs,
+    TopicContents Rated,
+    TopicContents Reminders,
+    TopicContents DeadLetters,
+    TopicContents State);
+
+/// <summary>
+/// Proves a run against the offline reference: the same CDRs, in the order they were produced (which per
+/// subscriber is the order of its partition), rated by <c>ratingctl rate</c> (<see cref="RateCommand.RateAsync"/>)
+/// and by an offline <see cref="RatingEngine"/> for the final usage state.
+/// </summary>
+internal static class Verification
+{
+    private const int ShownDifferences = 5;
+
+    public static async Task VerifyAsync(CdrStream stream, byte[] tariffV1, string? newVersion, long switchIndex, ClusterContents cluster,
+        string folder, SuiteReport report, CancellationToken cancel)
+    {
+        var tariff = TariffLoader.Load(tariffV1);
+        var delivered = Enumerable.Range(0, stream.Count).Where(i => stream.Offsets[i] >= 0).ToArray();
+        report.CdrsIn = delivered.Length;
+        report.Check("every CDR acknowledged by the cluster", delivered.Length == stream.Count && stream.Failed == 0,
+            $"{delivered.Length} of {stream.Count} acknowledged, {stream.Failed} failed{(stream.FirstError is { } e ? $" (first: {e})" : "")}");
+        CheckInputOrder(stream, delivered, report);
+
+        // The offline reference run: ratingctl rate on the same profiles and CDRs, in production order.
+        Directory.CreateDirectory(folder);
+        var tariffPath = Path.Combine(folder, "tariff.json");
+        var subscribersPath = Path.Combine(folder, "subscribers.jsonl");
+        var cdrsPath = Path.Combine(folder, "cdrs.jsonl");
+        await File.WriteAllBytesAsync(tariffPath, tariffV1, cancel);
+        await WriteLinesAsync(subscribersPath, stream.Profiles, cancel);
+        await WriteLinesAsync(cdrsPath, delivered.Select(i => stream.Values[i]), cancel);
+        var profiles = SubscriberFile.Load(subscribersPath, tariff);
+        var outDir = Path.Combine(folder, "out");
+        var summary = await RateCommand.RateAsync(tariff, profiles, new RateOptions(tariffPath, subscribersPath, cdrsPath, outDir, Progress: false),
+            TextWriter.Null, cancel);
+        var ratedLines = ReadLines(Path.Combine(outDir, "rated.jsonl"));
+        var reminderLines = ReadLines(Path.Combine(outDir, "reminders.jsonl"));
+        var rejectedLines = ReadLines(Path.Combine(outDir, "rejected.jsonl"));
+        report.RatedOffline = summary.Rated;
+        report.RejectedOffline = summary.Rejected;
+        report.RemindersOffline = summary.Reminders;
+
+        // The same CDRs through an offline engine: which CDR was rated or rejected, and the final states.
+        var engine = new RatingEngine(tariff);
+        foreach (var profile in profiles)
+        {
+            engine.SetProfile(profile);
+        }
+
+        var sink = default(DiscardSink);
+        var ratedIndexes = new List<int>();
+        var rejectedIndexes = new List<int>();
+        var lastAccepted = new Dictionary<ulong, int>();
+        foreach (var i in delivered)
+        {
+            switch (engine.Process(stream.Values[i], ref sink))
+            {
+                case RatingResult.Rated:
+                    ratedIndexes.Add(i);
+                    if (MsisdnKey.TryCompute(stream.Keys[i], out var key))
+                    {
+                        lastAccepted[key] = i;
+                    }
+
+                    break;
+                case RatingResult.Rejected:
+                    rejectedIndexes.Add(i);
+                    break;
+                default:
+                    break;
+            }
+        }
+
+        var referenceAgrees = ratedIndexes.Count == ratedLines.Count && rejectedIndexes.Count == rejectedLines.Count;
+        report.Check("offline engine and ratingctl rate agree", referenceAgrees,
+            $"engine {ratedIndexes.Count} rated / {rejectedIndexes.Count} rejected; ratingctl rate {ratedLines.Count} / {rejectedLines.Count}");
+        if (!referenceAgrees)
+        {
+            return;
+        }
+
+        CompareRated(ratedLines, ratedIndexes, tariff.Version, newVersion, switchIndex, cluster.Rated, report);
+        CompareReminders(reminderLines, cluster.Reminders, report);
+        CompareDeadLetters(stream, rejectedLines, rejectedIndexes, cluster.DeadLetters, report);
+        CompareStates(stream, engine, lastAccepted, cluster.State, report);
+
+        foreach (var topic in new[] { cluster.Cdrs, cluster.Rated, cluster.Reminders, cluster.DeadLetters, cluster.State })
+        {
+            report.LargestPartitionBytes[topic.Topic] = topic.LargestPartitionBytes;
+            report.RecordsLost += topic.Dropped;
+            report.Check($"{topic.Topic}: nothing dropped by the cluster", topic.Dropped == 0,
+                topic.Dropped == 0
+                    ? $"all partitions from offset 0, no holes; largest partition {topic.LargestPartitionBytes / 1024.0 / 1024.0:F2} MiB"
+                    : $"{topic.Low.Sum()} records below the low watermarks, {topic.Gaps} in holes: the mock's ~5 MiB per partition limit was exceeded; use more partitions or fewer CDRs");
+        }
+    }
+
+    /// <summary>Per partition, production order must be offset order (one idempotent producer keeps it across retries).</summary>
+    private static void CheckInputOrder(CdrStream stream, int[] delivered, SuiteReport report)
+    {
+        var last = new Dictionary<int, long>();
+        var disorder = 0;
+        foreach (var i in delivered)
+        {
+            if (last.TryGetValue(stream.Partitions[i], out var previous) && stream.Offsets[i] <= previous)
+            {
+                disorder++;
+            }
+
+            last[stream.Partitions[i]] = stream.Offsets[i];
+        }
+
+        report.Check("production order is partition order", disorder == 0, $"{disorder} CDRs out of order");
+    }
+
+    private static void CompareRated(List<byte[]> lines, List<int> indexes, string oldVersion, string? newVersion, long switchIndex,
+        TopicContents topic, SuiteReport report)
+    {
+        var oldToken = $"\"tariffVersion\":{JsonSerializer.Serialize(oldVersion)}";
+        var newToken = newVersion is null ? null : $"\"tariffVersion\":{JsonSerializer.Serialize(newVersion)}";
+        var expected = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
+        long underNew = 0;
+        for (var k = 0; k < lines.Count; k++)
+        {
+            var text = Encoding.UTF8.GetString(lines[k]);
+            if (newToken is not null && switchIndex >= 0 && indexes[k] >= switchIndex)
+            {
+                // The rater switched versions at this CDR; the new version changes no charge, only the version.
+                text = text.Replace(oldToken, newToken, StringComparison.Ordinal);
+                underNew++;
+            }
+
+            Add(expected, Field(lines[k], "id"u8), text);
+        }
+
+        var actual = Group(topic, "id"u8);
+        var (lost, unexpected, duplicates, conflicting, examples) = Compare(expected, actual);
+        report.Rated = actual.Count;
+        report.DuplicatesRated = duplicates;
+        report.RecordsLost += lost;
+        report.Unexpected += unexpected;
+        report.Check("rated records equal the offline run (by id)", lost == 0 && unexpected == 0,
+            $"{lost} missing, {unexpected} unexpected, {conflicting} ids with differing copies{examples}");
+        if (newToken is not null && switchIndex >= 0)
+        {
+            var seenNew = topic.Records.Count(r => r.Value is not null && Encoding.UTF8.GetString(r.Value).Contains(newToken, StringComparison.Ordinal));
+            report.RatedUnderNewTariff = underNew;
+            report.Check("tariff switch shows in rated records", underNew > 0 && underNew < lines.Count && seenNew >= underNew,
+                $"CDRs from #{switchIndex} on: {underNew} rated under {newVersion} expected, {seenNew} such records in the topic; earlier ones under {oldVersion}");
+        }
+    }
+
+    private static void CompareReminders(List<byte[]> lines, TopicContents topic, SuiteReport report)
+    {
+        var expected = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
+        foreach (var line in lines)
+        {
+            Add(expected, Field(line, "eventId"u8), Encoding.UTF8.GetString(line));
+        }
+
+        var actual = Group(topic, "eventId"u8);
+        var (lost, unexpected, duplicates, conflicting, examples) = Compare(expected, actual);
+        report.Reminders = actual.Count;
+        report.DuplicatesReminders = duplicates;
+        report.RecordsLost += lost;
+        report.Unexpected += unexpected;
+        report.Check("reminders equal the offline run (by eventId)", lost == 0 && unexpected == 0,
+            $"{lost} missing, {unexpected} unexpected, {conflicting} eventIds with differing copies{examples}");
+    }
+
+    /// <summary>
+    /// Dead letters are de-duplicated by the input partition and offset they name; each must carry the
+    /// original key and bytes and the reason the offline run gives the same CDR.
+    /// </summary>
+    private static void CompareDeadLetters(CdrStream stream, List<byte[]> lines, List<int> indexes, TopicContents topic, SuiteReport report)
+    {
+        var byPosition = new Dictionary<(int, long), int>();
+        for (var i = 0; i < stream.Count; i++)
+        {
+            if (stream.Offsets[i] >= 0)
+            {
+                byPosition[(stream.Partitions[i], stream.Offsets[i])] = i;
+            }
+        }
+
+        var expected = new Dictionary<int, string>();
+        for (var k = 0; k < lines.Count; k++)
+        {
+            expected[indexes[k]] = Field(lines[k], "reason"u8);
+        }
+
+        var seen = new Dictionary<int, int>();
+        long unexpected = 0;
+        var problems = new List<string>();
+        foreach (var record in topic.Records)
+        {
+            var position = (int.TryParse(record.Header("__connect.errors.partition"), out var p) ? p : -1,
+                long.TryParse(record.Header("__connect.errors.offset"), out var o) ? o : -1);
+            var reason = record.Header("__connect.errors.exception.class.name");
+            if (record.Header("__connect.errors.topic") != "cdrs" || !byPosition.TryGetValue(position, out var index)
+                || !expected.TryGetValue(index, out var expectedReason))
+            {
+                unexpected++;
+                Note(problems, $"dead letter at {record.Partition}@{record.Offset} names {position} which the offline run did not reject");
+                continue;
+            }
+
+            if (reason != expectedReason || !(record.Value ?? []).AsSpan().SequenceEqual(stream.Values[index])
+                || !(record.Key ?? []).AsSpan().SequenceEqual(stream.Keys[index]))
+            {
+                unexpected++;
+                Note(problems, $"dead letter for CDR #{index}: reason {reason}, offline {expectedReason}, bytes or key differ from the input");
+                continue;
+            }
+
+            seen[index] = seen.GetValueOrDefault(index) + 1;
+        }
+
+        var lost = expected.Keys.Count(i => !seen.ContainsKey(i));
+        foreach (var i in expected.Keys.Where(i => !seen.ContainsKey(i)).Take(ShownDifferences))
+        {
+            Note(problems, $"CDR #{i} ({expected[i]}) has no dead letter");
+        }
+
+        report.Rejected = seen.Count;
+        report.DuplicatesDeadLetters = seen.Values.Sum(c => c - 1L);
+        report.RecordsLost += lost;
+        report.Unexpected += unexpected;
+        report.Check("dead letters equal the offline rejections (by input offset)", lost == 0 && unexpected == 0,
+            $"{lost} missing, {unexpected} unexpected{Examples(problems)}");
+    }
+
+    /// <summary>The last <c>rater-state</c> record per subscriber equals the offline engine's final state, tagged with the offset of its last rated CDR.</summary>
+    private static void CompareStates(CdrStream stream, RatingEngine engine, Dictionary<ulong, int> lastAccepted, TopicContents topic, SuiteReport report)
+    {
+        var last = new Dictionary<ulong, byte[]?>();
+        foreach (var record in topic.Records.OrderBy(r => r.Partition).ThenBy(r => r.Offset))
+        {
+            if (record.Key is { } key && MsisdnKey.TryCompute(key, out var k))
+            {
+                last[k] = record.Value;
+            }
+        }
+
+        var problems = new List<string>();
+        long mismatches = 0;
+        long usedKafka = 0, usedOffline = 0, spendKafka = 0, spendOffline = 0;
+        foreach (var key in engine.StateKeys.Union(last.Keys).Distinct())
+        {
+            var hasOffline = engine.TryGetState(key, out var offline);
+            UsageState stored = default;
+            var hasStored = last.TryGetValue(key, out var bytes) && bytes is not null && UsageStateCodec.TryRead(bytes, out stored);
+            if (hasOffline)
+            {
+                usedOffline += offline.Used[0] + offline.Used[1] + offline.Used[2];
+                spendOffline += offline.Spend;
+            }
+
+            if (hasStored)
+            {
+                usedKafka += stored.Used[0] + stored.Used[1] + stored.Used[2];
+                spendKafka += stored.Spend;
+            }
+
+            if (!hasOffline || !hasStored)
+            {
+                mismatches++;
+                Note(problems, $"{MsisdnKey.ToText(key)}: state {(hasOffline ? "missing from rater-state" : "in rater-state but not offline")}");
+                continue;
+            }
+
+            var expectedTag = lastAccepted.TryGetValue(key, out var index) ? stream.Offsets[index] : -2;
+            var tag = stored.OffsetTag;
+            offline.OffsetTag = tag; // the offline engine tags nothing; the tag is checked on its own
+            if (!UsageStateCodec.ToArray(in offline).AsSpan().SequenceEqual(UsageStateCodec.ToArray(in stored)) || tag != expectedTag)
+            {
+                mismatches++;
+                Note(problems, $"{MsisdnKey.ToText(key)}: rater-state {Describe(stored)} tag {tag}; offline {Describe(offline)} tag {expectedTag}");
+            }
+        }
+
+        report.StateSubscribers = last.Count;
+        report.StateMismatches = mismatches;
+        report.Check("usage state per subscriber equals the offline run", mismatches == 0,
+            $"{last.Count} subscribers in rater-state, {engine.StateCount} offline, {mismatches} differ; used units {usedKafka} (offline {usedOffline}), spend {spendKafka} micros (offline {spendOffline}){Examples(problems)}");
+    }
+
+    private static string Describe(in UsageState s) =>
+        $"[cycle {s.CycleDay} used {s.Used[0]}/{s.Used[1]}/{s.Used[2]} D {s.CappedCharges} S {s.Spend} prepaid {s.PrepaidCharges} ids {s.RecentIds.Count}]";
+
+    private static (long Lost, long Unexpected, long Duplicates, long Conflicting, string Examples) Compare(
+        Dictionary<string, HashSet<string>> expected, Dictionary<string, Dictionary<string, int>> actual)
+    {
+        long lost = 0, unexpected = 0, duplicates = 0, conflicting = 0;
+        var problems = new List<string>();
+        foreach (var (id, values) in expected)
+        {
+            actual.TryGetValue(id, out var copies);
+            foreach (var value in values.Where(v => copies is null || !copies.ContainsKey(v)))
+            {
+                lost++;
+                Note(problems, copies is null ? $"{id} missing" : $"{id} differs: {value} vs {copies.Keys.First()}");
+            }
+        }
+
+        foreach (var (id, copies) in actual)
+        {
+            duplicates += copies.Values.Sum(c => c - 1L);
+            expected.TryGetValue(id, out var values);
+            var extra = copies.Keys.Count(v => values is null || !values.Contains(v));
+            unexpected += extra;
+            if (copies.Count > 1 && (values?.Count ?? 0) <= 1)
+            {
+                conflicting++;
+            }
+
+            if (values is null)
+            {
+                Note(problems, $"{id} not in the offline run");
+            }
+        }
+
+        return (lost, unexpected, duplicates, conflicting, Examples(problems));
+    }
+
+    private static Dictionary<string, Dictionary<string, int>> Group(TopicContents topic, ReadOnlySpan<byte> idField)
+    {
+        var groups = new Dictionary<string, Dictionary<string, int>>(StringComparer.Ordinal);
+        foreach (var record in topic.Records)
+        {
+            var value = record.Value ?? [];
+            var id = Field(value, idField);
+            if (!groups.TryGetValue(id, out var copies))
+            {
+                copies = new Dictionary<string, int>(StringComparer.Ordinal);
+                groups[id] = copies;
+            }
+
+            var text = Encoding.UTF8.GetString(value);
+            copies[text] = copies.GetValueOrDefault(text) + 1;
+        }
+
+        return groups;
+    }
+
+    private static void Add(Dictionary<string, HashSet<string>> map, string id, string value)
+    {
+        if (!map.TryGetValue(id, out var set))
+        {
+            set = new HashSet<string>(StringComparer.Ordinal);
+            map[id] = set;
+        }
+
+        set.Add(value);
+    }
+
+    /// <summary>A top-level string member of a JSON object ("" when absent or not readable).</summary>
+    private static string Field(ReadOnlySpan<byte> json, ReadOnlySpan<byte> name)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(json);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return "";
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var match = reader.ValueTextEquals(name);
+                reader.Read();
+                if (match && reader.TokenType == JsonTokenType.String)
+                {
+                    return reader.GetString() ?? "";
+                }
+
+                reader.Skip();
+            }
+        }
+        catch (JsonException)
+        {
+            // Not one JSON object: no id.
+        }
+
+        return "";
+    }
+
+    private static List<byte[]> ReadLines(string path)
+    {
+        var lines = new List<byte[]>();
+        var bytes = File.ReadAllBytes(path).AsSpan();
+        while (bytes.Length > 0)
+        {
+            var end = bytes.IndexOf((byte)'\n');
+            var line = end < 0 ? bytes : bytes[..end];
+            bytes = end < 0 ? default : bytes[(end + 1)..];
+            if (line.Length > 0)
+            {
+                lines.Add(line.ToArray());
+            }
+        }
+
+        return lines;
+    }
+
+    private static async Task WriteLinesAsync(string path, IEnumerable<byte[]> lines, CancellationToken cancel)
+    {
+        await using var file = File.Create(path);
+        foreach (var line in lines)
+        {
+            await file.WriteAsync(line, cancel);
+            file.WriteByte((byte)'\n');
+        }
+    }
+
+    private static void Note(List<string> problems, string problem)
+    {
+        if (problems.Count < ShownDifferences)
+        {
+            problems.Add(problem);
+        }
+    }
+
+    private static string Examples(List<string> problems) => problems.Count == 0 ? "" : "; e.g. " + string.Join("; ", problems);
+
+    private struct DiscardSink : IRatingSink
+    {
+        public readonly void Rated(in RatedCdr rated)
+        {
+        }
+
+        public readonly void Reminder(in ReminderEvent reminder)
+        {
+        }
+
+        public readonly void Rejected(in RejectedCdr rejected)
+        {
+        }
+    }
+}

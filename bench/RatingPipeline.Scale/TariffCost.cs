@@ -1,0 +1,166 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using RatingPipeline.Rating;
+using RatingPipeline.Records;
+using RatingPipeline.Subscribers;
+using RatingPipeline.Synthetic;
+using RatingPipeline.Tariffs;
+using static RatingPipeline.Scale.Figures;
+
+namespace RatingPipeline.Scale;
+
+/// <summary>
+/// Decode + rate cost per CDR, in process, against tariffs of different sizes: 10 vs 10,000 zero-rating patterns
+/// (the demo's entries first, then patterns under the same prefixes as the stream's peers but one digit longer, so
+/// the matcher walks deep and never matches) and the demo's 14 rate entries per plan vs 1,000 (the demo's first,
+/// then copies, which can never be the first match). So every variant rates every CDR the same; the run checks it.
+/// Baseline in the same run: decoding alone.
+/// </summary>
+internal static class TariffCost
+{
+    private const int Subscribers = 10_000;
+
+    public static void Run(int cdrs, int runs)
+    {
+        Section($"Cost vs tariff size: decode + rate, ns per CDR ({N(cdrs)} CDRs, {N(Subscribers)} subscribers, median of {runs} passes)");
+        var data = new SyntheticData(11, Subscribers);
+        var buffer = new ArrayBufferWriter<byte>(512);
+        var profiles = new byte[Subscribers][];
+        for (var i = 0; i < Subscribers; i++)
+        {
+            buffer.ResetWrittenCount();
+            data.WriteProfile(i, buffer);
+            profiles[i] = buffer.WrittenSpan.ToArray();
+        }
+
+        var records = new byte[cdrs][];
+        for (var i = 0; i < cdrs; i++)
+        {
+            buffer.ResetWrittenCount();
+            data.WriteNextCdr(buffer);
+            records[i] = buffer.WrittenSpan.ToArray();
+        }
+
+        var decoder = new CdrDecoder();
+        TimeSpan decodeCpu = default;
+        var decode = Median(runs, () =>
+        {
+            var cpu = Cpu();
+            var clock = Stopwatch.StartNew();
+            foreach (var record in records)
+            {
+                decoder.Decode(record, out _);
+            }
+
+            decodeCpu = Cpu() - cpu;
+            return clock.Elapsed;
+        });
+        Row("baseline: decode only", $"{decode.TotalNanoseconds / cdrs:F0} ns", $"wall; CPU {decodeCpu.TotalNanoseconds / cdrs:F0} ns");
+
+        var demo = SyntheticData.DemoTariff();
+        (string Name, byte[] Tariff)[] variants =
+        [
+            ("10 zero-rating patterns, 14 rates per plan", Variant(demo, zeroRated: 10, rates: 0)),
+            ("10,000 zero-rating patterns, 14 rates per plan", Variant(demo, zeroRated: 10_000, rates: 0)),
+            ("10 zero-rating patterns, 1,000 rates per plan", Variant(demo, zeroRated: 10, rates: 1_000)),
+            ("10,000 zero-rating patterns, 1,000 rates per plan", Variant(demo, zeroRated: 10_000, rates: 1_000)),
+        ];
+        long? reference = null;
+        foreach (var (name, bytes) in variants)
+        {
+            var load = Stopwatch.StartNew();
+            var tariff = TariffLoader.Load(bytes);
+            var loaded = load.Elapsed;
+            long charged = 0;
+            var cpus = new List<TimeSpan>();
+            var time = Median(runs, () =>
+            {
+                var engine = new RatingEngine(tariff);
+                foreach (var profile in profiles)
+                {
+                    engine.SetProfile(SubscriberProfile.TryParse(profile, tariff, out _)!);
+                }
+
+                var sink = new TotalSink();
+                var cpu = Cpu();
+                var clock = Stopwatch.StartNew();
+                foreach (var record in records)
+                {
+                    engine.Process(record, ref sink);
+                }
+
+                var elapsed = clock.Elapsed;
+                cpus.Add(Cpu() - cpu);
+                charged = (sink.ChargeSum * 31) + sink.RatedCount;
+                return elapsed;
+            });
+            reference ??= charged;
+            if (charged != reference)
+            {
+                throw new InvalidOperationException($"{name}: the tariff variant rated the stream differently");
+            }
+
+            var medianCpu = cpus.OrderBy(c => c).ElementAt(cpus.Count / 2);
+            Row(name, $"{time.TotalNanoseconds / cdrs:F0} ns", $"wall; CPU {medianCpu.TotalNanoseconds / cdrs:F0} ns (tariff loaded in {loaded.TotalMilliseconds:F0} ms, {bytes.Length / 1024.0:F0} KiB)");
+        }
+    }
+
+    /// <summary>The demo tariff padded to <paramref name="zeroRated"/> zero-rating entries and (when above 0) <paramref name="rates"/> rates per plan.</summary>
+    private static byte[] Variant(byte[] demo, int zeroRated, int rates)
+    {
+        var document = JsonNode.Parse(demo)!.AsObject();
+        var entries = document["zeroRated"]!.AsArray();
+        var random = new Random(zeroRated);
+        string[] prefixes = ["13", "139", "138", "0044", "00852", "001", "1008"];
+        while (entries.Count < zeroRated)
+        {
+            // Longer than any peer of the stream under the same prefix (13 + 9 digits, 0044 + 10, …): walked, never matched.
+            var digits = prefixes[random.Next(prefixes.Length)] + string.Concat(Enumerable.Range(0, 14).Select(_ => (char)('0' + random.Next(10))));
+            var pattern = random.Next(10) == 0 ? digits[..5] + "x" + digits[6..] : digits;
+            entries.Add(new JsonObject
+            {
+                ["pattern"] = pattern,
+                ["types"] = new JsonArray("voice", "sms"),
+                ["from"] = "2010-01-01T00:00:00+08:00",
+                ["reason"] = $"bench-{entries.Count}",
+            });
+        }
+
+        if (rates > 0)
+        {
+            foreach (var (_, plan) in document["plans"]!.AsObject())
+            {
+                var list = plan!["rates"]!.AsArray();
+                var originals = list.Select(r => r!.DeepClone()).ToList();
+                for (var i = 0; list.Count < rates; i++)
+                {
+                    list.Add(originals[i % originals.Count].DeepClone());
+                }
+            }
+        }
+
+        return System.Text.Encoding.UTF8.GetBytes(document.ToJsonString());
+    }
+
+    /// <summary>Counts and sums what the engine emits, so the variants can be checked to rate alike; writes nothing.</summary>
+    private struct TotalSink : IRatingSink
+    {
+        public long RatedCount;
+        public long ChargeSum;
+
+        public void Rated(in RatedCdr rated)
+        {
+            RatedCount++;
+            ChargeSum += rated.Charge;
+        }
+
+        public readonly void Reminder(in ReminderEvent reminder)
+        {
+        }
+
+        public readonly void Rejected(in RejectedCdr rejected)
+        {
+        }
+    }
+}

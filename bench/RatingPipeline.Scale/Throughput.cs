@@ -1,0 +1,254 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Confluent.Kafka;
+using Microsoft.AspNetCore.Builder;
+using RatingPipeline.Kafka;
+using RatingPipeline.Rater;
+using RatingPipeline.Synthetic;
+using static RatingPipeline.Scale.Figures;
+
+namespace RatingPipeline.Scale;
+
+/// <summary>
+/// CDRs per second one rater rates with every output and state record acknowledged and the offsets committed,
+/// on an embedded cluster with 1, 2 and 4 partitions. The CDRs are streamed in with at most <see cref="LagCap"/>
+/// unconsumed (the mock keeps only ~5 MiB per partition, so they cannot be preloaded). Baselines in the same
+/// run: a bare consume → produce passthrough of the same records with the same clients, batching and
+/// acknowledgement wait (no rating, no state), and kcat reading a preloaded <c>cdrs</c> topic (the raw client
+/// ceiling of this cluster).
+/// </summary>
+internal static class Throughput
+{
+    private const int LagCap = 20_000;
+    private const int Subscribers = 10_000;
+
+    public static void Run(int cdrs, int[] partitionCounts)
+    {
+        Section($"Throughput, one rater ({N(cdrs)} CDRs over {N(Subscribers)} subscribers streamed in; all outputs acknowledged)");
+        var data = new SyntheticData(7, Subscribers);
+        var buffer = new ArrayBufferWriter<byte>(512);
+        var profiles = new byte[Subscribers][];
+        for (var i = 0; i < Subscribers; i++)
+        {
+            buffer.ResetWrittenCount();
+            data.WriteProfile(i, buffer);
+            profiles[i] = buffer.WrittenSpan.ToArray();
+        }
+
+        var keys = new byte[cdrs][];
+        var values = new byte[cdrs][];
+        for (var i = 0; i < cdrs; i++)
+        {
+            buffer.ResetWrittenCount();
+            keys[i] = Encoding.ASCII.GetBytes(data.WriteNextCdr(buffer));
+            values[i] = buffer.WrittenSpan.ToArray();
+        }
+
+        var tariffPath = Path.Combine(Path.GetTempPath(), $"ratingpipeline-scale-tariff-{Environment.ProcessId}.json");
+        File.WriteAllBytes(tariffPath, SyntheticData.DemoTariff());
+        foreach (var partitions in partitionCounts)
+        {
+            var cpu = Cpu();
+            var rater = RaterRun(partitions, profiles, keys, values, tariffPath);
+            var raterCpu = Cpu() - cpu;
+            cpu = Cpu();
+            var passthrough = PassthroughRun(partitions, keys, values);
+            var passthroughCpu = Cpu() - cpu;
+            Row($"{partitions} partition(s): rater", $"{N(cdrs / rater.TotalSeconds)} CDRs/s", $"({rater.TotalSeconds:F1} s; CPU {raterCpu.TotalMicroseconds / cdrs:F1} µs per CDR, load {LoadAverage()})");
+            Row($"{partitions} partition(s): baseline consume → produce passthrough", $"{N(cdrs / passthrough.TotalSeconds)} rec/s", $"({passthrough.TotalSeconds:F1} s; CPU {passthroughCpu.TotalMicroseconds / cdrs:F1} µs per record)");
+            KcatCeiling(partitions, keys, values);
+        }
+
+        File.Delete(tariffPath);
+    }
+
+    private static TimeSpan RaterRun(int partitions, byte[][] profiles, byte[][] keys, byte[][] values, string tariffPath)
+    {
+        using var cluster = EmbeddedCluster.Start(partitions);
+        using (var producer = NewProducer(cluster))
+        {
+            for (var i = 0; i < profiles.Length; i++)
+            {
+                producer.Produce(cluster.Topics.Subscribers, new Message<byte[], byte[]> { Key = Encoding.ASCII.GetBytes(SyntheticData.MsisdnOf(i)), Value = profiles[i] });
+            }
+
+            producer.Flush(TimeSpan.FromSeconds(60));
+        }
+
+        var group = $"scale-rater-{Guid.NewGuid():N}";
+        var app = RaterHost.Build([], new Dictionary<string, string?>
+        {
+            ["Kafka:BootstrapServers"] = cluster.BootstrapServers,
+            ["Kafka:Embedded"] = "true",
+            ["Rater:TariffPath"] = tariffPath,
+            ["Rater:InstanceId"] = "scale",
+            ["Rater:GroupId"] = group,
+            ["Http:Url"] = $"http://127.0.0.1:{FreePort()}",
+            ["Logging:LogLevel:Default"] = "Warning",
+        });
+        app.StartAsync().GetAwaiter().GetResult();
+        try
+        {
+            WaitUntil(() => RaterMetrics.ReadTotals().Ready, TimeSpan.FromSeconds(60), "rater ready");
+            var consumedBefore = RaterMetrics.ReadTotals().Consumed;
+            return Feed(cluster, group, keys, values, () => RaterMetrics.ReadTotals().Consumed - consumedBefore);
+        }
+        finally
+        {
+            app.StopAsync().GetAwaiter().GetResult();
+            ((IAsyncDisposable)app).DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+    }
+
+    /// <summary>The rater's loop without rating or state: consume a batch, produce each record, wait for the acknowledgements, commit.</summary>
+    private static TimeSpan PassthroughRun(int partitions, byte[][] keys, byte[][] values)
+    {
+        using var cluster = EmbeddedCluster.Start(partitions);
+        var group = $"scale-passthrough-{Guid.NewGuid():N}";
+        long consumed = 0;
+        using var stop = new CancellationTokenSource();
+        var loop = Task.Factory.StartNew(() =>
+        {
+            using var consumer = new ConsumerBuilder<byte[], byte[]>(KafkaClientTuning.Consumer(cluster.BootstrapServers, group, "none", forEmbeddedCluster: true))
+                .SetLogHandler((_, _) => { }).Build();
+            var config = KafkaClientTuning.Producer(cluster.BootstrapServers);
+            config.QueueBufferingMaxMessages = 1_000_000;
+            using var producer = new ProducerBuilder<byte[], byte[]>(config).SetLogHandler((_, _) => { }).Build();
+            consumer.Subscribe(cluster.Topics.Cdrs);
+            var batch = new List<ConsumeResult<byte[], byte[]>>(5000);
+            while (!stop.IsCancellationRequested)
+            {
+                batch.Clear();
+                var first = consumer.Consume(TimeSpan.FromMilliseconds(100));
+                if (first is null)
+                {
+                    continue;
+                }
+
+                batch.Add(first);
+                var deadline = Stopwatch.GetTimestamp() + (Stopwatch.Frequency / 10);
+                while (batch.Count < 5000 && Stopwatch.GetTimestamp() < deadline && consumer.Consume(TimeSpan.FromMilliseconds(5)) is { } next)
+                {
+                    batch.Add(next);
+                }
+
+                foreach (var record in batch)
+                {
+                    producer.Produce(new TopicPartition(cluster.Topics.RatedCdrs, record.Partition), new Message<byte[], byte[]> { Key = record.Message.Key, Value = record.Message.Value });
+                }
+
+                producer.Flush(TimeSpan.FromSeconds(60));
+                consumer.Commit(batch.GroupBy(r => r.Partition.Value).Select(g => new TopicPartitionOffset(cluster.Topics.Cdrs, g.Key, g.Max(r => r.Offset.Value) + 1)));
+                Interlocked.Add(ref consumed, batch.Count);
+            }
+
+            consumer.Close();
+        }, stop.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        try
+        {
+            return Feed(cluster, group, keys, values, () => Interlocked.Read(ref consumed));
+        }
+        finally
+        {
+            stop.Cancel();
+            loop.Wait(TimeSpan.FromSeconds(30));
+        }
+    }
+
+    /// <summary>
+    /// Streams the CDRs in, never more than <see cref="LagCap"/> ahead of what the system under test consumed, and
+    /// returns the time from the first CDR produced to every CDR's offset committed by <paramref name="group"/>.
+    /// </summary>
+    private static TimeSpan Feed(EmbeddedCluster cluster, string group, byte[][] keys, byte[][] values, Func<long> consumed)
+    {
+        using var producer = NewProducer(cluster);
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < values.Length; i++)
+        {
+            while (i - consumed() >= LagCap)
+            {
+                producer.Poll(TimeSpan.FromMilliseconds(1));
+            }
+
+            while (true)
+            {
+                try
+                {
+                    producer.Produce(cluster.Topics.Cdrs, new Message<byte[], byte[]> { Key = keys[i], Value = values[i] });
+                    break;
+                }
+                catch (ProduceException<byte[], byte[]> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
+                {
+                    producer.Poll(TimeSpan.FromMilliseconds(10));
+                }
+            }
+        }
+
+        producer.Flush(TimeSpan.FromSeconds(60));
+        WaitUntil(() => consumed() >= values.Length, TimeSpan.FromMinutes(10), "all consumed");
+        using var offsets = new ConsumerBuilder<byte[], byte[]>(KafkaClientTuning.Consumer(cluster.BootstrapServers, group, "none", forEmbeddedCluster: true))
+            .SetLogHandler((_, _) => { }).Build();
+        var tps = Enumerable.Range(0, cluster.Partitions).Select(p => new TopicPartition(cluster.Topics.Cdrs, p)).ToList();
+        WaitUntil(() => offsets.Committed(tps, TimeSpan.FromSeconds(10)).Sum(c => Math.Max(0, c.Offset.Value)) >= values.Length,
+            TimeSpan.FromMinutes(2), "all committed");
+        return clock.Elapsed;
+    }
+
+    /// <summary>kcat reading a preloaded cdrs topic from the beginning to its end: what a plain client gets from this cluster.</summary>
+    private static void KcatCeiling(int partitions, byte[][] keys, byte[][] values)
+    {
+        using var cluster = EmbeddedCluster.Start(partitions);
+        var count = Math.Min(values.Length, 20_000 * partitions); // stays under the mock's ~5 MiB per partition
+        using (var producer = NewProducer(cluster))
+        {
+            for (var i = 0; i < count; i++)
+            {
+                producer.Produce(cluster.Topics.Cdrs, new Message<byte[], byte[]> { Key = keys[i], Value = values[i] });
+            }
+
+            producer.Flush(TimeSpan.FromSeconds(60));
+        }
+
+        if (KcatRead(cluster.BootstrapServers, cluster.Topics.Cdrs, cluster.Topics.Reminders) is { } kcat)
+        {
+            Row($"{partitions} partition(s): ceiling, kcat -C -e (preloaded)", KcatRate(kcat, out var note), note);
+        }
+        else
+        {
+            Row($"{partitions} partition(s): ceiling, kcat", "not installed");
+        }
+    }
+
+    private static IProducer<byte[], byte[]> NewProducer(EmbeddedCluster cluster)
+    {
+        var config = KafkaClientTuning.Producer(cluster.BootstrapServers);
+        config.QueueBufferingMaxMessages = 1_000_000;
+        return new ProducerBuilder<byte[], byte[]>(config).SetLogHandler((_, _) => { }).Build();
+    }
+
+    private static void WaitUntil(Func<bool> condition, TimeSpan timeout, string what)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        while (!condition())
+        {
+            if (Stopwatch.GetTimestamp() > deadline)
+            {
+                throw new TimeoutException($"waited {timeout.TotalSeconds:F0} s for: {what}");
+            }
+
+            Thread.Sleep(10);
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+}

@@ -1,0 +1,43 @@
+using NUnit.Framework;
+using RatingPipeline.FaultSuite;
+
+namespace RatingPipeline.Tests.Faults;
+
+/// <summary>
+/// The fault suite's shortened form: 30,000 CDRs through the embedded cluster while raters are SIGKILLed, the
+/// broker fails requests, goes down and slows down, the tariff changes and a second instance joins and one
+/// leaves; everything in the topics must equal the offline run.
+/// </summary>
+[TestFixture]
+[Category("faults")]
+[NonParallelizable]
+public sealed class FaultSuiteTests
+{
+    [Test]
+    [CancelAfter(300_000)]
+    public async Task Rating_under_kills_broker_faults_a_tariff_switch_and_a_rebalance_equals_the_offline_run(CancellationToken cancel)
+    {
+        var work = Path.Combine(Path.GetTempPath(), $"ratingpipeline-faults-test-{Environment.ProcessId}");
+        var options = FaultSuiteOptions.Ci with { WorkDir = work };
+
+        var report = await FaultSuiteRunner.RunAsync(options, TestContext.Progress, cancel);
+
+        TestContext.Out.WriteLine(report.ToTable());
+        Assert.That(report.Invariants.Where(i => !i.Holds).Select(i => $"{i.Name}: {i.Detail}"), Is.Empty, $"worker logs in {work}");
+        Assert.Multiple(() =>
+        {
+            Assert.That(report.Passed, Is.True);
+            Assert.That(report.CdrsIn, Is.EqualTo(options.Cdrs));
+            Assert.That(report.Rated + report.Rejected, Is.EqualTo(options.Cdrs), "every CDR rated or rejected once");
+            Assert.That(report.RecordsLost, Is.Zero);
+            Assert.That(report.Unexpected, Is.Zero);
+            Assert.That(report.StateMismatches, Is.Zero);
+            Assert.That(report.Faults.GetValueOrDefault("rater SIGKILL"), Is.EqualTo(options.RaterKills));
+            Assert.That(report.RaterRestarts, Is.EqualTo(options.RaterKills));
+            Assert.That(report.SwitchIndex, Is.GreaterThan(0).And.LessThan(options.Cdrs));
+            Assert.That(report.RatedUnderNewTariff, Is.GreaterThan(0));
+            Assert.That(report.Elapsed, Is.LessThan(options.DurationCap));
+        });
+        Directory.Delete(work, recursive: true);
+    }
+}
