@@ -1,3 +1,5 @@
+using Prometheus;
+
 namespace RatingPipeline.Hosting;
 
 /// <summary>
@@ -6,6 +8,10 @@ namespace RatingPipeline.Hosting;
 /// </summary>
 public sealed class Readiness
 {
+    /// <summary>The <c>ratingpipeline_ready</c> gauge both workers export (one per process).</summary>
+    public static readonly Gauge Gauge = Metrics.CreateGauge("ratingpipeline_ready",
+        "1 when the instance's assigned partitions are restored and it works; 0 while starting, restoring, recovering or stopping.");
+
     private volatile string _reason = "starting";
     private volatile bool _ready;
 
@@ -17,11 +23,13 @@ public sealed class Readiness
     {
         _reason = "ready";
         _ready = true;
+        Gauge.Set(1);
     }
 
     public void SetNotReady(string reason)
     {
         _reason = reason;
         _ready = false;
+        Gauge.Set(0);
     }
 }

@@ -34,7 +34,7 @@ public sealed class RaterMetrics
     private static readonly Counter ProfileRefusals = Metrics.CreateCounter("ratingpipeline_profile_refusals_total", "Subscriber profiles refused (the previous profile stays).");
     private static readonly Counter Recoveries = Metrics.CreateCounter("ratingpipeline_rater_recoveries_total", "Times the rater started over from the last committed offsets after a fault.");
     private static readonly Counter ConsumeErrors = Metrics.CreateCounter("ratingpipeline_consume_errors_total", "Non-fatal consumer errors (e.g. a failed fetch) the client retried by itself; the session went on.");
-    private static readonly Gauge Ready = Metrics.CreateGauge("ratingpipeline_ready", "1 when assigned partitions are restored and the instance rates.");
+    private static readonly Gauge Ready = RatingPipeline.Hosting.Readiness.Gauge;
 
     private readonly Counter.Child[] _rejected = [.. Enumerable.Range(0, 7).Select(r => RejectedCounter.WithLabels(r == 0 ? "none" : RecordNames.ReasonText((RejectReason)r)))];
     private readonly Counter.Child[] _reminders = [.. Enum.GetValues<ReminderKind>().Select(k => RemindersCounter.WithLabels(System.Text.Encoding.ASCII.GetString(Output.RecordWriter.KindName(k))))];
@@ -123,6 +123,12 @@ public sealed class RaterMetrics
     public static void CountTariffReload() => TariffReloads.Inc();
 
     public static void CountRetroactive(int entries) => Retroactive.Inc(entries);
+
+    /// <summary>New zero-rating entries with a start in the past seen at tariff loads so far.</summary>
+    public static long RetroactiveEntries => (long)Retroactive.Value;
+
+    /// <summary>Tariff versions refused so far.</summary>
+    public static long TariffRefused => (long)TariffRefusals.Value;
 
     public static void CountProfileRefusal() => ProfileRefusals.Inc();
 

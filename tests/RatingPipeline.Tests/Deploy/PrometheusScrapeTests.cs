@@ -156,6 +156,11 @@ public sealed class PrometheusScrapeTests
         var rules = await UntilAsync(async () =>
         {
             using var response = await _api.GetAsync(new Uri("/api/v1/rules", UriKind.Relative));
+            if (!response.IsSuccessStatusCode)
+            {
+                return []; // Prometheus answers "Service Unavailable" while it starts: ask again
+            }
+
             using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
             return json.RootElement.GetProperty("data").GetProperty("groups").EnumerateArray()
                 .SelectMany(g => g.GetProperty("rules").EnumerateArray())
@@ -170,6 +175,11 @@ public sealed class PrometheusScrapeTests
     private async Task<HashSet<string>> NamesAsync()
     {
         using var response = await _api.GetAsync(new Uri("/api/v1/label/__name__/values", UriKind.Relative));
+        if (!response.IsSuccessStatusCode)
+        {
+            return []; // still starting
+        }
+
         using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         return [.. json.RootElement.GetProperty("data").EnumerateArray().Select(n => n.GetString()!)];
     }
