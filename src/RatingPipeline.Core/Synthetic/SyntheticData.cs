@@ -69,7 +69,8 @@ public sealed class SyntheticData
     /// <summary>Writes subscriber <paramref name="subscriber"/>'s profile as one JSON object.</summary>
     public void WriteProfile(int subscriber, IBufferWriter<byte> output)
     {
-        var r = new Random(HashCode.Combine(subscriber, 7919));
+        // A fixed function of the subscriber (HashCode.Combine is seeded per process, so balances changed run to run).
+        var r = new Random(unchecked((subscriber * 7919) + 1));
         var json = Begin(output);
         json.WriteStartObject();
         json.WriteString("msisdn", MsisdnOf(subscriber));
