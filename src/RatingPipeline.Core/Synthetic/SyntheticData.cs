@@ -69,8 +69,8 @@ public sealed class SyntheticData
     /// <summary>Writes subscriber <paramref name="subscriber"/>'s profile as one JSON object.</summary>
     public void WriteProfile(int subscriber, IBufferWriter<byte> output)
     {
-        // A fixed function of the subscriber (HashCode.Combine is seeded per process, so balances changed run to run).
-        var r = new Random(unchecked((subscriber * 7919) + 1));
+        // A fixed function of the subscriber (HashCode is randomised per process): same seed, same data in every run.
+        var r = new Random(unchecked((subscriber * 7919) + 104729));
         var json = Begin(output);
         json.WriteStartObject();
         json.WriteString("msisdn", MsisdnOf(subscriber));
