@@ -1,101 +1,130 @@
 using System.Buffers;
+using System.IO.Pipelines;
 
 namespace RatingPipeline.Cli.IO;
 
 /// <summary>
-/// Reads a file as lines: large reads into one pooled buffer, lines handed out as spans of it without copying.
-/// A partial line at the end of the buffer moves to its start before the next read; a line longer than the
-/// buffer makes it grow. Lines end at '\n'; a last line without one is delivered too.
+/// Reads a file as lines through a <see cref="Pipe"/>: a background task fills the pipe from the file while
+/// the caller consumes lines, sliced from the pipe's buffers without copying (a line split across two
+/// buffers is copied once into a pooled array). Lines end at '\n'; a last line without one is delivered too.
 /// </summary>
 public static class LineReader
 {
     public delegate void LineHandler(ReadOnlySpan<byte> line);
 
-    /// <summary>Bytes read per call (sequential reads of this size keep the disk's read-ahead busy).</summary>
-    private const int ReadSize = 1 << 20;
-
     public static async Task<long> ReadLinesAsync(string path, LineHandler onLine, Action<long>? onBytes, CancellationToken cancel)
     {
-        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, useAsync: false);
-        var buffer = ArrayPool<byte>.Shared.Rent(2 * ReadSize);
-        try
+        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, useAsync: true);
+        var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 4 << 20, resumeWriterThreshold: 2 << 20, minimumSegmentSize: 128 * 1024, useSynchronizationContext: false));
+        var fill = FillAsync(file, pipe.Writer, cancel);
+        long lines = 0;
+        long consumed = 0;
+        var reader = pipe.Reader;
+        while (true)
         {
-            long lines = 0;
-            long consumed = 0;
-            var start = 0; // first byte not yet delivered
-            var end = 0; // end of the bytes read
+            var result = await reader.ReadAsync(cancel);
+            var buffer = result.Buffer;
+            var before = buffer.Length;
+            lines += ConsumeLines(ref buffer, onLine);
+            if (result.IsCompleted && buffer.Length > 0)
+            {
+                // The last line has no '\n'.
+                Deliver(buffer, onLine);
+                lines++;
+                buffer = buffer.Slice(buffer.End);
+            }
+
+            consumed += before - buffer.Length;
+            onBytes?.Invoke(consumed);
+            reader.AdvanceTo(buffer.Start, buffer.End);
+            if (result.IsCompleted)
+            {
+                break;
+            }
+        }
+
+        await reader.CompleteAsync();
+        await fill;
+        return lines;
+    }
+
+    private static long ConsumeLines(ref ReadOnlySequence<byte> buffer, LineHandler onLine)
+    {
+        long count = 0;
+        if (buffer.IsSingleSegment)
+        {
+            // Fast path: search the contiguous span directly.
+            var span = buffer.FirstSpan;
+            var start = 0;
             while (true)
             {
-                cancel.ThrowIfCancellationRequested();
-                if (buffer.Length - end < ReadSize)
+                var end = span[start..].IndexOf((byte)'\n');
+                if (end < 0)
                 {
-                    MakeRoom(ref buffer, ref start, ref end);
+                    break;
                 }
 
-                var read = await file.ReadAsync(buffer.AsMemory(end, ReadSize), cancel);
+                onLine(span.Slice(start, end));
+                start += end + 1;
+                count++;
+            }
+
+            buffer = buffer.Slice(start);
+            return count;
+        }
+
+        var reader = new SequenceReader<byte>(buffer);
+        while (reader.TryReadTo(out ReadOnlySequence<byte> line, (byte)'\n'))
+        {
+            Deliver(line, onLine);
+            count++;
+        }
+
+        buffer = buffer.Slice(reader.Position);
+        return count;
+    }
+
+    private static void Deliver(ReadOnlySequence<byte> line, LineHandler onLine)
+    {
+        if (line.IsSingleSegment)
+        {
+            onLine(line.FirstSpan);
+            return;
+        }
+
+        var length = checked((int)line.Length);
+        var rented = ArrayPool<byte>.Shared.Rent(length);
+        line.CopyTo(rented);
+        onLine(rented.AsSpan(0, length));
+        ArrayPool<byte>.Shared.Return(rented);
+    }
+
+    private static async Task FillAsync(FileStream file, PipeWriter writer, CancellationToken cancel)
+    {
+        try
+        {
+            while (true)
+            {
+                var memory = writer.GetMemory(128 * 1024);
+                var read = await file.ReadAsync(memory, cancel);
                 if (read == 0)
                 {
                     break;
                 }
 
-                end += read;
-                var delivered = DeliverLines(buffer.AsSpan(start, end - start), onLine, ref lines);
-                start += delivered;
-                consumed += delivered;
-                onBytes?.Invoke(consumed);
+                writer.Advance(read);
+                var flush = await writer.FlushAsync(cancel);
+                if (flush.IsCompleted)
+                {
+                    break;
+                }
             }
 
-            if (end > start)
-            {
-                // The last line has no '\n'.
-                onLine(buffer.AsSpan(start, end - start));
-                lines++;
-                onBytes?.Invoke(consumed + (end - start));
-            }
-
-            return lines;
+            await writer.CompleteAsync();
         }
-        finally
+        catch (Exception e)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            await writer.CompleteAsync(e);
         }
-    }
-
-    /// <summary>Delivers every complete line of <paramref name="data"/>; returns the bytes consumed.</summary>
-    private static int DeliverLines(ReadOnlySpan<byte> data, LineHandler onLine, ref long lines)
-    {
-        var at = 0;
-        while (true)
-        {
-            var end = data[at..].IndexOf((byte)'\n');
-            if (end < 0)
-            {
-                return at;
-            }
-
-            onLine(data.Slice(at, end));
-            at += end + 1;
-            lines++;
-        }
-    }
-
-    /// <summary>Moves the partial line to the front, or grows the buffer when the partial line fills most of it.</summary>
-    private static void MakeRoom(ref byte[] buffer, ref int start, ref int end)
-    {
-        var pending = end - start;
-        if (buffer.Length - pending < ReadSize)
-        {
-            var bigger = ArrayPool<byte>.Shared.Rent(pending + (2 * ReadSize));
-            buffer.AsSpan(start, pending).CopyTo(bigger);
-            ArrayPool<byte>.Shared.Return(buffer);
-            buffer = bigger;
-        }
-        else
-        {
-            buffer.AsSpan(start, pending).CopyTo(buffer);
-        }
-
-        start = 0;
-        end = pending;
     }
 }
