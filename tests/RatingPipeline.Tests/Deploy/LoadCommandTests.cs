@@ -29,7 +29,7 @@ public sealed class LoadCommandTests
             Assert.That(summary.Failed, Is.Zero, summary.FirstError);
             Assert.That(summary.Profiles, Is.EqualTo(25));
             // 1.5 s at 400/s, paced in 10 ms ticks.
-            Assert.That(summary.Cdrs, Is.InRange(400, 800)) // paced, so roughly rate × duration; a loaded machine stretches the ends;
+            Assert.That(summary.Cdrs, Is.InRange(400, 800)); // paced, so roughly rate × duration; a loaded machine stretches the ends
             Assert.That(profiles.Select(p => p.Key), Is.EquivalentTo(Enumerable.Range(0, 25).Select(SyntheticData.MsisdnOf)));
             Assert.That(profiles.Select(p => JsonDocument.Parse(p.Value).RootElement.GetProperty("msisdn").GetString()), Is.EqualTo(profiles.Select(p => p.Key)));
             Assert.That(cdrs, Has.Count.EqualTo(summary.Cdrs));
