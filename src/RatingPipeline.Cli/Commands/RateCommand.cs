@@ -31,21 +31,8 @@ public static class RateCommand
 
     public static async Task<int> RunAsync(RateOptions options, TextWriter stdout, TextWriter stderr, CancellationToken cancel)
     {
-        Tariff tariff;
-        List<SubscriberProfile> profiles;
-        try
+        if (await RatingInputs.LoadAsync("rate", options.Tariff, options.Subscribers, stderr) is not var (tariff, profiles))
         {
-            tariff = TariffLoader.LoadFile(options.Tariff);
-            profiles = SubscriberFile.Load(options.Subscribers, tariff);
-        }
-        catch (TariffException e)
-        {
-            await stderr.WriteLineAsync($"ratingctl rate: tariff {options.Tariff} refused: {e.Message}");
-            return 2;
-        }
-        catch (SubscriberFileException e)
-        {
-            await stderr.WriteLineAsync($"ratingctl rate: subscriber file refused: {e.Message}");
             return 2;
         }
 

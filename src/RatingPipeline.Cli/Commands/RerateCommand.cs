@@ -126,21 +126,8 @@ public static class RerateCommand
 
     public static async Task<int> RunAsync(RerateOptions options, TextWriter stdout, TextWriter stderr, CancellationToken cancel)
     {
-        Tariff tariff;
-        List<SubscriberProfile> profiles;
-        try
+        if (await RatingInputs.LoadAsync("rerate", options.Tariff, options.Subscribers, stderr) is not var (tariff, profiles))
         {
-            tariff = TariffLoader.LoadFile(options.Tariff);
-            profiles = SubscriberFile.Load(options.Subscribers, tariff);
-        }
-        catch (TariffException e)
-        {
-            await stderr.WriteLineAsync($"ratingctl rerate: tariff {options.Tariff} refused: {e.Message}");
-            return 2;
-        }
-        catch (SubscriberFileException e)
-        {
-            await stderr.WriteLineAsync($"ratingctl rerate: subscriber file refused: {e.Message}");
             return 2;
         }
 
