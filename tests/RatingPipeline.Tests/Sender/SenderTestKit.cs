@@ -95,6 +95,14 @@ internal sealed class SenderRig : IAsyncDisposable
     {
         var gateway = await LoopbackGateway.StartAsync();
         var options = TestOptions(gateway.Url);
+        if (time is null)
+        {
+            // On the system clock an outcome must not depend on the hour the tests run at: no quiet hours
+            // (a test of quiet hours sets its own clock, or its own window).
+            options.QuietHours.Start = "00:00";
+            options.QuietHours.End = "00:00";
+        }
+
         configure?.Invoke(options);
         time ??= TimeProvider.System;
         var templates = NoticeTemplates.Load(Path.Combine(AppContext.BaseDirectory, "templates.json"), options);
