@@ -5,16 +5,18 @@ using Microsoft.AspNetCore.Builder;
 using NUnit.Framework;
 using RatingPipeline.Kafka;
 using RatingPipeline.Rater;
+using RatingPipeline.Sender.Gateway;
 using RatingPipeline.Synthetic;
 
 namespace RatingPipeline.Tests.Deploy;
 
 /// <summary>
-/// A real Prometheus (Debian package prometheus) scrapes a rater that rates synthetic traffic on the embedded
-/// cluster, every second, with the alert rules loaded. Through Prometheus's HTTP API: every metric family the
-/// dashboard and the alert rules use has data (the sender's families excepted — the sender is not run here — see
-/// <see cref="MetricNames.SenderFamilies"/>), every dashboard query is valid PromQL and the rater's return
-/// data, and every rule evaluates without error.
+/// A real Prometheus (Debian package prometheus) scrapes, every second and with the alert rules loaded, the two
+/// workers on the embedded cluster: a rater rating synthetic traffic, and the sender — the published app
+/// (<c>ratingctl sender</c>) in its own process, as deployed — turning the rater's reminders into notices at a
+/// loopback SMS and voice gateway (a real HTTP server on 127.0.0.1). Through Prometheus's HTTP API: every metric
+/// family the dashboard and the alert rules use has data (the sender's from the sender's own scrape job), every
+/// dashboard query is valid PromQL and returns data, and every rule evaluates without error.
 /// </summary>
 [TestFixture]
 [Category("deploy")]
@@ -25,6 +27,8 @@ public sealed class PrometheusScrapeTests
     private EmbeddedCluster? _cluster;
     private WebApplication? _rater;
     private ChildProcess? _prometheus;
+    private ChildProcess? _sender;
+    private LoopbackGateway? _gateway;
     private CancellationTokenSource? _traffic;
     private Task? _producing;
     private string _folder = "";
@@ -51,6 +55,16 @@ public sealed class PrometheusScrapeTests
         });
         await _rater.StartAsync();
 
+        // The sender as deployed: the published app in its own process, so its /metrics holds only its own families.
+        _gateway = await LoopbackGateway.StartAsync();
+        var senderPort = ChildProcess.FreePort();
+        _sender = ChildProcess.Start("dotnet",
+        [
+            PublishedApp.Dll, "sender", $"--Kafka:BootstrapServers={_cluster.BootstrapServers}", "--Kafka:Embedded=true",
+            $"--Sender:GroupId=sender-scraped-{Guid.NewGuid():N}", $"--Sender:Sms:Url={_gateway.Url}", $"--Sender:Voice:Url={_gateway.Url}",
+            "--Sender:QuietHours:Start=00:00", "--Sender:QuietHours:End=00:00", $"--Http:Url=http://127.0.0.1:{senderPort}",
+        ], PublishedApp.Directory);
+
         _traffic = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         _producing = Task.Run(() => Produce(_cluster.BootstrapServers, _traffic.Token));
 
@@ -67,6 +81,9 @@ public sealed class PrometheusScrapeTests
               - job_name: ratingpipeline-rater
                 static_configs:
                   - targets: ['127.0.0.1:{raterPort}']
+              - job_name: ratingpipeline-sender
+                static_configs:
+                  - targets: ['127.0.0.1:{senderPort}']
             """);
         _prometheus = ChildProcess.Start(ChildProcess.Tool("prometheus", "prometheus"),
         [
@@ -80,6 +97,12 @@ public sealed class PrometheusScrapeTests
     {
         _api?.Dispose();
         _prometheus?.Dispose();
+        _sender?.Dispose();
+        if (_gateway is not null)
+        {
+            await _gateway.DisposeAsync();
+        }
+
         _traffic?.Cancel();
         if (_producing is not null)
         {
@@ -103,7 +126,7 @@ public sealed class PrometheusScrapeTests
     [Test]
     public async Task Every_metric_family_the_dashboard_and_alerts_use_has_data_in_prometheus()
     {
-        var expected = MetricNames.UsedFamilies().Except(MetricNames.SenderFamilies).ToList();
+        var expected = MetricNames.UsedFamilies().ToList();
 
         var missing = await UntilAsync(async () =>
         {
@@ -111,23 +134,45 @@ public sealed class PrometheusScrapeTests
             return expected.Where(family => !names.Contains(family) && !names.Contains(family + "_count")).ToList();
         }, m => m.Count == 0);
 
-        Assert.That(expected, Has.Count.GreaterThanOrEqualTo(15));
+        Assert.That(expected, Has.Count.GreaterThanOrEqualTo(20));
+        Assert.That(expected, Is.SupersetOf(MetricNames.SenderFamilies));
         Assert.That(missing, Is.Empty, "families without data in Prometheus");
-        // Data, not just series: traffic was consumed, rated, batched and restored.
+        // The sender's families come from the sender's own scrape job (the test process's registry may hold
+        // families of other tests' in-process senders, so the rater's job does not count for them).
+        var fromSender = await UntilAsync(async () =>
+        {
+            var absent = new List<string>();
+            foreach (var family in MetricNames.SenderFamilies)
+            {
+                if ((await QueryAsync($"count({{__name__=~\"{family}(_count)?\",job=\"ratingpipeline-sender\"}})")).GetArrayLength() == 0)
+                {
+                    absent.Add(family);
+                }
+            }
+
+            return absent;
+        }, a => a.Count == 0);
+        Assert.That(fromSender, Is.Empty, "sender families without data from the sender's job");
+        // Data, not just series: traffic was consumed, rated, batched and restored; notices were sent and delivered.
         foreach (var query in new[]
                  {
                      "sum(ratingpipeline_cdrs_consumed_total) > 0", "sum(ratingpipeline_cdrs_rated_total) > 0",
                      "sum(ratingpipeline_batch_duration_seconds_count) > 0", "sum(ratingpipeline_state_restore_duration_seconds_count) > 0",
-                     "ratingpipeline_ready == 1", "count(ratingpipeline_consumer_lag) == 2",
+                     "ratingpipeline_ready{job=\"ratingpipeline-rater\"} == 1", "ratingpipeline_ready{job=\"ratingpipeline-sender\"} == 1",
+                     "count(ratingpipeline_consumer_lag{job=\"ratingpipeline-rater\"}) == 2",
+                     "sum(ratingpipeline_notices_total{job=\"ratingpipeline-sender\",outcome=\"sent\"}) > 0",
+                     "sum(ratingpipeline_notice_delivery_seconds_count{job=\"ratingpipeline-sender\"}) > 0",
                  })
         {
             var result = await UntilAsync(() => QueryAsync(query), r => r.GetArrayLength() > 0);
             Assert.That(result.GetArrayLength(), Is.GreaterThan(0), query);
         }
+
+        Assert.That(_gateway!.DeliveriesByKey, Is.Not.Empty, "notices reached the loopback gateway");
     }
 
     [Test]
-    public async Task Every_dashboard_query_runs_and_the_raters_return_data()
+    public async Task Every_dashboard_query_runs_and_returns_data()
     {
         var expressions = MetricNames.DashboardExpressions(MetricNames.Dashboard());
         await UntilAsync(() => QueryAsync("sum(rate(ratingpipeline_batch_duration_seconds_count[10s])) > 0"), r => r.GetArrayLength() > 0);
@@ -138,16 +183,15 @@ public sealed class PrometheusScrapeTests
             // Grafana's variables as the dashboard resolves them with every instance selected.
             var query = expression.Replace("$__rate_interval", "10s", StringComparison.Ordinal).Replace("$__range", "5m", StringComparison.Ordinal)
                 .Replace("$instance", ".*", StringComparison.Ordinal);
-            var result = await QueryAsync(query);
-            var pending = MetricNames.Families(expression).Any(MetricNames.SenderFamilies.Contains);
-            if (!pending && result.GetArrayLength() == 0)
+            var result = await UntilAsync(() => QueryAsync(query), r => r.GetArrayLength() > 0, TimeSpan.FromSeconds(20));
+            if (result.GetArrayLength() == 0)
             {
                 empty.Add(expression);
             }
         }
 
         Assert.That(expressions, Has.Count.GreaterThanOrEqualTo(30));
-        Assert.That(empty, Is.Empty, "rater queries without data");
+        Assert.That(empty, Is.Empty, "dashboard queries without data");
     }
 
     [Test]
@@ -194,13 +238,14 @@ public sealed class PrometheusScrapeTests
     }
 
     /// <summary>Polls until <paramref name="done"/> holds or <see cref="Bound"/> passes (Prometheus not answering yet counts as not done).</summary>
-    private async Task<T> UntilAsync<T>(Func<Task<T>> read, Func<T, bool> done)
+    private async Task<T> UntilAsync<T>(Func<Task<T>> read, Func<T, bool> done, TimeSpan? bound = null)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         T last = default!;
-        while (clock.Elapsed < Bound)
+        while (clock.Elapsed < (bound ?? Bound))
         {
             Assert.That(_prometheus!.HasExited, Is.False, $"prometheus exited: {_prometheus.Stderr}");
+            Assert.That(_sender!.HasExited, Is.False, $"the sender exited: {_sender.Stdout}");
             try
             {
                 last = await read();
