@@ -4,7 +4,7 @@ using static RatingPipeline.Scale.Figures;
 namespace RatingPipeline.Scale;
 
 /// <summary>
-/// <c>dotnet run --project bench/RatingPipeline.Scale -c Release -- [--quick] [memory] [restore] [throughput] [tariff]</c>:
+/// <c>dotnet run --project bench/RatingPipeline.Scale -c Release -- [--quick] [memory] [restore] [throughput] [latency] [tariff]</c>:
 /// the scale figures, each with its baseline measured in the same run. No argument runs them all.
 /// </summary>
 public static class Program
@@ -14,7 +14,7 @@ public static class Program
         var quick = args.Contains("--quick");
         var figures = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToHashSet(StringComparer.Ordinal);
         var all = figures.Count == 0;
-        var known = new[] { "memory", "restore", "throughput", "tariff" };
+        var known = new[] { "memory", "restore", "throughput", "latency", "tariff" };
         if (figures.Except(known).FirstOrDefault() is { } unknown)
         {
             Console.Error.WriteLine($"unknown figure '{unknown}'; choose from {string.Join(", ", known)}");
@@ -35,6 +35,11 @@ public static class Program
         if (all || figures.Contains("throughput"))
         {
             Throughput.Run(quick ? 40_000 : 200_000, [1, 2, 4]);
+        }
+
+        if (all || figures.Contains("latency"))
+        {
+            Latency.Run(quick ? 2_000 : 5_000, quick ? 15 : 60);
         }
 
         if (all || figures.Contains("tariff"))

@@ -1,13 +1,7 @@
-using System.Buffers;
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
-using System.Text;
 using Confluent.Kafka;
-using Microsoft.AspNetCore.Builder;
 using RatingPipeline.Kafka;
 using RatingPipeline.Rater;
-using RatingPipeline.Synthetic;
 using static RatingPipeline.Scale.Figures;
 
 namespace RatingPipeline.Scale;
@@ -28,27 +22,8 @@ internal static class Throughput
     public static void Run(int cdrs, int[] partitionCounts)
     {
         Section($"Throughput, one rater ({N(cdrs)} CDRs over {N(Subscribers)} subscribers streamed in; all outputs acknowledged)");
-        var data = new SyntheticData(7, Subscribers);
-        var buffer = new ArrayBufferWriter<byte>(512);
-        var profiles = new byte[Subscribers][];
-        for (var i = 0; i < Subscribers; i++)
-        {
-            buffer.ResetWrittenCount();
-            data.WriteProfile(i, buffer);
-            profiles[i] = buffer.WrittenSpan.ToArray();
-        }
-
-        var keys = new byte[cdrs][];
-        var values = new byte[cdrs][];
-        for (var i = 0; i < cdrs; i++)
-        {
-            buffer.ResetWrittenCount();
-            keys[i] = Encoding.ASCII.GetBytes(data.WriteNextCdr(buffer));
-            values[i] = buffer.WrittenSpan.ToArray();
-        }
-
-        var tariffPath = Path.Combine(Path.GetTempPath(), $"ratingpipeline-scale-tariff-{Environment.ProcessId}.json");
-        File.WriteAllBytes(tariffPath, SyntheticData.DemoTariff());
+        var (profiles, keys, values) = EmbeddedRun.Generate(7, Subscribers, cdrs);
+        var tariffPath = EmbeddedRun.WriteDemoTariff("throughput");
         foreach (var partitions in partitionCounts)
         {
             var cpu = Cpu();
@@ -59,6 +34,8 @@ internal static class Throughput
             var passthroughCpu = Cpu() - cpu;
             Row($"{partitions} partition(s): rater", $"{N(cdrs / rater.TotalSeconds)} CDRs/s", $"({rater.TotalSeconds:F1} s; CPU {raterCpu.TotalMicroseconds / cdrs:F1} µs per CDR, load {LoadAverage()})");
             Row($"{partitions} partition(s): baseline consume → produce passthrough", $"{N(cdrs / passthrough.TotalSeconds)} rec/s", $"({passthrough.TotalSeconds:F1} s; CPU {passthroughCpu.TotalMicroseconds / cdrs:F1} µs per record)");
+            var ratio = passthrough.TotalSeconds / rater.TotalSeconds;
+            Row($"{partitions} partition(s): rater / passthrough", $"{ratio:F2}", $"(target ≥ 0.80: {(ratio >= 0.8 ? "met" : "MISSED")})");
             KcatCeiling(partitions, keys, values);
         }
 
@@ -68,38 +45,17 @@ internal static class Throughput
     private static TimeSpan RaterRun(int partitions, byte[][] profiles, byte[][] keys, byte[][] values, string tariffPath)
     {
         using var cluster = EmbeddedCluster.Start(partitions);
-        using (var producer = NewProducer(cluster))
-        {
-            for (var i = 0; i < profiles.Length; i++)
-            {
-                producer.Produce(cluster.Topics.Subscribers, new Message<byte[], byte[]> { Key = Encoding.ASCII.GetBytes(SyntheticData.MsisdnOf(i)), Value = profiles[i] });
-            }
-
-            producer.Flush(TimeSpan.FromSeconds(60));
-        }
-
+        EmbeddedRun.ProduceProfiles(cluster, profiles);
         var group = $"scale-rater-{Guid.NewGuid():N}";
-        var app = RaterHost.Build([], new Dictionary<string, string?>
-        {
-            ["Kafka:BootstrapServers"] = cluster.BootstrapServers,
-            ["Kafka:Embedded"] = "true",
-            ["Rater:TariffPath"] = tariffPath,
-            ["Rater:InstanceId"] = "scale",
-            ["Rater:GroupId"] = group,
-            ["Http:Url"] = $"http://127.0.0.1:{FreePort()}",
-            ["Logging:LogLevel:Default"] = "Warning",
-        });
-        app.StartAsync().GetAwaiter().GetResult();
+        var app = EmbeddedRun.StartRater(cluster, tariffPath, group, batchMaxWaitMs: 100);
         try
         {
-            WaitUntil(() => RaterMetrics.ReadTotals().Ready, TimeSpan.FromSeconds(60), "rater ready");
             var consumedBefore = RaterMetrics.ReadTotals().Consumed;
             return Feed(cluster, group, keys, values, () => RaterMetrics.ReadTotals().Consumed - consumedBefore);
         }
         finally
         {
-            app.StopAsync().GetAwaiter().GetResult();
-            ((IAsyncDisposable)app).DisposeAsync().AsTask().GetAwaiter().GetResult();
+            EmbeddedRun.Stop(app);
         }
     }
 
@@ -164,7 +120,7 @@ internal static class Throughput
     /// </summary>
     private static TimeSpan Feed(EmbeddedCluster cluster, string group, byte[][] keys, byte[][] values, Func<long> consumed)
     {
-        using var producer = NewProducer(cluster);
+        using var producer = EmbeddedRun.NewProducer(cluster);
         var clock = Stopwatch.StartNew();
         for (var i = 0; i < values.Length; i++)
         {
@@ -188,11 +144,11 @@ internal static class Throughput
         }
 
         producer.Flush(TimeSpan.FromSeconds(60));
-        WaitUntil(() => consumed() >= values.Length, TimeSpan.FromMinutes(10), "all consumed");
+        EmbeddedRun.WaitUntil(() => consumed() >= values.Length, TimeSpan.FromMinutes(10), "all consumed");
         using var offsets = new ConsumerBuilder<byte[], byte[]>(KafkaClientTuning.Consumer(cluster.BootstrapServers, group, "none", forEmbeddedCluster: true))
             .SetLogHandler((_, _) => { }).Build();
         var tps = Enumerable.Range(0, cluster.Partitions).Select(p => new TopicPartition(cluster.Topics.Cdrs, p)).ToList();
-        WaitUntil(() => offsets.Committed(tps, TimeSpan.FromSeconds(10)).Sum(c => Math.Max(0, c.Offset.Value)) >= values.Length,
+        EmbeddedRun.WaitUntil(() => offsets.Committed(tps, TimeSpan.FromSeconds(10)).Sum(c => Math.Max(0, c.Offset.Value)) >= values.Length,
             TimeSpan.FromMinutes(2), "all committed");
         return clock.Elapsed;
     }
@@ -202,7 +158,7 @@ internal static class Throughput
     {
         using var cluster = EmbeddedCluster.Start(partitions);
         var count = Math.Min(values.Length, 20_000 * partitions); // stays under the mock's ~5 MiB per partition
-        using (var producer = NewProducer(cluster))
+        using (var producer = EmbeddedRun.NewProducer(cluster))
         {
             for (var i = 0; i < count; i++)
             {
@@ -220,35 +176,5 @@ internal static class Throughput
         {
             Row($"{partitions} partition(s): ceiling, kcat", "not installed");
         }
-    }
-
-    private static IProducer<byte[], byte[]> NewProducer(EmbeddedCluster cluster)
-    {
-        var config = KafkaClientTuning.Producer(cluster.BootstrapServers);
-        config.QueueBufferingMaxMessages = 1_000_000;
-        return new ProducerBuilder<byte[], byte[]>(config).SetLogHandler((_, _) => { }).Build();
-    }
-
-    private static void WaitUntil(Func<bool> condition, TimeSpan timeout, string what)
-    {
-        var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
-        while (!condition())
-        {
-            if (Stopwatch.GetTimestamp() > deadline)
-            {
-                throw new TimeoutException($"waited {timeout.TotalSeconds:F0} s for: {what}");
-            }
-
-            Thread.Sleep(10);
-        }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 }
