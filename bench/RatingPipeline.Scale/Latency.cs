@@ -12,7 +12,8 @@ namespace RatingPipeline.Scale;
 /// <c>Rater:BatchMaxWaitMs</c> = 100; watchers read <c>reminders</c> and <c>rated-cdrs</c> as they appear and
 /// time each record from the moment its CDR was handed to the producer (so the producer's linger, the broker,
 /// the rater's batch wait, rating, both acknowledgement waits and the watcher's fetch are all inside). Baseline
-/// in the same run: a watcher reading the <c>cdrs</c> topic itself, the broker hop every figure contains.
+/// in the same run: a watcher reading the <c>cdrs</c> topic itself, the broker hop every figure contains. The
+/// first two seconds of CDRs (connections, metadata, JIT) are produced but not timed.
 /// </summary>
 internal static class Latency
 {
@@ -75,6 +76,7 @@ internal static class Latency
     private static void Pace(EmbeddedCluster cluster, byte[][] keys, byte[][] values, string?[] ids, ConcurrentDictionary<string, long> sent, int ratePerSecond)
     {
         using var producer = EmbeddedRun.NewProducer(cluster);
+        var warmUp = 2 * ratePerSecond; // the first two seconds (connections, metadata, JIT) are not timed
         var clock = Stopwatch.StartNew();
         for (var i = 0; i < values.Length; i++)
         {
@@ -84,7 +86,7 @@ internal static class Latency
                 Thread.Sleep(due - clock.Elapsed);
             }
 
-            if (ids[i] is { } id)
+            if (i >= warmUp && ids[i] is { } id)
             {
                 sent.TryAdd(id, Stopwatch.GetTimestamp()); // a duplicate keeps its first hand-over
             }
