@@ -104,7 +104,7 @@ internal sealed class SenderWorker(
     private List<ConsumeResult<string?, byte[]?>> ConsumeBatch(IConsumer<string?, byte[]?> consumer, CancellationToken stoppingToken)
     {
         var batch = new List<ConsumeResult<string?, byte[]?>>();
-        var first = consumer.Consume(_options.BatchWait);
+        var first = Consume(consumer, _options.BatchWait);
         if (first is null || first.IsPartitionEOF)
         {
             return batch;
@@ -115,7 +115,7 @@ internal sealed class SenderWorker(
         while (batch.Count < _options.BatchSize && !stoppingToken.IsCancellationRequested)
         {
             var remaining = _options.BatchWait - time.GetElapsedTime(started);
-            var next = consumer.Consume(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
+            var next = Consume(consumer, remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
             if (next is null)
             {
                 break;
@@ -130,6 +130,23 @@ internal sealed class SenderWorker(
         // A rebalance inside Consume may have taken partitions whose records are already in the batch.
         batch.RemoveAll(r => !_books.ContainsKey(r.Partition.Value));
         return batch;
+    }
+
+    /// <summary>
+    /// One record, or null. A non-fatal consume error (a fetch refused while the broker fails or moves a
+    /// partition) is the client's to retry: the batch so far is handled and the loop goes on.
+    /// </summary>
+    private ConsumeResult<string?, byte[]?>? Consume(IConsumer<string?, byte[]?> consumer, TimeSpan timeout)
+    {
+        try
+        {
+            return consumer.Consume(timeout);
+        }
+        catch (ConsumeException e) when (!e.Error.IsFatal)
+        {
+            logger.LogWarning("Kafka consumer: {Reason} ({Code}); the client retries", e.Error.Reason, e.Error.Code);
+            return null;
+        }
     }
 
     private async Task HandleAsync(
