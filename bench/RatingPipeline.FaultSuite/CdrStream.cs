@@ -33,6 +33,9 @@ internal sealed class CdrStream : IDisposable
         // Broker faults last seconds; the stream's records must never time out in the meantime.
         config.MessageTimeoutMs = 600_000;
         config.QueueBufferingMaxMessages = 1_000_000;
+        // A request left unanswered on a connection from before a broker outage is given up after 10 s, not 60
+        // (see EmbeddedCluster.ShortSessionConsumerProperties).
+        config.SocketTimeoutMs = 10_000;
         _producer = new ProducerBuilder<byte[], byte[]>(config).SetLogHandler((_, _) => { }).Build();
 
         var data = new SyntheticData(seed, subscribers);

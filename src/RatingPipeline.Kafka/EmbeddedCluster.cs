@@ -18,13 +18,17 @@ public sealed class EmbeddedCluster : IDisposable
     /// answers JoinGroup only when its rebalance timer fires: <c>session.timeout.ms</c> − 1 s after a
     /// member left, or joined a group that still had members (44 s at the default 45 s session).
     /// A 6 s session, the lowest a real broker accepts by default, brings that down to 5 s; the
-    /// heartbeat interval must then stay well below it.
+    /// heartbeat interval must then stay well below it. After the mock broker is taken down and up, a
+    /// request on a connection opened before was seen to go unanswered until <c>socket.timeout.ms</c>
+    /// (60 s by default, three times in a row: a group member or an offsets query stalled about 3 minutes);
+    /// 10 s bounds that.
     /// </summary>
     public static readonly IReadOnlyDictionary<string, string> ShortSessionConsumerProperties =
         new Dictionary<string, string>
         {
             ["session.timeout.ms"] = "6000",
             ["heartbeat.interval.ms"] = "1000",
+            ["socket.timeout.ms"] = "10000",
         };
 
     private EmbeddedCluster(MockCluster mock, int partitions, TopicNames topics)
