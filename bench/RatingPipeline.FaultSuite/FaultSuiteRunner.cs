@@ -1,19 +1,22 @@
 using System.Diagnostics;
 using Confluent.Kafka;
 using RatingPipeline.Kafka;
+using RatingPipeline.Sender.Gateway;
 using RatingPipeline.Synthetic;
 
 namespace RatingPipeline.FaultSuite;
 
 /// <summary>
-/// The fault suite: an embedded cluster in this process, raters as child processes, a paced stream of
-/// synthetic CDRs, and a schedule of faults (SIGKILLed raters, request errors, the broker down, latency, a
-/// tariff switch, a second instance that joins and one that leaves). At the end every topic is read back and
-/// compared with the offline reference run; see <see cref="Verification"/>.
+/// The fault suite: an embedded cluster and a loopback SMS gateway in this process, raters and the sender as
+/// child processes, a paced stream of synthetic CDRs, and a schedule of faults (SIGKILLed raters and sender,
+/// request errors, the broker down, latency, a tariff switch, a second instance that joins and one that
+/// leaves). At the end every topic and the gateway's deliveries are compared with the offline reference run;
+/// see <see cref="Verification"/> and <see cref="NoticeVerification"/>.
 /// </summary>
 public static class FaultSuiteRunner
 {
     private const string RaterGroup = "fault-suite-rater";
+    private const string SenderGroup = "fault-suite-sender";
 
     public static async Task<SuiteReport> RunAsync(FaultSuiteOptions options, TextWriter output, CancellationToken cancel)
     {
@@ -36,6 +39,8 @@ public static class FaultSuiteRunner
         private readonly Random _random = new(options.Seed);
         private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(3) };
         private readonly List<WorkerProcess> _raters = [];
+        private WorkerProcess? _sender;
+        private LoopbackGateway? _gateway;
         private readonly HashSet<WorkerProcess> _expectedRunning = [];
         private readonly Lock _workers = new();
         private EmbeddedCluster? _cluster;
@@ -66,6 +71,7 @@ public static class FaultSuiteRunner
                 Heal();
                 await EnsureOneRaterAsync(stop);
                 await WaitDrainedAsync(stop);
+                await WaitNoticesDoneAsync(stop);
                 await monitorStop.CancelAsync();
                 await monitor;
                 await StopWorkersAsync();
@@ -85,6 +91,7 @@ public static class FaultSuiteRunner
                 _report.RaterRestarts = _raters.Sum(r => r.Restarts);
                 _report.RaterRecoveries = (long)_raters.Sum(r => r.TotalRecoveries);
                 _report.HungClientExits = _raters.Sum(r => r.HungClientExits);
+                _report.SenderRestarts = _sender?.Restarts ?? 0;
             }
 
             return _report;
@@ -105,7 +112,8 @@ public static class FaultSuiteRunner
             _stream.LoadProfiles(_cluster.Topics.Subscribers, TimeSpan.FromSeconds(60));
             Log($"{options.Subscribers} profiles loaded; {options.Cdrs} CDRs generated, to stream at {options.Rate}/s");
 
-            var offsetsConfig = KafkaClientTuning.Consumer(_cluster.BootstrapServers, RaterGroup, "none", forEmbeddedCluster: true);
+            var offsetsConfig = KafkaClientTuning.Consumer(_cluster.BootstrapServers, RaterGroup, "none", forEmbeddedCluster: true,
+                EmbeddedCluster.ShortSessionConsumerProperties);
             offsetsConfig.ClientId = "fault-suite-offsets";
             _offsets = new ConsumerBuilder<byte[], byte[]>(offsetsConfig).SetLogHandler((_, _) => { }).Build();
 
@@ -117,6 +125,34 @@ public static class FaultSuiteRunner
             StartWorker(_raters[0]);
             await WaitReadyAsync(_raters[0], stop);
             Log("rater-a ready");
+
+            _gateway = await LoopbackGateway.StartAsync();
+            _sender = new WorkerProcess("sender", "sender", SenderSettings(), logs);
+            StartWorker(_sender);
+            await WaitReadyAsync(_sender, stop);
+            _report.SenderIncluded = true;
+            Log($"sender ready; SMS gateway on {_gateway.Url}");
+        }
+
+        private IEnumerable<WorkerProcess> Workers => _sender is null ? _raters : [.. _raters, _sender];
+
+        private IEnumerable<string> SenderSettings()
+        {
+            yield return $"--Kafka:BootstrapServers={_cluster!.BootstrapServers}";
+            yield return "--Kafka:Embedded=true";
+            foreach (var (key, value) in EmbeddedCluster.ShortSessionConsumerProperties)
+            {
+                yield return $"--Kafka:Properties:{key}={value}";
+            }
+
+            yield return $"--Sender:GroupId={SenderGroup}";
+            yield return $"--Sender:Sms:Url={_gateway!.Url}";
+            yield return "--Sender:Sms:RatePerSecond=5000";
+            // Every notice goes out during the run: no quiet hours, no daily limit to speak of (their rules have
+            // tests of their own); e-mail has no server here, so those notices fail to notices-dlq by design.
+            yield return "--Sender:QuietHours:Start=00:00";
+            yield return "--Sender:QuietHours:End=00:00";
+            yield return "--Sender:DailyLimit=1000000";
         }
 
         private IEnumerable<string> RaterSettings(string name)
@@ -138,7 +174,7 @@ public static class FaultSuiteRunner
 
         private async Task InjectFaultsAsync(CancellationToken stop)
         {
-            var plan = FaultPlan.Create(options, sender: false, _random);
+            var plan = FaultPlan.Create(options, sender: true, _random);
             Log($"fault plan: {string.Join(' ', plan.Select(p => p.Kind))}");
             foreach (var fault in plan)
             {
@@ -279,6 +315,22 @@ public static class FaultSuiteRunner
                     }
 
                 case FaultKind.KillSender:
+                    {
+                        var sender = _sender!;
+                        lock (_workers)
+                        {
+                            _expectedRunning.Remove(sender);
+                        }
+
+                        sender.Kill();
+                        Count("sender SIGKILL");
+                        Log($"SIGKILL sender at CDR {_stream!.Produced} ({_gateway!.DeliveriesByKey.Count} notices delivered so far)");
+                        await Task.Delay(_random.Next(0, 1500), stop);
+                        sender.Restarts++;
+                        StartWorker(sender);
+                        break;
+                    }
+
                 default:
                     throw new InvalidOperationException($"fault {kind} is not available");
             }
@@ -378,9 +430,58 @@ public static class FaultSuiteRunner
             }, TimeSpan.FromMinutes(5), "the raters commit every CDR", stop, () => $"{behind} CDRs not committed");
         }
 
+        /// <summary>
+        /// Waits until the sender has committed every reminder (each one's outcome is in <c>notice-log</c> by then)
+        /// and the gateway has seen no new request for two seconds.
+        /// </summary>
+        private async Task WaitNoticesDoneAsync(CancellationToken stop)
+        {
+            var sender = _sender!;
+            if (!sender.IsRunning)
+            {
+                StartWorker(sender);
+            }
+
+            await WaitReadyAsync(sender, stop);
+            var topic = _cluster!.Topics.Reminders;
+            var partitions = Enumerable.Range(0, options.Partitions).Select(p => new TopicPartition(topic, p)).ToList();
+            var config = KafkaClientTuning.Consumer(_cluster.BootstrapServers, SenderGroup, "none", forEmbeddedCluster: true,
+                EmbeddedCluster.ShortSessionConsumerProperties);
+            config.ClientId = "fault-suite-sender-offsets";
+            using var offsets = new ConsumerBuilder<byte[], byte[]>(config).SetLogHandler((_, _) => { }).Build();
+            long behind = -1;
+            await WaitUntilAsync(() =>
+            {
+                try
+                {
+                    var committed = offsets.Committed(partitions, TimeSpan.FromSeconds(10));
+                    behind = committed.Sum(c => Math.Max(0, offsets.QueryWatermarkOffsets(c.TopicPartition, TimeSpan.FromSeconds(10)).High.Value - Math.Max(0, c.Offset.Value)));
+                    return Task.FromResult(behind == 0);
+                }
+                catch (KafkaException)
+                {
+                    return Task.FromResult(false);
+                }
+            }, TimeSpan.FromMinutes(5), "the sender commits every reminder", stop, () => $"{behind} reminders not committed");
+
+            var seen = -1;
+            var quiet = Stopwatch.StartNew();
+            while (quiet.Elapsed < TimeSpan.FromSeconds(2))
+            {
+                await Task.Delay(200, stop);
+                if (_gateway!.Received.Count != seen)
+                {
+                    seen = _gateway.Received.Count;
+                    quiet.Restart();
+                }
+            }
+
+            Log($"sender done: {_gateway!.DeliveriesByKey.Count} notices delivered");
+        }
+
         private async Task StopWorkersAsync()
         {
-            foreach (var worker in Running(_raters))
+            foreach (var worker in Running(Workers))
             {
                 lock (_workers)
                 {
@@ -403,12 +504,20 @@ public static class FaultSuiteRunner
                 TopicReader.Read(cluster.BootstrapServers, topics.Reminders, options.Partitions, timeout),
                 TopicReader.Read(cluster.BootstrapServers, topics.CdrsDlq, options.Partitions, timeout),
                 TopicReader.Read(cluster.BootstrapServers, topics.RaterState, options.Partitions, timeout));
+            var noticesDlq = TopicReader.Read(cluster.BootstrapServers, topics.NoticesDlq, options.Partitions, timeout);
             Log("comparing with the offline run");
-            await Verification.VerifyAsync(_stream!, SyntheticData.DemoTariff(), NewVersion, _report.SwitchIndex, contents,
+            var reminders = await Verification.VerifyAsync(_stream!, SyntheticData.DemoTariff(), NewVersion, _report.SwitchIndex, contents,
                 Path.Combine(_work, "offline"), _report, stop);
+            if (reminders is not null)
+            {
+                NoticeVerification.Verify(reminders, _stream!.Profiles, _gateway!, noticesDlq, _report);
+            }
+
+            _report.Check("planned sender kills done", _report.Faults.GetValueOrDefault("sender SIGKILL") == options.SenderKills,
+                $"{_report.Faults.GetValueOrDefault("sender SIGKILL")} of {options.SenderKills}");
             _report.Check("planned rater kills done", _report.Faults.GetValueOrDefault("rater SIGKILL") == options.RaterKills,
                 $"{_report.Faults.GetValueOrDefault("rater SIGKILL")} of {options.RaterKills}");
-            var unexpected = _raters.Sum(r => r.UnexpectedExits);
+            var unexpected = Workers.Sum(r => r.UnexpectedExits);
             _report.Check("no worker exited by itself", unexpected == 0, $"{unexpected} unexpected exits (see {Path.Combine(_work, "logs")})");
         }
 
@@ -420,7 +529,7 @@ public static class FaultSuiteRunner
                 while (!stop.IsCancellationRequested)
                 {
                     await Task.Delay(1000, stop);
-                    foreach (var worker in _raters)
+                    foreach (var worker in Workers)
                     {
                         bool expected;
                         lock (_workers)
@@ -436,7 +545,7 @@ public static class FaultSuiteRunner
                             continue;
                         }
 
-                        if (WorkerProcess.Sample(await worker.MetricsAsync(_http, stop), "ratingpipeline_rater_recoveries_total") is { } recoveries)
+                        if (worker != _sender && WorkerProcess.Sample(await worker.MetricsAsync(_http, stop), "ratingpipeline_rater_recoveries_total") is { } recoveries)
                         {
                             worker.LastRecoveries = recoveries;
                         }
@@ -496,10 +605,12 @@ public static class FaultSuiteRunner
 
         public void Dispose()
         {
-            foreach (var worker in _raters)
+            foreach (var worker in Workers)
             {
                 worker.Dispose();
             }
+
+            _gateway?.Dispose();
 
             _offsets?.Dispose();
             _stream?.Dispose();

@@ -62,7 +62,16 @@ public sealed class SuiteReport
 
     public long NoticesSentTwice { get; set; }
 
-    public long NoticeOutcomes { get; set; }
+    /// <summary>SMS notices the offline reminders call for (subscribers who have not opted out).</summary>
+    public long NoticesExpected { get; set; }
+
+    /// <summary>Reminders of opted-out subscribers: no notice.</summary>
+    public long NoticesSuppressed { get; set; }
+
+    /// <summary>Requests the gateway received again for a key it had taken (a sender killed between delivery and its notice-log record).</summary>
+    public long NoticeRequestsRepeated { get; set; }
+
+    public long NoticeDeadLetters { get; set; }
 
     public Dictionary<string, long> LargestPartitionBytes { get; } = new(StringComparer.Ordinal);
 
@@ -91,8 +100,9 @@ public sealed class SuiteReport
             ("restarts", $"{N(RaterRestarts + SenderRestarts)} (rater {RaterRestarts}, sender {SenderRestarts}; in-process rater recoveries {RaterRecoveries}; rater exits on a hung Kafka client {HungClientExits})"),
             ("tariff switch", SwitchIndex < 0 ? "none" : $"at CDR #{N(SwitchIndex)}; {N(RatedUnderNewTariff)} rated under the new version"),
             ("subscribers in state (mismatches)", $"{N(StateSubscribers)} ({N(StateMismatches)})"),
-            ("notices sent", SenderIncluded ? N(NoticesSent) : "n/a (sender not in this build)"),
-            ("notices sent twice", SenderIncluded ? N(NoticesSentTwice) : "n/a"),
+            ("notices sent (expected)", SenderIncluded ? $"{N(NoticesSent)} ({N(NoticesExpected)}; {N(NoticesSuppressed)} reminders of opted-out subscribers not notified)" : "n/a (sender not run)"),
+            ("notices sent twice", SenderIncluded ? $"{N(NoticesSentTwice)} ({N(NoticeRequestsRepeated)} repeated requests taken once by the idempotency key)" : "n/a"),
+            ("notice dead letters", SenderIncluded ? $"{N(NoticeDeadLetters)} (e-mail: no SMTP server in the suite)" : "n/a"),
             ("records lost", N(RecordsLost)),
             ("unexpected records", N(Unexpected)),
             ("largest partition", string.Join(", ", LargestPartitionBytes.Select(p => $"{p.Key} {p.Value / 1024.0 / 1024.0:F2} MiB"))),

@@ -25,7 +25,8 @@ internal static class Verification
 {
     private const int ShownDifferences = 5;
 
-    public static async Task VerifyAsync(CdrStream stream, byte[] tariffV1, string? newVersion, long switchIndex, ClusterContents cluster,
+    /// <returns>The offline run's reminder lines, or null when the offline references disagree (nothing compared).</returns>
+    public static async Task<List<byte[]>?> VerifyAsync(CdrStream stream, byte[] tariffV1, string? newVersion, long switchIndex, ClusterContents cluster,
         string folder, SuiteReport report, CancellationToken cancel)
     {
         var tariff = TariffLoader.Load(tariffV1);
@@ -90,7 +91,7 @@ internal static class Verification
             $"engine {ratedIndexes.Count} rated / {rejectedIndexes.Count} rejected; ratingctl rate {ratedLines.Count} / {rejectedLines.Count}");
         if (!referenceAgrees)
         {
-            return;
+            return null;
         }
 
         CompareRated(ratedLines, ratedIndexes, tariff.Version, newVersion, switchIndex, cluster.Rated, report);
@@ -107,6 +108,8 @@ internal static class Verification
                     ? $"all partitions from offset 0, no holes; largest partition {topic.LargestPartitionBytes / 1024.0 / 1024.0:F2} MiB"
                     : $"{topic.Low.Sum()} records below the low watermarks, {topic.Gaps} in holes: the mock's ~5 MiB per partition limit was exceeded; use more partitions or fewer CDRs");
         }
+
+        return reminderLines;
     }
 
     /// <summary>Per partition, production order must be offset order (one idempotent producer keeps it across retries).</summary>

@@ -4,9 +4,10 @@ using RatingPipeline.FaultSuite;
 namespace RatingPipeline.Tests.Faults;
 
 /// <summary>
-/// The fault suite's shortened form: 30,000 CDRs through the embedded cluster while raters are SIGKILLed, the
-/// broker fails requests, goes down and slows down, the tariff changes and a second instance joins and one
-/// leaves; everything in the topics must equal the offline run.
+/// The fault suite's shortened form: 30,000 CDRs through the embedded cluster while raters and the sender are
+/// SIGKILLed, the broker fails requests, goes down and slows down, the tariff changes and a second instance joins
+/// and one leaves; everything in the topics must equal the offline run, and every reminder must reach the
+/// loopback SMS gateway exactly once.
 /// </summary>
 [TestFixture]
 [Category("faults")]
@@ -15,7 +16,7 @@ public sealed class FaultSuiteTests
 {
     [Test]
     [CancelAfter(300_000)]
-    public async Task Rating_under_kills_broker_faults_a_tariff_switch_and_a_rebalance_equals_the_offline_run(CancellationToken cancel)
+    public async Task Rating_and_notices_under_kills_broker_faults_a_tariff_switch_and_a_rebalance_equal_the_offline_run(CancellationToken cancel)
     {
         var work = Path.Combine(Path.GetTempPath(), $"ratingpipeline-faults-test-{Environment.ProcessId}");
         var options = FaultSuiteOptions.Ci with { WorkDir = work };
@@ -37,6 +38,12 @@ public sealed class FaultSuiteTests
             Assert.That(report.SwitchIndex, Is.GreaterThan(0).And.LessThan(options.Cdrs));
             Assert.That(report.RatedUnderNewTariff, Is.GreaterThan(0));
             Assert.That(report.Elapsed, Is.LessThan(options.DurationCap));
+            Assert.That(report.SenderIncluded, Is.True);
+            Assert.That(report.Faults.GetValueOrDefault("sender SIGKILL"), Is.EqualTo(options.SenderKills));
+            Assert.That(report.SenderRestarts, Is.EqualTo(options.SenderKills));
+            Assert.That(report.NoticesExpected, Is.GreaterThan(0));
+            Assert.That(report.NoticesSent, Is.EqualTo(report.NoticesExpected), "every reminder notified");
+            Assert.That(report.NoticesSentTwice, Is.Zero);
         });
         Directory.Delete(work, recursive: true);
     }
