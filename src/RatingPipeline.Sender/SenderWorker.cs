@@ -134,7 +134,8 @@ internal sealed class SenderWorker(
 
     /// <summary>
     /// One record, or null. A non-fatal consume error (a fetch refused while the broker fails or moves a
-    /// partition) is the client's to retry: the batch so far is handled and the loop goes on.
+    /// partition) is the client's to retry: what was read so far is handled and the loop goes on. Every
+    /// consumer of the sender (reminders, profiles, notice-log restore) reads through here.
     /// </summary>
     private ConsumeResult<string?, byte[]?>? Consume(IConsumer<string?, byte[]?> consumer, TimeSpan timeout)
     {
@@ -392,7 +393,7 @@ internal sealed class SenderWorker(
                 throw new TimeoutException($"restoring {what} partitions [{string.Join(",", pending.Keys)}] took longer than Sender:RestoreTimeout ({_options.RestoreTimeout})");
             }
 
-            var result = consumer.Consume(TimeSpan.FromMilliseconds(100));
+            var result = Consume(consumer, TimeSpan.FromMilliseconds(100));
             if (result is null)
             {
                 continue;
@@ -423,7 +424,7 @@ internal sealed class SenderWorker(
         var consumer = _profileConsumer!;
         for (var i = 0; i < 10_000; i++)
         {
-            var result = consumer.Consume(TimeSpan.Zero);
+            var result = Consume(consumer, TimeSpan.Zero);
             if (result is null)
             {
                 return;

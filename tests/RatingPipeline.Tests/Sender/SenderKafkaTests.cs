@@ -78,6 +78,25 @@ public sealed class SenderKafkaTests
     private static bool WaitFor(Func<bool> condition) => SpinWait.SpinUntil(condition, Patience);
 
     [Test]
+    public async Task Fetch_errors_do_not_stop_the_sender_and_later_reminders_still_become_notices()
+    {
+        using var cluster = EmbeddedCluster.Start(partitions: 2);
+        await using var gateway = await LoopbackGateway.StartAsync();
+        ProduceProfiles(cluster, ProfileJson.Make(Msisdn(1)));
+        await using var sender = await StartSenderAsync(Config(cluster.BootstrapServers, gateway, "sender-fetch-errors"));
+        ProduceReminders(cluster, ReminderJson.Roaming(Msisdn(1), "454", "HMT", "null", "null", "null", "null", cdrId: "f1"));
+        Assert.That(await gateway.WaitForDeliveriesAsync(1, Patience), Is.True, "the first notice");
+
+        // The next fetches of every consumer (reminders, profile updates) are refused for a while.
+        cluster.Mock.PushRequestErrors(KafkaApiKey.Fetch, [.. Enumerable.Repeat(ErrorCode.RequestTimedOut, 40)]);
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        ProduceReminders(cluster, ReminderJson.Roaming(Msisdn(1), "310", "NA", "null", "null", "null", "null", cdrId: "f2"));
+
+        Assert.That(await gateway.WaitForDeliveriesAsync(2, Patience), Is.True, $"delivered {gateway.DeliveriesByKey.Count} of 2");
+        AssertStillRunning(sender);
+    }
+
+    [Test]
     public async Task Reminders_produced_with_kcat_become_notices_at_the_gateway_exactly_once()
     {
         using var cluster = EmbeddedCluster.Start(partitions: 4);
