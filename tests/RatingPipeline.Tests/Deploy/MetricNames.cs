@@ -13,7 +13,7 @@ internal static partial class MetricNames
 
     /// <summary>
     /// The sender's families the dashboard and the alert rules use. The source check finds them in the sender's
-    /// metrics; the Prometheus scrape test runs the rater only, so they are checked there against the source.
+    /// metrics; the Prometheus scrape test checks that they have data from the sender's own scrape job.
     /// </summary>
     public static readonly IReadOnlyList<string> SenderFamilies =
     [
