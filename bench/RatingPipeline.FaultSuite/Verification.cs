@@ -218,7 +218,10 @@ internal static class Verification
                 || !expected.TryGetValue(index, out var expectedReason))
             {
                 unexpected++;
-                Note(problems, $"dead letter at {record.Partition}@{record.Offset} names {position} which the offline run did not reject");
+                var what = byPosition.TryGetValue(position, out var rated)
+                    ? $"CDR #{rated} (id {Field(stream.Values[rated], "id"u8)}, msisdn {Encoding.ASCII.GetString(stream.Keys[rated])}), which it rated"
+                    : "no CDR of the stream";
+                Note(problems, $"dead letter at {record.Partition}@{record.Offset} names {position}: {what}; reason {reason}: {record.Header("__connect.errors.exception.message")}");
                 continue;
             }
 
