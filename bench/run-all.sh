@@ -20,7 +20,7 @@ machine() {
     echo "cpu:      $(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -1), $(nproc) CPUs"
     echo "memory:   $(free -g | awk '/^Mem:/ {print $2 " GB"}')"
     echo "dotnet:   SDK $(dotnet --version), $(dotnet --list-runtimes | grep NETCore.App | tail -1 | cut -d' ' -f1-2)"
-    echo "kcat:     $(command -v kcat > /dev/null && kcat -V 2>&1 | head -1 || echo 'not installed (the kcat ceiling is skipped)')"
+    echo "kcat:     $(command -v kcat > /dev/null && kcat -V 2>&1 | grep -m1 "^Version" || echo "not installed (the kcat ceiling is skipped)")"
     echo "load:     $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
