@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using RatingPipeline.Rating;
@@ -24,23 +23,7 @@ internal static class TariffCost
     public static void Run(int cdrs, int runs)
     {
         Section($"Cost vs tariff size: decode + rate, ns per CDR ({N(cdrs)} CDRs, {N(Subscribers)} subscribers, median of {runs} passes)");
-        var data = new SyntheticData(11, Subscribers);
-        var buffer = new ArrayBufferWriter<byte>(512);
-        var profiles = new byte[Subscribers][];
-        for (var i = 0; i < Subscribers; i++)
-        {
-            buffer.ResetWrittenCount();
-            data.WriteProfile(i, buffer);
-            profiles[i] = buffer.WrittenSpan.ToArray();
-        }
-
-        var records = new byte[cdrs][];
-        for (var i = 0; i < cdrs; i++)
-        {
-            buffer.ResetWrittenCount();
-            data.WriteNextCdr(buffer);
-            records[i] = buffer.WrittenSpan.ToArray();
-        }
+        var (profiles, _, records) = EmbeddedRun.Generate(11, Subscribers, cdrs);
 
         var decoder = new CdrDecoder();
         TimeSpan decodeCpu = default;
