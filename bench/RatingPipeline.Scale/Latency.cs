@@ -24,7 +24,7 @@ internal static class Latency
     {
         Section($"CDR-to-reminder latency ({N(ratePerSecond)} CDRs/s for {seconds} s over {N(Subscribers)} subscribers, {Partitions} partitions, batches of up to 100 ms)");
         var (profiles, keys, values) = EmbeddedRun.Generate(11, Subscribers, ratePerSecond * seconds);
-        var ids = values.Select(IdOf).ToArray();
+        var ids = values.Select(v => StringField(v, "id")).ToArray();
         var tariffPath = EmbeddedRun.WriteDemoTariff("latency");
         using var cluster = EmbeddedCluster.Start(Partitions);
         EmbeddedRun.ProduceProfiles(cluster, profiles);
@@ -72,7 +72,7 @@ internal static class Latency
         Row("reminder p99 against the target", $"{p99 * 1000:F0} ms", $"(target < 1,000 ms: {(p99 < 1 ? "met" : "MISSED")}; load {LoadAverage()})");
     }
 
-    /// <summary>Produces the CDRs at <paramref name="ratePerSecond"/> in 10 ms steps, noting when each id was handed over.</summary>
+    /// <summary>Produces the CDRs at <paramref name="ratePerSecond"/>, each at its due time, noting when each id was handed over.</summary>
     private static void Pace(EmbeddedCluster cluster, byte[][] keys, byte[][] values, string?[] ids, ConcurrentDictionary<string, long> sent, int ratePerSecond)
     {
         using var producer = EmbeddedRun.NewProducer(cluster);
@@ -108,14 +108,14 @@ internal static class Latency
         Row(name, $"p50 {watcher.Percentile(0.5) * 1000:F0} ms", $"p99 {watcher.Percentile(0.99) * 1000:F0} ms, max {watcher.Percentile(1) * 1000:F0} ms ({N(watcher.Count)} records)");
     }
 
-    /// <summary>The CDR's <c>id</c>, or null for a record that has none (the malformed part of the mix).</summary>
-    private static string? IdOf(byte[] value)
+    /// <summary>A top-level string member of a JSON object, or null (not JSON, not an object, no such string: the malformed part of the mix).</summary>
+    private static string? StringField(byte[] value, string name)
     {
         try
         {
             using var document = JsonDocument.Parse(value);
-            return document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.String
-                ? id.GetString()
+            return document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty(name, out var field) && field.ValueKind == JsonValueKind.String
+                ? field.GetString()
                 : null;
         }
         catch (JsonException)
@@ -170,7 +170,7 @@ internal static class Latency
             {
                 var record = consumer.Consume(TimeSpan.FromMilliseconds(50));
                 var arrived = Stopwatch.GetTimestamp();
-                if (record?.Message.Value is not { } value || IdIn(value) is not { } id || !sent.TryGetValue(id, out var handedOver))
+                if (record?.Message.Value is not { } value || StringField(value, idField) is not { } id || !sent.TryGetValue(id, out var handedOver))
                 {
                     continue;
                 }
@@ -187,23 +187,6 @@ internal static class Latency
             }
 
             consumer.Close();
-        }
-
-        private string? IdIn(byte[] value)
-        {
-            try
-            {
-                using var document = JsonDocument.Parse(value);
-                return document.RootElement.TryGetProperty(idField, out var id) && id.ValueKind == JsonValueKind.String ? id.GetString() : null;
-            }
-            catch (JsonException)
-            {
-                return null;
-            }
-            catch (InvalidOperationException)
-            {
-                return null; // not an object
-            }
         }
     }
 }
