@@ -30,6 +30,12 @@ public sealed class SuiteReport
 
     public long DuplicatesDeadLetters { get; set; }
 
+    /// <summary>CDRs the cluster holds in <c>cdrs</c> more than once (a retried produce; see <see cref="InputCopies"/>), counted beyond the first copy.</summary>
+    public long InputCopies { get; set; }
+
+    /// <summary>Later copies of CDRs the offline run rated, rejected <c>duplicate</c> by the rater.</summary>
+    public long InputCopiesRejected { get; set; }
+
     /// <summary>Records of the offline run missing from the topics, input CDRs with no outcome, and records the cluster dropped.</summary>
     public long RecordsLost { get; set; }
 
@@ -96,6 +102,7 @@ public sealed class SuiteReport
             ("rejected (distinct dead letters; offline)", $"{N(Rejected)} ({N(RejectedOffline)})"),
             ("reminders (distinct eventIds; offline)", $"{N(Reminders)} ({N(RemindersOffline)})"),
             ("duplicates in topics (same id)", $"{N(DuplicatesRated + DuplicatesReminders + DuplicatesDeadLetters)} (rated {N(DuplicatesRated)}, reminders {N(DuplicatesReminders)}, dead letters {N(DuplicatesDeadLetters)})"),
+            ("CDRs held twice in cdrs (rejected duplicate)", $"{N(InputCopies)} ({N(InputCopiesRejected)})"),
             ("faults injected", $"{N(FaultsInjected)} ({string.Join(", ", Faults.Where(f => f.Value > 0).Select(f => $"{f.Key} {f.Value}"))})"),
             ("restarts", $"{N(RaterRestarts + SenderRestarts)} (rater {RaterRestarts}, sender {SenderRestarts}; in-process rater recoveries {RaterRecoveries}; rater exits on a hung Kafka client {HungClientExits})"),
             ("tariff switch", SwitchIndex < 0 ? "none" : $"at CDR #{N(SwitchIndex)}; {N(RatedUnderNewTariff)} rated under the new version"),

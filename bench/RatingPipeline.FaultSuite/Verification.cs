@@ -96,8 +96,10 @@ internal static class Verification
 
         CompareRated(ratedLines, ratedIndexes, tariff.Version, newVersion, switchIndex, cluster.Rated, report);
         CompareReminders(reminderLines, cluster.Reminders, report);
-        CompareDeadLetters(stream, rejectedLines, rejectedIndexes, cluster.DeadLetters, report);
-        CompareStates(stream, engine, lastAccepted, cluster.State, report);
+        var input = InputCopies.Build(stream, cluster.Cdrs);
+        report.Check("cdrs holds only CDRs of the stream", input.Foreign == 0, $"{input.Foreign} other records");
+        CompareDeadLetters(stream, input, rejectedLines, rejectedIndexes, cluster.DeadLetters, report);
+        CompareStates(stream, input, engine, lastAccepted, cluster.State, report);
 
         foreach (var topic in new[] { cluster.Cdrs, cluster.Rated, cluster.Reminders, cluster.DeadLetters, cluster.State })
         {
@@ -186,27 +188,41 @@ internal static class Verification
     }
 
     /// <summary>
-    /// Dead letters are de-duplicated by the input partition and offset they name; each must carry the
-    /// original key and bytes and the reason the offline run gives the same CDR.
+    /// Dead letters are de-duplicated by the input partition and offset they name. Each copy of a CDR the
+    /// offline run rejects must have one with the offline reason; each copy after the first of a CDR the offline
+    /// run rates (see <see cref="InputCopies"/>) one with <c>duplicate</c>; every dead letter carries the
+    /// original key and bytes.
     /// </summary>
-    private static void CompareDeadLetters(CdrStream stream, List<byte[]> lines, List<int> indexes, TopicContents topic, SuiteReport report)
+    private static void CompareDeadLetters(CdrStream stream, InputCopies input, List<byte[]> lines, List<int> indexes, TopicContents topic, SuiteReport report)
     {
-        var byPosition = new Dictionary<(int, long), int>();
-        for (var i = 0; i < stream.Count; i++)
+        var offline = new Dictionary<int, string>();
+        for (var k = 0; k < lines.Count; k++)
         {
-            if (stream.Offsets[i] >= 0)
+            offline[indexes[k]] = Field(lines[k], "reason"u8);
+        }
+
+        var due = new Dictionary<(int, long), string>();
+        foreach (var (i, reason) in offline)
+        {
+            due[(stream.Partitions[i], input.FirstOffset(i, stream))] = reason;
+        }
+
+        foreach (var copies in input.Repeated())
+        {
+            foreach (var position in copies)
             {
-                byPosition[(stream.Partitions[i], stream.Offsets[i])] = i;
+                if (offline.TryGetValue(copies.Key, out var reason))
+                {
+                    due[position] = reason;
+                }
+                else if (position.Offset != input.FirstOffset(copies.Key, stream))
+                {
+                    due[position] = "duplicate";
+                }
             }
         }
 
-        var expected = new Dictionary<int, string>();
-        for (var k = 0; k < lines.Count; k++)
-        {
-            expected[indexes[k]] = Field(lines[k], "reason"u8);
-        }
-
-        var seen = new Dictionary<int, int>();
+        var seen = new Dictionary<(int, long), int>();
         long unexpected = 0;
         var problems = new List<string>();
         foreach (var record in topic.Records)
@@ -214,12 +230,12 @@ internal static class Verification
             var position = (int.TryParse(record.Header("__connect.errors.partition"), out var p) ? p : -1,
                 long.TryParse(record.Header("__connect.errors.offset"), out var o) ? o : -1);
             var reason = record.Header("__connect.errors.exception.class.name");
-            if (record.Header("__connect.errors.topic") != "cdrs" || !byPosition.TryGetValue(position, out var index)
-                || !expected.TryGetValue(index, out var expectedReason))
+            var known = input.TryGetIndex(position, out var index);
+            if (record.Header("__connect.errors.topic") != "cdrs" || !known || !due.TryGetValue(position, out var expectedReason))
             {
                 unexpected++;
-                var what = byPosition.TryGetValue(position, out var rated)
-                    ? $"CDR #{rated} (id {Field(stream.Values[rated], "id"u8)}, msisdn {Encoding.ASCII.GetString(stream.Keys[rated])}), which it rated"
+                var what = known
+                    ? $"CDR #{index} (id {Field(stream.Values[index], "id"u8)}, msisdn {Encoding.ASCII.GetString(stream.Keys[index])}), which the offline run rated"
                     : "no CDR of the stream";
                 Note(problems, $"dead letter at {record.Partition}@{record.Offset} names {position}: {what}; reason {reason}: {record.Header("__connect.errors.exception.message")}");
                 continue;
@@ -229,29 +245,31 @@ internal static class Verification
                 || !(record.Key ?? []).AsSpan().SequenceEqual(stream.Keys[index]))
             {
                 unexpected++;
-                Note(problems, $"dead letter for CDR #{index}: reason {reason}, offline {expectedReason}, bytes or key differ from the input");
+                Note(problems, $"dead letter for CDR #{index} at {position}: reason {reason}, expected {expectedReason}, or bytes or key differ from the input");
                 continue;
             }
 
-            seen[index] = seen.GetValueOrDefault(index) + 1;
+            seen[position] = seen.GetValueOrDefault(position) + 1;
         }
 
-        var lost = expected.Keys.Count(i => !seen.ContainsKey(i));
-        foreach (var i in expected.Keys.Where(i => !seen.ContainsKey(i)).Take(ShownDifferences))
+        var missing = due.Keys.Where(k => !seen.ContainsKey(k)).ToList();
+        foreach (var position in missing.Take(ShownDifferences))
         {
-            Note(problems, $"CDR #{i} ({expected[i]}) has no dead letter");
+            Note(problems, $"{position} ({due[position]}) has no dead letter");
         }
 
-        report.Rejected = seen.Count;
+        report.Rejected = offline.Count(r => seen.ContainsKey((stream.Partitions[r.Key], input.FirstOffset(r.Key, stream))));
+        report.InputCopies = input.ExtraCopies;
+        report.InputCopiesRejected = seen.Keys.Count(k => input.TryGetIndex(k, out var i) && !offline.ContainsKey(i));
         report.DuplicatesDeadLetters = seen.Values.Sum(c => c - 1L);
-        report.RecordsLost += lost;
+        report.RecordsLost += missing.Count;
         report.Unexpected += unexpected;
-        report.Check("dead letters equal the offline rejections (by input offset)", lost == 0 && unexpected == 0,
-            $"{lost} missing, {unexpected} unexpected{Examples(problems)}");
+        report.Check("dead letters equal the offline rejections (by input offset)", missing.Count == 0 && unexpected == 0,
+            $"{missing.Count} missing, {unexpected} unexpected; {input.ExtraCopies} CDRs held twice in cdrs, their later copies rejected duplicate{Examples(problems)}");
     }
 
     /// <summary>The last <c>rater-state</c> record per subscriber equals the offline engine's final state, tagged with the offset of its last rated CDR.</summary>
-    private static void CompareStates(CdrStream stream, RatingEngine engine, Dictionary<ulong, int> lastAccepted, TopicContents topic, SuiteReport report)
+    private static void CompareStates(CdrStream stream, InputCopies input, RatingEngine engine, Dictionary<ulong, int> lastAccepted, TopicContents topic, SuiteReport report)
     {
         var last = new Dictionary<ulong, byte[]?>();
         foreach (var record in topic.Records.OrderBy(r => r.Partition).ThenBy(r => r.Offset))
@@ -289,7 +307,7 @@ internal static class Verification
                 continue;
             }
 
-            var expectedTag = lastAccepted.TryGetValue(key, out var index) ? stream.Offsets[index] : -2;
+            var expectedTag = lastAccepted.TryGetValue(key, out var index) ? input.FirstOffset(index, stream) : -2;
             var tag = stored.OffsetTag;
             offline.OffsetTag = tag; // the offline engine tags nothing; the tag is checked on its own
             if (!UsageStateCodec.ToArray(in offline).AsSpan().SequenceEqual(UsageStateCodec.ToArray(in stored)) || tag != expectedTag)
