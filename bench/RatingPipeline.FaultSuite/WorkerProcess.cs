@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using RatingPipeline.Testing;
 
 namespace RatingPipeline.FaultSuite;
 
@@ -27,7 +27,7 @@ internal sealed partial class WorkerProcess : IDisposable
     {
         Name = name;
         _command = command;
-        Port = FreeLoopbackPort();
+        Port = LoopbackPort.Free();
         Url = new Uri($"http://127.0.0.1:{Port}/");
         _settings = [.. settings, $"--Http:Url=http://127.0.0.1:{Port}"];
         _logPath = Path.Combine(logFolder, $"{name}.log");
@@ -297,15 +297,6 @@ internal sealed partial class WorkerProcess : IDisposable
         }
 
         return Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
-    }
-
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 
     private static void Write(StreamWriter? log, string? line)

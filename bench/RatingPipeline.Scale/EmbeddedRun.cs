@@ -1,13 +1,12 @@
 using System.Buffers;
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using Confluent.Kafka;
 using Microsoft.AspNetCore.Builder;
 using RatingPipeline.Kafka;
 using RatingPipeline.Rater;
 using RatingPipeline.Synthetic;
+using RatingPipeline.Testing;
 
 namespace RatingPipeline.Scale;
 
@@ -70,7 +69,7 @@ internal static class EmbeddedRun
             ["Rater:InstanceId"] = "scale",
             ["Rater:GroupId"] = group,
             ["Rater:BatchMaxWaitMs"] = batchMaxWaitMs.ToString(Figures.Invariant),
-            ["Http:Url"] = $"http://127.0.0.1:{FreePort()}",
+            ["Http:Url"] = $"http://127.0.0.1:{LoopbackPort.Free()}",
             ["Logging:LogLevel:Default"] = "Warning",
         });
         app.StartAsync().GetAwaiter().GetResult();
@@ -103,14 +102,5 @@ internal static class EmbeddedRun
 
             Thread.Sleep(10);
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 }

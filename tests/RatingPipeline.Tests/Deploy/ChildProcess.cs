@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
 using NUnit.Framework;
@@ -182,16 +180,6 @@ internal sealed class ChildProcess : IDisposable
         }
 
         _process.Dispose();
-    }
-
-    /// <summary>A TCP port on 127.0.0.1 that was free a moment ago.</summary>
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 
     private void Append(StringBuilder target, string? line, TaskCompletionSource closed)

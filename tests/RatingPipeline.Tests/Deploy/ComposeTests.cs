@@ -5,6 +5,7 @@ using NUnit.Framework;
 using RatingPipeline.Cli.Commands;
 using RatingPipeline.Kafka;
 using RatingPipeline.Tariffs;
+using RatingPipeline.Testing;
 
 namespace RatingPipeline.Tests.Deploy;
 
@@ -206,7 +207,7 @@ public sealed partial class ComposeTests
     [Test]
     public async Task Gateway_stand_in_accepts_a_notice_once_and_logs_only_the_last_digits()
     {
-        var port = ChildProcess.FreePort();
+        var port = LoopbackPort.Free();
         using var gateway = ChildProcess.Start(Python, [Path.Combine(RepoFiles.Deploy, "gateway", "loopback_gateway.py"), port.ToString(System.Globalization.CultureInfo.InvariantCulture)],
             environment: new Dictionary<string, string?> { ["HOST"] = "127.0.0.1", ["FAIL_RATE"] = "0" });
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(5) };
@@ -237,7 +238,7 @@ public sealed partial class ComposeTests
     [Test]
     public async Task Gateway_stand_in_fails_every_request_at_fail_rate_1()
     {
-        var port = ChildProcess.FreePort();
+        var port = LoopbackPort.Free();
         using var gateway = ChildProcess.Start(Python, [Path.Combine(RepoFiles.Deploy, "gateway", "loopback_gateway.py"), port.ToString(System.Globalization.CultureInfo.InvariantCulture)],
             environment: new Dictionary<string, string?> { ["HOST"] = "127.0.0.1", ["FAIL_RATE"] = "1" });
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(5) };

@@ -7,6 +7,7 @@ using RatingPipeline.Kafka;
 using RatingPipeline.Rater;
 using RatingPipeline.Sender.Gateway;
 using RatingPipeline.Synthetic;
+using RatingPipeline.Testing;
 
 namespace RatingPipeline.Tests.Deploy;
 
@@ -41,7 +42,7 @@ public sealed class PrometheusScrapeTests
         _cluster = EmbeddedCluster.Start(partitions: 2);
         var tariff = Path.Combine(_folder, "tariff.json");
         await File.WriteAllBytesAsync(tariff, SyntheticData.DemoTariff());
-        var raterPort = ChildProcess.FreePort();
+        var raterPort = LoopbackPort.Free();
         _rater = RaterHost.Build([], new Dictionary<string, string?>
         {
             ["Kafka:BootstrapServers"] = _cluster.BootstrapServers,
@@ -57,7 +58,7 @@ public sealed class PrometheusScrapeTests
 
         // The sender as deployed: the published app in its own process, so its /metrics holds only its own families.
         _gateway = await LoopbackGateway.StartAsync();
-        var senderPort = ChildProcess.FreePort();
+        var senderPort = LoopbackPort.Free();
         _sender = ChildProcess.Start("dotnet",
         [
             PublishedApp.Dll, "sender", $"--Kafka:BootstrapServers={_cluster.BootstrapServers}", "--Kafka:Embedded=true",
@@ -68,7 +69,7 @@ public sealed class PrometheusScrapeTests
         _traffic = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         _producing = Task.Run(() => Produce(_cluster.BootstrapServers, _traffic.Token));
 
-        var port = ChildProcess.FreePort();
+        var port = LoopbackPort.Free();
         var config = Path.Combine(_folder, "prometheus.yml");
         await File.WriteAllTextAsync(config, $"""
             global:

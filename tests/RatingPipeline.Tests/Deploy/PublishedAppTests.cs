@@ -5,6 +5,7 @@ using Confluent.Kafka;
 using NUnit.Framework;
 using RatingPipeline.Kafka;
 using RatingPipeline.Synthetic;
+using RatingPipeline.Testing;
 
 namespace RatingPipeline.Tests.Deploy;
 
@@ -202,7 +203,7 @@ public sealed partial class PublishedAppTests
     {
         await File.WriteAllBytesAsync(Path.Combine(folder, "tariff.json"), SyntheticData.DemoTariff());
         Directory.CreateDirectory(Path.Combine(folder, "tmp"));
-        var port = ChildProcess.FreePort();
+        var port = LoopbackPort.Free();
         string[] args =
         [
             PublishedApp.Dll, worker, $"--Kafka:BootstrapServers={bootstrap}", "--Kafka:Embedded=true",

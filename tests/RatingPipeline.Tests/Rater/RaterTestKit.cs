@@ -1,9 +1,8 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using RatingPipeline.Kafka;
+using RatingPipeline.Testing;
 
 namespace RatingPipeline.Tests.Rater;
 
@@ -38,20 +37,6 @@ internal static class Poll
 
     public static Task<bool> UntilAsync(Func<bool> condition, TimeSpan timeout, TimeSpan? interval = null) =>
         UntilAsync(() => Task.FromResult(condition()), timeout, interval);
-}
-
-/// <summary>Loopback ports for the rater's HTTP listener.</summary>
-internal static class Ports
-{
-    /// <summary>A port that was free a moment ago: bound on 127.0.0.1:0, read, released.</summary>
-    public static int Free()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
 }
 
 /// <summary>A topic set of a test's own inside a shared embedded cluster, so tests never see each other's records.</summary>
@@ -96,7 +81,7 @@ internal sealed class RaterSettings
         Topics = topics;
         GroupId = groupId;
         InstanceId = instanceId;
-        Port = Ports.Free();
+        Port = LoopbackPort.Free();
         _values["Kafka:BootstrapServers"] = bootstrap;
         _values["Kafka:Embedded"] = "true";
         _values["Rater:TariffPath"] = tariffPath;

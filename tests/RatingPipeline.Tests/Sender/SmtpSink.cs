@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using MimeKit;
 using NUnit.Framework;
+using RatingPipeline.Testing;
 
 namespace RatingPipeline.Tests.Sender;
 
@@ -37,7 +38,7 @@ internal sealed class SmtpSink : IDisposable
 
         var folder = Path.Combine(Path.GetTempPath(), $"smtp-sink-{Guid.NewGuid():N}");
         Directory.CreateDirectory(folder);
-        var port = FreePort();
+        var port = LoopbackPort.Free();
         var start = new ProcessStartInfo(executable!) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
         if (Environment.UserName == "root")
         {
@@ -129,14 +130,5 @@ internal sealed class SmtpSink : IDisposable
         {
             // Best effort.
         }
-    }
-
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 }
