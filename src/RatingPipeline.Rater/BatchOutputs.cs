@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Runtime.InteropServices;
 using RatingPipeline.Output;
 using RatingPipeline.Rating;
 using RatingPipeline.Records;
@@ -11,6 +10,7 @@ internal enum OutputKind : byte
     Rated,
     Reminder,
     Rejected,
+    Bill,
 }
 
 /// <summary>One output record of a batch: where its bytes are, and what it belongs to.</summary>
@@ -55,8 +55,17 @@ internal readonly struct KafkaBatchSink(BatchOutputs batch) : IRatingSink
         var start = batch.Bytes.WrittenCount;
         batch.Writer.WriteRated(batch.Bytes, in rated);
         batch.Add(OutputKind.Rated, start, rated.MsisdnKey);
-        CollectionsMarshal.GetValueRefOrAddDefault(batch.Touched, rated.MsisdnKey, out _) = batch.Partition;
-        batch.Metrics.CountRated(rated.ZeroRuleIndex);
+        if (!rated.IsFee)
+        {
+            batch.Metrics.CountRated(rated.ZeroRuleIndex);
+        }
+    }
+
+    public void Bill(in BillRecord bill)
+    {
+        var start = batch.Bytes.WrittenCount;
+        batch.Writer.WriteBill(batch.Bytes, in bill);
+        batch.Add(OutputKind.Bill, start, bill.MsisdnKey);
     }
 
     public void Reminder(in ReminderEvent reminder)

@@ -59,7 +59,7 @@ internal sealed class RaterSession : IDisposable
         _readiness = readiness;
         _metrics = metrics;
         _log = log;
-        _engine = new RatingEngine(tariffs.Current);
+        _engine = new RatingEngine(tariffs.Current) { ChangedStates = _changed };
         _metrics.SetTariff(tariffs.Current);
         _outputs = new BatchOutputs(metrics);
         _onDelivery = OnDelivery;
@@ -149,8 +149,11 @@ internal sealed class RaterSession : IDisposable
 
         // Outputs go to the input's partition number when the counts match, so each subscriber's records stay
         // on one partition across topics (the sender relies on it); otherwise they are keyed by msisdn.
-        _preservePartitions = new[] { _topics.RatedCdrs, _topics.Reminders, _topics.CdrsDlq }.All(t => Count(t) == cdrs);
+        _preservePartitions = new[] { _topics.RatedCdrs, _topics.Reminders, _topics.CdrsDlq, _topics.Bills }.All(t => Count(t) == cdrs);
     }
+
+    /// <summary>Subscribers whose state the engine changed while rating the current record.</summary>
+    private readonly HashSet<ulong> _changed = [];
 
     private void CollectBatch(CancellationToken stop)
     {
@@ -204,10 +207,18 @@ internal sealed class RaterSession : IDisposable
             _outputs.Partition = partition;
             _outputs.Offset = record.Offset.Value;
             _outputs.Key = record.Message.Key;
-            if (_engine.Process(record.Message.Value ?? [], ref sink, record.Offset.Value) == RatingResult.Skipped)
+            // A clock applies to the subscribers whose profiles are in the same-numbered subscribers partition.
+            if (_engine.Process(record.Message.Value ?? [], ref sink, record.Offset.Value, clockGroup: partition) == RatingResult.Skipped)
             {
                 _metrics.CountSkipped();
             }
+
+            foreach (var key in _changed)
+            {
+                _outputs.Touched[key] = partition;
+            }
+
+            _changed.Clear();
 
             offsets[partition] = record.Offset.Value + 1;
         }
@@ -280,6 +291,9 @@ internal sealed class RaterSession : IDisposable
                 case OutputKind.Reminder:
                     Produce(_topics.Reminders, output.Partition, KeyOf(output.MsisdnKey), value, null);
                     break;
+                case OutputKind.Bill:
+                    Produce(_topics.Bills, output.Partition, KeyOf(output.MsisdnKey), value, null);
+                    break;
                 default:
                     var headers = DeadLetterHeaders.Create(_topics.Cdrs, output.Partition, output.Offset, output.Reason, output.Detail ?? "");
                     Produce(_topics.CdrsDlq, output.Partition, output.OriginalKey, value, headers);
@@ -290,12 +304,18 @@ internal sealed class RaterSession : IDisposable
 
     private void ProduceStates()
     {
-        Span<byte> buffer = stackalloc byte[UsageStateCodec.MaxSize];
+        var buffer = new byte[4096];
         foreach (var (key, partition) in _outputs.Touched)
         {
             if (!_engine.TryGetState(key, out var state))
             {
                 continue;
+            }
+
+            var size = UsageStateCodec.MaxSize(in state);
+            if (buffer.Length < size)
+            {
+                buffer = new byte[size];
             }
 
             var length = UsageStateCodec.Write(in state, buffer);
@@ -540,7 +560,7 @@ internal sealed class RaterSession : IDisposable
             return;
         }
 
-        _engine.SetProfile(profile);
+        _engine.SetProfile(profile, clockGroup: partition);
         Track(_profilesByPartition, partition, profile.MsisdnKey);
     }
 

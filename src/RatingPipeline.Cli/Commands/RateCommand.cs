@@ -10,15 +10,21 @@ namespace RatingPipeline.Cli.Commands;
 /// <summary>Options of <c>ratingctl rate</c>.</summary>
 public sealed record RateOptions(string Tariff, string Subscribers, string Cdrs, string Out, bool Progress = true);
 
-/// <summary>The totals of one offline run.</summary>
-public sealed record RateSummary(long Lines, long Rated, long Rejected, long Reminders)
+/// <summary>
+/// The totals of one offline run: the lines of each output file, then the accepted location records, the fee records
+/// among the rated lines, the clock records not rejected and the accepted profile lines. Every non-blank input line
+/// is exactly one of a rated CDR, a location record, a clock, a profile line or a rejected record.
+/// </summary>
+public sealed record RateSummary(long Lines, long Rated, long Rejected, long Reminders, long Bills = 0, long Located = 0,
+    long Fees = 0, long Clocks = 0, long Profiles = 0)
 {
-    public override string ToString() => $"{Rated} rated, {Rejected} rejected, {Reminders} reminders";
+    public override string ToString() =>
+        $"{Rated} rated, {Rejected} rejected, {Reminders} reminders, {Bills} bills, {Located} located, {Fees} fees, {Clocks} clocks, {Profiles} profiles";
 }
 
 /// <summary>
 /// <c>ratingctl rate</c>: rates a CDR file offline, line by line in file order, with exactly the engine the
-/// Kafka rater uses, and writes <c>rated.jsonl</c>, <c>reminders.jsonl</c> and <c>rejected.jsonl</c>.
+/// Kafka rater uses, and writes <c>rated.jsonl</c>, <c>reminders.jsonl</c>, <c>rejected.jsonl</c> and <c>bills.jsonl</c>.
 /// A bad CDR line is rejected, never fatal; a missing or invalid tariff or subscriber file is.
 /// </summary>
 public static class RateCommand
@@ -50,7 +56,7 @@ public static class RateCommand
     public static async Task<RateSummary> RateAsync(Tariff tariff, IEnumerable<SubscriberProfile> profiles, RateOptions options,
         TextWriter stderr, CancellationToken cancel)
     {
-        var engine = new RatingEngine(tariff);
+        var engine = new RatingEngine(tariff) { AcceptsProfileLines = true };
         var profileCount = profiles.TryGetNonEnumeratedCount(out var count) ? count : 0;
         var size = new FileInfo(options.Cdrs).Length;
 
@@ -66,8 +72,9 @@ public static class RateCommand
         await using var rated = new ChunkedFileWriter(Path.Combine(options.Out, "rated.jsonl"));
         await using var reminders = new ChunkedFileWriter(Path.Combine(options.Out, "reminders.jsonl"));
         await using var rejected = new ChunkedFileWriter(Path.Combine(options.Out, "rejected.jsonl"));
-        var sink = new JsonlSink(new RecordWriter(), rated, reminders, rejected);
-        long lines = 0;
+        await using var bills = new ChunkedFileWriter(Path.Combine(options.Out, "bills.jsonl"));
+        var sink = new JsonlSink(new RecordWriter(), rated, reminders, rejected, bills);
+        long lines = 0, located = 0, clocks = 0, profileLines = 0;
 
         void OnLine(ReadOnlySpan<byte> line)
         {
@@ -77,7 +84,18 @@ public static class RateCommand
             }
 
             lines++;
-            engine.Process(line, ref sink);
+            switch (engine.Process(line, ref sink))
+            {
+                case RatingResult.Located:
+                    located++;
+                    break;
+                case RatingResult.Clock:
+                    clocks++;
+                    break;
+                case RatingResult.Profile:
+                    profileLines++;
+                    break;
+            }
         }
 
         var showProgress = options.Progress && size >= ProgressThreshold && !Console.IsErrorRedirected;
@@ -97,6 +115,7 @@ public static class RateCommand
             await LineReader.ReadLinesAsync(options.Cdrs, OnLine, null, cancel);
         }
 
-        return new RateSummary(lines, sink.RatedCount, sink.RejectedCount, sink.ReminderCount);
+        return new RateSummary(lines, sink.RatedCount, sink.RejectedCount, sink.ReminderCount, sink.BillCount, located, sink.FeeCount,
+            clocks, profileLines);
     }
 }

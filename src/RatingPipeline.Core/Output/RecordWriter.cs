@@ -4,6 +4,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using RatingPipeline.Rating;
 using RatingPipeline.Records;
+using RatingPipeline.Subscribers;
 using RatingPipeline.Tariffs;
 using RatingPipeline.Time;
 
@@ -35,27 +36,27 @@ public sealed class RecordWriter
 
     public void WriteRated(IBufferWriter<byte> output, in RatedCdr r)
     {
-        if (!TryWriteRatedVerbatim(output, in r))
+        if (r.IsFee || !TryWriteRatedVerbatim(output, in r))
         {
             WriteRatedWithJsonWriter(output, in r);
         }
     }
 
     /// <summary>
-    /// The fast path for a rated record whose strings all go out verbatim (printable ASCII the encoder does not
+    /// The fast path for a rated CDR whose strings all go out verbatim (printable ASCII the encoder does not
     /// escape: always so for a valid CDR under an ASCII tariff, except an id with a quote or backslash). It writes
     /// the same bytes as <see cref="WriteRatedWithJsonWriter"/> in one pass, without the writer's per-property checks.
     /// </summary>
     internal static bool TryWriteRatedVerbatim(IBufferWriter<byte> output, in RatedCdr r)
     {
-        if (!IsVerbatim(r.Id) || !IsVerbatim(r.Msisdn) || !IsVerbatim(r.Start) || !IsVerbatim(r.Plan)
+        if (r.IsFee || !IsVerbatim(r.Id) || !IsVerbatim(r.Msisdn) || !IsVerbatim(r.Start) || !IsVerbatim(r.Plan)
             || !IsVerbatim(r.TariffVersion) || !IsVerbatim(r.Zone) || (r.IsZeroRated && !IsVerbatim(r.ZeroRated)))
         {
             return false;
         }
 
         var size = RatedFixedBytes + r.Id.Length + r.Msisdn.Length + r.Start.Length + r.Plan.Length + r.TariffVersion.Length
-            + r.Zone.Length + (r.IsZeroRated ? r.ZeroRated.Length + 2 : 4);
+            + r.Zone.Length + r.Peer.Length + (r.IsZeroRated ? r.ZeroRated.Length + 2 : 4);
         var span = output.GetSpan(size);
         var n = 0;
         Append(span, ref n, "{\"id\":\""u8);
@@ -86,23 +87,63 @@ public sealed class RecordWriter
         {
             Append(span, ref n, ",\"zeroRated\":\""u8);
             Append(span, ref n, r.ZeroRated);
-            Append(span, ref n, "\"}"u8);
+            Append(span, ref n, "\""u8);
         }
         else
         {
-            Append(span, ref n, ",\"zeroRated\":null}"u8);
+            Append(span, ref n, ",\"zeroRated\":null"u8);
         }
 
+        if (r.Type == CdrType.Data)
+        {
+            Append(span, ref n, ",\"direction\":null,\"peer\":null,\"durationSec\":null,\"bytes\":"u8);
+            AppendNumber(span, ref n, r.Bytes);
+        }
+        else
+        {
+            Append(span, ref n, r.Direction == Direction.Mo ? ",\"direction\":\"mo\",\"peer\":\""u8 : ",\"direction\":\"mt\",\"peer\":\""u8);
+            Append(span, ref n, r.Peer);
+            if (r.Type == CdrType.Voice)
+            {
+                Append(span, ref n, "\",\"durationSec\":"u8);
+                AppendNumber(span, ref n, r.DurationSec);
+                Append(span, ref n, ",\"bytes\":null"u8);
+            }
+            else
+            {
+                Append(span, ref n, "\",\"durationSec\":null,\"bytes\":null"u8);
+            }
+        }
+
+        if (r.VisitedMcc >= 0)
+        {
+            Append(span, ref n, ",\"visitedMcc\":\""u8);
+            span[n++] = (byte)('0' + (r.VisitedMcc / 100));
+            span[n++] = (byte)('0' + (r.VisitedMcc / 10 % 10));
+            span[n++] = (byte)('0' + (r.VisitedMcc % 10));
+            Append(span, ref n, "\",\"usedAfter\":"u8);
+        }
+        else
+        {
+            Append(span, ref n, ",\"visitedMcc\":null,\"usedAfter\":"u8);
+        }
+
+        AppendNumber(span, ref n, r.UsedAfter);
+        Append(span, ref n, ",\"cappedAfter\":"u8);
+        AppendNumber(span, ref n, r.CappedAfter);
+        Append(span, ref n, ",\"spendAfter\":"u8);
+        AppendNumber(span, ref n, r.SpendAfter);
+        Append(span, ref n, "}"u8);
         output.Advance(n);
         return true;
     }
 
-    /// <summary>Member names and punctuation of a rated record, its type (≤ 5), cycle (≤ 16) and four numbers (≤ 20 each).</summary>
-    private const int RatedFixedBytes = 192 + 5 + 16 + (4 * 20);
+    /// <summary>Member names and punctuation of a rated record, its type (≤ 5), cycle (≤ 16) and nine numbers (≤ 20 each).</summary>
+    private const int RatedFixedBytes = 400 + 5 + 16 + (9 * 20);
 
     private static bool IsVerbatim(ReadOnlySpan<byte> text) => text.IndexOfAnyExcept(Verbatim) < 0;
 
-    /// <summary>The general path: any strings, escaped by the JSON writer.</summary>
+    /// <summary>The general path: any strings, escaped by the JSON writer; also every fee record (SPEC §7.5).</summary>
     internal void WriteRatedWithJsonWriter(IBufferWriter<byte> output, in RatedCdr r)
     {
         Span<byte> cycle = stackalloc byte[16];
@@ -110,41 +151,75 @@ public sealed class RecordWriter
         json.WriteStartObject();
         json.WriteString("id"u8, r.Id);
         json.WriteString("msisdn"u8, r.Msisdn);
-        json.WriteString("type"u8, RecordNames.TypeName(r.Type));
+        json.WriteString("type"u8, r.IsFee ? "fee"u8 : RecordNames.TypeName(r.Type));
         json.WriteString("start"u8, r.Start);
         json.WriteString("cycle"u8, cycle[..BillingCycle.Format(r.CycleDay, cycle)]);
         json.WriteString("plan"u8, r.Plan);
         json.WriteString("tariffVersion"u8, r.TariffVersion);
-        json.WriteString("zone"u8, r.Zone);
+        StringOrNull(json, "zone"u8, r.Zone, !r.IsFee);
         json.WriteNumber("billableUnits"u8, r.BillableUnits);
         json.WriteNumber("allowanceUnits"u8, r.AllowanceUnits);
         json.WriteNumber("overageUnits"u8, r.OverageUnits);
         json.WriteNumber("charge"u8, r.Charge);
-        if (r.IsZeroRated)
+        StringOrNull(json, "zeroRated"u8, r.ZeroRated, r.IsZeroRated);
+        if (r.IsFee)
         {
-            json.WriteString("zeroRated"u8, r.ZeroRated);
+            json.WriteString("fee"u8, r.FeeKind == FeeKind.Monthly ? "monthly"u8 : "service"u8);
+            StringOrNull(json, "serviceId"u8, r.ServiceId, r.FeeKind == FeeKind.Service);
+        }
+
+        var call = !r.IsFee;
+        StringOrNull(json, "direction"u8, r.Direction == Direction.Mo ? "mo"u8 : "mt"u8, call && r.Type != CdrType.Data);
+        StringOrNull(json, "peer"u8, r.Peer, call && r.Type != CdrType.Data);
+        NumberOrNull(json, "durationSec"u8, r.DurationSec, call && r.Type == CdrType.Voice);
+        NumberOrNull(json, "bytes"u8, r.Bytes, call && r.Type == CdrType.Data);
+        Span<byte> mcc = stackalloc byte[3];
+        StringOrNull(json, "visitedMcc"u8, r.VisitedMcc >= 0 ? FormatMcc(r.VisitedMcc, mcc) : default, call && r.VisitedMcc >= 0);
+        NumberOrNull(json, "usedAfter"u8, r.UsedAfter, call);
+        NumberOrNull(json, "cappedAfter"u8, r.CappedAfter, call);
+        json.WriteNumber("spendAfter"u8, r.SpendAfter);
+        json.WriteEndObject();
+        json.Flush();
+    }
+
+    private static void StringOrNull(Utf8JsonWriter json, ReadOnlySpan<byte> name, ReadOnlySpan<byte> value, bool present)
+    {
+        if (present)
+        {
+            json.WriteString(name, value);
         }
         else
         {
-            json.WriteNull("zeroRated"u8);
+            json.WriteNull(name);
         }
+    }
 
-        json.WriteEndObject();
-        json.Flush();
+    private static void NumberOrNull(Utf8JsonWriter json, ReadOnlySpan<byte> name, long value, bool present)
+    {
+        if (present)
+        {
+            json.WriteNumber(name, value);
+        }
+        else
+        {
+            json.WriteNull(name);
+        }
     }
 
     public void WriteReminder(IBufferWriter<byte> output, in ReminderEvent e)
     {
         Span<byte> cycle = stackalloc byte[16];
-        Span<byte> eventId = stackalloc byte[EventIdMax];
         var cycleText = cycle[..BillingCycle.Format(e.CycleDay, cycle)];
+        var bound = EventIdBound(in e);
+        byte[]? rented = null;
+        var eventId = bound <= EventIdMax ? stackalloc byte[EventIdMax] : (rented = ArrayPool<byte>.Shared.Rent(bound));
         var json = Begin(output);
         json.WriteStartObject();
         json.WriteString("eventId"u8, eventId[..EventId(in e, cycleText, eventId)]);
         json.WriteString("msisdn"u8, e.Msisdn);
         json.WriteString("kind"u8, KindName(e.Kind));
         json.WriteString("cycle"u8, cycleText);
-        json.WriteString("cdrId"u8, e.CdrId);
+        StringOrNull(json, "cdrId"u8, e.CdrId, e.HasCdrId);
         json.WriteString("at"u8, e.At);
         switch (e.Kind)
         {
@@ -181,11 +256,40 @@ public sealed class RecordWriter
                 WriteRoamingRate(json, "data"u8, plan, plan.FindRate(CdrType.Data, e.ZoneIndex, Direction.None, Dest.None));
                 json.WriteEndObject();
                 break;
+            case ReminderKind.PlanChange:
+                json.WriteString("from"u8, e.PlanFrom);
+                json.WriteString("to"u8, e.PlanTo);
+                NumberOrNull(json, "monthlyFee"u8, e.MonthlyFee, e.HasMonthlyFee);
+                break;
+            case ReminderKind.VasPrecharge:
+                json.WriteString("serviceId"u8, e.ServiceId);
+                json.WritePropertyName("name"u8);
+                json.WriteStartObject();
+                json.WriteString("zh"u8, e.NameZh);
+                json.WriteString("en"u8, e.NameEn);
+                json.WriteEndObject();
+                json.WriteNumber("price"u8, e.Amount);
+                json.WriteString("chargeAt"u8, e.ChargeAt);
+                break;
+            case ReminderKind.PlanExpiry:
+                json.WriteString("plan"u8, e.PlanTo);
+                json.WriteString("endsAt"u8, e.EndsAt);
+                NumberOrNull(json, "monthlyFee"u8, e.MonthlyFee, e.HasMonthlyFee);
+                break;
         }
 
         json.WriteEndObject();
         json.Flush();
+        if (rented is not null)
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
     }
+
+    /// <summary>An upper bound of the event id's length (every detail a reminder of any kind may name, plus punctuation).</summary>
+    public static int EventIdBound(in ReminderEvent e) =>
+        64 + e.Msisdn.Length + e.CdrId.Length + e.BalanceAsOf.Length + e.PlanFrom.Length + e.PlanTo.Length + e.Trigger.Length
+        + e.ServiceId.Length + e.At.Length + e.EndsAt.Length;
 
     /// <summary>
     /// A rejected record for a file: reason, detail, id and msisdn when readable, and the original line as
@@ -268,8 +372,11 @@ public sealed class RecordWriter
     /// <summary>Raw lines up to this size are written as one value; longer ones in segments of this size.</summary>
     public const int RawSegment = 1 << 20;
 
-    /// <summary>Longest event id: msisdn(15):cycle(10+):kind(11):mcc(3):cdrId(64), or a balanceAsOf of ≤ 33.</summary>
-    public const int EventIdMax = 160;
+    /// <summary>
+    /// Longest event id: msisdn(15):cycle(10+):kind(13): then the longest detail, a plan change's two plan ids and its
+    /// trigger. Plan ids are not bounded by the tariff rules, so a longer id is written through a rented buffer.
+    /// </summary>
+    public const int EventIdMax = 256;
 
     /// <summary>Writes the deterministic event id <c>msisdn:cycle:kind:detail</c>; returns its length.</summary>
     public static int EventId(in ReminderEvent e, ReadOnlySpan<byte> cycle, Span<byte> destination)
@@ -303,6 +410,21 @@ public sealed class RecordWriter
                 Append(destination, ref n, ":"u8);
                 Append(destination, ref n, e.CdrId);
                 break;
+            case ReminderKind.PlanChange:
+                Append(destination, ref n, e.PlanFrom);
+                Append(destination, ref n, ":"u8);
+                Append(destination, ref n, e.PlanTo);
+                Append(destination, ref n, ":"u8);
+                Append(destination, ref n, e.Trigger);
+                break;
+            case ReminderKind.VasPrecharge:
+                Append(destination, ref n, e.ServiceId);
+                Append(destination, ref n, ":"u8);
+                Append(destination, ref n, e.At);
+                break;
+            case ReminderKind.PlanExpiry:
+                Append(destination, ref n, e.EndsAt);
+                break;
         }
 
         return n;
@@ -314,8 +436,67 @@ public sealed class RecordWriter
         ReminderKind.DataCap => "data-cap"u8,
         ReminderKind.HighSpend => "high-spend"u8,
         ReminderKind.LowBalance => "low-balance"u8,
-        _ => "roaming"u8,
+        ReminderKind.Roaming => "roaming"u8,
+        ReminderKind.PlanChange => "plan-change"u8,
+        ReminderKind.VasPrecharge => "vas-precharge"u8,
+        _ => "plan-expiry"u8,
     };
+
+    /// <summary>A bill (SPEC §7.8): usage per type, the fees in charge order, the minimum, the top-up and the total.</summary>
+    public void WriteBill(IBufferWriter<byte> output, in BillRecord b)
+    {
+        Span<byte> cycle = stackalloc byte[16];
+        Span<byte> scratch = stackalloc byte[EventIdMax];
+        var cycleText = cycle[..BillingCycle.Format(b.CycleDay, cycle)];
+        var json = Begin(output);
+        json.WriteStartObject();
+        var n = 0;
+        Append(scratch, ref n, b.Msisdn);
+        Append(scratch, ref n, ":"u8);
+        Append(scratch, ref n, cycleText);
+        Append(scratch, ref n, ":bill"u8);
+        json.WriteString("eventId"u8, scratch[..n]);
+        json.WriteString("msisdn"u8, b.Msisdn);
+        json.WriteString("cycle"u8, cycleText);
+        json.WriteString("cycleEnd"u8, scratch[..BillingCycle.Format(b.CycleEnd, scratch)]);
+        json.WriteString("plan"u8, b.Plan);
+        json.WriteString("tariffVersion"u8, b.TariffVersion);
+        json.WritePropertyName("usage"u8);
+        json.WriteStartObject();
+        for (var t = 0; t < 3; t++)
+        {
+            json.WritePropertyName(RecordNames.TypeName((CdrType)t));
+            json.WriteStartObject();
+            json.WriteNumber("count"u8, b.Counters.Count[t]);
+            json.WriteNumber("billableUnits"u8, b.Counters.Units[t]);
+            json.WriteNumber("allowanceUnits"u8, b.Counters.Used[t]);
+            json.WriteNumber("charge"u8, b.Counters.Charges[t]);
+            json.WriteEndObject();
+        }
+
+        json.WriteEndObject();
+        json.WriteNumber("usageCharge"u8, b.UsageCharge);
+        json.WritePropertyName("fees"u8);
+        json.WriteStartArray();
+        foreach (var fee in b.Fees)
+        {
+            var service = fee.Kind == FeeKind.Service ? NameTable.Services.Utf8(fee.ServiceId) : default;
+            json.WriteStartObject();
+            json.WriteString("id"u8, scratch[..RatingEngine.FeeId(b.Msisdn, b.CycleDay, fee.Kind, service, scratch)]);
+            json.WriteString("fee"u8, fee.Kind == FeeKind.Monthly ? "monthly"u8 : "service"u8);
+            StringOrNull(json, "serviceId"u8, service, fee.Kind == FeeKind.Service);
+            json.WriteNumber("charge"u8, fee.Amount);
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+        json.WriteNumber("feeCharge"u8, b.FeeCharge);
+        json.WriteNumber("minimum"u8, b.Minimum);
+        json.WriteNumber("topUp"u8, b.TopUp);
+        json.WriteNumber("total"u8, b.Total);
+        json.WriteEndObject();
+        json.Flush();
+    }
 
     private static void WriteRoamingRate(Utf8JsonWriter json, ReadOnlySpan<byte> name, RatePlan plan, int rateIndex)
     {

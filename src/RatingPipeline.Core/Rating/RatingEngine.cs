@@ -9,20 +9,39 @@ using RatingPipeline.Time;
 namespace RatingPipeline.Rating;
 
 /// <summary>
-/// Rates CDRs in arrival order against the tariff, the subscribers' profiles and their usage state, and
-/// emits rated records, reminder events and rejected records to a sink. One engine serves one thread; the
-/// per-record path (decode, look up, rate, remind) allocates nothing.
+/// Rates the records of the CDR stream in arrival order against the tariff, the subscribers' profiles and their
+/// state, and emits rated records, fee records, reminders, bills and rejected records to a sink (SPEC §4, §7).
+/// CDRs and location records act on their subscriber; a clock record acts on every subscriber of its clock group
+/// (offline: every profile; on Kafka: the profiles of the same-numbered <c>subscribers</c> partition), in
+/// ascending msisdn order. One engine serves one thread; the per-record path allocates nothing.
 /// </summary>
-public sealed class RatingEngine(Tariff tariff)
+public sealed partial class RatingEngine(Tariff tariff)
 {
     private static readonly long Day = Instant.TicksPerDay;
+
+    /// <summary>At most this many cycles end in one advance (SPEC §7.4's bound).</summary>
+    public const int MaxCycleEndsPerAdvance = 12;
 
     private readonly CdrDecoder _decoder = new();
     private readonly Dictionary<ulong, SubscriberProfile> _profiles = [];
     private readonly Dictionary<ulong, UsageState> _states = [];
+    private readonly Dictionary<int, ClockGroup> _groups = [];
+    private readonly Dictionary<ulong, int> _profileGroup = [];
 
     /// <summary>The tariff in force; replacing it applies from the next record on.</summary>
     public Tariff Tariff { get; set; } = tariff;
+
+    /// <summary>
+    /// Whether <c>profile</c> lines in the stream change profiles (offline, SPEC §7.1). On Kafka profiles travel only
+    /// on <c>subscribers</c>, and a profile record in the CDR stream is rejected <c>invalid</c>.
+    /// </summary>
+    public bool AcceptsProfileLines { get; init; }
+
+    /// <summary>
+    /// When set, the msisdn key of every state the engine makes or changes is added to it (the Kafka rater writes
+    /// those states at its next checkpoint). A location record or a clock changes a state without a rated record.
+    /// </summary>
+    public HashSet<ulong>? ChangedStates { get; init; }
 
     public int ProfileCount => _profiles.Count;
 
@@ -30,7 +49,24 @@ public sealed class RatingEngine(Tariff tariff)
 
     public IReadOnlyDictionary<ulong, SubscriberProfile> Profiles => _profiles;
 
-    public void SetProfile(SubscriberProfile profile) => _profiles[profile.MsisdnKey] = profile;
+    /// <summary>Sets a subscriber's profile; <paramref name="clockGroup"/> is the group its clocks come from (Kafka: the partition).</summary>
+    public void SetProfile(SubscriberProfile profile, int clockGroup = 0)
+    {
+        _profiles[profile.MsisdnKey] = profile;
+        ref var group = ref CollectionsMarshal.GetValueRefOrAddDefault(_profileGroup, profile.MsisdnKey, out var known);
+        if (known && group == clockGroup)
+        {
+            return;
+        }
+
+        if (known)
+        {
+            Group(group).Remove(profile.MsisdnKey);
+        }
+
+        group = clockGroup;
+        Group(clockGroup).Add(profile.MsisdnKey);
+    }
 
     /// <summary>
     /// Makes room for this many profiles and usage states at once, instead of growing the tables step by step
@@ -39,10 +75,19 @@ public sealed class RatingEngine(Tariff tariff)
     public void EnsureCapacity(int profiles, int states)
     {
         _profiles.EnsureCapacity(profiles);
+        _profileGroup.EnsureCapacity(profiles);
         _states.EnsureCapacity(states);
     }
 
-    public bool RemoveProfile(ulong msisdnKey) => _profiles.Remove(msisdnKey);
+    public bool RemoveProfile(ulong msisdnKey)
+    {
+        if (_profileGroup.Remove(msisdnKey, out var group))
+        {
+            Group(group).Remove(msisdnKey);
+        }
+
+        return _profiles.Remove(msisdnKey);
+    }
 
     public bool TryGetState(ulong msisdnKey, out UsageState state) => _states.TryGetValue(msisdnKey, out state);
 
@@ -52,28 +97,81 @@ public sealed class RatingEngine(Tariff tariff)
 
     public IEnumerable<ulong> StateKeys => _states.Keys;
 
-    /// <summary>Rates one record (the bytes of one CDR). <paramref name="offset"/> ≥ 0 tags the state it changes.</summary>
+    /// <summary>
+    /// Processes one record (the bytes of one line or message): a CDR, a location record, a clock record or an
+    /// offline profile line. <paramref name="offset"/> ≥ 0 tags the states it changes and skips states that hold it
+    /// already; <paramref name="clockGroup"/> names the subscribers a clock applies to.
+    /// </summary>
     [SkipLocalsInit]
-    public RatingResult Process<TSink>(ReadOnlySpan<byte> record, ref TSink sink, long offset = -1)
+    public RatingResult Process<TSink>(ReadOnlySpan<byte> record, ref TSink sink, long offset = -1, int clockGroup = 0)
         where TSink : struct, IRatingSink
     {
         var cause = _decoder.Decode(record, out var cdr);
-        if (cause != InvalidCause.None)
+        if (cause == InvalidCause.None)
         {
-            var rejected = new RejectedCdr
+            switch (cdr.Kind)
             {
-                Reason = RejectReason.Invalid,
-                Detail = InvalidCauses.Detail(cause),
-                Raw = record,
-                HasId = _decoder.HasRejectedId,
-                Id = _decoder.HasRejectedId ? _decoder.RejectedId : default,
-                HasMsisdn = _decoder.HasRejectedMsisdn,
-                Msisdn = _decoder.HasRejectedMsisdn ? _decoder.RejectedMsisdn : default,
-            };
-            sink.Rejected(in rejected);
+                case RecordKind.Cdr:
+                case RecordKind.Location:
+                    return ProcessSubscriberRecord(in cdr, record, ref sink, offset);
+                case RecordKind.Clock:
+                    ApplyClock(cdr.StartTicks, cdr.Start, ref sink, offset, clockGroup);
+                    return RatingResult.Clock;
+                default:
+                    return ProcessProfileLine(record, ref sink, clockGroup);
+            }
+        }
+
+        RejectInvalid(ref sink, record, InvalidCauses.Detail(cause));
+        return RatingResult.Rejected;
+    }
+
+    private RatingResult ProcessProfileLine<TSink>(ReadOnlySpan<byte> record, ref TSink sink, int clockGroup)
+        where TSink : struct, IRatingSink
+    {
+        if (!AcceptsProfileLines)
+        {
+            RejectInvalid(ref sink, record, "a profile record is not accepted in the CDR stream: profiles travel on the subscribers topic");
             return RatingResult.Rejected;
         }
 
+        // Rare and offline only: the profile reader may allocate.
+        var profile = SubscriberProfile.TryParse(record, Tariff, out var error);
+        if (profile is null)
+        {
+            RejectInvalid(ref sink, record, "profile line refused: " + error);
+            return RatingResult.Rejected;
+        }
+
+        SetProfile(profile, clockGroup);
+        return RatingResult.Profile;
+    }
+
+    private void RejectInvalid<TSink>(ref TSink sink, ReadOnlySpan<byte> record, string detail)
+        where TSink : struct, IRatingSink
+    {
+        var rejected = new RejectedCdr
+        {
+            Reason = RejectReason.Invalid,
+            Detail = detail,
+            Raw = record,
+            HasId = _decoder.HasRejectedId,
+            Id = _decoder.HasRejectedId ? _decoder.RejectedId : default,
+            HasMsisdn = _decoder.HasRejectedMsisdn,
+            Msisdn = _decoder.HasRejectedMsisdn ? _decoder.RejectedMsisdn : default,
+        };
+        if (rejected.HasMsisdn)
+        {
+            MsisdnKey.TryCompute(rejected.Msisdn, out rejected.MsisdnKey);
+        }
+
+        sink.Rejected(in rejected);
+    }
+
+    /// <summary>A CDR or a location record (SPEC §4, §7.12).</summary>
+    private RatingResult ProcessSubscriberRecord<TSink>(in Cdr cdr, ReadOnlySpan<byte> record, ref TSink sink, long offset)
+        where TSink : struct, IRatingSink
+    {
         var tariff = Tariff;
         if (!_profiles.TryGetValue(cdr.MsisdnKey, out var profile))
         {
@@ -96,41 +194,51 @@ public sealed class RatingEngine(Tariff tariff)
                 return RatingResult.Skipped;
             }
 
-            if (existing.HasCycle && cycle < existing.CycleDay)
+            if (cycle < existing.CycleDay && existing.Previous?.Cycle != cycle)
             {
-                return Reject(ref sink, in cdr, record, RejectReason.Late, "the CDR belongs to a billing cycle older than the subscriber's current one");
+                return Reject(ref sink, in cdr, record, RejectReason.Late,
+                    "the record belongs to a billing cycle older than the subscriber's current one and not open for late records");
             }
         }
 
         var idHash = XxHash3.HashToUInt64(cdr.Id);
         if (!isNew && existing.RecentIds.Contains(idHash))
         {
-            return Reject(ref sink, in cdr, record, RejectReason.Duplicate, "the id is one of the subscriber's last 32 accepted CDR ids");
+            return Reject(ref sink, in cdr, record, RejectReason.Duplicate, "the id is one of the subscriber's last 32 accepted ids");
         }
 
+        var isCdr = cdr.Kind == RecordKind.Cdr;
         var zone = tariff.ZoneOf(cdr.VisitedMcc);
-        var zeroRule = cdr.Type == CdrType.Data ? -1 : tariff.ZeroRating.Match(cdr.Peer, cdr.Type, cdr.StartTicks);
+        var zeroRule = -1;
         var rateIndex = -1;
-        if (zeroRule < 0)
+        if (isCdr)
         {
-            var dest = cdr.Type == CdrType.Data ? Dest.None : Tariff.DestOf(cdr.Peer);
-            rateIndex = plan.FindRate(cdr.Type, zone, cdr.Direction, dest);
-            if (rateIndex < 0)
+            zeroRule = cdr.Type == CdrType.Data ? -1 : tariff.ZeroRating.Match(cdr.Peer, cdr.Type, cdr.StartTicks, zone);
+            if (zeroRule < 0)
             {
-                return Reject(ref sink, in cdr, record, RejectReason.NoRate, "no rate of the plan matches this type, zone, direction and destination");
+                var dest = cdr.Type == CdrType.Data ? Dest.None : Tariff.DestOf(cdr.Peer);
+                rateIndex = plan.FindRate(cdr.Type, zone, cdr.Direction, dest);
+                if (rateIndex < 0)
+                {
+                    return Reject(ref sink, in cdr, record, RejectReason.NoRate, "no rate of the plan matches this type, zone, direction and destination");
+                }
             }
         }
 
         // Accepted: only now does state change.
+        var context = new Context(profile, plan, tariff);
         ref var state = ref isNew ? ref CollectionsMarshal.GetValueRefOrAddDefault(_states, cdr.MsisdnKey, out _) : ref existing;
         if (isNew)
         {
-            state = UsageState.New();
+            state = NewState(in context, cycle, cdr.StartTicks);
         }
-
-        if (!state.HasCycle || cycle > state.CycleDay)
+        else
         {
-            state.StartCycle(cycle);
+            StartEvent(ref state, in context, ref sink, cdr.StartTicks, cdr.Start, cdr.Id, hasRecordId: true);
+            if (cycle > state.CycleDay)
+            {
+                Advance(ref state, in context, ref sink, BillingCycle.StartTicks(cycle, tariff.UtcOffsetTicks));
+            }
         }
 
         state.RecentIds.Add(idHash);
@@ -139,15 +247,19 @@ public sealed class RatingEngine(Tariff tariff)
             state.OffsetTag = offset;
         }
 
-        if (profile.Prepaid && (!state.PrepaidTracked || state.PrepaidAsOfTicks != profile.BalanceAsOfTicks))
+        ChangedStates?.Add(cdr.MsisdnKey);
+
+        // The counters of the record's cycle: the state's, or the open previous cycle's (SPEC §7.11).
+        var previous = cycle < state.CycleDay ? state.Previous : null;
+        ref var counters = ref previous is null ? ref state.Counters : ref previous.Counters;
+        if (!isCdr)
         {
-            // A new balanceAsOf re-arms the low-balance reminder and restarts the charges since it.
-            state.PrepaidTracked = true;
-            state.PrepaidAsOfTicks = profile.BalanceAsOfTicks;
-            state.PrepaidCharges = 0;
-            state.LowBalanceFired = false;
+            RoamingReminder(ref sink, ref state, in cdr, cycle, zone, plan);
+            return RatingResult.Located;
         }
 
+        var type = (int)cdr.Type;
+        counters.Count[type]++;
         var rated = new RatedCdr
         {
             Id = cdr.Id,
@@ -161,45 +273,54 @@ public sealed class RatingEngine(Tariff tariff)
             TariffVersion = tariff.VersionUtf8,
             Zone = tariff.ZoneIdsUtf8[zone],
             ZeroRuleIndex = zeroRule,
+            Direction = cdr.Direction,
+            Peer = cdr.Peer,
+            DurationSec = cdr.DurationSec,
+            Bytes = cdr.Bytes,
+            VisitedMcc = cdr.VisitedMcc,
         };
 
         if (zeroRule >= 0)
         {
-            // Zero-rated: counts against nothing; only the roaming reminder applies.
+            // Zero-rated: counts against nothing but the bill's count; only the roaming reminder applies.
             rated.IsZeroRated = true;
             rated.ZeroRated = tariff.ZeroRating[zeroRule].ReasonUtf8;
+            rated.UsedAfter = counters.Used[type];
+            rated.CappedAfter = counters.Capped;
+            rated.SpendAfter = counters.Spend;
             sink.Rated(in rated);
-            RoamingReminder(ref sink, ref state, in cdr, cycle, zone, plan, tariff);
+            RoamingReminder(ref sink, ref state, in cdr, cycle, zone, plan);
             return RatingResult.Rated;
         }
 
         var rate = plan.RateAt(rateIndex);
-        var billable = BillableUnits(in cdr, rate);
+        var billable = Pricing.BillableUnits(cdr.Type, cdr.DurationSec, cdr.Bytes, rate);
         long allowanceUnits = 0;
-        var type = (int)cdr.Type;
+        var allowance = plan.Allowance(cdr.Type);
         if (rate.UseAllowance)
         {
             // As specified: R = allowance − used (negative after a move to a smaller allowance), A = min(R, B).
-            var remaining = plan.Allowance(cdr.Type) - state.Used[type];
-            allowanceUnits = Math.Min(remaining, billable);
-            state.Used[type] += allowanceUnits;
+            allowanceUnits = Math.Min(allowance - counters.Used[type], billable);
+            counters.Used[type] += allowanceUnits;
         }
 
         var overage = billable - allowanceUnits;
-        var charge = Saturate(TariffLoader.ChargeFor(overage, rate));
+        var charge = Saturate(Pricing.Charge(overage, rate));
         long? cap = null;
         if (rate.Capped)
         {
             cap = profile.DataCap ?? plan.DefaultDataCap;
             if (cap is { } k)
             {
-                charge = Math.Min(charge, Math.Max(0, k - state.CappedCharges));
+                charge = Math.Min(charge, Math.Max(0, k - counters.Capped));
             }
 
-            state.CappedCharges = SaturatingAdd(state.CappedCharges, charge);
+            counters.Capped = SaturatingAdd(counters.Capped, charge);
         }
 
-        state.Spend = SaturatingAdd(state.Spend, charge);
+        counters.Spend = SaturatingAdd(counters.Spend, charge);
+        counters.Units[type] = SaturatingAdd(counters.Units[type], billable);
+        counters.Charges[type] = SaturatingAdd(counters.Charges[type], charge);
         if (profile.Prepaid && cdr.StartTicks >= profile.BalanceAsOfTicks)
         {
             state.PrepaidCharges = SaturatingAdd(state.PrepaidCharges, charge);
@@ -209,6 +330,9 @@ public sealed class RatingEngine(Tariff tariff)
         rated.AllowanceUnits = allowanceUnits;
         rated.OverageUnits = overage;
         rated.Charge = charge;
+        rated.UsedAfter = counters.Used[type];
+        rated.CappedAfter = counters.Capped;
+        rated.SpendAfter = counters.Spend;
         sink.Rated(in rated);
 
         var reminder = new ReminderEvent
@@ -217,19 +341,19 @@ public sealed class RatingEngine(Tariff tariff)
             MsisdnKey = cdr.MsisdnKey,
             CycleDay = cycle,
             CdrId = cdr.Id,
+            HasCdrId = true,
             At = cdr.Start,
         };
 
-        var allowance = plan.Allowance(cdr.Type);
         if (allowance > 0)
         {
-            var used = state.Used[type];
+            var used = counters.Used[type];
             foreach (var threshold in plan.ReminderThresholdSpan)
             {
                 var bit = UInt128.One << threshold;
-                if ((state.AllowanceFired[type] & bit) == 0 && (Int128)used * 100 >= (Int128)threshold * allowance)
+                if ((counters.AllowanceFired[type] & bit) == 0 && (Int128)used * 100 >= (Int128)threshold * allowance)
                 {
-                    state.AllowanceFired[type] |= bit;
+                    counters.AllowanceFired[type] |= bit;
                     reminder.Kind = ReminderKind.Allowance;
                     reminder.Type = cdr.Type;
                     reminder.Threshold = threshold;
@@ -242,25 +366,48 @@ public sealed class RatingEngine(Tariff tariff)
             }
         }
 
-        if (cap is { } capValue && !state.DataCapFired && state.CappedCharges == capValue)
+        if (cap is { } capValue && !counters.DataCapFired && counters.Capped == capValue)
         {
-            state.DataCapFired = true;
+            counters.DataCapFired = true;
             reminder.Kind = ReminderKind.DataCap;
             reminder.Limit = capValue;
-            reminder.Amount = state.CappedCharges;
+            reminder.Amount = counters.Capped;
             sink.Reminder(in reminder);
         }
 
-        if ((profile.HighSpendThreshold ?? plan.HighSpendThreshold) is { } highSpend && !state.HighSpendFired && state.Spend >= highSpend)
+        HighSpendReminder(ref sink, ref counters, in context, ref reminder);
+        if (charge > 0)
         {
-            state.HighSpendFired = true;
+            LowBalanceReminder(ref sink, ref state, in context, ref reminder);
+        }
+
+        RoamingReminder(ref sink, ref state, in cdr, cycle, zone, plan);
+        return RatingResult.Rated;
+    }
+
+    /// <summary>Billable units B of a CDR under a rate (voice in increments after the first, data in increments).</summary>
+    public static long BillableUnits(in Cdr cdr, Rate rate) => Pricing.BillableUnits(cdr.Type, cdr.DurationSec, cdr.Bytes, rate);
+
+    private static void HighSpendReminder<TSink>(ref TSink sink, ref CycleCounters counters, in Context context, ref ReminderEvent reminder)
+        where TSink : struct, IRatingSink
+    {
+        if ((context.Profile.HighSpendThreshold ?? context.Plan.HighSpendThreshold) is { } highSpend && !counters.HighSpendFired
+            && counters.Spend >= highSpend)
+        {
+            counters.HighSpendFired = true;
             reminder.Kind = ReminderKind.HighSpend;
             reminder.Threshold = highSpend;
-            reminder.Amount = state.Spend;
+            reminder.Amount = counters.Spend;
             sink.Reminder(in reminder);
         }
+    }
 
-        if (profile.Prepaid && charge > 0 && plan.LowBalanceThreshold is { } low && !state.LowBalanceFired)
+    /// <summary>Prepaid only, after a charge &gt; 0: fires once per balanceAsOf when balance − charges since it &lt; the plan's threshold.</summary>
+    private static void LowBalanceReminder<TSink>(ref TSink sink, ref UsageState state, in Context context, ref ReminderEvent reminder)
+        where TSink : struct, IRatingSink
+    {
+        var profile = context.Profile;
+        if (profile.Prepaid && context.Plan.LowBalanceThreshold is { } low && !state.LowBalanceFired)
         {
             var left = SaturatingAdd(profile.Balance, -state.PrepaidCharges);
             if (left < low)
@@ -273,38 +420,14 @@ public sealed class RatingEngine(Tariff tariff)
                 sink.Reminder(in reminder);
             }
         }
-
-        RoamingReminder(ref sink, ref state, in cdr, cycle, zone, plan, tariff);
-        return RatingResult.Rated;
     }
 
-    /// <summary>Billable units B of a CDR under a rate (voice in increments after the first, data in increments).</summary>
-    public static long BillableUnits(in Cdr cdr, Rate rate)
-    {
-        switch (cdr.Type)
-        {
-            case CdrType.Voice:
-                if (cdr.DurationSec == 0)
-                {
-                    return 0;
-                }
-
-                var rest = Math.Max(0, cdr.DurationSec - rate.FirstIncrement);
-                return rate.FirstIncrement + (CeilDiv(rest, rate.Increment) * rate.Increment);
-            case CdrType.Sms:
-                return 1;
-            default:
-                return CeilDiv(cdr.Bytes, rate.Increment) * rate.Increment;
-        }
-    }
-
-    private static void RoamingReminder<TSink>(ref TSink sink, ref UsageState state, in Cdr cdr, int cycle, int zone,
-        RatePlan plan, Tariff tariff)
+    private void RoamingReminder<TSink>(ref TSink sink, ref UsageState state, in Cdr cdr, int cycle, int zone, RatePlan plan)
         where TSink : struct, IRatingSink
     {
         if (zone == Tariff.Domestic)
         {
-            return; // domestic CDRs neither notify nor clear the memory
+            return; // domestic records neither notify nor clear the memory
         }
 
         var fires = state.RoamingMcc != cdr.VisitedMcc || cdr.StartTicks - state.RoamingStartTicks >= Day;
@@ -322,10 +445,11 @@ public sealed class RatingEngine(Tariff tariff)
             MsisdnKey = cdr.MsisdnKey,
             CycleDay = cycle,
             CdrId = cdr.Id,
+            HasCdrId = true,
             At = cdr.Start,
             Mcc = cdr.VisitedMcc,
             ZoneIndex = zone,
-            Zone = tariff.ZoneIdsUtf8[zone],
+            Zone = Tariff.ZoneIdsUtf8[zone],
             Plan = plan,
         };
         sink.Reminder(in reminder);
@@ -349,9 +473,21 @@ public sealed class RatingEngine(Tariff tariff)
         return RatingResult.Rejected;
     }
 
-    private static long CeilDiv(long a, long b) => (a / b) + (a % b == 0 ? 0 : 1);
-
     private static long Saturate(Int128 value) => value > long.MaxValue ? long.MaxValue : value < long.MinValue ? long.MinValue : (long)value;
 
     private static long SaturatingAdd(long a, long b) => Saturate((Int128)a + b);
+
+    private ClockGroup Group(int id)
+    {
+        ref var group = ref CollectionsMarshal.GetValueRefOrAddDefault(_groups, id, out _);
+        return group ??= new ClockGroup();
+    }
+
+    /// <summary>What an event of one subscriber works with: its profile, the profile's plan and the tariff in force.</summary>
+    private readonly ref struct Context(SubscriberProfile profile, RatePlan plan, Tariff tariff)
+    {
+        public readonly SubscriberProfile Profile = profile;
+        public readonly RatePlan Plan = plan;
+        public readonly Tariff Tariff = tariff;
+    }
 }

@@ -9,14 +9,18 @@ namespace RatingPipeline.Rating;
 /// </summary>
 public interface IRatingSink
 {
+    /// <summary>A rated CDR or a fee record (both go to <c>rated-cdrs</c> / <c>rated.jsonl</c>).</summary>
     void Rated(in RatedCdr rated);
 
     void Reminder(in ReminderEvent reminder);
 
     void Rejected(in RejectedCdr rejected);
+
+    /// <summary>The bill of a closed cycle (SPEC §7.8).</summary>
+    void Bill(in BillRecord bill);
 }
 
-/// <summary>A rated CDR (one per accepted CDR).</summary>
+/// <summary>A rated CDR (one per accepted CDR) or a fee record (one per fee charge, <see cref="IsFee"/>).</summary>
 public ref struct RatedCdr
 {
     public ReadOnlySpan<byte> Id;
@@ -28,7 +32,10 @@ public ref struct RatedCdr
     public int CycleDay;
     public ReadOnlySpan<byte> Plan;
     public ReadOnlySpan<byte> TariffVersion;
+
+    /// <summary>The zone name; empty for a fee record (written as null).</summary>
     public ReadOnlySpan<byte> Zone;
+
     public long BillableUnits;
     public long AllowanceUnits;
     public long OverageUnits;
@@ -41,6 +48,30 @@ public ref struct RatedCdr
 
     /// <summary>Index of the zero-rating rule in the tariff's list, or -1.</summary>
     public int ZeroRuleIndex;
+
+    // Per-call details (SPEC §5).
+    public Direction Direction;
+
+    /// <summary>The normalised peer; empty for data and fee records.</summary>
+    public ReadOnlySpan<byte> Peer;
+
+    public long DurationSec;
+    public long Bytes;
+
+    /// <summary>Visited MCC 0–999, or -1 (home network).</summary>
+    public int VisitedMcc;
+
+    // Running totals of the record's cycle after it (SPEC §5).
+    public long UsedAfter;
+    public long CappedAfter;
+    public long SpendAfter;
+
+    // Fee records (SPEC §7.5).
+    public bool IsFee;
+    public FeeKind FeeKind;
+
+    /// <summary>The service's id for a service fee; empty for the monthly fee.</summary>
+    public ReadOnlySpan<byte> ServiceId;
 }
 
 public enum ReminderKind : byte
@@ -50,6 +81,9 @@ public enum ReminderKind : byte
     HighSpend,
     LowBalance,
     Roaming,
+    PlanChange,
+    VasPrecharge,
+    PlanExpiry,
 }
 
 /// <summary>A reminder event. Which value fields are meaningful depends on <see cref="Kind"/>.</summary>
@@ -59,9 +93,14 @@ public ref struct ReminderEvent
     public ReadOnlySpan<byte> Msisdn;
     public ulong MsisdnKey;
     public int CycleDay;
+
+    /// <summary>The triggering record's id (or the fee record's id); see <see cref="HasCdrId"/>.</summary>
     public ReadOnlySpan<byte> CdrId;
 
-    /// <summary>The triggering CDR's <c>start</c> as received.</summary>
+    /// <summary>False where the reminder has no triggering record (a clock, a service notice): <c>cdrId</c> is null.</summary>
+    public bool HasCdrId;
+
+    /// <summary>The triggering record's <c>start</c> as received (or the fee's instant, the clock's <c>at</c>, the order instant).</summary>
     public ReadOnlySpan<byte> At;
 
     /// <summary>allowance: the CDR type.</summary>
@@ -70,7 +109,7 @@ public ref struct ReminderEvent
     /// <summary>allowance: percentage; high-spend and low-balance: micros.</summary>
     public long Threshold;
 
-    /// <summary>allowance: used units; data-cap: charged (D); high-spend: spend (S); low-balance: remaining.</summary>
+    /// <summary>allowance: used units; data-cap: charged (D); high-spend: spend (S); low-balance: remaining; vas-precharge: price.</summary>
     public long Amount;
 
     /// <summary>allowance: the plan's allowance; data-cap: the cap K.</summary>
@@ -90,6 +129,29 @@ public ref struct ReminderEvent
     public int ZoneIndex;
     public ReadOnlySpan<byte> Zone;
     public RatePlan? Plan;
+
+    /// <summary>plan-change: the state's plan (from) and the profile's (to); plan-expiry: the plan (<see cref="PlanTo"/>).</summary>
+    public ReadOnlySpan<byte> PlanFrom;
+
+    public ReadOnlySpan<byte> PlanTo;
+
+    /// <summary>plan-change and plan-expiry: the plan's monthly fee, when it has one.</summary>
+    public long MonthlyFee;
+
+    public bool HasMonthlyFee;
+
+    /// <summary>plan-change: the record's id or the clock's at (the eventId's trigger).</summary>
+    public ReadOnlySpan<byte> Trigger;
+
+    /// <summary>vas-precharge: the service's id, names, order instant as given and first charge instant as written.</summary>
+    public ReadOnlySpan<byte> ServiceId;
+
+    public ReadOnlySpan<byte> NameZh;
+    public ReadOnlySpan<byte> NameEn;
+    public ReadOnlySpan<byte> ChargeAt;
+
+    /// <summary>plan-expiry: planEndsAt as given.</summary>
+    public ReadOnlySpan<byte> EndsAt;
 }
 
 /// <summary>A rejected record: the reason, a human detail, and the original bytes.</summary>
@@ -108,6 +170,29 @@ public ref struct RejectedCdr
     public ulong MsisdnKey;
 }
 
+/// <summary>The bill of one closed cycle (SPEC §7.6, §7.8).</summary>
+public ref struct BillRecord
+{
+    public ReadOnlySpan<byte> Msisdn;
+    public ulong MsisdnKey;
+    public int CycleDay;
+    public int CycleEnd;
+    public ReadOnlySpan<byte> Plan;
+    public ReadOnlySpan<byte> TariffVersion;
+
+    /// <summary>The cycle's counters: count, billable units, used (allowance) units and charge per type.</summary>
+    public CycleCounters Counters;
+
+    /// <summary>The fees charged in the cycle, in charge order.</summary>
+    public ReadOnlySpan<FeeEntry> Fees;
+
+    public long UsageCharge;
+    public long FeeCharge;
+    public long Minimum;
+    public long TopUp;
+    public long Total;
+}
+
 /// <summary>What happened to one input record.</summary>
 public enum RatingResult : byte
 {
@@ -116,4 +201,13 @@ public enum RatingResult : byte
 
     /// <summary>Already applied to the subscriber's state (its offset is ≤ the state's offset tag).</summary>
     Skipped,
+
+    /// <summary>An accepted location record (no rated record).</summary>
+    Located,
+
+    /// <summary>A clock record applied (whether or not it changed anything).</summary>
+    Clock,
+
+    /// <summary>An accepted offline profile line.</summary>
+    Profile,
 }

@@ -6,6 +6,9 @@ namespace RatingPipeline.Records;
 /// </summary>
 public ref struct Cdr
 {
+    /// <summary>What the record is: a CDR, a location record, a clock record or an offline profile line.</summary>
+    public RecordKind Kind;
+
     /// <summary>Unescaped id: 1–64 printable ASCII bytes.</summary>
     public ReadOnlySpan<byte> Id;
 
@@ -29,6 +32,21 @@ public ref struct Cdr
 
     /// <summary>Visited network's MCC 0–999, or -1 when absent (home network).</summary>
     public int VisitedMcc;
+}
+
+/// <summary>What a record of the CDR stream is, by its top-level <c>type</c> (SPEC §7.1).</summary>
+public enum RecordKind : byte
+{
+    Cdr = 0,
+
+    /// <summary>A network registration: id, msisdn, start and visitedMcc; charges nothing (§7.12).</summary>
+    Location = 1,
+
+    /// <summary><c>{"type":"clock","at":…}</c>: drives cycle closing, fees and notices; <c>Start</c> holds <c>at</c>.</summary>
+    Clock = 2,
+
+    /// <summary>An offline profile line: its members form a profile (§7.1).</summary>
+    Profile = 3,
 }
 
 /// <summary>Msisdn keys: the digits and their count packed into 64 bits without collisions.</summary>
@@ -90,6 +108,24 @@ public static class MsisdnKey
         }
 
         return length;
+    }
+
+    /// <summary>
+    /// A number whose order is the msisdns' order as text (byte by byte, a prefix first): each digit d as the nibble
+    /// d + 1, left-aligned over 15 nibbles, so "139" &lt; "1390" &lt; "14".
+    /// </summary>
+    public static ulong OrderKey(ulong key)
+    {
+        var length = (int)(key / LengthFactor);
+        var value = key % LengthFactor;
+        ulong order = 0;
+        for (var i = length - 1; i >= 0; i--)
+        {
+            order |= ((value % 10) + 1) << (4 * (14 - i));
+            value /= 10;
+        }
+
+        return order;
     }
 
     public static string ToText(ulong key)

@@ -44,7 +44,7 @@ public sealed class CdrDecoder
     private readonly HashSet<(int Object, ulong Name)> _largeObjectNames = [];
     private int _objects;
 
-    private Field _id, _type, _msisdn, _direction, _peer, _start, _duration, _bytes, _mcc;
+    private Field _id, _type, _msisdn, _direction, _peer, _start, _duration, _bytes, _mcc, _at;
 
     /// <summary>After a failed decode: whether the record was one well-formed object with a string <c>id</c>.</summary>
     public bool HasRejectedId { get; private set; }
@@ -71,7 +71,7 @@ public sealed class CdrDecoder
         HasRejectedId = false;
         HasRejectedMsisdn = false;
         _arenaUsed = 0;
-        _id = _type = _msisdn = _direction = _peer = _start = _duration = _bytes = _mcc = default;
+        _id = _type = _msisdn = _direction = _peer = _start = _duration = _bytes = _mcc = _at = default;
 
         if (!Utf8.IsValid(utf8))
         {
@@ -217,6 +217,7 @@ public sealed class CdrDecoder
             case FieldId.Start: return ref _start;
             case FieldId.DurationSec: return ref _duration;
             case FieldId.Bytes: return ref _bytes;
+            case FieldId.At: return ref _at;
             default: return ref _mcc;
         }
     }
@@ -233,6 +234,7 @@ public sealed class CdrDecoder
         if (reader.ValueTextEquals("durationSec"u8)) return FieldId.DurationSec;
         if (reader.ValueTextEquals("bytes"u8)) return FieldId.Bytes;
         if (reader.ValueTextEquals("visitedMcc"u8)) return FieldId.VisitedMcc;
+        if (reader.ValueTextEquals("at"u8)) return FieldId.At;
         return FieldId.None;
     }
 
@@ -324,19 +326,38 @@ public sealed class CdrDecoder
 
     private InvalidCause Validate(ReadOnlySpan<byte> utf8, ref Cdr cdr)
     {
-        // id
+        // The top-level type decides what the record is (SPEC §7.1): a clock, a location record, an offline
+        // profile line, or else a CDR.
+        if (_type.Token == JsonTokenType.String)
+        {
+            var kind = String(utf8, _type);
+            if (kind.SequenceEqual("clock"u8))
+            {
+                cdr.Kind = RecordKind.Clock;
+                return ValidateClock(utf8, ref cdr);
+            }
+
+            if (kind.SequenceEqual("location"u8))
+            {
+                cdr.Kind = RecordKind.Location;
+                return ValidateLocation(utf8, ref cdr);
+            }
+
+            if (kind.SequenceEqual("profile"u8))
+            {
+                cdr.Kind = RecordKind.Profile;
+                return InvalidCause.None;
+            }
+        }
+
+        cdr.Kind = RecordKind.Cdr;
+
+        // The CDR's checks in the order of its fields: id, type, msisdn, start, the type's fields, visitedMcc.
         if (_id.Token != JsonTokenType.String)
         {
-            return _id.Token == JsonTokenType.None || _id.Token == JsonTokenType.Null ? InvalidCause.MissingId : InvalidCause.BadId;
+            return _id.Token is JsonTokenType.None or JsonTokenType.Null ? InvalidCause.MissingId : InvalidCause.BadId;
         }
 
-        cdr.Id = RejectedId;
-        if (cdr.Id.Length is 0 or > MaxIdLength || cdr.Id.IndexOfAnyExceptInRange((byte)0x20, (byte)0x7E) >= 0)
-        {
-            return InvalidCause.BadId;
-        }
-
-        // type
         if (_type.Token != JsonTokenType.String)
         {
             return _type.Token is JsonTokenType.None or JsonTokenType.Null ? InvalidCause.MissingType : InvalidCause.BadType;
@@ -357,36 +378,19 @@ public sealed class CdrDecoder
         }
         else
         {
-            return InvalidCause.BadType;
+            // An id that breaks its rule is named first, as before: it comes first in the record's rules.
+            return IdIsValid() ? InvalidCause.BadType : InvalidCause.BadId;
         }
 
-        // msisdn
-        if (_msisdn.Token != JsonTokenType.String)
+        var cause = ValidateIdentity(utf8, ref cdr);
+        if (cause != InvalidCause.None)
         {
-            return _msisdn.Token is JsonTokenType.None or JsonTokenType.Null ? InvalidCause.MissingMsisdn : InvalidCause.BadMsisdn;
-        }
-
-        cdr.Msisdn = RejectedMsisdn;
-        if (!MsisdnKey.TryCompute(cdr.Msisdn, out cdr.MsisdnKey))
-        {
-            return InvalidCause.BadMsisdn;
-        }
-
-        // start
-        if (_start.Token != JsonTokenType.String)
-        {
-            return _start.Token is JsonTokenType.None or JsonTokenType.Null ? InvalidCause.MissingStart : InvalidCause.BadStart;
-        }
-
-        cdr.Start = String(utf8, _start);
-        if (!Instant.TryParse(cdr.Start, out cdr.StartTicks))
-        {
-            return InvalidCause.BadStart;
+            return cause;
         }
 
         if (cdr.Type != CdrType.Data)
         {
-            var cause = ValidateVoiceOrSms(utf8, ref cdr);
+            cause = ValidateVoiceOrSms(utf8, ref cdr);
             if (cause != InvalidCause.None)
             {
                 return cause;
@@ -405,25 +409,88 @@ public sealed class CdrDecoder
             }
         }
 
-        // visitedMcc (optional; null is absent)
-        cdr.VisitedMcc = -1;
-        if (_mcc.Token is not JsonTokenType.None and not JsonTokenType.Null)
+        return ValidateVisitedMcc(utf8, ref cdr);
+    }
+
+    private bool IdIsValid() =>
+        _id.Token == JsonTokenType.String && RejectedId.Length is > 0 and <= MaxIdLength
+        && RejectedId.IndexOfAnyExceptInRange((byte)0x20, (byte)0x7E) < 0;
+
+    /// <summary>id (1–64 printable ASCII), msisdn (5–15 digits) and start (an instant), shared by CDRs and location records.</summary>
+    private InvalidCause ValidateIdentity(ReadOnlySpan<byte> utf8, ref Cdr cdr)
+    {
+        if (_id.Token != JsonTokenType.String)
         {
-            if (_mcc.Token != JsonTokenType.String)
-            {
-                return InvalidCause.BadVisitedMcc;
-            }
-
-            var mcc = String(utf8, _mcc);
-            if (mcc.Length != 3 || mcc.IndexOfAnyExceptInRange((byte)'0', (byte)'9') >= 0)
-            {
-                return InvalidCause.BadVisitedMcc;
-            }
-
-            cdr.VisitedMcc = ((mcc[0] - '0') * 100) + ((mcc[1] - '0') * 10) + (mcc[2] - '0');
+            return _id.Token is JsonTokenType.None or JsonTokenType.Null ? InvalidCause.MissingId : InvalidCause.BadId;
         }
 
+        cdr.Id = RejectedId;
+        if (!IdIsValid())
+        {
+            return InvalidCause.BadId;
+        }
+
+        if (_msisdn.Token != JsonTokenType.String)
+        {
+            return _msisdn.Token is JsonTokenType.None or JsonTokenType.Null ? InvalidCause.MissingMsisdn : InvalidCause.BadMsisdn;
+        }
+
+        cdr.Msisdn = RejectedMsisdn;
+        if (!MsisdnKey.TryCompute(cdr.Msisdn, out cdr.MsisdnKey))
+        {
+            return InvalidCause.BadMsisdn;
+        }
+
+        if (_start.Token != JsonTokenType.String)
+        {
+            return _start.Token is JsonTokenType.None or JsonTokenType.Null ? InvalidCause.MissingStart : InvalidCause.BadStart;
+        }
+
+        cdr.Start = String(utf8, _start);
+        return Instant.TryParse(cdr.Start, out cdr.StartTicks) ? InvalidCause.None : InvalidCause.BadStart;
+    }
+
+    /// <summary>visitedMcc: optional (null is absent), else 3 ASCII digits.</summary>
+    private InvalidCause ValidateVisitedMcc(ReadOnlySpan<byte> utf8, ref Cdr cdr)
+    {
+        cdr.VisitedMcc = -1;
+        if (_mcc.Token is JsonTokenType.None or JsonTokenType.Null)
+        {
+            return InvalidCause.None;
+        }
+
+        if (_mcc.Token != JsonTokenType.String)
+        {
+            return InvalidCause.BadVisitedMcc;
+        }
+
+        var mcc = String(utf8, _mcc);
+        if (mcc.Length != 3 || mcc.IndexOfAnyExceptInRange((byte)'0', (byte)'9') >= 0)
+        {
+            return InvalidCause.BadVisitedMcc;
+        }
+
+        cdr.VisitedMcc = ((mcc[0] - '0') * 100) + ((mcc[1] - '0') * 10) + (mcc[2] - '0');
         return InvalidCause.None;
+    }
+
+    /// <summary>A clock record: <c>at</c> must be an instant; every other member is ignored.</summary>
+    private InvalidCause ValidateClock(ReadOnlySpan<byte> utf8, ref Cdr cdr)
+    {
+        if (_at.Token != JsonTokenType.String)
+        {
+            return _at.Token is JsonTokenType.None or JsonTokenType.Null ? InvalidCause.MissingAt : InvalidCause.BadAt;
+        }
+
+        cdr.Start = String(utf8, _at);
+        return Instant.TryParse(cdr.Start, out cdr.StartTicks) ? InvalidCause.None : InvalidCause.BadAt;
+    }
+
+    /// <summary>A location record: <c>id</c>, <c>msisdn</c>, <c>start</c> and optional <c>visitedMcc</c>, each as in a CDR.</summary>
+    private InvalidCause ValidateLocation(ReadOnlySpan<byte> utf8, ref Cdr cdr)
+    {
+        var cause = ValidateIdentity(utf8, ref cdr);
+        return cause != InvalidCause.None ? cause : ValidateVisitedMcc(utf8, ref cdr);
     }
 
     private InvalidCause ValidateVoiceOrSms(ReadOnlySpan<byte> utf8, ref Cdr cdr)
@@ -581,6 +648,7 @@ public sealed class CdrDecoder
         DurationSec,
         Bytes,
         VisitedMcc,
+        At,
     }
 
     private struct Field

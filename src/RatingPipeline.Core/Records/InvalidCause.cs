@@ -26,6 +26,9 @@ public enum InvalidCause : byte
     MissingBytes,
     BadBytes,
     BadVisitedMcc,
+    MissingAt,
+    BadAt,
+    BadProfile,
 }
 
 public static class InvalidCauses
@@ -55,6 +58,9 @@ public static class InvalidCauses
         InvalidCause.MissingBytes => "bytes is required for data",
         InvalidCause.BadBytes => "bytes must be an integer 0..1000000000000 (no fraction, no exponent)",
         InvalidCause.BadVisitedMcc => "visitedMcc must be a string of 3 ASCII digits, or null",
+        InvalidCause.MissingAt => "a clock record needs at",
+        InvalidCause.BadAt => "at must be an instant YYYY-MM-DDTHH:MM:SS[.F](Z|+HH:MM|-HH:MM) with a real date and time",
+        InvalidCause.BadProfile => "the profile line breaks the profile rules",
         _ => "valid",
     };
 }

@@ -327,6 +327,11 @@ public sealed class Rerater
 
         public void Rated(in RatedCdr rated)
         {
+            if (rated.IsFee)
+            {
+                return; // fee records are charged by the replay's clocks, not re-rated CDRs
+            }
+
             MsisdnKey = rated.MsisdnKey;
             CycleDay = rated.CycleDay;
             Charge = rated.Charge;
@@ -339,6 +344,10 @@ public sealed class Rerater
         }
 
         public readonly void Reminder(in ReminderEvent reminder)
+        {
+        }
+
+        public readonly void Bill(in BillRecord bill)
         {
         }
 

@@ -281,7 +281,7 @@ public sealed class ZeroRatingAudit
         var rate = plan.Rates[rateIndex];
         var units = RatingEngine.BillableUnits(in cdr, rate);
         entry.ReliefUnits = units;
-        entry.Relief = (long)TariffLoader.ChargeFor(units, rate); // ≤ 10^15: the tariff loader refuses rates that could charge more
+        entry.Relief = (long)Pricing.Charge(units, rate); // ≤ 10^15: the tariff loader refuses rates that could charge more
     }
 }
 

@@ -47,6 +47,29 @@ public sealed class SubscriberProfile
 
     internal byte[] BalanceAsOfUtf8 { get; init; } = [];
 
+    private byte[]? _msisdnUtf8;
+
+    /// <summary>The msisdn as UTF-8 bytes (made once, at first use).</summary>
+    internal byte[] MsisdnUtf8 => _msisdnUtf8 ??= System.Text.Encoding.UTF8.GetBytes(Msisdn);
+
+    /// <summary>The plan id's number in <see cref="NameTable.Plans"/>.</summary>
+    public int PlanNameId => _planNameId ??= NameTable.Plans.Intern(Plan);
+
+    private int? _planNameId;
+
+    /// <summary>The subscriber's own monthly minimum spend (micros); it may raise the plan's scaled minimum, never lower it.</summary>
+    public long? MonthlyMinimum { get; init; }
+
+    /// <summary>Monthly value-added services (at most 16), in the order given.</summary>
+    public IReadOnlyList<SubscribedService> Services { get; init; } = [];
+
+    /// <summary>The end of the plan's term as given (SPEC §7.7), or null.</summary>
+    public string? PlanEndsAt { get; init; }
+
+    public long PlanEndsAtTicks { get; init; }
+
+    internal byte[] PlanEndsAtUtf8 { get; init; } = [];
+
     // The plan resolved against one tariff instance; re-resolved when the tariff changes.
     private Tariff? _resolvedFor;
     private RatePlan? _plan;
@@ -175,6 +198,21 @@ public sealed class SubscriberProfile
         }
 
         var email = String(root, "email");
+        var monthlyMinimum = Integer(root, "monthlyMinimum", 0, 1_000_000_000_000_000);
+        if (monthlyMinimum is { } own && tariff is not null && tariff.TryGetPlan(plan, out var minimumPlan) && own < minimumPlan.ScaledMinimum)
+        {
+            throw new ProfileException(
+                $"monthlyMinimum {own} is below plan {plan}'s scaled minimum {minimumPlan.ScaledMinimum}: a profile may raise the minimum, never lower it");
+        }
+
+        var services = ParseServices(root);
+        var planEndsAt = String(root, "planEndsAt");
+        long planEndsTicks = 0;
+        if (planEndsAt is not null && !Instant.TryParse(planEndsAt, out planEndsTicks))
+        {
+            throw new ProfileException("planEndsAt must be an instant YYYY-MM-DDTHH:MM:SS[.F](Z|+HH:MM|-HH:MM)");
+        }
+
         return new SubscriberProfile
         {
             Msisdn = msisdn,
@@ -192,7 +230,107 @@ public sealed class SubscriberProfile
             RemindersOn = reminders == "on",
             Channels = channels,
             Email = email,
+            MonthlyMinimum = monthlyMinimum,
+            Services = services,
+            PlanEndsAt = planEndsAt,
+            PlanEndsAtTicks = planEndsTicks,
+            PlanEndsAtUtf8 = planEndsAt is null ? [] : System.Text.Encoding.UTF8.GetBytes(planEndsAt),
         };
+    }
+
+    /// <summary>Largest number of services one profile may list.</summary>
+    public const int MaxServices = 16;
+
+    private static SubscribedService[] ParseServices(JsonElement root)
+    {
+        if (!root.TryGetProperty("services", out var array) || array.ValueKind == JsonValueKind.Null)
+        {
+            return [];
+        }
+
+        if (array.ValueKind != JsonValueKind.Array)
+        {
+            throw new ProfileException("services must be an array of service objects");
+        }
+
+        if (array.GetArrayLength() > MaxServices)
+        {
+            throw new ProfileException($"services may list at most {MaxServices} services");
+        }
+
+        var services = new List<SubscribedService>();
+        var i = 0;
+        foreach (var item in array.EnumerateArray())
+        {
+            var path = $"services[{i++}]";
+            if (item.ValueKind != JsonValueKind.Object)
+            {
+                throw new ProfileException($"{path} must be an object");
+            }
+
+            var id = Member(() => String(item, "id"), path) ?? throw new ProfileException($"{path}.id is required");
+            if (!SubscribedService.IsValidId(id))
+            {
+                throw new ProfileException($"{path}.id must be 1-32 characters from A-Z a-z 0-9 . _ -");
+            }
+
+            if (services.Exists(s => s.Id == id))
+            {
+                throw new ProfileException($"{path}.id \"{id}\" is listed twice");
+            }
+
+            if (!item.TryGetProperty("name", out var name) || name.ValueKind != JsonValueKind.Object)
+            {
+                throw new ProfileException($"{path}.name must be an object with non-empty strings zh and en");
+            }
+
+            var zh = Member(() => String(name, "zh"), $"{path}.name");
+            var en = Member(() => String(name, "en"), $"{path}.name");
+            if (string.IsNullOrEmpty(zh) || string.IsNullOrEmpty(en))
+            {
+                throw new ProfileException($"{path}.name must be an object with non-empty strings zh and en");
+            }
+
+            var price = Member(() => Integer(item, "price", 0, 1_000_000_000_000), path)
+                ?? throw new ProfileException($"{path}.price is required");
+            var orderedAt = Member(() => String(item, "orderedAt"), path) ?? throw new ProfileException($"{path}.orderedAt is required");
+            if (!Instant.TryParse(orderedAt, out var orderedTicks))
+            {
+                throw new ProfileException($"{path}.orderedAt must be an instant YYYY-MM-DDTHH:MM:SS[.F](Z|+HH:MM|-HH:MM)");
+            }
+
+            var cancelledAt = Member(() => String(item, "cancelledAt"), path);
+            var cancelledTicks = long.MaxValue;
+            if (cancelledAt is not null)
+            {
+                if (!Instant.TryParse(cancelledAt, out cancelledTicks))
+                {
+                    throw new ProfileException($"{path}.cancelledAt must be an instant YYYY-MM-DDTHH:MM:SS[.F](Z|+HH:MM|-HH:MM)");
+                }
+
+                if (cancelledTicks < orderedTicks)
+                {
+                    throw new ProfileException($"{path}.cancelledAt must not be before orderedAt");
+                }
+            }
+
+            services.Add(new SubscribedService(id, zh, en, price, orderedAt, orderedTicks, cancelledAt, cancelledTicks));
+        }
+
+        return [.. services];
+    }
+
+    /// <summary>Reads one member of a nested object, naming the path in the refusal.</summary>
+    private static T Member<T>(Func<T> read, string path)
+    {
+        try
+        {
+            return read();
+        }
+        catch (ProfileException e)
+        {
+            throw new ProfileException($"{path}.{e.Message}");
+        }
     }
 
     private static string? String(JsonElement root, string name)

@@ -46,6 +46,15 @@ public sealed class RatePlan
 
     public long? DefaultDataCap { get; }
 
+    /// <summary>Charged each time a state moves into a cycle (SPEC §7.5); null when the plan has none.</summary>
+    public long? MonthlyFee { get; init; }
+
+    /// <summary>The monthly minimum spend as stated: an amount at a reference per-minute price (SPEC §7.6).</summary>
+    public MonthlyMinimum? Minimum { get; init; }
+
+    /// <summary>The minimum scaled to this plan's per-minute price; 0 without a minimum.</summary>
+    public long ScaledMinimum { get; internal set; }
+
     public IReadOnlyList<Rate> Rates => _rates;
 
     /// <summary>Compiled lookup: (type, zone, direction, dest) → index into <see cref="Rates"/>, or -1.</summary>
@@ -65,3 +74,6 @@ public sealed class RatePlan
     internal static int TableIndex(int zoneCount, CdrType type, int zone, Direction direction, Dest dest) =>
         (((((int)type * zoneCount) + zone) * 3) + (int)direction) * 3 + (int)dest;
 }
+
+/// <summary>A monthly minimum spend of <see cref="Amount"/> micros when a minute costs <see cref="AtPricePerMinute"/> micros.</summary>
+public sealed record MonthlyMinimum(long Amount, long AtPricePerMinute);

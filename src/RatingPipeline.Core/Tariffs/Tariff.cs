@@ -12,10 +12,13 @@ public sealed class Tariff
     public const int Domestic = 0;
 
     internal Tariff(string version, string? currency, string utcOffset, long utcOffsetTicks, string[] zoneIds,
-        short[] mccZone, string[] homeMcc, ZeroRatingTable zeroRating, Dictionary<string, RatePlan> plans)
+        short[] mccZone, string[] homeMcc, ZeroRatingTable zeroRating, Dictionary<string, RatePlan> plans, TariffSchedule schedule)
     {
+        Schedule = schedule;
+        UtcOffsetUtf8 = System.Text.Encoding.UTF8.GetBytes(utcOffset);
         Version = version;
         VersionUtf8 = System.Text.Encoding.UTF8.GetBytes(version);
+        VersionNameId = Subscribers.NameTable.TariffVersions.Intern(version);
         Currency = currency;
         UtcOffset = utcOffset;
         UtcOffsetTicks = utcOffsetTicks;
@@ -31,9 +34,18 @@ public sealed class Tariff
 
     internal byte[] VersionUtf8 { get; }
 
+    /// <summary>The version's number in <see cref="Subscribers.NameTable.TariffVersions"/>.</summary>
+    internal int VersionNameId { get; }
+
     public string? Currency { get; }
 
     public string UtcOffset { get; }
+
+    /// <summary>The offset as written, for fee instants at the start of a cycle (<c>2026-12-01T00:00:00+08:00</c>).</summary>
+    internal byte[] UtcOffsetUtf8 { get; }
+
+    /// <summary>The time-driven settings of SPEC §7: notice lead, plan-expiry window, late grace.</summary>
+    public TariffSchedule Schedule { get; }
 
     /// <summary>Local time = UTC + this many ticks (fixed offset, no daylight saving).</summary>
     public long UtcOffsetTicks { get; }
@@ -62,4 +74,17 @@ public sealed class Tariff
     internal int ZoneCount => ZoneIds.Count;
 
     internal static CdrType[] AllTypes { get; } = [CdrType.Voice, CdrType.Sms, CdrType.Data];
+}
+
+/// <summary>
+/// The tariff's time-driven settings: hours from a service's order to its first charge, days before a plan's end
+/// when its expiry notice goes out, and hours an ended cycle stays open for late CDRs.
+/// </summary>
+public sealed record TariffSchedule(int VasNoticeLeadHours, int PlanExpiryNoticeDays, int LateGraceHours)
+{
+    public long VasNoticeLeadTicks => VasNoticeLeadHours * Time.Instant.TicksPerHour;
+
+    public long PlanExpiryNoticeTicks => PlanExpiryNoticeDays * Time.Instant.TicksPerDay;
+
+    public long LateGraceTicks => LateGraceHours * Time.Instant.TicksPerHour;
 }

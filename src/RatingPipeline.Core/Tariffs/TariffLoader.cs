@@ -27,6 +27,9 @@ public static class TariffLoader
     private const long MaxDurationSec = 86_400;
     private const long MaxBytes = 1_000_000_000_000;
 
+    /// <summary>Monthly fees and minimum amounts: 0 ≤ n ≤ 10^12 micros.</summary>
+    private const long MaxFee = 1_000_000_000_000;
+
     public static Tariff LoadFile(string path)
     {
         byte[] bytes;
@@ -131,9 +134,14 @@ public static class TariffLoader
             var i = 0;
             foreach (var entry in zeroRated.EnumerateArray())
             {
-                rules.Add(ZeroRule(entry, $"zeroRated[{i++}]"));
+                rules.Add(ZeroRule(entry, $"zeroRated[{i++}]", zoneIds));
             }
         }
+
+        var schedule = new TariffSchedule(
+            VasNoticeLeadHours: (int)(OptionalLong(root, "vasNoticeLeadHours", "", 0, 720) ?? 24),
+            PlanExpiryNoticeDays: (int)(OptionalLong(root, "planExpiryNoticeDays", "", 1, 90) ?? 7),
+            LateGraceHours: (int)(OptionalLong(root, "lateGraceHours", "", 0, 648) ?? 0));
 
         var plansElement = Required(root, "plans", "");
         Expect(plansElement, JsonValueKind.Object, "plans");
@@ -149,10 +157,11 @@ public static class TariffLoader
         }
 
         var tariff = new Tariff(version, currency, utcOffset, offsetTicks, [.. zoneIds], mccZone, homeMcc,
-            new ZeroRatingTable(rules), plans);
+            new ZeroRatingTable(rules), plans, schedule);
         foreach (var plan in plans.Values)
         {
             Compile(plan, tariff);
+            ScaleMinimum(plan, $"plans.{plan.Id}");
         }
 
         return tariff;
@@ -166,7 +175,7 @@ public static class TariffLoader
         }
     }
 
-    private static ZeroRatingRule ZeroRule(JsonElement entry, string path)
+    private static ZeroRatingRule ZeroRule(JsonElement entry, string path, List<string> zoneIds)
     {
         Expect(entry, JsonValueKind.Object, path);
         var pattern = RequiredString(entry, "pattern", path);
@@ -202,7 +211,31 @@ public static class TariffLoader
             throw new TariffException($"{path}.reason: must not be empty");
         }
 
-        return new ZeroRatingRule(pattern, types, from, fromTicks, to, toTicks, reason);
+        // zones (optional): the entry applies only in the listed zones; a name may repeat; absent = every zone.
+        bool[]? zoneMask = null;
+        if (entry.TryGetProperty("zones", out var zonesElement) && zonesElement.ValueKind != JsonValueKind.Null)
+        {
+            var names = StringArray(zonesElement, $"{path}.zones");
+            if (names.Length == 0)
+            {
+                throw new TariffException($"{path}.zones: must name at least one zone (omit it for every zone)");
+            }
+
+            zoneMask = new bool[zoneIds.Count];
+            for (var i = 0; i < names.Length; i++)
+            {
+                var zone = zoneIds.IndexOf(names[i]);
+                if (zone < 0)
+                {
+                    throw new TariffException(
+                        $"{path}.zones[{i}]: must be \"domestic\", a key of zones or the defaultRoamingZone (got \"{names[i]}\")");
+                }
+
+                zoneMask[zone] = true;
+            }
+        }
+
+        return new ZeroRatingRule(pattern, types, from, fromTicks, to, toTicks, reason) { ZoneMask = zoneMask };
     }
 
     private static RatePlan Plan(string id, JsonElement plan, string path, List<string> zoneIds)
@@ -268,7 +301,22 @@ public static class TariffLoader
             throw new TariffException($"{path}.rates: a plan may hold at most {MaxRatesPerPlan} rates");
         }
 
-        return new RatePlan(id, allowance, [.. thresholds], highSpend, lowBalance, [.. tiers], defaultCap, [.. rates]);
+        var monthlyFee = OptionalLong(plan, "monthlyFee", path, 0, MaxFee);
+        MonthlyMinimum? minimum = null;
+        if (plan.TryGetProperty("monthlyMinimum", out var minimumElement) && minimumElement.ValueKind != JsonValueKind.Null)
+        {
+            var minimumPath = $"{path}.monthlyMinimum";
+            Expect(minimumElement, JsonValueKind.Object, minimumPath);
+            minimum = new MonthlyMinimum(
+                RequiredLong(minimumElement, "amount", minimumPath, 0, MaxFee),
+                RequiredLong(minimumElement, "atPricePerMinute", minimumPath, 1, 1_000_000_000));
+        }
+
+        return new RatePlan(id, allowance, [.. thresholds], highSpend, lowBalance, [.. tiers], defaultCap, [.. rates])
+        {
+            MonthlyFee = monthlyFee,
+            Minimum = minimum,
+        };
     }
 
     /// <remarks>A rate naming a zone the tariff does not define is kept; it simply never matches.</remarks>
@@ -317,7 +365,7 @@ public static class TariffLoader
                     throw new TariffException($"{path}: billable units of one {t.ToString().ToLowerInvariant()} CDR could exceed 2^63-1");
                 }
 
-                var charge = ChargeFor(maxUnits, parsed);
+                var charge = Pricing.Charge(maxUnits, parsed);
                 if (charge > MaxChargePerCdr)
                 {
                     throw new TariffException(
@@ -329,6 +377,34 @@ public static class TariffLoader
         return parsed;
     }
 
+    /// <summary>
+    /// The plan's scaled monthly minimum (SPEC §7.6): the minimum is <c>amount</c> when a minute costs
+    /// <c>atPricePerMinute</c>, and scales with the plan's own per-minute price, the price × 60 / unit of the rate a
+    /// domestic, national, mo voice CDR finds. (N + D/2) / D with N = amount × price × 60 and D = unit × atPricePerMinute.
+    /// </summary>
+    private static void ScaleMinimum(RatePlan plan, string path)
+    {
+        if (plan.Minimum is not { } minimum)
+        {
+            return;
+        }
+
+        var rateIndex = plan.FindRate(CdrType.Voice, Tariff.Domestic, Direction.Mo, Dest.National);
+        if (rateIndex < 0)
+        {
+            throw new TariffException($"{path}.monthlyMinimum: the plan needs a rate for a domestic, national, mo voice CDR to scale its minimum");
+        }
+
+        var rate = plan.RateAt(rateIndex);
+        var scaled = Pricing.ScaledMinimum(minimum.Amount, minimum.AtPricePerMinute, rate);
+        if (scaled > MaxChargePerCdr)
+        {
+            throw new TariffException($"{path}.monthlyMinimum: the scaled minimum {scaled} micros is more than 10^15");
+        }
+
+        plan.ScaledMinimum = (long)scaled;
+    }
+
     /// <summary>Billable units of the largest CDR the record format allows, for the overflow check.</summary>
     internal static Int128 MaxBillableUnits(Rate rate, CdrType type) => type switch
     {
@@ -336,8 +412,6 @@ public static class TariffLoader
         CdrType.Sms => 1,
         _ => CeilDiv(MaxBytes, rate.Increment) * (Int128)rate.Increment,
     };
-
-    internal static Int128 ChargeFor(Int128 overage, Rate rate) => ((overage * rate.Price) + (rate.Unit / 2)) / rate.Unit;
 
     private static long CeilDiv(long a, long b) => (a / b) + (a % b == 0 ? 0 : 1);
 

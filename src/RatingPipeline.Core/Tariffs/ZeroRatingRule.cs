@@ -14,8 +14,12 @@ public sealed record ZeroRatingRule(string Pattern, IReadOnlyList<CdrType> Types
 
     internal int TypeMask { get; } = Types.Aggregate(0, (mask, t) => mask | (1 << (int)t));
 
-    public bool AppliesTo(CdrType type, long startTicks) =>
-        (TypeMask & (1 << (int)type)) != 0 && startTicks >= FromTicks && startTicks < ToTicks;
+    /// <summary>The zones (by number) where the entry applies; null = every zone.</summary>
+    public bool[]? ZoneMask { get; init; }
+
+    public bool AppliesTo(CdrType type, long startTicks, int zone) =>
+        (TypeMask & (1 << (int)type)) != 0 && startTicks >= FromTicks && startTicks < ToTicks
+        && (ZoneMask is null || ZoneMask[zone]);
 
     /// <summary>Checks a pattern's syntax: digits and x, then at most one final *.</summary>
     public static bool IsValidPattern(string pattern)
@@ -111,7 +115,7 @@ public sealed class ZeroRatingTable
     public int MaxPatternDigits { get; }
 
     /// <summary>Index of the first applicable rule whose pattern matches the whole normalised peer, or -1.</summary>
-    public int Match(ReadOnlySpan<byte> peer, CdrType type, long startTicks)
+    public int Match(ReadOnlySpan<byte> peer, CdrType type, long startTicks, int zone)
     {
         if (_rules.Length == 0 || peer.Length > MaxPeer)
         {
@@ -131,10 +135,10 @@ public sealed class ZeroRatingTable
             top--;
             var node = nodes[top];
             var at = positions[top];
-            best = Better(best, _starHead[node], type, startTicks);
+            best = Better(best, _starHead[node], type, startTicks, zone);
             if (at == peer.Length)
             {
-                best = Better(best, _exactHead[node], type, startTicks);
+                best = Better(best, _exactHead[node], type, startTicks, zone);
                 continue;
             }
 
@@ -159,12 +163,12 @@ public sealed class ZeroRatingTable
 
     public ZeroRatingRule this[int index] => _rules[index];
 
-    private int Better(int best, int rule, CdrType type, long startTicks)
+    private int Better(int best, int rule, CdrType type, long startTicks, int zone)
     {
         // Walk the node's list (ascending) until an applicable rule or one that cannot beat the best.
         for (; rule >= 0 && rule < best; rule = _nextRule[rule])
         {
-            if (_rules[rule].AppliesTo(type, startTicks))
+            if (_rules[rule].AppliesTo(type, startTicks, zone))
             {
                 return rule;
             }

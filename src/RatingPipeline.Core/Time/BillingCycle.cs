@@ -25,27 +25,34 @@ public static class BillingCycle
         return (int)Instant.DaysFromCivil(year, month, cycleDay);
     }
 
+    /// <summary>
+    /// The end of cycle <paramref name="cycleDayNumber"/> (its exclusive end, the next cycle's start): the first date
+    /// after it whose day of the month is <paramref name="cycleDay"/> (SPEC §7.4).
+    /// </summary>
+    public static int EndDay(int cycleDayNumber, int cycleDay)
+    {
+        var (year, month, day) = Instant.CivilFromDays(cycleDayNumber);
+        if (day >= cycleDay)
+        {
+            month++;
+            if (month == 13)
+            {
+                month = 1;
+                year++;
+            }
+        }
+
+        return (int)Instant.DaysFromCivil(year, month, cycleDay);
+    }
+
+    /// <summary>00:00 local of a day, as UTC ticks.</summary>
+    public static long StartTicks(int dayNumber, long utcOffsetTicks) => (dayNumber * Instant.TicksPerDay) - utcOffsetTicks;
+
     /// <summary>Writes <c>yyyy-MM-dd</c> for a day number; returns the bytes written (10 for years 0–9999).</summary>
     public static int Format(int dayNumber, Span<byte> destination)
     {
         var (year, month, day) = Instant.CivilFromDays(dayNumber);
-        if ((uint)year > 9999)
-        {
-            // Outside four-digit years (only reachable with extreme offsets at the calendar's ends).
-            return System.Text.Encoding.ASCII.GetBytes($"{year:D4}-{month:D2}-{day:D2}", destination);
-        }
-
-        destination[0] = (byte)('0' + (year / 1000));
-        destination[1] = (byte)('0' + (year / 100 % 10));
-        destination[2] = (byte)('0' + (year / 10 % 10));
-        destination[3] = (byte)('0' + (year % 10));
-        destination[4] = (byte)'-';
-        destination[5] = (byte)('0' + (month / 10));
-        destination[6] = (byte)('0' + (month % 10));
-        destination[7] = (byte)'-';
-        destination[8] = (byte)('0' + (day / 10));
-        destination[9] = (byte)('0' + (day % 10));
-        return 10;
+        return Instant.WriteDate(year, month, day, destination);
     }
 
     public static string ToText(int dayNumber)

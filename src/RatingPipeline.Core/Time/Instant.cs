@@ -126,6 +126,78 @@ public static class Instant
         return TryParse(buffer[..s.Length], out utcTicks);
     }
 
+    /// <summary>
+    /// Writes an instant as written moved on by whole hours: its date and time (in its own offset) plus
+    /// <paramref name="hours"/>, with the same fraction digits and the same <c>Z</c> or offset text
+    /// (<c>2026-11-30T23:30:00.50Z</c> + 24 h → <c>2026-12-01T23:30:00.50Z</c>). The text must be a valid instant.
+    /// Returns the bytes written (at most 34).
+    /// </summary>
+    public static int WriteShifted(ReadOnlySpan<byte> written, long hours, Span<byte> destination)
+    {
+        var year = Digits(written, 0, 4);
+        var month = Digits(written, 5, 2);
+        var day = Digits(written, 8, 2);
+        var hour = Digits(written, 11, 2) + hours;
+        var days = DaysFromCivil(year, month, day) + (hour / 24);
+        var (y, m, d) = CivilFromDays(days);
+        var n = WriteDate(y, m, d, destination);
+        destination[n++] = (byte)'T';
+        var h = (int)(hour % 24);
+        destination[n++] = (byte)('0' + (h / 10));
+        destination[n++] = (byte)('0' + (h % 10));
+        var rest = written[13..]; // ":MM:SS[.F](Z|±HH:MM)" as written
+        rest.CopyTo(destination[n..]);
+        return n + rest.Length;
+    }
+
+    /// <summary>Writes 00:00 local of a day in a fixed offset as written: <c>2026-12-01T00:00:00+08:00</c>.</summary>
+    public static int WriteLocalMidnight(long dayNumber, ReadOnlySpan<byte> offsetText, Span<byte> destination)
+    {
+        var (y, m, d) = CivilFromDays(dayNumber);
+        var n = WriteDate(y, m, d, destination);
+        "T00:00:00"u8.CopyTo(destination[n..]);
+        n += 9;
+        offsetText.CopyTo(destination[n..]);
+        return n + offsetText.Length;
+    }
+
+    /// <summary>Writes <c>yyyy-MM-dd</c> (more year digits only past 9999); returns the bytes written.</summary>
+    public static int WriteDate(int year, int month, int day, Span<byte> destination)
+    {
+        var n = 0;
+        if ((uint)year > 9999)
+        {
+            n = System.Text.Encoding.ASCII.GetBytes(year.ToString("D4", System.Globalization.CultureInfo.InvariantCulture), destination);
+        }
+        else
+        {
+            destination[0] = (byte)('0' + (year / 1000));
+            destination[1] = (byte)('0' + (year / 100 % 10));
+            destination[2] = (byte)('0' + (year / 10 % 10));
+            destination[3] = (byte)('0' + (year % 10));
+            n = 4;
+        }
+
+        destination[n++] = (byte)'-';
+        destination[n++] = (byte)('0' + (month / 10));
+        destination[n++] = (byte)('0' + (month % 10));
+        destination[n++] = (byte)'-';
+        destination[n++] = (byte)('0' + (day / 10));
+        destination[n++] = (byte)('0' + (day % 10));
+        return n;
+    }
+
+    private static int Digits(ReadOnlySpan<byte> s, int at, int count)
+    {
+        var value = 0;
+        for (var i = 0; i < count; i++)
+        {
+            value = (value * 10) + (s[at + i] - '0');
+        }
+
+        return value;
+    }
+
     public static int DaysInMonth(int year, int month) => month switch
     {
         2 => IsLeap(year) ? 29 : 28,
