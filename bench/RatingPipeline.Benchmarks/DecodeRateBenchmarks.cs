@@ -146,7 +146,7 @@ public class DecodeRateBenchmarks
         _rated.ResetWrittenCount();
         _reminders.ResetWrittenCount();
         _rejected.ResetWrittenCount();
-        var sink = new JsonlSink(_writer, _rated, _reminders, _rejected);
+        var sink = new JsonlSink(_writer, _rated, _reminders, _rejected, _rejected);
         foreach (var line in _lines)
         {
             _engine.Process(line, ref sink);

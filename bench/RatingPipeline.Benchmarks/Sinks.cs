@@ -19,6 +19,10 @@ public struct ChargeTotals : IRatingSink
     public void Reminder(in ReminderEvent reminder) => ReminderCount++;
 
     public void Rejected(in RejectedCdr rejected) => RejectedCount++;
+
+    public readonly void Bill(in BillRecord bill)
+    {
+    }
 }
 
 /// <summary>The rated figures of one CDR, kept to compare the engine with the straightforward implementation.</summary>
@@ -44,6 +48,10 @@ public struct CapturingSink : IRatingSink
     }
 
     public readonly void Rejected(in RejectedCdr rejected)
+    {
+    }
+
+    public readonly void Bill(in BillRecord bill)
     {
     }
 }

@@ -474,5 +474,9 @@ internal static class Verification
         public readonly void Rejected(in RejectedCdr rejected)
         {
         }
+
+        public readonly void Bill(in BillRecord bill)
+        {
+        }
     }
 }

@@ -145,5 +145,9 @@ internal static class TariffCost
         public readonly void Rejected(in RejectedCdr rejected)
         {
         }
+
+        public readonly void Bill(in BillRecord bill)
+        {
+        }
     }
 }

@@ -26,6 +26,11 @@ public sealed class OutputChecks
 
     public int ReminderCalls { get; private set; }
 
+    /// <summary>Fee records (rated-record calls with <see cref="RatedCdr.IsFee"/>), not counted in <see cref="RatedCalls"/>.</summary>
+    public int FeeCalls { get; private set; }
+
+    public int BillCalls { get; private set; }
+
     public RejectReason LastReason { get; private set; }
 
     public string LastDetail { get; private set; } = "";
@@ -43,7 +48,7 @@ public sealed class OutputChecks
     /// <summary>Starts a new input: resets the counts and keeps a copy of the bytes for the raw check.</summary>
     public void Begin(ReadOnlySpan<byte> input)
     {
-        RatedCalls = RejectedCalls = ReminderCalls = 0;
+        RatedCalls = RejectedCalls = ReminderCalls = FeeCalls = BillCalls = 0;
         LastReason = RejectReason.None;
         LastDetail = "";
         LastHasId = LastHasMsisdn = false;
@@ -58,13 +63,18 @@ public sealed class OutputChecks
         _inputLength = input.Length;
     }
 
-    /// <summary>After the engine returned: exactly one rated or rejected record, matching the result.</summary>
+    /// <summary>
+    /// After the engine returned: a rated CDR gives exactly one rated record, a rejected record exactly one rejected
+    /// record and nothing else, a location record or a clock no rated CDR and no rejected record (fee records,
+    /// bills and reminders may come with any accepted record that moves a cycle).
+    /// </summary>
     public void CheckOutcome(RatingResult result)
     {
         var ok = result switch
         {
             RatingResult.Rated => RatedCalls == 1 && RejectedCalls == 0,
-            RatingResult.Rejected => RejectedCalls == 1 && RatedCalls == 0 && ReminderCalls == 0,
+            RatingResult.Rejected => RejectedCalls == 1 && RatedCalls == 0 && ReminderCalls == 0 && FeeCalls == 0 && BillCalls == 0,
+            RatingResult.Located or RatingResult.Clock => RatedCalls == 0 && RejectedCalls == 0,
             _ => false,
         };
         if (!ok)
@@ -76,7 +86,15 @@ public sealed class OutputChecks
 
     public void OnRated(in RatedCdr r)
     {
-        RatedCalls++;
+        if (r.IsFee)
+        {
+            FeeCalls++;
+        }
+        else
+        {
+            RatedCalls++;
+        }
+
         LastCharge = r.Charge;
         Check(r.BillableUnits >= 0, $"billableUnits {r.BillableUnits} < 0");
         Check(r.AllowanceUnits + r.OverageUnits == r.BillableUnits, $"A {r.AllowanceUnits} + O {r.OverageUnits} != B {r.BillableUnits}");
@@ -100,6 +118,20 @@ public sealed class OutputChecks
         using var document = Parse("reminder event");
         var eventId = document.RootElement.GetProperty("eventId").GetString() ?? "";
         Check(eventId.StartsWith(Encoding.UTF8.GetString(e.Msisdn) + ":", StringComparison.Ordinal), $"eventId \"{eventId}\" does not start with the msisdn");
+    }
+
+    public void OnBill(in BillRecord b)
+    {
+        BillCalls++;
+        Check(b.Total == b.UsageCharge + b.FeeCharge + b.TopUp, $"bill total {b.Total} != usage {b.UsageCharge} + fees {b.FeeCharge} + top-up {b.TopUp}");
+        Check(b.TopUp >= 0 && b.TopUp <= b.Minimum, $"top-up {b.TopUp} outside 0..minimum {b.Minimum}");
+        _json.Clear();
+        _writer.WriteBill(_json, in b);
+        using var document = Parse("bill");
+        var eventId = document.RootElement.GetProperty("eventId").GetString() ?? "";
+        Check(eventId.StartsWith(Encoding.UTF8.GetString(b.Msisdn) + ":", StringComparison.Ordinal) && eventId.EndsWith(":bill", StringComparison.Ordinal),
+            $"bill eventId \"{eventId}\" is not msisdn:cycle:bill");
+        Check(document.RootElement.GetProperty("total").GetInt64() == b.Total, "bill's total differs");
     }
 
     public void OnRejected(in RejectedCdr r)
@@ -169,4 +201,6 @@ public readonly struct CheckingSink(OutputChecks checks) : IRatingSink
     public void Reminder(in ReminderEvent reminder) => checks.OnReminder(in reminder);
 
     public void Rejected(in RejectedCdr rejected) => checks.OnRejected(in rejected);
+
+    public void Bill(in BillRecord bill) => checks.OnBill(in bill);
 }

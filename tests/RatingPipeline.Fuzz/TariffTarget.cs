@@ -54,7 +54,7 @@ public sealed class TariffTarget : FuzzTarget
         Check(tariff.Plans.Count > 0 && tariff.Version.Length > 0 && tariff.ZoneIds.Count > 1, "a loaded tariff lacks plans, version or a roaming zone");
         foreach (var peer in Probes.Peers)
         {
-            var rule = tariff.ZeroRating.Match(Encoding.ASCII.GetBytes(peer), CdrType.Sms, 0);
+            var rule = tariff.ZeroRating.Match(Encoding.ASCII.GetBytes(peer), CdrType.Sms, 0, Tariff.Domestic);
             Check(rule >= -1 && rule < tariff.ZeroRating.Rules.Count, $"zero-rating match returned {rule}");
         }
 

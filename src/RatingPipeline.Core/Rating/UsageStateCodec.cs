@@ -35,6 +35,7 @@ public static class UsageStateCodec
         PlanEndsNoticed = 16,
         Previous = 32,
         Fees = 64,
+        NoCycle = 128,
     }
 
     /// <summary>An upper bound of the encoded size of this state.</summary>
@@ -65,7 +66,7 @@ public static class UsageStateCodec
         var parts = (state.PrepaidTracked ? Parts.PrepaidTracked : 0) | (state.LowBalanceFired ? Parts.LowBalanceFired : 0)
             | (state.Mark != UsageState.NoMark ? Parts.Mark : 0) | (state.RoamingMcc >= 0 ? Parts.Roaming : 0)
             | (state.PlanEndsNoticed != 0 ? Parts.PlanEndsNoticed : 0) | (previous is not null ? Parts.Previous : 0)
-            | (fees.Length > 0 ? Parts.Fees : 0);
+            | (fees.Length > 0 ? Parts.Fees : 0) | (state.HasCycle ? 0 : Parts.NoCycle);
         var w = new Writer(destination);
         w.Byte(Version);
         w.Unsigned((uint)parts);
@@ -153,7 +154,7 @@ public static class UsageStateCodec
 
         var r = new Reader(source[1..]);
         var parts = (Parts)r.Unsigned();
-        state.HasCycle = true;
+        state.HasCycle = (parts & Parts.NoCycle) == 0;
         state.OffsetTag = r.Signed();
         state.CycleDay = (int)r.Signed();
         state.PlanId = r.Name(NameTable.Plans);
@@ -212,7 +213,7 @@ public static class UsageStateCodec
             state.RecentIds.Add(r.Fixed64());
         }
 
-        return r.Ok && r.AtEnd && (uint)parts < 128;
+        return r.Ok && r.AtEnd && (uint)parts < 256;
     }
 
     /// <summary>The fixed little-endian layout of version 1.</summary>

@@ -49,11 +49,19 @@ public sealed class SubscriberProfile
 
     private byte[]? _msisdnUtf8;
 
-    /// <summary>The msisdn as UTF-8 bytes (made once, at first use).</summary>
-    internal byte[] MsisdnUtf8 => _msisdnUtf8 ??= System.Text.Encoding.UTF8.GetBytes(Msisdn);
+    /// <summary>The msisdn as UTF-8 bytes (made when the profile is read, or at first use).</summary>
+    internal byte[] MsisdnUtf8
+    {
+        get => _msisdnUtf8 ??= System.Text.Encoding.UTF8.GetBytes(Msisdn);
+        init => _msisdnUtf8 = value;
+    }
 
     /// <summary>The plan id's number in <see cref="NameTable.Plans"/>.</summary>
-    public int PlanNameId => _planNameId ??= NameTable.Plans.Intern(Plan);
+    public int PlanNameId
+    {
+        get => _planNameId ??= NameTable.Plans.Intern(Plan);
+        init => _planNameId = value;
+    }
 
     private int? _planNameId;
 
@@ -217,6 +225,8 @@ public sealed class SubscriberProfile
         {
             Msisdn = msisdn,
             MsisdnKey = key,
+            MsisdnUtf8 = System.Text.Encoding.UTF8.GetBytes(msisdn),
+            PlanNameId = NameTable.Plans.Intern(plan),
             Plan = plan,
             CycleDay = (int)cycleDay,
             Prepaid = prepaid,

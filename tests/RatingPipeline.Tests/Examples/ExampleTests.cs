@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using System.Text.Json.Nodes;
 using NUnit.Framework;
 using RatingPipeline.Cli.Commands;
@@ -12,7 +13,7 @@ namespace RatingPipeline.Tests.Examples;
 /// <c>raw</c> are not compared.
 /// </summary>
 [TestFixture]
-public sealed class ExampleTests
+public sealed partial class ExampleTests
 {
     private static string ExamplesRoot => Path.Combine(AppContext.BaseDirectory, "Examples");
 
@@ -24,7 +25,7 @@ public sealed class ExampleTests
 
     [Test]
     public void Examples_folder_holds_at_least_the_worked_example() =>
-        Assert.That(Folders().Select(t => (string)t.Arguments[0]!), Does.Contain("basic"));
+        Assert.That(Folders().Select(t => (string)t.Arguments[0]!), Is.SupersetOf(new[] { "basic", "cycle-close", "seed-rules" }));
 
     [TestCaseSource(nameof(Folders))]
     public async Task Example_gives_its_expected_output(string name)
@@ -43,24 +44,40 @@ public sealed class ExampleTests
             var expectedRated = ReadJsonl(Path.Combine(folder, "expected", "rated.jsonl"));
             var expectedReminders = ReadJsonl(Path.Combine(folder, "expected", "reminders.jsonl"));
             var expectedRejected = ReadJsonl(Path.Combine(folder, "expected", "rejected.jsonl"));
+            var expectedBills = ReadJsonl(Path.Combine(folder, "expected", "bills.jsonl"));
             var rated = ReadJsonl(Path.Combine(outDir, "rated.jsonl"));
             var reminders = ReadJsonl(Path.Combine(outDir, "reminders.jsonl"));
             var rejected = ReadJsonl(Path.Combine(outDir, "rejected.jsonl"));
+            var bills = ReadJsonl(Path.Combine(outDir, "bills.jsonl"));
 
             Assert.Multiple(() =>
             {
                 CompareRated(expectedRated, rated);
-                CompareReminders(expectedReminders, reminders);
+                CompareInOrder(expectedReminders, reminders, "reminder", "eventId");
                 CompareRejected(expectedRejected, rejected);
+                CompareInOrder(expectedBills, bills, "bill", "eventId");
 
-                // The one-line summary: "N rated, N rejected, N reminders".
-                Assert.That(stdout.ToString().Trim(),
-                    Is.EqualTo($"{expectedRated.Count} rated, {expectedRejected.Count} rejected, {expectedReminders.Count} reminders"));
+                // The summary line: "N rated, N rejected, N reminders, N bills, N located, N fees, N clocks, N profiles".
+                var summary = SummaryLine().Match(stdout.ToString().Trim());
+                Assert.That(summary.Success, Is.True, $"summary line: {stdout}");
+                long Count(string name) => long.Parse(summary.Groups[name].Value, System.Globalization.CultureInfo.InvariantCulture);
+                var fees = expectedRated.Count(r => (string?)r["type"] == "fee");
+                Assert.That((Count("rated"), Count("rejected"), Count("reminders"), Count("bills"), Count("fees")),
+                    Is.EqualTo(((long)expectedRated.Count, (long)expectedRejected.Count, (long)expectedReminders.Count, (long)expectedBills.Count, (long)fees)),
+                    "summary: rated, rejected, reminders, bills, fees");
 
-                // Every non-blank input line is either rated or rejected.
+                // Every non-blank input line is exactly one of: a rated CDR, a location record, a clock, a profile line, a rejection.
                 var inputLines = File.ReadAllText(Path.Combine(folder, "cdrs.jsonl")).Split('\n')
                     .Count(line => line.Trim(' ', '\t', '\r').Length > 0);
-                Assert.That(rated.Count + rejected.Count, Is.EqualTo(inputLines), "non-blank input lines = rated + rejected");
+                Assert.That(Count("rated") - Count("fees") + Count("located") + Count("clocks") + Count("profiles") + Count("rejected"),
+                    Is.EqualTo(inputLines), "non-blank input lines = rated - fees + located + clocks + profiles + rejected");
+
+                // Where the example's README states the summary line, it is printed exactly.
+                var readme = Path.Combine(folder, "README.md");
+                if (File.Exists(readme) && StatedSummary().Match(File.ReadAllText(readme)) is { Success: true } stated)
+                {
+                    Assert.That(stdout.ToString().Trim(), Is.EqualTo(stated.Groups[1].Value), "the summary line the example states");
+                }
             });
         }
         finally
@@ -95,13 +112,40 @@ public sealed class ExampleTests
         }
     }
 
-    private static void CompareReminders(List<JsonObject> expected, List<JsonObject> actual)
+    /// <summary>Reminders and bills: in order, every field equal.</summary>
+    private static void CompareInOrder(List<JsonObject> expected, List<JsonObject> actual, string what, string idMember)
     {
-        Assert.That(actual, Has.Count.EqualTo(expected.Count), "reminder count");
+        Assert.That(actual, Has.Count.EqualTo(expected.Count), $"{what} count");
         for (var i = 0; i < Math.Min(expected.Count, actual.Count); i++)
         {
-            SameFields(expected[i], actual[i], $"reminder #{i + 1} ({expected[i]["eventId"]})");
+            SameFields(expected[i], actual[i], $"{what} #{i + 1} ({expected[i][idMember]})");
         }
+    }
+
+    [GeneratedRegex(@"^(?<rated>\d+) rated, (?<rejected>\d+) rejected, (?<reminders>\d+) reminders, (?<bills>\d+) bills, (?<located>\d+) located, (?<fees>\d+) fees, (?<clocks>\d+) clocks, (?<profiles>\d+) profiles$")]
+    private static partial System.Text.RegularExpressions.Regex SummaryLine();
+
+    [GeneratedRegex(@"Summary line: `([^`]+)`")]
+    private static partial System.Text.RegularExpressions.Regex StatedSummary();
+
+    [Test]
+    public async Task A_profile_below_the_plans_scaled_minimum_stops_the_command_naming_its_line()
+    {
+        // cycle-close's subscribers-refused.jsonl: line 2 sets monthlyMinimum 49,999,999 on basic-58, whose scaled
+        // minimum is 50,000,000 — a profile may raise the minimum, never lower it.
+        var folder = Path.Combine(ExamplesRoot, "cycle-close");
+        var outDir = Path.Combine(Path.GetTempPath(), $"rating-refused-{Guid.NewGuid():N}");
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var options = new RateOptions(Path.Combine(folder, "tariff.json"), Path.Combine(folder, "subscribers-refused.jsonl"),
+            Path.Combine(folder, "cdrs.jsonl"), outDir, Progress: false);
+        var exit = await RateCommand.RunAsync(options, stdout, stderr, CancellationToken.None);
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.Not.Zero);
+            Assert.That(stderr.ToString(), Does.Contain("subscribers-refused.jsonl:2:").And.Contain("monthlyMinimum"));
+            Assert.That(stdout.ToString(), Is.Empty);
+        });
     }
 
     private static void CompareRejected(List<JsonObject> expected, List<JsonObject> actual)

@@ -82,7 +82,7 @@ public sealed class FaultSuitePartsTests
         var rated = new ArrayBufferWriter<byte>();
         var reminders = new ArrayBufferWriter<byte>();
         var rejected = new ArrayBufferWriter<byte>();
-        var sink = new JsonlSink(new RecordWriter(), rated, reminders, rejected);
+        var sink = new JsonlSink(new RecordWriter(), rated, reminders, rejected, new ArrayBufferWriter<byte>());
         var cdr = new ArrayBufferWriter<byte>();
         for (var i = 0; i < 20_000; i++)
         {

@@ -41,7 +41,7 @@ public sealed class HostileCdrTests
         var rated = new ArrayBufferWriter<byte>();
         var reminders = new ArrayBufferWriter<byte>();
         var rejected = new ArrayBufferWriter<byte>();
-        var sink = new JsonlSink(new RecordWriter(), rated, reminders, rejected);
+        var sink = new JsonlSink(new RecordWriter(), rated, reminders, rejected, new ArrayBufferWriter<byte>());
 
         var result = engine.Process(hostile.Line, ref sink);
 
@@ -62,7 +62,7 @@ public sealed class HostileCdrTests
     {
         var engine = NewEngine();
         var output = new ArrayBufferWriter<byte>();
-        var warmUp = new JsonlSink(new RecordWriter(), output, output, output);
+        var warmUp = new JsonlSink(new RecordWriter(), output, output, output, new ArrayBufferWriter<byte>());
         engine.Process(HostileCorpus.Get("crlf-line").Line, ref warmUp);
         var all = HostileCorpus.All().ToList();
         var before = GC.GetTotalMemory(forceFullCollection: true);
@@ -133,7 +133,7 @@ public sealed class HostileCdrTests
         foreach (var hostile in all)
         {
             output.ResetWrittenCount();
-            var sink = new JsonlSink(new RecordWriter(), output, output, output);
+            var sink = new JsonlSink(new RecordWriter(), output, output, output, new ArrayBufferWriter<byte>());
             engine.Process(hostile.Line, ref sink);
             lines++;
             outcomes += sink.RatedCount + sink.RejectedCount;

@@ -79,7 +79,7 @@ public sealed class HostileProfileTests
 
         // The first and the last subscriber of the flood are rated.
         var rated = new ArrayBufferWriter<byte>();
-        var sink = new JsonlSink(new RecordWriter(), rated, rated, rated);
+        var sink = new JsonlSink(new RecordWriter(), rated, rated, rated, new ArrayBufferWriter<byte>());
         foreach (var msisdn in (long[])[FirstMsisdn, FirstMsisdn + Subscribers - 1])
         {
             var result = engine.Process(Encoding.UTF8.GetBytes(

@@ -133,7 +133,7 @@ public sealed class HostileTariffTests
             $"{{\"id\":\"z{i}\",\"type\":\"sms\",\"msisdn\":\"{SyntheticData.MsisdnOf(i % 100)}\",\"direction\":\"mo\",\"peer\":\"{peer(i)}\",\"start\":\"2026-11-02T10:00:00+08:00\"}}")).ToArray();
         var rated = new ArrayBufferWriter<byte>(1 << 20);
         var other = new ArrayBufferWriter<byte>();
-        var sink = new JsonlSink(new RecordWriter(), rated, other, other);
+        var sink = new JsonlSink(new RecordWriter(), rated, other, other, new ArrayBufferWriter<byte>());
         long zeroRated = 0;
         var watch = Stopwatch.StartNew();
         foreach (var line in lines)
@@ -141,7 +141,7 @@ public sealed class HostileTariffTests
             rated.ResetWrittenCount();
             other.ResetWrittenCount();
             engine.Process(line, ref sink);
-            if (rated.WrittenCount > 0 && !rated.WrittenSpan.EndsWith("\"zeroRated\":null}\n"u8))
+            if (rated.WrittenCount > 0 && rated.WrittenSpan.IndexOf(",\"zeroRated\":null,"u8) < 0)
             {
                 zeroRated++;
             }

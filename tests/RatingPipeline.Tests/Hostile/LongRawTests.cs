@@ -89,7 +89,7 @@ public sealed class LongRawTests
         var engine = new RatingEngine(TariffLoader.Load(SyntheticData.DemoTariff()));
         var rated = new ArrayBufferWriter<byte>();
         var rejected = new ArrayBufferWriter<byte>(line.Length + 1024);
-        var sink = new JsonlSink(new RecordWriter(), rated, rated, rejected);
+        var sink = new JsonlSink(new RecordWriter(), rated, rated, rejected, new ArrayBufferWriter<byte>());
         Assert.That(engine.Process(line, ref sink), Is.EqualTo(RatingResult.Rejected));
         Assert.That((sink.RejectedCount, sink.RatedCount), Is.EqualTo((1L, 0L)));
         return rejected.WrittenMemory;

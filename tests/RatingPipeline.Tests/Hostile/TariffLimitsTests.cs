@@ -48,7 +48,7 @@ public sealed class TariffLimitsTests
         var rated = new ArrayBufferWriter<byte>();
         var reminders = new ArrayBufferWriter<byte>();
         var rejected = new ArrayBufferWriter<byte>();
-        var sink = new JsonlSink(new RecordWriter(), rated, reminders, rejected);
+        var sink = new JsonlSink(new RecordWriter(), rated, reminders, rejected, new ArrayBufferWriter<byte>());
         var cdr = $"{{\"id\":\"r1\",\"type\":\"sms\",\"msisdn\":\"{Msisdn}\",\"direction\":\"mo\",\"peer\":\"10086\",\"start\":\"2026-11-02T10:00:00+08:00\",\"visitedMcc\":\"440\"}}";
         var result = engine.Process(Encoding.UTF8.GetBytes(cdr), ref sink);
         return (result, Encoding.UTF8.GetString(rated.WrittenSpan) + Encoding.UTF8.GetString(rejected.WrittenSpan));

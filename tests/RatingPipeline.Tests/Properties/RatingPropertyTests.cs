@@ -2,6 +2,7 @@ using FsCheck;
 using FsCheck.Fluent;
 using NUnit.Framework;
 using RatingPipeline.Rating;
+using RatingPipeline.Subscribers;
 using RatingPipeline.Records;
 using RatingPipeline.Tests.Support;
 
@@ -154,7 +155,7 @@ public sealed class RatingPropertyTests
         foreach (var (_, state) in States(rater))
         {
             var bytes = UsageStateCodec.ToArray(in state);
-            var written = new byte[UsageStateCodec.MaxSize];
+            var written = new byte[UsageStateCodec.MaxSize(in state)];
             var length = UsageStateCodec.Write(in state, written);
             Assert.That(written.AsSpan(0, length).SequenceEqual(bytes), Is.True, "Write and ToArray agree");
             Assert.That(UsageStateCodec.TryRead(bytes, out var read), Is.True);
@@ -227,16 +228,40 @@ public sealed class RatingPropertyTests
     {
         var state = UsageState.New();
         state.OffsetTag = long.MaxValue;
-        state.StartCycle(int.MaxValue);
+        state.HasCycle = true;
+        state.CycleDay = int.MaxValue;
+        state.PlanId = NameTable.Plans.Intern("basic-58");
+        state.Mark = long.MaxValue;
+        state.StreamTime = long.MinValue;
+        state.Counters.Count[1] = long.MaxValue;
+        state.Counters.Units[2] = long.MinValue;
+        state.Counters.Charges[0] = 7;
+        state.PlanEndsNoticed = ulong.MaxValue;
+        var extras = state.EnsureExtras();
+        extras.Fees.Add(new FeeEntry(FeeKind.Monthly, -1, 58_000_000));
+        extras.Fees.Add(new FeeEntry(FeeKind.Service, NameTable.Services.Intern("news"), long.MaxValue));
+        extras.Previous = new PreviousCycle
+        {
+            IsOpen = true,
+            Cycle = 20_000,
+            CloseTicks = long.MaxValue,
+            CycleEnd = 20_030,
+            PlanId = NameTable.Plans.Intern("mini-18"),
+            TariffVersionId = NameTable.TariffVersions.Intern("v-1"),
+            Minimum = 50_000_000,
+        };
+        extras.Previous.Counters.Spend = long.MinValue;
+        extras.Previous.Counters.AllowanceFired[1] = UInt128.MaxValue;
+        extras.Previous.Fees.Add(new FeeEntry(FeeKind.Service, NameTable.Services.Intern("weather"), 3));
         state.Used[0] = long.MaxValue;
         state.Used[1] = 1;
         state.Used[2] = long.MinValue;
         state.AllowanceFired[0] = UInt128.MaxValue;
         state.AllowanceFired[2] = UInt128.One << 100;
-        state.CappedCharges = -1;
-        state.Spend = long.MaxValue;
-        state.DataCapFired = true;
-        state.HighSpendFired = true;
+        state.Counters.Capped = -1;
+        state.Counters.Spend = long.MaxValue;
+        state.Counters.DataCapFired = true;
+        state.Counters.HighSpendFired = true;
         state.PrepaidTracked = true;
         state.PrepaidAsOfTicks = long.MinValue;
         state.PrepaidCharges = 42;
@@ -253,7 +278,7 @@ public sealed class RatingPropertyTests
         {
             Assert.That(UsageStateCodec.TryRead(bytes, out var read), Is.True);
             Assert.That(StateFields.Of(read), Is.EqualTo(StateFields.Of(state)));
-            Assert.That(bytes, Has.Length.LessThanOrEqualTo(UsageStateCodec.MaxSize), "MaxSize bounds every encoded state");
+            Assert.That(bytes, Has.Length.LessThanOrEqualTo(UsageStateCodec.MaxSize(in state)), "MaxSize bounds every encoded state");
         });
         AssertRefusals(bytes);
     }

@@ -56,6 +56,8 @@ internal sealed class OfflineModel
 
     public List<ExpectedRejection> Rejected { get; } = [];
 
+    public List<ExpectedOutput> Bills { get; } = [];
+
     /// <summary>How many CDRs the model has rated, rejected or skipped so far.</summary>
     public int Applied => _applied.Count;
 
@@ -96,6 +98,16 @@ internal sealed class OfflineModel
             _partition, json));
     }
 
+    private void OnBill(in BillRecord bill)
+    {
+        _buffer.ResetWrittenCount();
+        _writer.WriteBill(_buffer, in bill);
+        var json = Encoding.UTF8.GetString(_buffer.WrittenSpan);
+        using var document = JsonDocument.Parse(json);
+        Bills.Add(new ExpectedOutput(document.RootElement.GetProperty("eventId").GetString()!, Encoding.ASCII.GetString(bill.Msisdn),
+            _partition, json));
+    }
+
     private void OnRejected(in RejectedCdr rejected) =>
         Rejected.Add(new ExpectedRejection(_partition, _offset, RecordNames.ReasonText(rejected.Reason), rejected.Detail, rejected.Raw.ToArray(), _key));
 
@@ -106,6 +118,8 @@ internal sealed class OfflineModel
         public void Reminder(in ReminderEvent reminder) => model.OnReminder(in reminder);
 
         public void Rejected(in RejectedCdr rejected) => model.OnRejected(in rejected);
+
+        public void Bill(in BillRecord bill) => model.OnBill(in bill);
     }
 }
 

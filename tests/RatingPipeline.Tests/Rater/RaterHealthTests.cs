@@ -58,7 +58,7 @@ public sealed class RaterHealthTests
             foreach (var msisdn in stored)
             {
                 var state = UsageState.New();
-                state.Spend = 1_000_000;
+                state.Counters.Spend = 1_000_000;
                 producer.Produce(topics.RaterState, msisdn, UsageStateCodec.ToArray(in state));
             }
 

@@ -55,6 +55,16 @@ public sealed class AllocationTests
             RejectedCount++;
             reasons[(int)rejected.Reason]++;
         }
+
+        public void Bill(in BillRecord bill)
+        {
+            buffer.ResetWrittenCount();
+            writer.WriteBill(buffer, in bill);
+            Bytes += buffer.WrittenCount;
+            BillCount++;
+        }
+
+        public long BillCount;
     }
 
     private static Tariff ExampleTariff() => TariffLoader.LoadFile(Path.Combine(AppContext.BaseDirectory, "Examples", "basic", "tariff.json"));

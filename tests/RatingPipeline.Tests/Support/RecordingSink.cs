@@ -19,6 +19,8 @@ public sealed class RecordedOutputs
 
     public List<JsonObject> Rejected { get; } = [];
 
+    public List<JsonObject> Bills { get; } = [];
+
     /// <summary>Every record written, byte for byte, in order, each followed by a line feed.</summary>
     public ArrayBufferWriter<byte> Bytes { get; } = new(4096);
 
@@ -56,5 +58,11 @@ public readonly struct RecordingSink(RecordedOutputs outputs) : IRatingSink
     {
         Outputs.Writer.WriteRejected(Outputs.Scratch, in rejected);
         Outputs.Take(Outputs.Rejected);
+    }
+
+    public void Bill(in BillRecord bill)
+    {
+        Outputs.Writer.WriteBill(Outputs.Scratch, in bill);
+        Outputs.Take(Outputs.Bills);
     }
 }
