@@ -35,6 +35,9 @@ public sealed class TopicNames
 
     /// <summary>Adjustments.</summary>
     public string Adjustments { get; init; } = "adjustments";
+
+    /// <summary>Bills of closed billing cycles.</summary>
+    public string Bills { get; init; } = "bills";
 }
 
 /// <summary>The product's set of topics.</summary>
@@ -58,6 +61,7 @@ public static class TopicSet
             (nameof(names.NoticeLog), names.NoticeLog),
             (nameof(names.NoticesDlq), names.NoticesDlq),
             (nameof(names.Adjustments), names.Adjustments),
+            (nameof(names.Bills), names.Bills),
         ];
 
         foreach (var (role, name) in topics)
