@@ -351,13 +351,13 @@ internal sealed class SenderWorker(
         {
             _settingChanges.RemoveAll(c => numbers.Contains(c.Partition));
             _profileConsumer?.IncrementalUnassign(numbers.Select(p => new TopicPartition(_topics.Subscribers, p)).ToList());
-            try
+            if (_billsConsumer is { } bills)
             {
-                _billsConsumer?.IncrementalUnassign(numbers.Select(p => new TopicPartition(_topics.Bills, p)).ToList());
-            }
-            catch (KafkaException e)
-            {
-                logger.LogWarning("Unassigning bills partitions failed: {Reason}", e.Error.Reason);
+                var following = bills.Assignment.Where(tp => numbers.Contains(tp.Partition.Value)).ToList();
+                if (following.Count > 0)
+                {
+                    bills.IncrementalUnassign(following);
+                }
             }
             logger.LogInformation("Partitions [{Partitions}] of {Topic} {Why}", string.Join(",", numbers), _topics.Reminders, why);
         }
@@ -398,14 +398,16 @@ internal sealed class SenderWorker(
         _settingChanges.RemoveAll(c => numbers.Contains(c.Partition) && !c.IsToRecord(_books[c.Partition], horizon));
     }
 
-    /// <summary>Follows the <c>bills</c> partitions <paramref name="numbers"/> from their committed offsets (from the beginning when none).</summary>
+    /// <summary>
+    /// Follows the <c>bills</c> partitions <paramref name="numbers"/> from their committed offsets (from the
+    /// beginning when none). The client looks the offsets up itself, retrying while the broker is away: nothing
+    /// here waits for it.
+    /// </summary>
     private void FollowBills(List<int> numbers)
     {
-        var consumer = _billsConsumer!;
-        var partitions = numbers.Select(p => new TopicPartition(_topics.Bills, p)).ToList();
-        var committed = consumer.Committed(partitions, TimeSpan.FromSeconds(30)).ToDictionary(c => c.Partition.Value, c => c.Offset);
-        consumer.IncrementalAssign(partitions.Select(tp => new TopicPartitionOffset(tp,
-            committed.TryGetValue(tp.Partition.Value, out var offset) && offset.Value >= 0 ? offset : Offset.Beginning)).ToList());
+        var assigned = _billsConsumer!.Assignment.Select(tp => tp.Partition.Value).ToHashSet();
+        _billsConsumer.IncrementalAssign(numbers.Where(p => !assigned.Contains(p))
+            .Select(p => new TopicPartitionOffset(_topics.Bills, p, Offset.Stored)).ToList());
     }
 
     private void RestoreNoticeLog(List<int> numbers, CancellationToken stoppingToken)

@@ -313,19 +313,31 @@ public sealed class SenderKafkaTests
             await first.StopAsync();
         }
 
-        // Another group reads every bill again: the notice log says they were sent.
+        // The same group goes on from its committed offsets: the next bill, and none of the old ones again.
         var duplicates = SenderMetrics.Notices.WithLabels("bill", "sms", "duplicate").Value;
+        await using (var again = await StartSenderAsync(Config(cluster.BootstrapServers, gateway, "sender-bills-1")))
+        {
+            ProduceBills(cluster, BillJson.Make(Msisdn(1), cycle: "2026-12-01", cycleEnd: "2027-01-01"));
+            Assert.That(await gateway.WaitForDeliveriesAsync(3, Patience), Is.True, "the December bill");
+            Assert.That(SenderMetrics.Notices.WithLabels("bill", "sms", "duplicate").Value - duplicates, Is.Zero, "no old bill read again");
+            await again.StopAsync();
+        }
+
+        // Another group reads every bill again: the notice log says they were sent.
         await using var second = await StartSenderAsync(Config(cluster.BootstrapServers, gateway, "sender-bills-2"));
-        Assert.That(WaitFor(() => SenderMetrics.Notices.WithLabels("bill", "sms", "duplicate").Value - duplicates >= 3), Is.True, "the second sender skipped all three");
+        Assert.That(WaitFor(() => SenderMetrics.Notices.WithLabels("bill", "sms", "duplicate").Value - duplicates >= 4), Is.True, "the other group skipped all four");
         var log = NoticeLog(cluster);
         Assert.Multiple(() =>
         {
-            Assert.That(gateway.RequestsByKey.Keys, Is.EquivalentTo(new[] { $"{Msisdn(1)}:2026-11-01:bill:sms", $"{Msisdn(2)}:2026-10-15:bill:sms" }));
+            Assert.That(gateway.RequestsByKey.Keys, Is.EquivalentTo(new[]
+            {
+                $"{Msisdn(1)}:2026-11-01:bill:sms", $"{Msisdn(2)}:2026-10-15:bill:sms", $"{Msisdn(1)}:2026-12-01:bill:sms",
+            }));
             Assert.That(gateway.RequestsByKey.Values, Has.All.EqualTo(1), "no bill notice sent twice");
-            Assert.That(gateway.Received.Single(r => r.To == Msisdn(1)).Text,
+            Assert.That(gateway.Received.First(r => r.To == Msisdn(1)).Text,
                 Does.StartWith("Monthly bill for 2026-11-01 to 2026-11-30: total 55.00 yuan (usage 30.35 yuan, fees 5.00 yuan, minimum spend top-up 19.65 yuan)."));
             Assert.That(gateway.Received.Single(r => r.To == Msisdn(2)).Text, Does.StartWith("【月度账单】您2026-10-15至2026-11-14的账单合计55.00元"));
-            Assert.That(log.Select(r => (r.Kind, r.Outcome)), Is.EqualTo(new[] { ("bill", NoticeOutcomes.Sent), ("bill", NoticeOutcomes.Sent) }));
+            Assert.That(log.Select(r => (r.Kind, r.Outcome)), Is.EqualTo(Enumerable.Repeat(("bill", NoticeOutcomes.Sent), 3)));
         });
         AssertStillRunning(second);
     }
