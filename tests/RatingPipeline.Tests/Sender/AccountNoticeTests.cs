@@ -183,6 +183,14 @@ public sealed class AccountNoticeTests
     }
 
     [Test]
+    public async Task Their_urgency_is_configurable_like_every_kind()
+    {
+        await using var rig = await SenderRig.StartAsync(o => o.Urgent["bill"] = true, new FakeTimeProvider(Local(10, 23)));
+        var output = (await rig.HandleBillsAsync(ProfileJson.Of(M), BillJson.Make(M))).Single().Record;
+        Assert.That((output.Outcome, output.Urgent), Is.EqualTo((NoticeOutcomes.Sent, true)));
+    }
+
+    [Test]
     public async Task A_vas_precharge_deferred_by_quiet_hours_goes_out_when_they_end_before_its_charge()
     {
         var clock = new FakeTimeProvider(Local(10, 23));
