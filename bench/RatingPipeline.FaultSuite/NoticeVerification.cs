@@ -6,7 +6,8 @@ namespace RatingPipeline.FaultSuite;
 /// <summary>
 /// Proves the sender's side of a run against the offline reminders: every reminder of a subscriber who has not
 /// opted out reached the loopback SMS gateway exactly once (the gateway takes a repeated request with the same
-/// <c>Idempotency-Key</c> once, as the design asks of it; the requests it took once are counted too); opted-out
+/// <c>Idempotency-Key</c>, <c>eventId:sms</c>, once, as the design asks of it; the requests it took once are
+/// counted too); opted-out
 /// subscribers got nothing; and <c>notices-dlq</c> holds exactly the e-mail notices, the suite configuring no
 /// SMTP server (each fails with the reason "channel email is not configured"), and nothing else. Repeated copies
 /// of one dead letter (a sender killed after writing it, before committing) are allowed, as for every topic.
@@ -34,7 +35,8 @@ internal static class NoticeVerification
             var channels = profile?.Channels ?? ["sms"];
             if (channels.Contains("sms"))
             {
-                expectedSms.Add(eventId);
+                // The SMS notice's idempotency key: the event id and the channel.
+                expectedSms.Add($"{eventId}:sms");
             }
 
             if (channels.Contains("email"))
@@ -55,7 +57,7 @@ internal static class NoticeVerification
         report.NoticesSuppressed = optedOut;
         report.RecordsLost += missing.Count;
         report.Unexpected += extra.Count;
-        report.Check("every reminder notified exactly once at the gateway (by eventId)",
+        report.Check("every reminder notified exactly once at the gateway (by eventId:sms)",
             missing.Count == 0 && extra.Count == 0 && report.NoticesSentTwice == 0,
             $"{expectedSms.Count} SMS notices expected ({optedOut} reminders of opted-out subscribers not), {delivered.Count} delivered, "
             + $"{missing.Count} missing, {extra.Count} unexpected, {report.NoticesSentTwice} delivered twice; "

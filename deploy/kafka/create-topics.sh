@@ -23,7 +23,8 @@ KAFKA_TOPICS="${KAFKA_TOPICS:-/opt/kafka/bin/kafka-topics.sh}"
 DAY_MS=86400000
 WEEK_MS=$((7 * DAY_MS))
 MONTH_MS=$((30 * DAY_MS))
-# notice-log is the audit trail of notices: kept at least five months (153 days).
+# notice-log is the audit trail of notices, bills the record of every closed cycle: kept at least five
+# months (153 days).
 NOTICE_LOG_MS=$((153 * DAY_MS))
 
 # Wait (bounded) until the broker answers.
@@ -57,11 +58,12 @@ create cdrs-dlq --config cleanup.policy=delete --config "retention.ms=$MONTH_MS"
 create notice-log --config cleanup.policy=delete --config "retention.ms=$NOTICE_LOG_MS"
 create notices-dlq --config cleanup.policy=delete --config "retention.ms=$MONTH_MS"
 create adjustments --config cleanup.policy=delete --config "retention.ms=$MONTH_MS"
+create bills --config cleanup.policy=delete --config "retention.ms=$NOTICE_LOG_MS"
 
 # Check: every topic exists with the same partition count (a topic created earlier with another count breaks
 # co-partitioning and must be fixed by hand).
 status=0
-for topic in cdrs subscribers rater-state rated-cdrs reminders cdrs-dlq notice-log notices-dlq adjustments; do
+for topic in cdrs subscribers rater-state rated-cdrs reminders cdrs-dlq notice-log notices-dlq adjustments bills; do
   count=$("$KAFKA_TOPICS" --bootstrap-server "$BOOTSTRAP" --describe --topic "$topic" \
     | sed -n 's/.*PartitionCount: *\([0-9][0-9]*\).*/\1/p' | head -n 1)
   if [ "$count" != "$PARTITIONS" ]; then

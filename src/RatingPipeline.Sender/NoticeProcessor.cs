@@ -11,8 +11,9 @@ using RatingPipeline.Subscribers;
 namespace RatingPipeline.Sender;
 
 /// <summary>
-/// One reminder to handle: from <c>reminders</c> (every channel of the profile), or a deferred notice due
-/// now (its one <paramref name="Channel"/>), with the subscriber's current profile and the partition's book.
+/// One reminder (or bill) to handle: from <c>reminders</c> or <c>bills</c> (every channel of the profile), or a
+/// deferred notice due now (its one <paramref name="Channel"/>), with the subscriber's current profile and the
+/// partition's book.
 /// </summary>
 public sealed record NoticeInput(Reminder Reminder, SubscriberProfile? Profile, NoticeBook Book, string? Channel = null);
 
@@ -20,6 +21,13 @@ public sealed record NoticeInput(Reminder Reminder, SubscriberProfile? Profile, 
 public sealed record NoticeOutput(NoticeRecord Record, Reminder? Reminder, byte[] ReminderBytes, NoticeBook? Book, DateOnly? SentDay)
 {
     public bool IsDeadLetter => Record.Outcome == NoticeOutcomes.Failed;
+
+    /// <summary>The output of a change of a profile's <c>reminders</c> setting, for <paramref name="book"/>.</summary>
+    public static NoticeOutput Of(SettingChange change, NoticeBook? book)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        return new NoticeOutput(change.ToRecord(), null, [], book, null);
+    }
 }
 
 /// <summary>
@@ -67,6 +75,12 @@ public sealed class NoticeProcessor(
             SenderMetrics.SuppressedOptOut.Inc();
         }
 
+        if (NoticeOutcomes.IsSettingChange(record.Outcome))
+        {
+            logger.LogInformation("Reminders setting of {Msisdn} changed: {Outcome}", Msisdns.Mask(record.Msisdn), record.Outcome);
+            return;
+        }
+
         var level = record.Outcome == NoticeOutcomes.Failed ? LogLevel.Warning : LogLevel.Information;
         if (logger.IsEnabled(level))
         {
@@ -76,8 +90,8 @@ public sealed class NoticeProcessor(
         }
     }
 
-    /// <summary>The outcome for a record of <c>reminders</c> that is not a reminder the sender can read.</summary>
-    public NoticeOutput Unreadable(byte[] raw, string msisdn, string error)
+    /// <summary>The outcome for a record of <c>reminders</c> (or of <c>bills</c>: <paramref name="bill"/>) that the sender cannot read.</summary>
+    public NoticeOutput Unreadable(byte[] raw, string msisdn, string error, bool bill = false)
     {
         SenderMetrics.RemindersInvalid.Inc();
         string eventId = "", kind = "unknown";
@@ -87,7 +101,8 @@ public sealed class NoticeProcessor(
             if (document.RootElement.ValueKind == JsonValueKind.Object)
             {
                 eventId = document.RootElement.TryGetProperty("eventId", out var e) && e.ValueKind == JsonValueKind.String ? e.GetString() ?? "" : "";
-                kind = document.RootElement.TryGetProperty("kind", out var k) && k.ValueKind == JsonValueKind.String && ReminderKinds.All.Contains(k.GetString()) ? k.GetString()! : "unknown";
+                kind = bill ? NoticeKinds.Bill
+                    : document.RootElement.TryGetProperty("kind", out var k) && k.ValueKind == JsonValueKind.String && ReminderKinds.All.Contains(k.GetString()) ? k.GetString()! : "unknown";
             }
         }
         catch (JsonException)
@@ -100,9 +115,9 @@ public sealed class NoticeProcessor(
             EventId = eventId.Length > 0 ? eventId : "unreadable",
             Msisdn = msisdn,
             Kind = kind,
-            Channel = "none",
+            Channel = NoticeRecordChannels.None,
             Outcome = NoticeOutcomes.Failed,
-            Reason = $"unreadable reminder: {error}",
+            Reason = bill ? $"unreadable bill: {error}" : $"unreadable reminder: {error}",
             LoggedAt = time.GetUtcNow(),
         };
         return new NoticeOutput(record, null, raw, null, null);
@@ -136,7 +151,7 @@ public sealed class NoticeProcessor(
         var language = NoticeTemplates.Normalise(input.Profile?.Language);
         foreach (var channel in claimed)
         {
-            var forChannel = decision;
+            var forChannel = rules.ForChannel(decision, channel, now);
             if (decision.Action is NoticeAction.Send or NoticeAction.Defer)
             {
                 if (channel == ChannelNames.Email && string.IsNullOrWhiteSpace(input.Profile?.Email))
@@ -164,6 +179,7 @@ public sealed class NoticeProcessor(
             Kind = reminder.Kind,
             Channel = work.Channel,
             Outcome = NoticeOutcomes.Failed,
+            IdempotencyKey = Notice.KeyOf(reminder.EventId, work.Channel),
             Urgent = work.Decision.Urgent,
             Text = text,
             Language = work.Language,

@@ -86,11 +86,11 @@ public static class SenderHost
         ArgumentNullException.ThrowIfNull(options);
         var channels = new List<(INoticeChannel, ChannelResilienceOptions)>
         {
-            (new HttpGatewayChannel(ChannelNames.Sms, NewHttpClient(), options.Sms.Url, options.Sms.AuthHeader), options.Sms),
+            (new HttpGatewayChannel(ChannelNames.Sms, options.Sms.Url, options.Sms.AuthHeader), options.Sms),
         };
         if (options.Voice.Url.Length > 0)
         {
-            channels.Add((new HttpGatewayChannel(ChannelNames.Voice, NewHttpClient(), options.Voice.Url, options.Voice.AuthHeader), options.Voice));
+            channels.Add((new HttpGatewayChannel(ChannelNames.Voice, options.Voice.Url, options.Voice.AuthHeader), options.Voice));
         }
 
         if (options.Smtp.Host.Length > 0)
@@ -100,14 +100,4 @@ public static class SenderHost
 
         return new NoticeDelivery(channels, time);
     }
-
-    // Timeouts belong to the Polly pipeline (per attempt), not to the client.
-    private static HttpClient NewHttpClient() => new(new SocketsHttpHandler
-    {
-        PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-        ConnectTimeout = TimeSpan.FromSeconds(10),
-    })
-    {
-        Timeout = Timeout.InfiniteTimeSpan,
-    };
 }

@@ -28,12 +28,20 @@ public sealed class SenderOptions
     /// <summary>
     /// Which notices go out at once, even in quiet hours and beyond the daily limit, by kind:
     /// <c>roaming</c>, <c>data-cap</c>, <c>high-spend</c>, <c>low-balance</c>, <c>allowance-100</c> (allowance
-    /// at a threshold of 100 % or more) and <c>allowance</c> (below 100 %). Unlisted keys keep their default.
+    /// at a threshold of 100 % or more), <c>allowance</c> (below 100 %), <c>plan-change</c>,
+    /// <c>vas-precharge</c>, <c>plan-expiry</c> and <c>bill</c>. Unlisted keys keep their default. Voice calls
+    /// still wait for the end of quiet hours.
     /// </summary>
     public Dictionary<string, bool> Urgent { get; set; } = new(StringComparer.Ordinal);
 
     /// <summary>Non-urgent notices per subscriber per local day; the excess waits for the next day.</summary>
     public int DailyLimit { get; set; } = 5;
+
+    /// <summary>
+    /// A <c>vas-precharge</c> notice is deferred (quiet hours, daily limit) only to at least this long before
+    /// the service's <c>chargeAt</c>; otherwise it goes at once.
+    /// </summary>
+    public TimeSpan VasPrechargeMargin { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>How far back <c>notice-log</c> is read on assignment to rebuild what was already sent.</summary>
     public TimeSpan DedupWindow { get; set; } = TimeSpan.FromDays(7);
@@ -64,6 +72,10 @@ public sealed class SenderOptions
         ["low-balance"] = true,
         ["allowance-100"] = true,
         ["allowance"] = false,
+        ["plan-change"] = false,
+        ["vas-precharge"] = false,
+        ["plan-expiry"] = false,
+        ["bill"] = false,
     };
 
     internal static readonly IReadOnlyDictionary<string, string> DefaultUsageCheckHint = new Dictionary<string, string>(StringComparer.Ordinal)

@@ -37,6 +37,7 @@ internal sealed class SenderOptionsValidator : IValidateOptions<SenderOptions>
         Require(o.MaxConcurrentDeliveries >= 1, "Sender:MaxConcurrentDeliveries must be ≥ 1");
         Require(o.DedupWindow >= TimeSpan.FromHours(1), "Sender:DedupWindow must be at least 1 hour");
         Require(o.RestoreTimeout >= TimeSpan.FromSeconds(1), "Sender:RestoreTimeout must be at least 1 s");
+        Require(o.VasPrechargeMargin >= TimeSpan.Zero && o.VasPrechargeMargin <= TimeSpan.FromDays(1), "Sender:VasPrechargeMargin must be 0..1 day");
         if (QuietHours.TryCreate(o.QuietHours.Start, o.QuietHours.End, o.UtcOffset, out var quietError) is null)
         {
             errors.Add(quietError);

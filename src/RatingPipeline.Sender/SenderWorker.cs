@@ -14,11 +14,14 @@ using RatingPipeline.Subscribers;
 namespace RatingPipeline.Sender;
 
 /// <summary>
-/// The sender's consume loop. Per batch: consume reminders (manual offsets), take the deferred notices now
-/// due, decide and deliver, write every outcome to <c>notice-log</c> (failures also to <c>notices-dlq</c>),
-/// wait until all are acknowledged, then commit the reminders' offsets. On assignment, before handling a
-/// partition: read the same-numbered <c>subscribers</c> partition to its end (and keep following it) and
-/// rebuild the partition's finished notices, deferred backlog and daily counts from <c>notice-log</c>.
+/// The sender's consume loop. Per batch: consume reminders (manual offsets) and bills, take the deferred
+/// notices now due, decide and deliver, write every outcome to <c>notice-log</c> (failures also to
+/// <c>notices-dlq</c>) with the changes of profiles' <c>reminders</c> setting seen since the last batch, wait
+/// until all are acknowledged, then commit the offsets of the reminders and bills. On assignment of a
+/// <c>reminders</c> partition, before handling it: read the same-numbered <c>subscribers</c> partition to its
+/// end (and keep following it), rebuild the partition's finished notices, deferred backlog and daily counts
+/// from <c>notice-log</c>, and follow the same-numbered <c>bills</c> partition from its committed offset
+/// (group <c>GroupId-bills</c>): a member owns a subscriber's reminders, bills, profile and notices together.
 /// </summary>
 internal sealed class SenderWorker(
     IOptions<KafkaOptions> kafkaOptions,
@@ -37,8 +40,13 @@ internal sealed class SenderWorker(
     private readonly TopicNames _topics = topicNames.Value;
     private readonly Dictionary<int, Dictionary<string, SubscriberProfile>> _profiles = [];
     private readonly Dictionary<int, NoticeBook> _books = [];
+    private readonly List<SettingChange> _settingChanges = [];
     private IConsumer<string?, byte[]?>? _profileConsumer;
+    private IConsumer<string?, byte[]?>? _billsConsumer;
     private DateTimeOffset _lastPrune;
+
+    /// <summary>The consumer group whose committed offsets say which bills were handled.</summary>
+    private string BillsGroup => _options.GroupId + "-bills";
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.Factory.StartNew(() => RunAsync(stoppingToken), stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
@@ -50,10 +58,15 @@ internal sealed class SenderWorker(
         using var producer = new ProducerBuilder<string?, byte[]>(KafkaClientTuning.Producer(_kafka.BootstrapServers, properties))
             .SetErrorHandler((_, e) => logger.LogWarning("Kafka producer: {Reason}", e.Reason))
             .Build();
-        using var profileConsumer = new ConsumerBuilder<string?, byte[]?>(RestoreConfig("-profiles"))
+        using var profileConsumer = new ConsumerBuilder<string?, byte[]?>(RestoreConfig("-profiles", "timestamp"))
             .SetErrorHandler((_, e) => logger.LogWarning("Kafka profile consumer: {Reason}", e.Reason))
             .Build();
         _profileConsumer = profileConsumer;
+        var billsConfig = KafkaClientTuning.Consumer(_kafka.BootstrapServers, BillsGroup, "none", _kafka.Embedded, properties);
+        using var billsConsumer = new ConsumerBuilder<string?, byte[]?>(billsConfig)
+            .SetErrorHandler((_, e) => logger.LogWarning("Kafka bills consumer: {Reason}", e.Reason))
+            .Build();
+        _billsConsumer = billsConsumer;
         using var consumer = new ConsumerBuilder<string?, byte[]?>(
                 KafkaClientTuning.Consumer(_kafka.BootstrapServers, _options.GroupId, "none", _kafka.Embedded, properties))
             .SetErrorHandler((_, e) => logger.LogWarning("Kafka consumer: {Reason}", e.Reason))
@@ -75,7 +88,8 @@ internal sealed class SenderWorker(
             {
                 FollowProfiles();
                 var batch = ConsumeBatch(consumer, stoppingToken);
-                await HandleAsync(consumer, producer, batch, deliveries.Token);
+                var bills = ConsumeBills();
+                await HandleAsync(consumer, producer, batch, bills, deliveries.Token);
                 PruneIfDue();
             }
         }
@@ -97,6 +111,8 @@ internal sealed class SenderWorker(
 
             profileConsumer.Close();
             _profileConsumer = null;
+            billsConsumer.Close();
+            _billsConsumer = null;
             logger.LogInformation("Sender stopped");
         }
     }
@@ -132,6 +148,21 @@ internal sealed class SenderWorker(
         return batch;
     }
 
+    /// <summary>The bills that arrived since the last batch, on the partitions owned (at most a batch's worth).</summary>
+    private List<ConsumeResult<string?, byte[]?>> ConsumeBills()
+    {
+        var bills = new List<ConsumeResult<string?, byte[]?>>();
+        while (bills.Count < _options.BatchSize && Consume(_billsConsumer!, TimeSpan.Zero) is { } result)
+        {
+            if (!result.IsPartitionEOF && _books.ContainsKey(result.Partition.Value))
+            {
+                bills.Add(result);
+            }
+        }
+
+        return bills;
+    }
+
     /// <summary>
     /// One record, or null. A non-fatal consume error (a fetch refused while the broker fails or moves a
     /// partition) is the client's to retry: what was read so far is handled and the loop goes on. Every
@@ -154,25 +185,38 @@ internal sealed class SenderWorker(
         IConsumer<string?, byte[]?> consumer,
         IProducer<string?, byte[]> producer,
         List<ConsumeResult<string?, byte[]?>> batch,
+        List<ConsumeResult<string?, byte[]?>> bills,
         CancellationToken deliveryToken)
     {
         var inputs = new List<NoticeInput>();
         var sources = new Dictionary<Reminder, ConsumeResult<string?, byte[]?>>(ReferenceEqualityComparer.Instance);
         var outputs = new List<(NoticeOutput Output, ConsumeResult<string?, byte[]?>? Source)>();
-        foreach (var result in batch)
+        foreach (var (result, bill) in batch.Select(r => (r, false)).Concat(bills.Select(r => (r, true))))
         {
             var partition = result.Partition.Value;
             var value = result.Message.Value ?? [];
-            var reminder = Reminder.TryParse(value, out var error);
+            string error;
+            var reminder = bill ? Reminder.TryParseBill(value, out error) : Reminder.TryParse(value, out error);
             if (reminder is null)
             {
-                outputs.Add((processor.Unreadable(value, result.Message.Key ?? "", error), result));
+                outputs.Add((processor.Unreadable(value, result.Message.Key ?? "", error, bill), result));
                 continue;
             }
 
             sources[reminder] = result;
             inputs.Add(new NoticeInput(reminder, Profile(partition, reminder.Msisdn), _books[partition]));
         }
+
+        // Changes of the reminders setting, written like every outcome (at least once; again only if not acknowledged).
+        foreach (var change in _settingChanges)
+        {
+            if (_books.TryGetValue(change.Partition, out var book) && !book.IsFinished(change.EventId, NoticeRecordChannels.None))
+            {
+                outputs.Add((NoticeOutput.Of(change, book), null));
+            }
+        }
+
+        _settingChanges.Clear();
 
         var now = time.GetUtcNow();
         foreach (var (partition, book) in _books)
@@ -222,22 +266,30 @@ internal sealed class SenderWorker(
             processor.Apply(output);
         }
 
-        if (batch.Count > 0)
+        Commit(consumer, _topics.Reminders, batch, "reminder");
+        Commit(_billsConsumer!, _topics.Bills, bills, "bill");
+    }
+
+    private void Commit(IConsumer<string?, byte[]?> consumer, string topic, List<ConsumeResult<string?, byte[]?>> handled, string what)
+    {
+        if (handled.Count == 0)
         {
-            // Records carry no topic name (consume.result.fields=none): the partition number is the key.
-            var offsets = batch.GroupBy(r => r.Partition.Value)
-                .Where(g => _books.ContainsKey(g.Key))
-                .Select(g => new TopicPartitionOffset(_topics.Reminders, g.Key, new Offset(g.Max(r => r.Offset.Value) + 1)))
-                .ToList();
-            try
-            {
-                consumer.Commit(offsets);
-            }
-            catch (KafkaException e)
-            {
-                // The outcomes are recorded: a later owner skips these reminders as already handled.
-                logger.LogWarning("Committing reminder offsets failed: {Reason}", e.Error.Reason);
-            }
+            return;
+        }
+
+        // Records carry no topic name (consume.result.fields=none): each consumer reads one topic.
+        var offsets = handled.GroupBy(r => r.Partition.Value)
+            .Where(g => _books.ContainsKey(g.Key))
+            .Select(g => new TopicPartitionOffset(topic, g.Key, new Offset(g.Max(r => r.Offset.Value) + 1)))
+            .ToList();
+        try
+        {
+            consumer.Commit(offsets);
+        }
+        catch (KafkaException e)
+        {
+            // The outcomes are recorded: a later owner skips these as already handled.
+            logger.LogWarning("Committing {What} offsets failed: {Reason}", what, e.Error.Reason);
         }
     }
 
@@ -272,6 +324,8 @@ internal sealed class SenderWorker(
             var started = time.GetTimestamp();
             RestoreProfiles(numbers, stoppingToken);
             RestoreNoticeLog(numbers, stoppingToken);
+            KeepSettingChangesToRecord(numbers);
+            FollowBills(numbers);
             logger.LogInformation("Assigned {Topic} partitions [{Partitions}]: {Profiles} profiles, {Finished} finished and {Deferred} deferred notices restored in {Ms} ms",
                 _topics.Reminders, string.Join(",", numbers), numbers.Sum(p => _profiles[p].Count), numbers.Sum(p => _books[p].FinishedCount),
                 numbers.Sum(p => _books[p].DeferredCount), (long)time.GetElapsedTime(started).TotalMilliseconds);
@@ -295,14 +349,23 @@ internal sealed class SenderWorker(
 
         if (numbers.Count > 0)
         {
+            _settingChanges.RemoveAll(c => numbers.Contains(c.Partition));
             _profileConsumer?.IncrementalUnassign(numbers.Select(p => new TopicPartition(_topics.Subscribers, p)).ToList());
+            if (_billsConsumer is { } bills)
+            {
+                var following = bills.Assignment.Where(tp => numbers.Contains(tp.Partition.Value)).ToList();
+                if (following.Count > 0)
+                {
+                    bills.IncrementalUnassign(following);
+                }
+            }
             logger.LogInformation("Partitions [{Partitions}] of {Topic} {Why}", string.Join(",", numbers), _topics.Reminders, why);
         }
     }
 
-    private ConsumerConfig RestoreConfig(string suffix)
+    private ConsumerConfig RestoreConfig(string suffix, string fields = "none")
     {
-        var config = KafkaClientTuning.Consumer(_kafka.BootstrapServers, _options.GroupId + suffix, "none", _kafka.Embedded, _kafka.Properties);
+        var config = KafkaClientTuning.Consumer(_kafka.BootstrapServers, _options.GroupId + suffix, fields, _kafka.Embedded, _kafka.Properties);
         config.EnablePartitionEof = true;
         return config;
     }
@@ -322,7 +385,29 @@ internal sealed class SenderWorker(
         }
 
         consumer.IncrementalAssign(numbers.Select(p => new TopicPartitionOffset(_topics.Subscribers, p, Offset.Beginning)).ToList());
-        ReadUntil(consumer, ends, ApplyProfile, "subscribers", stoppingToken);
+        ReadUntil(consumer, ends, r => ApplyProfile(r, restoring: true), "subscribers", stoppingToken);
+    }
+
+    /// <summary>
+    /// Of the setting changes found while restoring <paramref name="numbers"/>, keeps those still to be written:
+    /// not in the rebuilt notice log, and made within the window it covers.
+    /// </summary>
+    private void KeepSettingChangesToRecord(List<int> numbers)
+    {
+        var horizon = time.GetUtcNow() - _options.DedupWindow;
+        _settingChanges.RemoveAll(c => numbers.Contains(c.Partition) && !c.IsToRecord(_books[c.Partition], horizon));
+    }
+
+    /// <summary>
+    /// Follows the <c>bills</c> partitions <paramref name="numbers"/> from their committed offsets (from the
+    /// beginning when none). The client looks the offsets up itself, retrying while the broker is away: nothing
+    /// here waits for it.
+    /// </summary>
+    private void FollowBills(List<int> numbers)
+    {
+        var assigned = _billsConsumer!.Assignment.Select(tp => tp.Partition.Value).ToHashSet();
+        _billsConsumer.IncrementalAssign(numbers.Where(p => !assigned.Contains(p))
+            .Select(p => new TopicPartitionOffset(_topics.Bills, p, Offset.Stored)).ToList());
     }
 
     private void RestoreNoticeLog(List<int> numbers, CancellationToken stoppingToken)
@@ -364,7 +449,7 @@ internal sealed class SenderWorker(
             Reminder? reminder = null;
             if (record.Outcome == NoticeOutcomes.Deferred && record.Reminder is { } element)
             {
-                reminder = Reminder.TryParse(Encoding.UTF8.GetBytes(element.GetRawText()), out _);
+                reminder = Reminder.TryParse(record.Kind, Encoding.UTF8.GetBytes(element.GetRawText()), out _);
             }
 
             DateOnly? sentDay = record.SentAt is { } sentAt ? rules.QuietHours.LocalDay(sentAt) : null;
@@ -432,12 +517,13 @@ internal sealed class SenderWorker(
 
             if (!result.IsPartitionEOF)
             {
-                ApplyProfile(result);
+                ApplyProfile(result, restoring: false);
             }
         }
     }
 
-    private void ApplyProfile(ConsumeResult<string?, byte[]?> result)
+    /// <summary>Takes a profile record in; a change of its <c>reminders</c> setting is kept to be written to <c>notice-log</c>.</summary>
+    private void ApplyProfile(ConsumeResult<string?, byte[]?> result, bool restoring)
     {
         if (!_profiles.TryGetValue(result.Partition.Value, out var profiles))
         {
@@ -460,6 +546,14 @@ internal sealed class SenderWorker(
             SenderMetrics.ProfilesRefused.Inc();
             logger.LogWarning("Profile for {Msisdn} refused, previous one kept: {Error}", Msisdns.Mask(result.Message.Key), error);
             return;
+        }
+
+        var timestamp = result.Message.Timestamp;
+        var change = SettingChange.Detect(profiles.GetValueOrDefault(profile.Msisdn), profile, _topics.Subscribers, result.Partition.Value, result.Offset.Value,
+            timestamp.Type == TimestampType.NotAvailable ? null : new DateTimeOffset(timestamp.UtcDateTime), time.GetUtcNow(), restoring);
+        if (change is not null)
+        {
+            _settingChanges.Add(change);
         }
 
         profiles[profile.Msisdn] = profile;

@@ -10,8 +10,17 @@ public static class ChannelNames
     public static readonly IReadOnlyList<string> All = [Sms, Email, Voice];
 }
 
-/// <summary>One notice to deliver: the rendered text, to whom, with the event id as idempotency key.</summary>
-public sealed record Notice(string EventId, string Channel, string To, string Text, string Subject);
+/// <summary>One notice to deliver: the rendered text, to whom, with its idempotency key <see cref="Key"/>.</summary>
+public sealed record Notice(string EventId, string Channel, string To, string Text, string Subject)
+{
+    /// <summary>
+    /// The notice's idempotency key, <c>eventId:channel</c>: the SMS and the voice call of one event are two
+    /// notices, so a gateway serving both never takes one for a repeat of the other.
+    /// </summary>
+    public string Key => KeyOf(EventId, Channel);
+
+    public static string KeyOf(string eventId, string channel) => $"{eventId}:{channel}";
+}
 
 /// <summary>
 /// A way to reach a subscriber. One call is one attempt: it returns when the gateway or server accepted

@@ -28,6 +28,10 @@ public sealed class NoticeDelivery : IDisposable
         foreach (var (channel, options) in channels)
         {
             _channels[channel.Name] = (channel, Build(channel.Name, options, time, _owned));
+            if (channel is IDisposable disposable)
+            {
+                _owned.Add(disposable);
+            }
         }
     }
 

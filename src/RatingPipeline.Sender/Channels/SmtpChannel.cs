@@ -11,8 +11,8 @@ namespace RatingPipeline.Sender.Channels;
 /// <summary>
 /// E-mail through SMTP (MailKit): one plain-text message per notice, to the profile's address. A 4xx reply or
 /// a connection problem is transient; a 5xx reply, a refused login or a bad address is permanent. SMTP has no
-/// idempotency key: the message carries the event id in <c>X-Notice-Id</c> and a Message-ID derived from it,
-/// so a repeated message can be recognised.
+/// idempotency key: the message carries the notice's key (<c>eventId:email</c>) in <c>X-Notice-Id</c> and a
+/// Message-ID derived from it, so a repeated message can be recognised.
 /// </summary>
 public sealed class SmtpChannel(SmtpOptions options) : INoticeChannel
 {
@@ -29,9 +29,9 @@ public sealed class SmtpChannel(SmtpOptions options) : INoticeChannel
         _ => throw new FormatException($"Sender:Smtp:Security '{security}' is not one of none, starttls-when-available, starttls, tls"),
     };
 
-    /// <summary>The Message-ID of a notice: stable for an event id, valid whatever characters the id has.</summary>
-    public static string MessageIdFor(string eventId) =>
-        $"{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(eventId)))[..32]}@notice.ratingpipeline";
+    /// <summary>The Message-ID of a notice: stable for a notice key, valid whatever characters the key has.</summary>
+    public static string MessageIdFor(string key) =>
+        $"{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..32]}@notice.ratingpipeline";
 
     public async Task SendAsync(Notice notice, CancellationToken cancellationToken)
     {
@@ -43,11 +43,11 @@ public sealed class SmtpChannel(SmtpOptions options) : INoticeChannel
             {
                 Subject = notice.Subject,
                 Body = new TextPart("plain") { Text = notice.Text },
-                MessageId = MessageIdFor(notice.EventId),
+                MessageId = MessageIdFor(notice.Key),
             };
             message.From.Add(new MailboxAddress(options.FromName, options.From));
             message.To.Add(MailboxAddress.Parse(notice.To));
-            message.Headers.Add(NoticeIdHeader, notice.EventId);
+            message.Headers.Add(NoticeIdHeader, notice.Key);
         }
         catch (ParseException e)
         {

@@ -13,7 +13,7 @@ using RatingPipeline.Sender.Channels;
 
 namespace RatingPipeline.Sender.Gateway;
 
-/// <summary>One request the loopback gateway received, and how it answered.</summary>
+/// <summary>One request the loopback gateway received, how its body was framed, and how it answered.</summary>
 public sealed record GatewayRequest(
     string Path,
     string? IdempotencyKey,
@@ -23,13 +23,15 @@ public sealed record GatewayRequest(
     int Status,
     bool Delivered,
     bool Duplicate,
-    DateTimeOffset At);
+    DateTimeOffset At,
+    long? ContentLength = null,
+    bool Chunked = false);
 
 /// <summary>
 /// An SMS / voice-call gateway on 127.0.0.1 (a real Kestrel server) for the demo and the tests. It takes the
-/// gateway contract (<c>POST</c> any path, JSON <c>{to, text, id}</c>, <c>Idempotency-Key</c> equal to
-/// <c>id</c>; 400 otherwise), delivers a key's first accepted request and answers later ones with the same key
-/// as duplicates (200, not delivered again), and can inject faults: the next n requests failing with a status
+/// gateway contract (<c>POST</c> any path, so one gateway can serve the SMS and the voice path, JSON
+/// <c>{to, text, id}</c>, <c>Idempotency-Key</c> equal to <c>id</c>; 400 otherwise), delivers a key's first
+/// accepted request and answers later ones with the same key as duplicates (200, not delivered again), and can inject faults: the next n requests failing with a status
 /// (5xx bursts, 429, 4xx), every request failing, a delay before each answer or the next n answers (after
 /// delivering: the gateway took it even if the client gave up), a required auth header.
 /// </summary>
@@ -272,7 +274,8 @@ public sealed class LoopbackGateway : IDisposable, IAsyncDisposable
             }
 
             _received.Add(new GatewayRequest(context.Request.Path.ToString(), key.Length > 0 ? key : null, message?.To, message?.Text, message?.Id,
-                status, delivered, duplicate, DateTimeOffset.UtcNow));
+                status, delivered, duplicate, DateTimeOffset.UtcNow, context.Request.ContentLength,
+                context.Request.Headers.TransferEncoding.ToString().Contains("chunked", StringComparison.OrdinalIgnoreCase)));
         }
 
         _log?.WriteLine($"[gateway {context.Request.Path}] {status}{(duplicate ? " duplicate" : "")} to {Msisdns.Mask(message?.To)} key={key}: {message?.Text}");

@@ -12,13 +12,25 @@ public static class NoticeOutcomes
     public const string Deferred = "deferred";
     public const string Failed = "failed";
 
-    /// <summary>Outcomes after which the notice is never handled again.</summary>
-    public static bool IsFinal(string outcome) => outcome is Sent or SuppressedOptOut or Failed;
+    /// <summary>A profile's <c>reminders</c> setting went from <c>on</c> to <c>off</c> (the opt-out itself).</summary>
+    public const string OptOutRecorded = "opt-out-recorded";
+
+    /// <summary>A profile's <c>reminders</c> setting went from <c>off</c> to <c>on</c>.</summary>
+    public const string OptInRecorded = "opt-in-recorded";
+
+    /// <summary>Outcomes after which the notice (or the recorded change) is never handled again.</summary>
+    public static bool IsFinal(string outcome) => outcome is Sent or SuppressedOptOut or Failed or OptOutRecorded or OptInRecorded;
+
+    /// <summary>Whether the record is a change of the <c>reminders</c> setting rather than the outcome of a notice.</summary>
+    public static bool IsSettingChange(string outcome) => outcome is OptOutRecorded or OptInRecorded;
 }
 
 /// <summary>
-/// One record of <c>notice-log</c> (key msisdn): what happened to the notice of one reminder on one channel.
-/// A <c>deferred</c> record carries the reminder itself and when it is due, so the backlog survives restarts.
+/// One record of <c>notice-log</c> (key msisdn): what happened to the notice of one reminder (or bill) on one
+/// channel, identified by its <see cref="IdempotencyKey"/> <c>eventId:channel</c>. A <c>deferred</c> record
+/// carries the reminder itself and when it is due, so the backlog survives restarts. A change of a profile's
+/// <c>reminders</c> setting is a record of its own (<c>opt-out-recorded</c>, <c>opt-in-recorded</c>, channel
+/// <c>none</c>) with the time the sender saw it.
 /// </summary>
 public sealed record NoticeRecord
 {
@@ -38,6 +50,9 @@ public sealed record NoticeRecord
     public required string Channel { get; init; }
 
     public required string Outcome { get; init; }
+
+    /// <summary>The key the channel was given (<c>eventId:channel</c>); null for records that deliver nothing.</summary>
+    public string? IdempotencyKey { get; init; }
 
     /// <summary>Whether the notice goes out at once (quiet hours and the daily limit do not apply).</summary>
     public bool Urgent { get; init; }
@@ -67,6 +82,12 @@ public sealed record NoticeRecord
 
     /// <summary>The reminder as received (<c>deferred</c> only).</summary>
     public JsonElement? Reminder { get; init; }
+
+    /// <summary>When the sender saw the profile change (<c>opt-out-recorded</c>, <c>opt-in-recorded</c>).</summary>
+    public DateTimeOffset? SeenAt { get; init; }
+
+    /// <summary>The timestamp of the changed profile's record on <c>subscribers</c> (<c>opt-out-recorded</c>, <c>opt-in-recorded</c>).</summary>
+    public DateTimeOffset? ProfileAt { get; init; }
 
     public byte[] ToUtf8Json() => JsonSerializer.SerializeToUtf8Bytes(this, Json);
 

@@ -63,6 +63,45 @@ public static class Figures
 
     public static string NotAvailable(string language) => language == "en" ? "not available" : "暂不提供";
 
+    /// <summary>An optional amount: money, or "none" / "无" when there is none (a plan without a monthly fee).</summary>
+    public static string MoneyOrNone(long? micros, string language) =>
+        micros is { } m ? Money(m, language) : language == "en" ? "none" : "无";
+
+    /// <summary>
+    /// An instant in local time at <paramref name="utcOffset"/>, to the minute (seconds and fractions dropped, so
+    /// never later than the instant): <c>2026-11-11 09:00</c> / <c>2026年11月11日09:00</c>.
+    /// </summary>
+    public static string LocalTime(DateTimeOffset instant, TimeSpan utcOffset, string language)
+    {
+        var local = instant.ToOffset(utcOffset);
+        return language == "en"
+            ? local.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)
+            : local.ToString("yyyy'年'M'月'd'日'HH:mm", CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>
+    /// A billing cycle from its first day to its last (the day before <paramref name="cycleEnd"/>, the next
+    /// cycle's first day): <c>2026-11-01 to 2026-11-30</c> / <c>2026-11-01至2026-11-30</c>.
+    /// </summary>
+    public static string Period(string cycle, string cycleEnd, string language)
+    {
+        var last = DateOnly.ParseExact(cycleEnd, "yyyy-MM-dd", CultureInfo.InvariantCulture).AddDays(-1).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        return language == "en" ? $"{cycle} to {last}" : $"{cycle}至{last}";
+    }
+
+    /// <summary>A name as shown: at most <paramref name="max"/> characters, a longer one cut with <c>...</c>.</summary>
+    public static string Clip(string name, int max)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (name.Length <= max)
+        {
+            return name;
+        }
+
+        var cut = max - 3;
+        return string.Concat(name.AsSpan(0, char.IsHighSurrogate(name[cut - 1]) ? cut - 1 : cut), "...");
+    }
+
     /// <summary>numerator / denominator micros as yuan, two decimals, rounded half away from zero.</summary>
     private static string Yuan(Int128 microsNumerator, long denominator)
     {

@@ -1,23 +1,32 @@
 using System.Globalization;
 using System.Text;
 using RatingPipeline.Sender.Reminders;
+using RatingPipeline.Sender.Rules;
 
 namespace RatingPipeline.Sender.Rendering;
 
-/// <summary>Turns a reminder into the notice text of its kind in the subscriber's language. Nothing else is added.</summary>
+/// <summary>Turns a reminder (or bill) into the notice text of its kind in the subscriber's language. Nothing else is added.</summary>
 public sealed class NoticeRenderer(NoticeTemplates templates, SenderOptions options)
 {
+    /// <summary>Plan ids are shown up to this many characters (a longer one is cut with <c>...</c>).</summary>
+    public const int PlanChars = 24;
+
+    /// <summary>Service names are shown up to this many characters (a longer one is cut with <c>...</c>).</summary>
+    public const int ServiceNameChars = 20;
+
+    private readonly TimeSpan _utcOffset = QuietHours.TryParseOffset(options.UtcOffset, out var offset) ? offset : TimeSpan.Zero;
+
     public string Render(Reminder reminder, string? language)
     {
         ArgumentNullException.ThrowIfNull(reminder);
         var lang = NoticeTemplates.Normalise(language);
-        return Fill(templates.Text(lang, reminder.Kind), name => Value(reminder, name, lang, options));
+        return Fill(templates.Text(lang, reminder.Kind), name => Value(reminder, name, lang, options, _utcOffset));
     }
 
     public string Subject(string? language) => templates.Subject(NoticeTemplates.Normalise(language));
 
     /// <summary>The value of one placeholder for <paramref name="r"/>.</summary>
-    private static string Value(Reminder r, string name, string lang, SenderOptions options) => (r.Kind, name) switch
+    private static string Value(Reminder r, string name, string lang, SenderOptions options, TimeSpan utcOffset) => (r.Kind, name) switch
     {
         (_, "selfServiceUrl") => options.SelfServiceUrl,
         (_, "usageCheckHint") => Fill(options.HintFor(lang), n => n == "selfServiceUrl" ? options.SelfServiceUrl : ""),
@@ -39,6 +48,23 @@ public sealed class NoticeRenderer(NoticeTemplates templates, SenderOptions opti
         (ReminderKinds.Roaming, "voiceMt") => RoamingPrice("voice", r.VoiceMt, lang),
         (ReminderKinds.Roaming, "smsMo") => RoamingPrice("sms", r.SmsMo, lang),
         (ReminderKinds.Roaming, "data") => RoamingPrice("data", r.Data, lang),
+        (ReminderKinds.Roaming, "country") => Countries.Name(r.Mcc, lang),
+        (ReminderKinds.PlanChange, "from") => Figures.Clip(r.From, PlanChars),
+        (ReminderKinds.PlanChange, "to") => Figures.Clip(r.To, PlanChars),
+        (ReminderKinds.PlanChange or ReminderKinds.PlanExpiry, "monthlyFee") => Figures.MoneyOrNone(r.MonthlyFee, lang),
+        (ReminderKinds.VasPrecharge, "serviceName") => Figures.Clip(r.ServiceName(lang), ServiceNameChars),
+        (ReminderKinds.VasPrecharge, "serviceId") => r.ServiceId,
+        (ReminderKinds.VasPrecharge, "price") => Figures.Money(r.Price, lang),
+        (ReminderKinds.VasPrecharge, "chargeAt") => Figures.LocalTime(r.ChargeAtInstant!.Value, utcOffset, lang),
+        (ReminderKinds.PlanExpiry, "plan") => Figures.Clip(r.Plan, PlanChars),
+        (ReminderKinds.PlanExpiry, "endsAt") => Figures.LocalTime(r.EndsAtInstant!.Value, utcOffset, lang),
+        (NoticeKinds.Bill, "period") => Figures.Period(r.Cycle, r.CycleEnd, lang),
+        (NoticeKinds.Bill, "plan") => Figures.Clip(r.Plan, PlanChars),
+        (NoticeKinds.Bill, "total") => Figures.Money(r.Total, lang),
+        (NoticeKinds.Bill, "usageCharge") => Figures.Money(r.UsageCharge, lang),
+        (NoticeKinds.Bill, "feeCharge") => Figures.Money(r.FeeCharge, lang),
+        (NoticeKinds.Bill, "minimum") => Figures.Money(r.Minimum, lang),
+        (NoticeKinds.Bill, "topUp") => Figures.Money(r.TopUp, lang),
         // Templates are checked at load: no other placeholder reaches here.
         _ => throw new InvalidOperationException($"placeholder {{{name}}} is not defined for {r.Kind}"),
     };
@@ -49,7 +75,8 @@ public sealed class NoticeRenderer(NoticeTemplates templates, SenderOptions opti
     /// <summary>
     /// The text with the widest figures the sender expects (documented in docs/sender.md): amounts up to
     /// ±9,999,999.99 yuan, prices up to 99,999.99 yuan per minute, message or MB, up to 99,999.99 minutes,
-    /// 99,999 messages or 1,023.99 GB, thresholds of three digits, zone ids of 16 characters.
+    /// 99,999 messages or 1,023.99 GB, thresholds of three digits, zone ids of 16 characters, the longest
+    /// country name of the MCC table, plan ids and service names at their shown maximum, service ids of 32.
     /// </summary>
     internal static string RenderWorstCase(NoticeTemplates templates, SenderOptions options, string kind, string language)
     {
@@ -61,6 +88,8 @@ public sealed class NoticeRenderer(NoticeTemplates templates, SenderOptions opti
         string WidestPrice(string[] ofTypes) => Widest(ofTypes.Select(t => Figures.Price(t, WidestPricePerDisplayUnit * (t == "data" ? Figures.BytesPerMb : t == "voice" ? 60 : 1), t == "data" ? Figures.BytesPerMb : t == "voice" ? 60 : 1, language))
             .Append(Figures.NotAvailable(language)));
         var money = Figures.Money(WidestMoney, language);
+        // A name in the script of the language: Chinese characters in zh, GSM-7 letters in en.
+        string WidestName(int chars) => new(language == "en" ? 'W' : '名', chars);
         return Fill(templates.Text(language, kind), name => (kind, name) switch
         {
             (_, "selfServiceUrl") => options.SelfServiceUrl,
@@ -74,6 +103,14 @@ public sealed class NoticeRenderer(NoticeTemplates templates, SenderOptions opti
             (ReminderKinds.Roaming, "voiceMo" or "voiceMt") => WidestPrice(["voice"]),
             (ReminderKinds.Roaming, "smsMo") => WidestPrice(["sms"]),
             (ReminderKinds.Roaming, "data") => WidestPrice(["data"]),
+            (ReminderKinds.Roaming, "country") => Widest(Countries.AllNames(language)),
+            (ReminderKinds.PlanChange, "from" or "to") => WidestName(PlanChars),
+            (ReminderKinds.PlanExpiry or NoticeKinds.Bill, "plan") => WidestName(PlanChars),
+            (ReminderKinds.VasPrecharge, "serviceName") => WidestName(ServiceNameChars),
+            (ReminderKinds.VasPrecharge, "serviceId") => new string('S', 32),
+            (ReminderKinds.VasPrecharge or ReminderKinds.PlanExpiry, "chargeAt" or "endsAt") =>
+                Figures.LocalTime(new DateTimeOffset(2026, 12, 31, 23, 59, 0, TimeSpan.Zero), TimeSpan.Zero, language),
+            (NoticeKinds.Bill, "period") => Figures.Period("2026-12-28", "2027-01-28", language),
             _ => money,
         });
     }

@@ -9,12 +9,13 @@ namespace RatingPipeline.Sender.Rendering;
 public sealed class TemplateException(string message) : Exception(message);
 
 /// <summary>
-/// The fixed notice templates: one text per reminder kind and language (<c>zh</c>, the default, and
-/// <c>en</c>) plus an e-mail subject per language, with <c>{placeholder}</c>s for the figures. Checked once
-/// when loaded: every placeholder must be one the kind knows, the mandatory figures must be there (the
-/// price beyond the plan and how to check usage in an allowance notice; all four rates in a roaming notice),
-/// no link but the configured self-service address, and no more SMS segments than configured even with the
-/// widest figures.
+/// The fixed notice templates: one text per notice kind (each reminder kind and <c>bill</c>) and language
+/// (<c>zh</c>, the default, and <c>en</c>) plus an e-mail subject per language, with <c>{placeholder}</c>s for
+/// the figures. Checked once when loaded: every placeholder must be one the kind knows, the mandatory figures
+/// must be there (the price beyond the plan and how to check usage in an allowance notice; the country and
+/// all four rates in a roaming notice; the price, the charge time and how to cancel — reply <c>0000</c> or
+/// <c>TD</c> — in a service pre-charge notice; …), no link but the configured self-service address, and no
+/// more SMS segments than configured even with the widest figures.
 /// </summary>
 public sealed partial class NoticeTemplates
 {
@@ -32,7 +33,11 @@ public sealed partial class NoticeTemplates
         [ReminderKinds.DataCap] = ["cap", "charged"],
         [ReminderKinds.HighSpend] = ["threshold", "spend"],
         [ReminderKinds.LowBalance] = ["threshold", "remaining"],
-        [ReminderKinds.Roaming] = ["mcc", "zone", "voiceMo", "voiceMt", "smsMo", "data"],
+        [ReminderKinds.Roaming] = ["country", "mcc", "zone", "voiceMo", "voiceMt", "smsMo", "data"],
+        [ReminderKinds.PlanChange] = ["from", "to", "monthlyFee"],
+        [ReminderKinds.VasPrecharge] = ["serviceName", "serviceId", "price", "chargeAt"],
+        [ReminderKinds.PlanExpiry] = ["plan", "endsAt", "monthlyFee"],
+        [NoticeKinds.Bill] = ["period", "plan", "total", "usageCharge", "feeCharge", "minimum", "topUp"],
     };
 
     /// <summary>Placeholders a kind's text must contain (what the regulation asks the notice to say).</summary>
@@ -42,7 +47,17 @@ public sealed partial class NoticeTemplates
         [ReminderKinds.DataCap] = ["cap"],
         [ReminderKinds.HighSpend] = ["spend"],
         [ReminderKinds.LowBalance] = ["remaining"],
-        [ReminderKinds.Roaming] = ["voiceMo", "voiceMt", "smsMo", "data"],
+        [ReminderKinds.Roaming] = ["country", "voiceMo", "voiceMt", "smsMo", "data"],
+        [ReminderKinds.PlanChange] = ["from", "to", "monthlyFee"],
+        [ReminderKinds.VasPrecharge] = ["serviceName", "price", "chargeAt"],
+        [ReminderKinds.PlanExpiry] = ["plan", "endsAt", "monthlyFee"],
+        [NoticeKinds.Bill] = ["period", "total", "usageCharge", "feeCharge", "topUp"],
+    };
+
+    /// <summary>Words a kind's text must contain as written: how to cancel a service before it is charged.</summary>
+    public static readonly IReadOnlyDictionary<string, string[]> RequiredWords = new Dictionary<string, string[]>(StringComparer.Ordinal)
+    {
+        [ReminderKinds.VasPrecharge] = ["0000", "TD"],
     };
 
     private readonly Dictionary<(string Language, string Key), string> _texts;
@@ -101,9 +116,9 @@ public sealed partial class NoticeTemplates
 
                 foreach (var entry in language.Value.EnumerateObject())
                 {
-                    if (entry.Name != SubjectKey && !ReminderKinds.All.Contains(entry.Name))
+                    if (entry.Name != SubjectKey && !NoticeKinds.All.Contains(entry.Name))
                     {
-                        errors.Add($"{language.Name}.{entry.Name}: unknown kind (known: {string.Join(", ", ReminderKinds.All)}, {SubjectKey})");
+                        errors.Add($"{language.Name}.{entry.Name}: unknown kind (known: {string.Join(", ", NoticeKinds.All)}, {SubjectKey})");
                     }
                     else if (entry.Value.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(entry.Value.GetString()))
                     {
@@ -123,7 +138,7 @@ public sealed partial class NoticeTemplates
 
         foreach (var language in Languages)
         {
-            foreach (var key in ReminderKinds.All.Append(SubjectKey))
+            foreach (var key in NoticeKinds.All.Append(SubjectKey))
             {
                 if (!texts.ContainsKey((language, key)) && !errors.Any(e => e.StartsWith($"{language}.{key}:", StringComparison.Ordinal)))
                 {
@@ -154,7 +169,7 @@ public sealed partial class NoticeTemplates
         var templates = new NoticeTemplates(texts);
         foreach (var language in Languages)
         {
-            foreach (var kind in ReminderKinds.All)
+            foreach (var kind in NoticeKinds.All)
             {
                 var widest = NoticeRenderer.RenderWorstCase(templates, options, kind, language);
                 var length = SmsSegments.Measure(widest);
@@ -219,6 +234,13 @@ public sealed partial class NoticeTemplates
         else
         {
             CheckPlaceholders(where, text, [.. CommonPlaceholders, .. KindPlaceholders[key]], RequiredPlaceholders[key], options, errors);
+            foreach (var word in RequiredWords.GetValueOrDefault(key, []))
+            {
+                if (!text.Contains(word, StringComparison.Ordinal))
+                {
+                    errors.Add($"{where}: must say how to cancel, with the words {string.Join(" and ", RequiredWords[key].Select(w => $"'{w}'"))} (missing '{word}')");
+                }
+            }
         }
 
         CheckLinks(where, text, options, errors);

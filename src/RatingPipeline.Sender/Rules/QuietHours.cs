@@ -99,7 +99,8 @@ public sealed class QuietHours
         return true;
     }
 
-    private static bool TryParseOffset(string text, out TimeSpan offset)
+    /// <summary>Parses a <c>±HH:MM</c> offset of at most 14 hours.</summary>
+    internal static bool TryParseOffset(string text, out TimeSpan offset)
     {
         offset = default;
         if (text.Length != 6 || text[0] is not ('+' or '-') || !TryParseTime(text[1..], out var magnitude) || magnitude > TimeSpan.FromHours(14))

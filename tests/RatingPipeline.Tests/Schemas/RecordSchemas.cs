@@ -43,8 +43,9 @@ public static class RecordSchemas
     public const string RatedCdr = "rated-cdr.schema.json";
     public const string Reminder = "reminder.schema.json";
     public const string RejectedRecord = "rejected-record.schema.json";
+    public const string NoticeRecord = "notice-record.schema.json";
 
-    public static readonly string[] All = [Cdr, Subscriber, Tariff, RatedCdr, Reminder, RejectedRecord];
+    public static readonly string[] All = [Cdr, Subscriber, Tariff, RatedCdr, Reminder, RejectedRecord, NoticeRecord];
 
     /// <summary>The nesting bound of the rater's CDR decoder, so deep but valid records are judged alike.</summary>
     private const int MaxDepth = 256;

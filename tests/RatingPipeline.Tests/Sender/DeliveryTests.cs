@@ -17,7 +17,7 @@ public sealed class DeliveryTests
     private static string Roaming(int n) => ReminderJson.Roaming(M, "454", "HMT", """{"price":2990000,"unit":60}""", "null", "null", "null", cdrId: $"r{n}");
 
     [Test]
-    public async Task The_gateway_gets_the_contract_with_the_event_id_as_idempotency_key()
+    public async Task The_gateway_gets_the_contract_with_the_event_id_and_channel_as_idempotency_key()
     {
         await using var rig = await SenderRig.StartAsync();
         var output = (await rig.HandleAsync(ProfileJson.Of(M, language: "en"), ReminderJson.HighSpend(M, 200_000_000, 200_150_000))).Single();
@@ -28,8 +28,9 @@ public sealed class DeliveryTests
             Assert.That(output.Record.Attempts, Is.EqualTo(1));
             Assert.That(request.Path, Is.EqualTo("/sms"));
             Assert.That(request.To, Is.EqualTo(M));
-            Assert.That(request.Id, Is.EqualTo($"{M}:2026-11-01:high-spend:200000000"));
+            Assert.That(request.Id, Is.EqualTo($"{M}:2026-11-01:high-spend:200000000:sms"));
             Assert.That(request.IdempotencyKey, Is.EqualTo(request.Id));
+            Assert.That(output.Record.IdempotencyKey, Is.EqualTo(request.Id), "notice-log names the key the gateway was given");
             Assert.That(request.Text, Is.EqualTo(output.Record.Text).And.StartWith("Spending reminder: your spending this cycle is 200.15 yuan"));
         });
     }
@@ -43,7 +44,7 @@ public sealed class DeliveryTests
         await using var rig = await SenderRig.StartAsync();
         rig.Gateway.FailNext(2, status);
         var output = (await rig.HandleAsync(ProfileJson.Of(M), Roaming(1))).Single();
-        var key = output.Record.EventId;
+        var key = output.Record.IdempotencyKey!;
         Assert.Multiple(() =>
         {
             Assert.That((output.Record.Outcome, output.Record.Attempts), Is.EqualTo((NoticeOutcomes.Sent, 3)));
@@ -64,7 +65,7 @@ public sealed class DeliveryTests
         {
             Assert.That((output.Record.Outcome, output.IsDeadLetter, output.Record.Attempts), Is.EqualTo((NoticeOutcomes.Failed, true, 1)));
             Assert.That(output.Record.Reason, Does.Contain($"answered {status}"));
-            Assert.That(rig.Gateway.RequestsByKey[output.Record.EventId], Is.EqualTo(1), "never retried");
+            Assert.That(rig.Gateway.RequestsByKey[output.Record.IdempotencyKey!], Is.EqualTo(1), "never retried");
         });
     }
 
@@ -75,7 +76,7 @@ public sealed class DeliveryTests
         rig.Gateway.DelayNext(1, TimeSpan.FromSeconds(2));
         var timeouts = SenderMetrics.DeliveryAttempts.WithLabels("sms", "timeout").Value;
         var output = (await rig.HandleAsync(ProfileJson.Of(M), Roaming(1))).Single();
-        var key = output.Record.EventId;
+        var key = output.Record.IdempotencyKey!;
         Assert.Multiple(() =>
         {
             Assert.That((output.Record.Outcome, output.Record.Attempts), Is.EqualTo((NoticeOutcomes.Sent, 2)));
@@ -205,7 +206,7 @@ public sealed class DeliveryTests
             Assert.That(message.From.Mailboxes.Single().Address, Is.EqualTo("notices@operator.example"));
             Assert.That(message.Subject, Is.EqualTo("用量提醒"));
             Assert.That(message.TextBody?.Trim(), Is.EqualTo("【用量提醒】您的套餐通话已使用80%（已用80分钟，共100分钟）。超出套餐部分按0.15元/分钟收费。查询用量请访问https://my.operator.example"));
-            Assert.That(message.Headers[SmtpChannel.NoticeIdHeader], Is.EqualTo($"{M}:2026-11-01:allowance:voice:80"));
+            Assert.That(message.Headers[SmtpChannel.NoticeIdHeader], Is.EqualTo($"{M}:2026-11-01:allowance:voice:80:email"));
             Assert.That(rig.Gateway.Received, Is.Empty, "e-mail only");
         });
     }

@@ -101,16 +101,16 @@ public sealed class RenderingTests
     }
 
     [Test]
-    public void Roaming_lists_the_zone_rates_and_says_not_available_for_a_null_rate()
+    public void Roaming_names_the_country_and_lists_the_zone_rates_saying_not_available_for_a_null_rate()
     {
         // 2,990,000 per 60 s = 2.99/min; 5,000 per 1,024 bytes = 5,120,000 per MB = 5.12/MB.
         var reminder = ReminderJson.Roaming(M, "454", "HMT", """{"price":2990000,"unit":60}""", "null", """{"price":1000000,"unit":1}""", """{"price":5000,"unit":1024}""");
         Assert.Multiple(() =>
         {
             Assert.That(Render(reminder, "en"), Is.EqualTo(
-                "Roaming reminder: you are in zone HMT (MCC 454). Calls made 2.99 yuan/min, calls received not available, SMS sent 1.00 yuan/message, data 5.12 yuan/MB."));
+                "Roaming reminder: you are now in Hong Kong, China (MCC 454, zone HMT). Rates there: calls made 2.99 yuan/min, calls received not available, SMS sent 1.00 yuan/message, data 5.12 yuan/MB."));
             Assert.That(Render(reminder, "zh"), Is.EqualTo(
-                "【漫游提醒】您已进入漫游区域HMT（MCC 454）。资费：拨打电话2.99元/分钟，接听电话暂不提供，发送短信1.00元/条，上网流量5.12元/MB。"));
+                "【漫游提醒】您已抵达中国香港（MCC 454，漫游区域HMT）。当地资费：拨打电话2.99元/分钟，接听电话暂不提供，发送短信1.00元/条，上网流量5.12元/MB。"));
         });
     }
 

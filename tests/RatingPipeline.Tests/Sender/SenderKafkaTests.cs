@@ -121,9 +121,9 @@ public sealed class SenderKafkaTests
         {
             Assert.That(gateway.RequestsByKey, Has.Count.EqualTo(24));
             Assert.That(gateway.RequestsByKey.Values, Has.All.EqualTo(1), "no notice was sent twice");
-            Assert.That(gateway.Received.Single(r => r.Id == $"{Msisdn(2)}:2026-11-01:data-cap:100000000").Text,
+            Assert.That(gateway.Received.Single(r => r.Id == $"{Msisdn(2)}:2026-11-01:data-cap:100000000:sms").Text,
                 Does.StartWith("Data cap reminder: your data charges this cycle reached your chosen cap of 100.00 yuan"));
-            Assert.That(gateway.Received.Single(r => r.Id == $"{Msisdn(1)}:2026-11-01:data-cap:100000000").Text,
+            Assert.That(gateway.Received.Single(r => r.Id == $"{Msisdn(1)}:2026-11-01:data-cap:100000000:sms").Text,
                 Does.StartWith("【流量封顶提醒】"));
             Assert.That(log.Select(r => r.Outcome), Has.All.EqualTo(NoticeOutcomes.Sent));
             Assert.That(log.Select(r => r.EventId).Distinct().Count(), Is.EqualTo(24).And.EqualTo(log.Count), "one notice-log record per notice");
@@ -192,13 +192,15 @@ public sealed class SenderKafkaTests
         await using var sender = await StartSenderAsync(Config(cluster.BootstrapServers, gateway, "sender-optout"));
         ProduceReminders(cluster, ReminderJson.Roaming(Msisdn(1), "454", "HMT", "null", "null", "null", "null"));
 
-        var log = Kcat.Consume(cluster.BootstrapServers, cluster.Topics.NoticeLog, 1, Patience);
-        Assert.That(log, Has.Count.EqualTo(1));
-        var record = NoticeRecord.TryParse(System.Text.Encoding.UTF8.GetBytes(log[0].Value!))!;
+        // The opt-out itself (the profile says off), then the suppressed notice.
+        var log = Kcat.Consume(cluster.BootstrapServers, cluster.Topics.NoticeLog, 2, Patience);
+        Assert.That(log, Has.Count.EqualTo(2));
+        var records = log.Select(r => NoticeRecord.TryParse(System.Text.Encoding.UTF8.GetBytes(r.Value!))!).ToList();
         Assert.Multiple(() =>
         {
-            Assert.That(log[0].Key, Is.EqualTo(Msisdn(1)));
-            Assert.That((record.Outcome, record.Kind, record.Channel), Is.EqualTo((NoticeOutcomes.SuppressedOptOut, "roaming", "sms")));
+            Assert.That(log.Select(r => r.Key), Has.All.EqualTo(Msisdn(1)));
+            Assert.That(records.Select(r => r.Outcome), Is.EquivalentTo(new[] { NoticeOutcomes.OptOutRecorded, NoticeOutcomes.SuppressedOptOut }));
+            Assert.That(records.Single(r => r.Outcome == NoticeOutcomes.SuppressedOptOut) is { Kind: "roaming", Channel: "sms" }, Is.True);
             Assert.That(gateway.Received, Is.Empty);
         });
     }
@@ -241,5 +243,172 @@ public sealed class SenderKafkaTests
             Assert.That(SenderMetrics.Deferred.Value, Is.Zero);
         });
         AssertStillRunning(second);
+    }
+
+    private static void ProduceBills(EmbeddedCluster cluster, params string[] bills) =>
+        Kcat.Produce(cluster.BootstrapServers, cluster.Topics.Bills, bills.Select(b => (BillJson.Parse(b).Msisdn, b)));
+
+    private static long CommittedBills(EmbeddedCluster cluster, string group)
+    {
+        using var consumer = new ConsumerBuilder<Ignore, Ignore>(KafkaClientTuning.Consumer(cluster.BootstrapServers, group + "-bills", "none", forEmbeddedCluster: true)).Build();
+        var partitions = Enumerable.Range(0, cluster.Partitions).Select(p => new TopicPartition(cluster.Topics.Bills, p));
+        return consumer.Committed(partitions, TimeSpan.FromSeconds(10)).Sum(c => Math.Max(0, c.Offset.Value));
+    }
+
+    [Test]
+    public async Task A_voice_subscriber_at_3_am_gets_the_sms_at_once_and_the_call_when_the_window_opens_from_one_gateway()
+    {
+        using var cluster = EmbeddedCluster.Start(partitions: 2);
+        await using var gateway = await LoopbackGateway.StartAsync(); // serves /sms and /voice, de-duplicating by key
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 4, 3, 0, 0, TimeSpan.FromHours(8)));
+        var config = Config(cluster.BootstrapServers, gateway, "sender-voice-night");
+        config["Sender:QuietHours:Start"] = "22:00";
+        config["Sender:QuietHours:End"] = "08:00";
+        config["Sender:Voice:Url"] = new Uri(gateway.Url, "voice").ToString();
+        config["Sender:Voice:RetryDelay"] = "00:00:00.010";
+        ProduceProfiles(cluster, ProfileJson.Make(Msisdn(1), language: "en", channels: """["sms","voice"]"""));
+        await using var sender = await StartSenderAsync(config, s => s.AddSingleton<TimeProvider>(clock));
+
+        var reminder = ReminderJson.DataCap(Msisdn(1), 100_000_000, 100_000_000);
+        var eventId = ReminderJson.Parse(reminder).EventId;
+        ProduceReminders(cluster, reminder);
+        Assert.That(await gateway.WaitForDeliveriesAsync(1, Patience), Is.True, "the urgent SMS at 03:00");
+        Assert.That(WaitFor(() => NoticeLog(cluster).Count == 2), Is.True, "the SMS sent, the call deferred");
+        await Task.Delay(500);
+        Assert.That(gateway.Received.Select(r => r.Path), Is.EqualTo(new[] { "/sms" }), "no call at 03:00");
+
+        clock.SetUtcNow(new DateTimeOffset(2026, 11, 4, 8, 0, 0, TimeSpan.FromHours(8)));
+        Assert.That(await gateway.WaitForDeliveriesAsync(2, Patience), Is.True, "the call when the window opens");
+        Assert.That(WaitFor(() => NoticeLog(cluster).Count == 3), Is.True);
+        var log = NoticeLog(cluster);
+        Assert.Multiple(() =>
+        {
+            Assert.That(gateway.Received.Select(r => (r.Path, r.IdempotencyKey, r.Delivered)), Is.EqualTo(new[]
+            {
+                ("/sms", $"{eventId}:sms", true), ("/voice", $"{eventId}:voice", true),
+            }), "both delivered by the one gateway, each under its own key");
+            Assert.That(log.Select(r => (r.Channel, r.Outcome, r.IdempotencyKey)), Is.EqualTo(new[]
+            {
+                ("sms", NoticeOutcomes.Sent, $"{eventId}:sms"), ("voice", NoticeOutcomes.Deferred, $"{eventId}:voice"), ("voice", NoticeOutcomes.Sent, $"{eventId}:voice"),
+            }));
+            Assert.That(log.Last().SentAt, Is.EqualTo(new DateTimeOffset(2026, 11, 4, 8, 0, 0, TimeSpan.FromHours(8))));
+        });
+        AssertStillRunning(sender);
+    }
+
+    [Test]
+    public async Task A_bill_on_the_bills_topic_becomes_one_monthly_bill_notice_even_when_read_again()
+    {
+        using var cluster = EmbeddedCluster.Start(partitions: 2);
+        await using var gateway = await LoopbackGateway.StartAsync();
+        gateway.Deduplicate = false; // count what the sender sends
+        ProduceProfiles(cluster, ProfileJson.Make(Msisdn(1), language: "en"), ProfileJson.Make(Msisdn(2)));
+        var bill = BillJson.Make(Msisdn(1));
+        await using (var first = await StartSenderAsync(Config(cluster.BootstrapServers, gateway, "sender-bills-1")))
+        {
+            ProduceBills(cluster, bill, BillJson.Make(Msisdn(2), cycle: "2026-10-15", cycleEnd: "2026-11-15"));
+            ProduceBills(cluster, bill); // the rater wrote it twice (a replay after a crash)
+            Assert.That(await gateway.WaitForDeliveriesAsync(2, Patience), Is.True, $"delivered {gateway.DeliveriesByKey.Count} of 2");
+            Assert.That(WaitFor(() => CommittedBills(cluster, "sender-bills-1") == 3), Is.True, "every bill's offset committed after its outcome");
+            await first.StopAsync();
+        }
+
+        // The same group goes on from its committed offsets: the next bill, and none of the old ones again.
+        var duplicates = SenderMetrics.Notices.WithLabels("bill", "sms", "duplicate").Value;
+        await using (var again = await StartSenderAsync(Config(cluster.BootstrapServers, gateway, "sender-bills-1")))
+        {
+            ProduceBills(cluster, BillJson.Make(Msisdn(1), cycle: "2026-12-01", cycleEnd: "2027-01-01"));
+            Assert.That(await gateway.WaitForDeliveriesAsync(3, Patience), Is.True, "the December bill");
+            Assert.That(SenderMetrics.Notices.WithLabels("bill", "sms", "duplicate").Value - duplicates, Is.Zero, "no old bill read again");
+            await again.StopAsync();
+        }
+
+        // Another group reads every bill again: the notice log says they were sent.
+        await using var second = await StartSenderAsync(Config(cluster.BootstrapServers, gateway, "sender-bills-2"));
+        Assert.That(WaitFor(() => SenderMetrics.Notices.WithLabels("bill", "sms", "duplicate").Value - duplicates >= 4), Is.True, "the other group skipped all four");
+        var log = NoticeLog(cluster);
+        Assert.Multiple(() =>
+        {
+            Assert.That(gateway.RequestsByKey.Keys, Is.EquivalentTo(new[]
+            {
+                $"{Msisdn(1)}:2026-11-01:bill:sms", $"{Msisdn(2)}:2026-10-15:bill:sms", $"{Msisdn(1)}:2026-12-01:bill:sms",
+            }));
+            Assert.That(gateway.RequestsByKey.Values, Has.All.EqualTo(1), "no bill notice sent twice");
+            Assert.That(gateway.Received.First(r => r.To == Msisdn(1)).Text,
+                Does.StartWith("Monthly bill for 2026-11-01 to 2026-11-30: total 55.00 yuan (usage 30.35 yuan, fees 5.00 yuan, minimum spend top-up 19.65 yuan)."));
+            Assert.That(gateway.Received.Single(r => r.To == Msisdn(2)).Text, Does.StartWith("【月度账单】您2026-10-15至2026-11-14的账单合计55.00元"));
+            Assert.That(log.Select(r => (r.Kind, r.Outcome)), Is.EqualTo(Enumerable.Repeat(("bill", NoticeOutcomes.Sent), 3)));
+        });
+        AssertStillRunning(second);
+    }
+
+    [Test]
+    public async Task A_bill_deferred_by_quiet_hours_survives_a_restart_and_goes_out_once()
+    {
+        using var cluster = EmbeddedCluster.Start(partitions: 2);
+        await using var gateway = await LoopbackGateway.StartAsync();
+        gateway.Deduplicate = false;
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 12, 1, 0, 30, 0, TimeSpan.FromHours(8)));
+        var config = Config(cluster.BootstrapServers, gateway, "sender-bill-night");
+        config["Sender:QuietHours:Start"] = "22:00";
+        config["Sender:QuietHours:End"] = "08:00";
+        ProduceProfiles(cluster, ProfileJson.Make(Msisdn(1)));
+        await using (var first = await StartSenderAsync(config, s => s.AddSingleton<TimeProvider>(clock)))
+        {
+            ProduceBills(cluster, BillJson.Make(Msisdn(1)));
+            Assert.That(WaitFor(() => NoticeLog(cluster).Count == 1), Is.True);
+            await first.StopAsync();
+        }
+
+        await using var second = await StartSenderAsync(config, s => s.AddSingleton<TimeProvider>(clock));
+        await Task.Delay(500);
+        Assert.That(gateway.Received, Is.Empty, "still quiet hours");
+        clock.SetUtcNow(new DateTimeOffset(2026, 12, 1, 8, 0, 0, TimeSpan.FromHours(8)));
+        Assert.That(await gateway.WaitForDeliveriesAsync(1, Patience), Is.True);
+        Assert.That(WaitFor(() => NoticeLog(cluster).Count == 2), Is.True);
+        await Task.Delay(300);
+        Assert.That(gateway.RequestsByKey.Values, Is.EqualTo(new[] { 1 }));
+        Assert.That(NoticeLog(cluster).Select(r => (r.Kind, r.Outcome)), Is.EqualTo(new[] { ("bill", NoticeOutcomes.Deferred), ("bill", NoticeOutcomes.Sent) }));
+    }
+
+    [Test]
+    public async Task Each_change_of_the_reminders_setting_is_recorded_once_with_the_time_it_was_seen()
+    {
+        using var cluster = EmbeddedCluster.Start(partitions: 2);
+        await using var gateway = await LoopbackGateway.StartAsync();
+        ProduceProfiles(cluster, ProfileJson.Make(Msisdn(1)));
+        var seen = new DateTimeOffset(2026, 11, 3, 10, 0, 0, TimeSpan.FromHours(8));
+        var clock = new FakeTimeProvider(seen);
+        await using (var sender = await StartSenderAsync(Config(cluster.BootstrapServers, gateway, "sender-setting-1"), s => s.AddSingleton<TimeProvider>(clock)))
+        {
+            ProduceProfiles(cluster, ProfileJson.Make(Msisdn(1), reminders: false));
+            Assert.That(WaitFor(() => NoticeLog(cluster).Count == 1), Is.True, "the opt-out");
+            clock.Advance(TimeSpan.FromHours(1));
+            ProduceProfiles(cluster, ProfileJson.Make(Msisdn(1), language: "en", reminders: false)); // the setting stays off
+            ProduceProfiles(cluster, ProfileJson.Make(Msisdn(1), language: "en"));
+            Assert.That(WaitFor(() => NoticeLog(cluster).Count == 2), Is.True, "the opt-in");
+            AssertStillRunning(sender);
+        }
+
+        // A restart reads subscribers from the beginning and finds both changes in the notice log.
+        await using var again = await StartSenderAsync(Config(cluster.BootstrapServers, gateway, "sender-setting-2"), s => s.AddSingleton<TimeProvider>(clock));
+        ProduceReminders(cluster, ReminderJson.HighSpend(Msisdn(1), 200_000_000, 200_150_000));
+        Assert.That(await gateway.WaitForDeliveriesAsync(1, Patience), Is.True, "reminders are on again");
+        Assert.That(WaitFor(() => NoticeLog(cluster).Count == 3), Is.True);
+        await Task.Delay(500);
+        var log = Kcat.ConsumeToEnd(cluster.BootstrapServers, cluster.Topics.NoticeLog);
+        var records = log.Select(r => NoticeRecord.TryParse(System.Text.Encoding.UTF8.GetBytes(r.Value!))!).ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(records.Select(r => r.Outcome), Is.EqualTo(new[] { NoticeOutcomes.OptOutRecorded, NoticeOutcomes.OptInRecorded, NoticeOutcomes.Sent }));
+            Assert.That(log.Select(r => r.Key), Has.All.EqualTo(Msisdn(1)));
+            Assert.That(records.Take(2).Select(r => (r.Msisdn, r.Channel, r.SeenAt)), Is.EqualTo(new[]
+            {
+                (Msisdn(1), "none", (DateTimeOffset?)seen), (Msisdn(1), "none", (DateTimeOffset?)seen.AddHours(1)),
+            }));
+            Assert.That(records.Take(2).Select(r => r.ProfileAt), Has.All.Not.Null, "the profile record's own time");
+            Assert.That(records[0].EventId, Does.StartWith($"{Msisdn(1)}:opt-out:{cluster.Topics.Subscribers}:"));
+        });
+        AssertStillRunning(again);
     }
 }

@@ -29,12 +29,35 @@ internal static class ReminderJson
     public static string Roaming(string msisdn, string mcc, string zone, string voiceMo, string voiceMt, string smsMo, string data, string cdrId = "c5") =>
         $$$"""{"eventId":"{{{msisdn}}}:2026-11-01:roaming:{{{mcc}}}:{{{cdrId}}}","msisdn":"{{{msisdn}}}","kind":"roaming","cycle":"2026-11-01","cdrId":"{{{cdrId}}}","at":"2026-11-03T09:15:00+08:00","mcc":"{{{mcc}}}","zone":"{{{zone}}}","rates":{"voiceMo":{{{voiceMo}}},"voiceMt":{{{voiceMt}}},"smsMo":{{{smsMo}}},"data":{{{data}}}}}""";
 
+    public static string PlanChange(string msisdn, string from, string to, long? monthlyFee, string trigger = "c9") =>
+        $$"""{"eventId":"{{msisdn}}:2026-11-15:plan-change:{{from}}:{{to}}:{{trigger}}","msisdn":"{{msisdn}}","kind":"plan-change","cycle":"2026-11-15","cdrId":"{{trigger}}","at":"2026-11-21T08:00:00+08:00","from":"{{from}}","to":"{{to}}","monthlyFee":{{Number(monthlyFee)}}}""";
+
+    public static string VasPrecharge(string msisdn, string serviceId, string nameZh, string nameEn, long price, string orderedAt, string chargeAt) =>
+        $$"""{"eventId":"{{msisdn}}:2026-11-01:vas-precharge:{{serviceId}}:{{orderedAt}}","msisdn":"{{msisdn}}","kind":"vas-precharge","cycle":"2026-11-01","cdrId":null,"at":"{{orderedAt}}","serviceId":"{{serviceId}}","name":{"zh":"{{nameZh}}","en":"{{nameEn}}"},"price":{{price}},"chargeAt":"{{chargeAt}}"}""";
+
+    public static string PlanExpiry(string msisdn, string plan, string endsAt, long? monthlyFee) =>
+        $$"""{"eventId":"{{msisdn}}:2026-11-01:plan-expiry:{{endsAt}}","msisdn":"{{msisdn}}","kind":"plan-expiry","cycle":"2026-11-01","cdrId":null,"at":"2026-11-28T00:00:00+08:00","plan":"{{plan}}","endsAt":"{{endsAt}}","monthlyFee":{{Number(monthlyFee)}}}""";
+
+    private static string Number(long? value) => value?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "null";
+
     /// <summary>A distinct non-urgent reminder (allowance at 80 %) per <paramref name="n"/>.</summary>
     public static string Numbered(string msisdn, int n) =>
         Allowance(msisdn, "voice", 80, 4800, 6000, 150000, 60, cdrId: $"c{n}").Replace(":allowance:voice:80", $":allowance:voice:80:n{n}", StringComparison.Ordinal);
 
     public static Reminder Parse(string json) =>
         Reminder.TryParse(Encoding.UTF8.GetBytes(json), out var error) ?? throw new InvalidOperationException(error);
+}
+
+/// <summary>Bill records of <c>bills</c> (SPEC §7.8) for tests.</summary>
+internal static class BillJson
+{
+    /// <summary>A bill with the shape of the worked example's (cycle-close, subscriber 8613800000011).</summary>
+    public static string Make(string msisdn, string cycle = "2026-11-01", string cycleEnd = "2026-12-01", long usageCharge = 30_350_000, long feeCharge = 5_000_000,
+        long minimum = 50_000_000, long topUp = 19_650_000, long total = 55_000_000) =>
+        $$$"""{"eventId":"{{{msisdn}}}:{{{cycle}}}:bill","msisdn":"{{{msisdn}}}","cycle":"{{{cycle}}}","cycleEnd":"{{{cycleEnd}}}","plan":"basic-58","tariffVersion":"2026-11-01.7","usage":{"voice":{"count":3,"billableUnits":1380,"allowanceUnits":600,"charge":{{{usageCharge}}}},"sms":{"count":0,"billableUnits":0,"allowanceUnits":0,"charge":0},"data":{"count":0,"billableUnits":0,"allowanceUnits":0,"charge":0}},"usageCharge":{{{usageCharge}}},"fees":[{"id":"{{{msisdn}}}:{{{cycle}}}:fee:service:news","fee":"service","serviceId":"news","charge":{{{feeCharge}}}}],"feeCharge":{{{feeCharge}}},"minimum":{{{minimum}}},"topUp":{{{topUp}}},"total":{{{total}}}}""";
+
+    public static Reminder Parse(string json) =>
+        Reminder.TryParseBill(Encoding.UTF8.GetBytes(json), out var error) ?? throw new InvalidOperationException(error);
 }
 
 /// <summary>Subscriber profiles (SPEC §2.2) for tests.</summary>
@@ -117,6 +140,10 @@ internal sealed class SenderRig : IAsyncDisposable
     /// <summary>Handles reminders as they arrive from <c>reminders</c>.</summary>
     public Task<IReadOnlyList<NoticeOutput>> HandleAsync(SubscriberProfile? profile, params string[] reminders) =>
         RunAsync(reminders.Select(r => new NoticeInput(ReminderJson.Parse(r), profile, Book)).ToList());
+
+    /// <summary>Handles bills as they arrive from <c>bills</c>.</summary>
+    public Task<IReadOnlyList<NoticeOutput>> HandleBillsAsync(SubscriberProfile? profile, params string[] bills) =>
+        RunAsync(bills.Select(b => new NoticeInput(BillJson.Parse(b), profile, Book)).ToList());
 
     /// <summary>Handles the deferred notices due now, as the worker does each loop.</summary>
     public Task<IReadOnlyList<NoticeOutput>> ReleaseDueAsync(DateTimeOffset now, SubscriberProfile? profile) =>
