@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Numerics;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -32,7 +33,7 @@ public sealed record RunOutput(List<JsonObject> Rated, List<JsonObject> Reminder
         {
             if (records is not null)
             {
-                File.WriteAllLines(Path.Combine(folder, name), records.Select(r => r.ToJsonString()));
+                File.WriteAllLines(Path.Combine(folder, name), records.Select(r => r.ToJsonString(OutputComparison.Plain)));
             }
         }
 
@@ -53,6 +54,8 @@ public sealed record RunOutput(List<JsonObject> Rated, List<JsonObject> Reminder
 /// </summary>
 public static class OutputComparison
 {
+    internal static readonly JsonSerializerOptions Plain = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     /// <summary>
     /// The examples' way: rated records by id, reminders in order, rejected in order by reason and by id and msisdn
     /// (present or absent as expected), bills in order.
@@ -137,13 +140,13 @@ public static class OutputComparison
         {
             if (i >= actual.Count)
             {
-                differences.Add($"{what} #{i + 1}: missing; expected {expected[i].ToJsonString()}");
+                differences.Add($"{what} #{i + 1}: missing; expected {expected[i].ToJsonString(Plain)}");
                 return;
             }
 
             if (i >= expected.Count)
             {
-                differences.Add($"{what} #{i + 1}: extra {actual[i].ToJsonString()}");
+                differences.Add($"{what} #{i + 1}: extra {actual[i].ToJsonString(Plain)}");
                 return;
             }
 
@@ -151,7 +154,7 @@ public static class OutputComparison
             var got = rejectedView ? RejectedFields(actual[i], compareRaw) : actual[i];
             if (Difference(want, got) is { } d)
             {
-                differences.Add($"{what} #{i + 1} ({Label(expected[i])}): {d}\n  expected {expected[i].ToJsonString()}\n  actual   {actual[i].ToJsonString()}");
+                differences.Add($"{what} #{i + 1} ({Label(expected[i])}): {d}\n  expected {expected[i].ToJsonString(Plain)}\n  actual   {actual[i].ToJsonString(Plain)}");
                 return;
             }
         }
@@ -200,7 +203,7 @@ public static class OutputComparison
         return null;
     }
 
-    private static string Text(JsonNode? node) => node?.ToJsonString() ?? "null";
+    private static string Text(JsonNode? node) => node?.ToJsonString(Plain) ?? "null";
 
     private static bool SameValue(JsonNode? a, JsonNode? b)
     {
@@ -237,7 +240,7 @@ public static class OutputComparison
     /// <summary>A JSON number by value: integers exactly, others as decimal.</summary>
     private static (BigInteger Integer, decimal? Other) NumberOf(JsonValue v)
     {
-        var text = v.ToJsonString();
+        var text = v.ToJsonString(Plain);
         return BigInteger.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n)
             ? (n, null)
             : (BigInteger.Zero, decimal.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture));
