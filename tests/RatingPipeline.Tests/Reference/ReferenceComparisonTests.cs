@@ -63,6 +63,7 @@ public sealed class ReferenceComparisonTests
 
         Assert.That(differing, Is.Empty, () =>
             $"{differing.Count} of {Seeds().Count()} streams differ. First: {differing[0]}\n"
+            + string.Concat(differing.Skip(1).Take(9).Select(d => "Then " + d.Split('\n')[0] + "\n"))
             + "Reproduce one seed with REFERENCE_SEED=N REFERENCE_DUMP=/tmp/seed-N (see ReferenceComparisonTests).");
     }
 
