@@ -1,7 +1,6 @@
 using System.Globalization;
-using System.Text;
-using System.Text.Json;
 using System.Text.Encodings.Web;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace RatingPipeline.Tests.Reference;
@@ -472,11 +471,7 @@ public sealed class StreamGenerator
                 ProfileLine();
                 break;
             case < 80:
-                if (_compat)
-                {
-                    Cdr(_cursor);
-                }
-
+                Cdr(_cursor);
                 break;
             case < 85:
                 if (_resendable.Count > 0)
