@@ -406,23 +406,30 @@ public sealed partial class ReferenceRater
             _ => BillableData(rate!, cdr.Bytes!.Value),
         });
 
-        // §4 step 6: allowance. R = allowance − used (taken as 0 when a smaller plan's allowance is below what was used).
+        // §4 step 6: allowance. R = allowance − used; A = min(R, B); used += A. Read literally: after a change to a plan
+        // whose allowance is below what the cycle already used, R and so A are negative (O > B) — see the README of
+        // this folder.
         long a = 0;
         if (rate!.UseAllowance)
         {
-            var remaining = Math.Max(0, plan.AllowanceOf(type) - counters.Used[type]);
+            var remaining = plan.AllowanceOf(type) - counters.Used[type];
             a = Math.Min(remaining, b);
             counters.Used[type] += a;
         }
 
         var o = b - a;
 
-        // §4 step 7: C = (O × price + unit / 2) / unit; capped: C = min(C, max(0, K − D)), D += C; S += C; bill sums; prepaid.
+        // §4 step 7: C = (O × price + unit / 2) / unit; a capped rate: C = min(C, max(0, K − D)) when there is a cap K
+        // ("no cap if neither" leaves C as it is), and D += C either way; then S += C, the bill sums, prepaid.
         var c = (long)Charge(o, rate);
         var cap = profile.DataCap ?? plan.DefaultDataCap;
-        if (rate.Capped && cap is { } k)
+        if (rate.Capped)
         {
-            c = Math.Min(c, Math.Max(0, k - counters.D));
+            if (cap is { } k)
+            {
+                c = Math.Min(c, Math.Max(0, k - counters.D));
+            }
+
             counters.D += c;
         }
 
@@ -707,9 +714,11 @@ public sealed partial class ReferenceRater
             state.Plan = profile.Plan;
         }
 
-        // 2. Prepaid re-arm: a prepaid profile whose balanceAsOf (as written) differs from the one the state counts from
-        // restarts the charges since it at 0 and re-arms the low-balance reminder (§4 step 8).
-        if (profile.Prepaid && profile.BalanceAsOf!.Text != state.CountsFrom?.Text)
+        // 2. Prepaid re-arm: a prepaid profile whose balanceAsOf differs from the one the state counts from restarts the
+        // charges since it at 0 and re-arms the low-balance reminder (§4 step 8). balanceAsOf is an instant, compared as
+        // one (where SPEC compares text it says "as written", as for planEndsAt): the same instant written another way
+        // is no new balanceAsOf.
+        if (profile.Prepaid && profile.BalanceAsOf!.UtcTicks != state.CountsFrom?.UtcTicks)
         {
             state.CountsFrom = profile.BalanceAsOf;
             state.ChargesSince = 0;
@@ -1001,7 +1010,8 @@ public sealed partial class ReferenceRater
         if (remaining < l)
         {
             state.LowBalanceFired = true;
-            var reminder = Reminder(msisdn, cycle, "low-balance", state.CountsFrom!.Text, cdrId, at);
+            // eventId detail: balanceAsOf as given in the profile.
+            var reminder = Reminder(msisdn, cycle, "low-balance", profile.BalanceAsOf!.Text, cdrId, at);
             reminder["threshold"] = l;
             reminder["remaining"] = remaining;
         }

@@ -52,6 +52,7 @@ public sealed class StreamGenerator
     private readonly List<string> _lines = [];
     private readonly List<string> _resendable = [];
     private readonly List<string> _ids = [];
+    private readonly Dictionary<string, string> _earlierAsOf = new(StringComparer.Ordinal);
     private long _cursor;
     private string? _lastClock;
     private long _lastClockTicks;
@@ -480,8 +481,11 @@ public sealed class StreamGenerator
                 }
 
                 break;
-            case < 93:
+            case < 91:
                 BadLine();
+                break;
+            case < 93:
+                EdgeLine();
                 break;
             case < 96:
                 _lines.Add(Pick("", "   ", "\r", "\t"));
@@ -552,7 +556,7 @@ public sealed class StreamGenerator
     private (string Msisdn, long At) NearBoundary()
     {
         var msisdn = Msisdns[_r.Next(Msisdns.Length)];
-        var cycleDay = (int)_profiles[msisdn]["cycleDay"]!;
+        var cycleDay = (int)LongOf(_profiles[msisdn]["cycleDay"]!);
         var date = LocalDateOf(_cursor);
         var boundary = new DateOnly(date.Year, date.Month, cycleDay);
         if (boundary > date)
@@ -663,12 +667,12 @@ public sealed class StreamGenerator
                 profile["plan"] = Chance(5) ? "gone" : plan;
                 if (_parsedTariff.Plans.TryGetValue(plan, out var p))
                 {
-                    if (profile["dataCap"] is { } cap && !p.DataCapTiers.Contains((long)cap))
+                    if (profile["dataCap"] is { } cap && !p.DataCapTiers.Contains(LongOf(cap)))
                     {
                         profile.Remove("dataCap");
                     }
 
-                    if (profile["monthlyMinimum"] is { } own && (long)own < p.ScaledMinimum && Chance(80))
+                    if (profile["monthlyMinimum"] is { } own && LongOf(own) < p.ScaledMinimum && Chance(80))
                     {
                         profile["monthlyMinimum"] = p.ScaledMinimum;
                     }
@@ -699,11 +703,28 @@ public sealed class StreamGenerator
 
                 break;
             case 4:
-                // A top-up: a new balance as of a new instant.
+                // A top-up: a new balance as of a new instant; sometimes the same instant written another way, or the
+                // value before the last one again; sometimes a switch to postpaid (and later back).
                 if (profile["prepaid"] is JsonValue v && (bool)v)
                 {
+                    var msisdnKey = (string)profile["msisdn"]!;
+                    var asOfNow = (string)profile["balanceAsOf"]!;
                     profile["balance"] = _r.Next(0, 50_000_000);
-                    profile["balanceAsOf"] = Instant(_cursor - (_r.Next(0, 48) * TimeSpan.TicksPerHour) - (_nextId * TimeSpan.TicksPerSecond));
+                    profile["balanceAsOf"] = _r.Next(10) switch
+                    {
+                        0 => Rewritten(asOfNow),
+                        1 when _earlierAsOf.TryGetValue(msisdnKey, out var earlier) => earlier,
+                        _ => Instant(_cursor - (_r.Next(0, 48) * TimeSpan.TicksPerHour) - (_nextId * TimeSpan.TicksPerSecond)),
+                    };
+                    _earlierAsOf[msisdnKey] = asOfNow;
+                    if (Chance(10))
+                    {
+                        profile["prepaid"] = false;
+                    }
+                }
+                else if (profile["balanceAsOf"] is not null && Chance(50))
+                {
+                    profile["prepaid"] = true;
                 }
                 else
                 {
@@ -815,6 +836,53 @@ public sealed class StreamGenerator
         });
     }
 
+    /// <summary>
+    /// Lines at the edge of §2.1 and §2.3 (valid or not by a literal reading): <c>-0</c>, a byte-order mark, month 13,
+    /// a name repeated through an escape, escaped values, non-ASCII digits, a lone surrogate escape and a huge number in
+    /// an ignored member, deep nesting, tab white space, a leap second.
+    /// </summary>
+    private void EdgeLine()
+    {
+        var id = NextId();
+        var msisdn = Msisdns[_r.Next(Msisdns.Length)];
+        var start = Instant(_cursor);
+        var good = $"{{\"id\":\"{id}\",\"type\":\"voice\",\"msisdn\":\"{msisdn}\",\"direction\":\"mo\",\"peer\":\"13900000000\",\"start\":\"{start}\",\"durationSec\":60}}";
+        var line = _r.Next(14) switch
+        {
+            0 => good.Replace("\"durationSec\":60", "\"durationSec\":-0", StringComparison.Ordinal),
+            1 => "\uFEFF" + good,
+            2 => good.Replace(start, "2026-13-01T00:00:00Z", StringComparison.Ordinal),
+            3 => good.Replace("{\"id\"", "{\"\\u0069d\":\"dup\",\"id\"", StringComparison.Ordinal),
+            4 => good.Replace("\"voice\"", "\"\\u0076oice\"", StringComparison.Ordinal).Replace($"\"{id}\"", $"\"\\u0041{id}\"", StringComparison.Ordinal),
+            5 => good.Replace($"\"{msisdn}\"", "\"８６１３８００００００１\"", StringComparison.Ordinal),
+            6 => good.Replace("\"13900000000\"", "\"١٣٩٠٠٠٠٠٠٠٠\"", StringComparison.Ordinal),
+            7 => good.Replace("\"durationSec\":60", "\"durationSec\":60,\"note\":\"\\ud800\"", StringComparison.Ordinal),
+            8 => good.Replace("\"durationSec\":60", "\"durationSec\":60,\"big\":1e999,\"long\":123456789012345678901234567890", StringComparison.Ordinal),
+            9 => good.Replace("\"durationSec\":60", "\"durationSec\":60,\"deep\":" + new string('[', 100) + new string(']', 100), StringComparison.Ordinal),
+            10 => good.Replace(",", ",\t", StringComparison.Ordinal) + "\t",
+            11 => good.Replace(start, start[..17] + "60" + start[19..], StringComparison.Ordinal),
+            12 => good.Replace("\"durationSec\":60", "\"durationSec\":60,\"visitedMcc\":\"45a\"", StringComparison.Ordinal),
+            _ => good.Replace("\"durationSec\":60", "\"durationSec\":0086400", StringComparison.Ordinal),
+        };
+        _lines.Add(line);
+    }
+
+    /// <summary>The same instant written in another offset (or the same text when it cannot be).</summary>
+    private string Rewritten(string text)
+    {
+        var instant = RefInstant.Parse(text)!;
+        for (var i = 0; i < 5; i++)
+        {
+            var other = Instant(instant.UtcTicks);
+            if (other != text)
+            {
+                return other;
+            }
+        }
+
+        return text;
+    }
+
     // ---------------------------------------------------------------- time and picks
 
     private DateOnly LocalDateOf(long utcTicks) => DateOnly.FromDateTime(new DateTime(utcTicks + _offsetTicks, DateTimeKind.Unspecified));
@@ -843,6 +911,9 @@ public sealed class StreamGenerator
 
     /// <summary>A record as one JSON line; one in twenty with the default escaping (<c>\u002B</c>, <c>\u670D</c>), which must read the same.</summary>
     private string Text(JsonObject record) => Chance(5) ? record.ToJsonString() : record.ToJsonString(Plain);
+
+    /// <summary>An integer member however it was set (an in-memory int or long, or parsed).</summary>
+    private static long LongOf(JsonNode node) => long.Parse(node.ToJsonString(), CultureInfo.InvariantCulture);
 
     private bool Chance(int percent) => _r.Next(100) < percent;
 
