@@ -119,6 +119,26 @@ public sealed class ReferenceRuleTests
         Assert.That(output.Summary!.Clocks, Is.EqualTo(2));
     }
 
+    [Test]
+    public void A_record_of_the_open_previous_cycle_by_name_but_past_its_close_instant_is_late()
+    {
+        // Only a changed cycleDay allows it: cycle 2026-11-01 ends on Nov 15 under cycle day 15 and stays open until
+        // Nov 17 00:00 (G = 48); back on cycle day 1, a CDR of Nov 16 12:00 is of 2026-11-01 and rated into it, one of
+        // Nov 20 is of 2026-11-01 by name too, but its own event would close that cycle before rating it: late.
+        var subscribers = Lines("""{"msisdn":"8613800000001","plan":"p","cycleDay":1}""");
+        var output = ReferenceRater.Run(Tariff(graceHours: 48), subscribers, Lines(
+            Clock("2026-11-01T00:00:00+08:00"),
+            """{"type":"profile","msisdn":"8613800000001","plan":"p","cycleDay":15}""",
+            Clock("2026-11-16T00:00:00+08:00"),
+            """{"type":"profile","msisdn":"8613800000001","plan":"p","cycleDay":1}""",
+            Voice("in", "8613800000001", "2026-11-16T12:00:00+08:00"),
+            Voice("past", "8613800000001", "2026-11-20T12:00:00+08:00")));
+        Assert.That(output.Rated.Where(r => (string)r["type"]! == "voice").Select(r => ((string)r["id"]!, (string)r["cycle"]!)),
+            Is.EqualTo(new[] { ("in", "2026-11-01") }));
+        Assert.That(output.Rejected.Select(r => ((string)r["reason"]!, (string?)r["id"])), Is.EqualTo(new[] { ("late", (string?)"past") }));
+        Assert.That(output.Bills, Is.Empty, "the rejected record moves no stream time, so 2026-11-01 is still open");
+    }
+
     // Lines that break §2.1 or §2.3 (each comment says how), and two edge cases that are valid.
     [TestCase("""{"id":"a","type":"voice","msisdn":"8613800000001","direction":"mo","peer":"1","start":"2026-11-02T10:00:00+08:00","durationSec":60.0}""", true, TestName = "Integer written with a fraction")]
     [TestCase("""{"id":"a","type":"voice","msisdn":"8613800000001","direction":"mo","peer":"1","start":"2026-11-02T10:00:00+08:00","durationSec":6e1}""", true, TestName = "Integer written with an exponent")]
