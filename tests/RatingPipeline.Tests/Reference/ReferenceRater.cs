@@ -578,7 +578,7 @@ public sealed partial class ReferenceRater
             // A record of P by name is accepted into P — unless its own start is at or past P's close instant, which
             // only a changed cycleDay allows (P then ended before the start of the cycle the record's name says): its
             // event's step 0 would close P before it is rated, so it cannot be rated into P, and it is late (§7.11:
-            // "a November CDR that arrives after that is late"). SPEC does not say this case; see the report.
+            // "a November CDR that arrives after that is late"). SPEC does not say this case (README.md).
             if (state.Previous is { } p && p.Counters.Name == cycle && Math.Max(state.Tau, start.UtcTicks) < p.CloseAt)
             {
                 ofPrevious = true;

@@ -53,6 +53,7 @@ public sealed class StreamGenerator
     private readonly List<string> _resendable = [];
     private readonly List<string> _ids = [];
     private readonly Dictionary<string, string> _earlierAsOf = new(StringComparer.Ordinal);
+    private long? _lastOrdered;
     private long _cursor;
     private string? _lastClock;
     private long _lastClockTicks;
@@ -380,7 +381,7 @@ public sealed class StreamGenerator
                 var count = _r.Next(1, 5);
                 foreach (var id in ServiceIds.OrderBy(_ => _r.Next()).Take(count))
                 {
-                    services.Add(NewService(id));
+                    services.Add(NewService(id, (int)LongOf(p["cycleDay"]!)));
                 }
 
                 p["services"] = services;
@@ -388,18 +389,28 @@ public sealed class StreamGenerator
 
             if (Chance(40))
             {
-                p["planEndsAt"] = Instant(_cursor + (_r.Next(0, 24 * 120) * TimeSpan.TicksPerHour));
+                p["planEndsAt"] = Instant(Chance(50)
+                    ? LocalMidnight(LocalDateOf(_cursor).AddDays(_r.Next(0, 120)))
+                    : _cursor + (_r.Next(0, 24 * 120) * TimeSpan.TicksPerHour));
             }
         }
 
         return p;
     }
 
-    private JsonObject NewService(string id)
+    private JsonObject NewService(string id, int cycleDay = 1)
     {
-        // Ordered before the stream, during it, or just now; cancelled before its due instant, exactly at it, later, or never.
-        var ordered = Pick(_cursor - (_r.Next(1, 24 * 45) * TimeSpan.TicksPerHour), _cursor + (_r.Next(0, 24 * 90) * TimeSpan.TicksPerHour),
-            _cursor + (_r.Next(0, 3600) * TimeSpan.TicksPerSecond));
+        // Ordered before the stream, during it, or just now; at the same instant as the service before; or so that it is
+        // due exactly at the start of a cycle. Cancelled before its due instant, exactly at it, at a cycle start, later, or never.
+        var cycleStart = NextCycleStart(_cursor + (_r.Next(-40, 60) * TimeSpan.TicksPerDay), cycleDay);
+        var ordered = _r.Next(10) switch
+        {
+            0 when _lastOrdered is { } same => same,
+            1 or 2 => cycleStart - (_leadHours * TimeSpan.TicksPerHour),
+            _ => Pick(_cursor - (_r.Next(1, 24 * 45) * TimeSpan.TicksPerHour), _cursor + (_r.Next(0, 24 * 90) * TimeSpan.TicksPerHour),
+                _cursor + (_r.Next(0, 3600) * TimeSpan.TicksPerSecond)),
+        };
+        _lastOrdered = ordered;
         var orderedText = Instant(ordered);
         var orderedAt = RefInstant.Parse(orderedText)!;
         var due = orderedAt.UtcTicks + (_leadHours * TimeSpan.TicksPerHour);
@@ -426,6 +437,9 @@ public sealed class StreamGenerator
                 break;
             case 4:
                 service["cancelledAt"] = orderedText; // cancelled at the order instant
+                break;
+            case 5:
+                service["cancelledAt"] = Instant(NextCycleStart(orderedAt.UtcTicks + (_r.Next(0, 60) * TimeSpan.TicksPerDay), cycleDay)); // at a cycle start
                 break;
             default:
                 break;
@@ -697,7 +711,7 @@ public sealed class StreamGenerator
                     var free = ServiceIds.Where(id => existing.All(s => (string?)s["id"] != id)).ToList();
                     if (free.Count > 0)
                     {
-                        services.Add(NewService(free[_r.Next(free.Count)]));
+                        services.Add(NewService(free[_r.Next(free.Count)], (int)LongOf(profile["cycleDay"]!)));
                     }
                 }
 
@@ -733,7 +747,9 @@ public sealed class StreamGenerator
 
                 break;
             case 5:
-                profile["planEndsAt"] = Instant(_cursor + (_r.Next(-24, 24 * 20) * TimeSpan.TicksPerHour));
+                profile["planEndsAt"] = Instant(Chance(50)
+                    ? LocalMidnight(LocalDateOf(_cursor).AddDays(_r.Next(0, 20)))
+                    : _cursor + (_r.Next(-24, 24 * 20) * TimeSpan.TicksPerHour));
                 break;
             case 6:
                 profile["cycleDay"] = _r.Next(1, 29);
@@ -886,6 +902,18 @@ public sealed class StreamGenerator
     // ---------------------------------------------------------------- time and picks
 
     private DateOnly LocalDateOf(long utcTicks) => DateOnly.FromDateTime(new DateTime(utcTicks + _offsetTicks, DateTimeKind.Unspecified));
+
+    /// <summary>00:00 local on the first date after the instant's local date whose day is the cycle day.</summary>
+    private long NextCycleStart(long utcTicks, int cycleDay)
+    {
+        var date = LocalDateOf(utcTicks).AddDays(1);
+        while (date.Day != cycleDay)
+        {
+            date = date.AddDays(1);
+        }
+
+        return LocalMidnight(date);
+    }
 
     private long LocalMidnight(DateOnly date) => date.ToDateTime(TimeOnly.MinValue).Ticks - _offsetTicks;
 
