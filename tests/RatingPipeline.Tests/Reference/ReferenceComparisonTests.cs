@@ -1,0 +1,164 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using NUnit.Framework;
+using RatingPipeline.Cli.Commands;
+
+namespace RatingPipeline.Tests.Reference;
+
+/// <summary>
+/// The product's offline command against the reference rater on generated streams (<see cref="StreamGenerator"/>),
+/// compared as data: every output file in processing order with every field equal, rejected records by reason, id,
+/// msisdn and raw, and the summary line.
+/// <para>
+/// One seed, with both outputs and the inputs written to a folder for a look at a difference:
+/// <c>REFERENCE_SEED=17 REFERENCE_DUMP=/tmp/seed-17 dotnet test … --filter "FullyQualifiedName~Engine_agrees_with_the_reference"</c>
+/// (or the run parameters <c>referenceSeed</c> and <c>referenceDump</c>). The folder then holds <c>tariff.json</c>,
+/// <c>subscribers.jsonl</c>, <c>cdrs.jsonl</c>, <c>reference/</c> and <c>engine/</c>.
+/// </para>
+/// </summary>
+[TestFixture]
+public sealed class ReferenceComparisonTests
+{
+    private const int StreamCount = 200;
+
+    private static string? Setting(string parameter, string variable) =>
+        TestContext.Parameters.Get(parameter) is { Length: > 0 } p ? p : Environment.GetEnvironmentVariable(variable) is { Length: > 0 } v ? v : null;
+
+    private static IEnumerable<int> Seeds() =>
+        Setting("referenceSeed", "REFERENCE_SEED") is { } one ? [int.Parse(one, CultureInfo.InvariantCulture)] : Enumerable.Range(1, StreamCount);
+
+    [Test]
+    public async Task Engine_agrees_with_the_reference_on_generated_streams()
+    {
+        var dump = Setting("referenceDump", "REFERENCE_DUMP");
+        var differing = new List<string>();
+        foreach (var seed in Seeds())
+        {
+            var stream = StreamGenerator.Generate(seed);
+            var reference = ReferenceRater.Run(stream.TariffJson, stream.SubscribersJsonl, stream.CdrsJsonl);
+            Assert.That(reference.Refusal, Is.Null, $"seed {seed}: the generated input is refused");
+
+            var folder = dump ?? Path.Combine(Path.GetTempPath(), $"rating-reference-{seed}-{Guid.NewGuid():N}");
+            try
+            {
+                var engine = await RunEngineAsync(stream, folder);
+                if (dump is not null)
+                {
+                    RunOutput.Of(reference).Write(Path.Combine(folder, "reference"));
+                }
+
+                if (OutputComparison.FirstDifference(RunOutput.Of(reference), engine) is { } difference)
+                {
+                    differing.Add($"seed {seed} ({stream.Flavour}): {difference}");
+                }
+            }
+            finally
+            {
+                if (dump is null && Directory.Exists(folder))
+                {
+                    Directory.Delete(folder, recursive: true);
+                }
+            }
+        }
+
+        Assert.That(differing, Is.Empty, () =>
+            $"{differing.Count} of {Seeds().Count()} streams differ. First: {differing[0]}\n"
+            + string.Concat(differing.Skip(1).Take(9).Select(d => "Then " + d.Split('\n')[0] + "\n"))
+            + "Reproduce one seed with REFERENCE_SEED=N REFERENCE_DUMP=/tmp/seed-N (see ReferenceComparisonTests).");
+    }
+
+    /// <summary>Writes the three files into <paramref name="folder"/>, runs <c>ratingctl rate</c> into <c>engine/</c>, reads its outputs.</summary>
+    private static async Task<RunOutput> RunEngineAsync(GeneratedStream stream, string folder)
+    {
+        Directory.CreateDirectory(folder);
+        var tariff = Path.Combine(folder, "tariff.json");
+        var subscribers = Path.Combine(folder, "subscribers.jsonl");
+        var cdrs = Path.Combine(folder, "cdrs.jsonl");
+        await File.WriteAllTextAsync(tariff, stream.TariffJson);
+        await File.WriteAllTextAsync(subscribers, stream.SubscribersJsonl);
+        await File.WriteAllTextAsync(cdrs, stream.CdrsJsonl);
+        var outDir = Path.Combine(folder, "engine");
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var exit = await RateCommand.RunAsync(new RateOptions(tariff, subscribers, cdrs, outDir, Progress: false), stdout, stderr, CancellationToken.None);
+        if (exit != 0)
+        {
+            return new RunOutput([], [], [], [], $"(exit {exit}: {stderr.ToString().Trim()})");
+        }
+
+        await File.WriteAllTextAsync(Path.Combine(outDir, "summary.txt"), stdout.ToString());
+        return RunOutput.Read(outDir, stdout.ToString().Trim());
+    }
+
+    [Test]
+    public void A_seed_gives_the_same_stream_every_time()
+    {
+        var first = StreamGenerator.Generate(42);
+        var second = StreamGenerator.Generate(42);
+        Assert.That(second, Is.EqualTo(first));
+        Assert.That(StreamGenerator.Generate(43).CdrsJsonl, Is.Not.EqualTo(first.CdrsJsonl));
+    }
+
+    [Test]
+    public void The_generated_streams_reach_every_rule_the_comparison_is_meant_to_check()
+    {
+        var kinds = new HashSet<string>();
+        var reasons = new HashSet<string>();
+        var fees = new HashSet<string>();
+        long bills = 0, topUps = 0, located = 0, clocks = 0, profiles = 0, previousCycleRecords = 0;
+        foreach (var seed in Enumerable.Range(1, StreamCount))
+        {
+            var stream = StreamGenerator.Generate(seed);
+            var output = ReferenceRater.Run(stream.TariffJson, stream.SubscribersJsonl, stream.CdrsJsonl);
+            Assert.That(output.Refusal, Is.Null, $"seed {seed}");
+            kinds.UnionWith(output.Reminders.Select(r => (string)r["kind"]!));
+            reasons.UnionWith(output.Rejected.Select(r => (string)r["reason"]!));
+            fees.UnionWith(output.Rated.Where(r => (string?)r["type"] == "fee").Select(r => (string)r["fee"]!));
+            bills += output.Bills.Count;
+            topUps += output.Bills.Count(b => (long)b["topUp"]! > 0);
+            located += output.Summary!.Located;
+            clocks += output.Summary.Clocks;
+            profiles += output.Summary.Profiles;
+
+            // A CDR rated into the open previous cycle: its cycle is older than one rated before it for the same msisdn.
+            var latest = new Dictionary<string, string>();
+            foreach (var r in output.Rated.Where(r => (string?)r["type"] != "fee"))
+            {
+                var (msisdn, cycle) = ((string)r["msisdn"]!, (string)r["cycle"]!);
+                if (latest.TryGetValue(msisdn, out var seen) && string.CompareOrdinal(cycle, seen) < 0)
+                {
+                    previousCycleRecords++;
+                }
+                else
+                {
+                    latest[msisdn] = cycle;
+                }
+            }
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(kinds, Is.EquivalentTo(new[] { "allowance", "data-cap", "high-spend", "low-balance", "roaming", "plan-change", "vas-precharge", "plan-expiry" }));
+            Assert.That(reasons, Is.EquivalentTo(new[] { "invalid", "unknown-subscriber", "unknown-plan", "late", "duplicate", "no-rate" }));
+            Assert.That(fees, Is.EquivalentTo(new[] { "monthly", "service" }));
+            Assert.That(new[] { bills, topUps, located, clocks, profiles, previousCycleRecords }, Has.All.GreaterThan(0),
+                "bills, bills with a top-up, located, clocks, profile lines, records of the open previous cycle");
+        });
+    }
+
+    [Test]
+    public void A_stream_without_section_7_members_bills_every_cycle_left_with_no_fees_and_no_minimum()
+    {
+        // §7.10: without clocks, profile lines, location records and §7 tariff/profile members, the bills have no fees,
+        // minimum 0 and topUp 0, and no fee record is written.
+        foreach (var seed in Enumerable.Range(1, 40).Where(s => StreamGenerator.Generate(s).Flavour == "compat"))
+        {
+            var stream = StreamGenerator.Generate(seed);
+            var output = ReferenceRater.Run(stream.TariffJson, stream.SubscribersJsonl, stream.CdrsJsonl);
+            Assert.That(output.Rated.Where(r => (string?)r["type"] == "fee"), Is.Empty, $"seed {seed}: fee records");
+            Assert.That(output.Bills.Where(b => (long)b["minimum"]! != 0 || (long)b["topUp"]! != 0 || ((JsonArray)b["fees"]!).Count != 0), Is.Empty,
+                $"seed {seed}: bills with fees or a minimum");
+            Assert.That(output.Summary!.Clocks + output.Summary.Located + output.Summary.Profiles, Is.Zero, $"seed {seed}");
+        }
+    }
+}
