@@ -194,7 +194,12 @@ public sealed partial class RatingEngine(Tariff tariff)
                 return RatingResult.Skipped;
             }
 
-            if (cycle < existing.CycleDay && existing.Previous?.Cycle != cycle)
+            // Late: older than the state's cycle and not the open previous cycle P (SPEC §7.11). A record of P by name
+            // whose event would close P at its step 0 (its start at or past P's close instant, reachable only after a
+            // cycleDay change shortened P) is late too: P closes before the record could be rated into it.
+            if (cycle < existing.CycleDay
+                && (existing.Previous is not { } open || open.Cycle != cycle
+                    || Math.Max(existing.StreamTime, cdr.StartTicks) >= open.CloseTicks))
             {
                 return Reject(ref sink, in cdr, record, RejectReason.Late,
                     "the record belongs to a billing cycle older than the subscriber's current one and not open for late records");

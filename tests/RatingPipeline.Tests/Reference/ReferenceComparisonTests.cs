@@ -67,6 +67,42 @@ public sealed class ReferenceComparisonTests
             + "Reproduce one seed with REFERENCE_SEED=N REFERENCE_DUMP=/tmp/seed-N (see ReferenceComparisonTests).");
     }
 
+    [Test]
+    public async Task A_record_of_the_open_previous_cycle_past_its_close_instant_is_late()
+    {
+        // cycleDay 1 → 5 shortens November to end on Nov 5 (close instant Nov 7 with 48 h of grace); back to 1, a record of
+        // Nov 8 names November again, but its event would close November at step 0 (SPEC §7.11), so it is late.
+        const string tariff = """{"version":"t1","currency":"CNY","utcOffset":"+08:00","homeMcc":["460"],"zones":{},"defaultRoamingZone":"ROW","lateGraceHours":48,"plans":{"p":{"rates":[{"type":"voice","unit":60,"increment":60,"price":60000}]}}}""";
+        static string Voice(string id, string start) =>
+            $$"""{"id":"{{id}}","type":"voice","msisdn":"8613800000001","direction":"mo","peer":"13900000000","start":"{{start}}","durationSec":60}""";
+        static string Profile(string id, int cycleDay) =>
+            $$"""{"type":"profile","id":"{{id}}","msisdn":"8613800000001","plan":"p","cycleDay":{{cycleDay}}}""";
+        var cdrs = string.Concat(new[]
+        {
+            Voice("v1", "2026-11-02T10:00:00+08:00"), Profile("to-5", 5), Voice("v2", "2026-11-05T10:00:00+08:00"),
+            Profile("to-1", 1), Voice("v3", "2026-11-08T10:00:00+08:00"), Voice("v4", "2026-11-06T10:00:00+08:00"),
+        }.Select(l => l + "\n"));
+        var stream = new GeneratedStream(0, "rule", tariff, """{"msisdn":"8613800000001","plan":"p","cycleDay":1}""" + "\n", cdrs);
+        var folder = Path.Combine(Path.GetTempPath(), $"rating-reference-rule-{Guid.NewGuid():N}");
+        try
+        {
+            var engine = await RunEngineAsync(stream, folder);
+            var reference = RunOutput.Of(ReferenceRater.Run(stream.TariffJson, stream.SubscribersJsonl, stream.CdrsJsonl));
+            Assert.Multiple(() =>
+            {
+                Assert.That(engine.Rejected.Select(r => ((string?)r["id"], (string?)r["reason"])), Is.EqualTo(new[] { ((string?)"v3", (string?)"late") }));
+                Assert.That(engine.Rated.Select(r => ((string?)r["id"], (string?)r["cycle"])),
+                    Is.EqualTo(new[] { ((string?)"v1", (string?)"2026-11-01"), ("v2", "2026-11-05"), ("v4", "2026-11-01") }),
+                    "v4 (Nov 6) is of the still open November: stream time Nov 5 10:00 is before its close instant");
+                Assert.That(OutputComparison.FirstDifference(reference, engine), Is.Null);
+            });
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     /// <summary>Writes the three files into <paramref name="folder"/>, runs <c>ratingctl rate</c> into <c>engine/</c>, reads its outputs.</summary>
     private static async Task<RunOutput> RunEngineAsync(GeneratedStream stream, string folder)
     {
