@@ -14,6 +14,7 @@ namespace RatingPipeline.Tests.Reference;
 /// <c>REFERENCE_SEED=17 REFERENCE_DUMP=/tmp/seed-17 dotnet test … --filter "FullyQualifiedName~Engine_agrees_with_the_reference"</c>
 /// (or the run parameters <c>referenceSeed</c> and <c>referenceDump</c>). The folder then holds <c>tariff.json</c>,
 /// <c>subscribers.jsonl</c>, <c>cdrs.jsonl</c>, <c>reference/</c> and <c>engine/</c>.
+/// A longer soak: <c>REFERENCE_SEED=1-5000</c>.
 /// </para>
 /// </summary>
 [TestFixture]
@@ -25,7 +26,14 @@ public sealed class ReferenceComparisonTests
         TestContext.Parameters.Get(parameter) is { Length: > 0 } p ? p : Environment.GetEnvironmentVariable(variable) is { Length: > 0 } v ? v : null;
 
     private static IEnumerable<int> Seeds() =>
-        Setting("referenceSeed", "REFERENCE_SEED") is { } one ? [int.Parse(one, CultureInfo.InvariantCulture)] : Enumerable.Range(1, StreamCount);
+        Setting("referenceSeed", "REFERENCE_SEED") switch
+        {
+            null => Enumerable.Range(1, StreamCount),
+            // "first-last": a longer soak than the test run's 200 streams.
+            { } range when range.Split('-') is [var first, var last] =>
+                Enumerable.Range(int.Parse(first, CultureInfo.InvariantCulture), int.Parse(last, CultureInfo.InvariantCulture) - int.Parse(first, CultureInfo.InvariantCulture) + 1),
+            { } one => [int.Parse(one, CultureInfo.InvariantCulture)],
+        };
 
     [Test]
     public async Task Engine_agrees_with_the_reference_on_generated_streams()
