@@ -73,6 +73,21 @@ internal static class Kcat
         }
     }
 
+    /// <summary>Produces one value without a key to one partition (<c>kcat -P -p N</c>), as a scheduler writes a clock record.</summary>
+    public static void ProduceToPartition(string bootstrap, string topic, int partition, string value, TimeSpan? timeout = null)
+    {
+        if (value.Contains('\n', StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"kcat's line format cannot carry value {value}.", nameof(value));
+        }
+
+        var result = Run(["-P", "-b", bootstrap, "-t", topic, "-p", partition.ToString(CultureInfo.InvariantCulture)], value + "\n", timeout ?? DefaultTimeout);
+        if (result.ExitCode != 0 || result.TimedOut || result.Stderr.Contains("Delivery failed", StringComparison.Ordinal))
+        {
+            Assert.Fail($"kcat could not produce to {topic} [{partition}]: {result}");
+        }
+    }
+
     /// <summary>
     /// Reads <paramref name="topic"/> from its beginning until <paramref name="expectedCount"/> records
     /// have arrived or <paramref name="timeout"/> has passed; returns what arrived (possibly fewer).

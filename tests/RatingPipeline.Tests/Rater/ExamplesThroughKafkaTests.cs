@@ -55,17 +55,50 @@ public sealed class ExamplesThroughKafkaTests
             var expectedRejected = ReadLines(Path.Combine(offlineFolder, "rejected.jsonl"));
             Assert.That(expectedRated, Has.Count.EqualTo(summary.Rated).And.Not.Empty, "offline rated");
 
-            // Through Kafka: profiles first (restored on assignment), the rater running, then the CDRs; all with kcat.
+            // Through Kafka: profiles first (restored on assignment), the rater running, then the CDR file in order, all
+            // with kcat. A clock line goes to every partition of cdrs, as the scheduler writes it (SPEC §7.9). A profile
+            // line travels on subscribers: the rater is stopped once it has caught up, the profile produced, and a new
+            // rater started, which restores the states and reads the profile before rating the next record — the
+            // offline rule "from this line on", made deterministic, and a restore of every §7 state member on the way.
             var topics = TestTopics.Create(_cluster, TestTopics.UniquePrefix($"ex-{example}"));
             var profiles = RecordKeys.Lines(subscribersPath);
             var cdrs = RecordKeys.Lines(cdrsPath);
             Kcat.Produce(_cluster.BootstrapServers, topics.Subscribers, profiles.Select(p => (RecordKeys.Of(p), Encoding.UTF8.GetString(p))));
             var settings = new RaterSettings(_cluster.BootstrapServers, topics, $"{topics.Cdrs}-rater", tariffPath, "example");
-            await using var rater = await InProcessRater.StartAsync(settings);
-            Kcat.Produce(_cluster.BootstrapServers, topics.Cdrs, cdrs.Select(c => (RecordKeys.Of(c), Encoding.UTF8.GetString(c))));
-            using (var progress = new GroupProgress(_cluster.BootstrapServers, settings.GroupId, topics.Cdrs, _cluster.Partitions))
+            var rater = await InProcessRater.StartAsync(settings);
+            var produced = 0;
+            try
             {
-                await progress.WaitUntilCaughtUpAsync(Patience);
+                foreach (var (kind, lines) in Segments(cdrs))
+                {
+                    switch (kind)
+                    {
+                        case "clock":
+                            for (var partition = 0; partition < _cluster.Partitions; partition++)
+                            {
+                                Kcat.ProduceToPartition(_cluster.BootstrapServers, topics.Cdrs, partition, Encoding.UTF8.GetString(lines[0]));
+                            }
+
+                            produced += _cluster.Partitions;
+                            break;
+                        case "profile":
+                            await WaitCaughtUpAsync(settings, topics);
+                            await rater.DisposeAsync();
+                            Kcat.Produce(_cluster.BootstrapServers, topics.Subscribers, lines.Select(p => (RecordKeys.Of(p), ProfileOfLine(p))));
+                            rater = await InProcessRater.StartAsync(settings);
+                            break;
+                        default:
+                            Kcat.Produce(_cluster.BootstrapServers, topics.Cdrs, lines.Select(c => (RecordKeys.Of(c), Encoding.UTF8.GetString(c))));
+                            produced += lines.Count;
+                            break;
+                    }
+                }
+
+                await WaitCaughtUpAsync(settings, topics);
+            }
+            finally
+            {
+                await rater.DisposeAsync();
             }
 
             var observed = ObservedOutputs.ReadWithKcat(_cluster.BootstrapServers, topics);
@@ -77,10 +110,19 @@ public sealed class ExamplesThroughKafkaTests
             AssertSameById(expectedReminders, observed.Reminders.Select(r => r.Text), "eventId", "reminders");
 
             // Rejected: reason and original bytes (which carry the id) as a multiset.
-            var expectedLetters = expectedRejected.Select(line =>
+            // On Kafka a profile line is not in cdrs (a refused one is refused on subscribers instead), and a bad clock,
+            // written to every partition, is a dead letter once per partition (SPEC §7.9).
+            var expectedLetters = expectedRejected.SelectMany(line =>
             {
                 using var document = JsonDocument.Parse(line);
-                return $"{document.RootElement.GetProperty("reason").GetString()} | {document.RootElement.GetProperty("raw").GetString()}";
+                var raw = document.RootElement.GetProperty("raw").GetString()!;
+                var letter = $"{document.RootElement.GetProperty("reason").GetString()} | {raw}";
+                return TypeOf(Encoding.UTF8.GetBytes(raw)) switch
+                {
+                    "profile" => [],
+                    "clock" => Enumerable.Repeat(letter, _cluster.Partitions),
+                    _ => [letter],
+                };
             });
             var observedLetters = observed.DeadLetters.Select(d => $"{d.Header(DeadLetterHeaders.Reason)} | {d.Text}");
             Assert.That(observedLetters, Is.EquivalentTo(expectedLetters), "dead letters (reason | original record)");
@@ -88,8 +130,16 @@ public sealed class ExamplesThroughKafkaTests
             // Per record, against the same engine over the records as they sit in the cdrs topic: each dead letter names
             // its source topic, partition and offset, reason and detail, keeps the original key; outputs go to the CDR's
             // partition keyed by msisdn and keep each subscriber's order.
+            var expectedBills = ReadLines(Path.Combine(offlineFolder, "bills.jsonl"));
+            AssertSameById(expectedBills, Kcat.ConsumeToEnd(_cluster.BootstrapServers, topics.Bills).Select(r => r.Value!), "eventId", "bills");
+
             var cdrsBack = TopicReader.ReadAll(_cluster.BootstrapServers, topics.Cdrs, _cluster.Partitions);
-            Assert.That(cdrsBack, Has.Count.EqualTo(cdrs.Count), "CDRs in the topic");
+            Assert.That(cdrsBack, Has.Count.EqualTo(produced), "records in the cdrs topic");
+            if (produced != cdrs.Count)
+            {
+                return; // clocks or profile lines: the per-partition model below replays neither; the comparison above covers them
+            }
+
             var model = new OfflineModel(tariff, profiles);
             model.Apply(cdrsBack);
             var problems = new List<string>();
@@ -110,6 +160,58 @@ public sealed class ExamplesThroughKafkaTests
                 Directory.Delete(offlineFolder, recursive: true);
             }
         }
+    }
+
+    /// <summary>The CDR file cut into runs: consecutive records, or one clock line, or consecutive profile lines.</summary>
+    private static IEnumerable<(string Kind, List<byte[]> Lines)> Segments(IEnumerable<byte[]> lines)
+    {
+        var run = new List<byte[]>();
+        var runKind = "records";
+        foreach (var line in lines)
+        {
+            var kind = TypeOf(line) switch { "clock" => "clock", "profile" => "profile", _ => "records" };
+            if (run.Count > 0 && (kind != runKind || kind == "clock"))
+            {
+                yield return (runKind, run);
+                run = [];
+            }
+
+            runKind = kind;
+            run.Add(line);
+        }
+
+        if (run.Count > 0)
+        {
+            yield return (runKind, run);
+        }
+    }
+
+    private static string? TypeOf(byte[] line)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(line);
+            return document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("type", out var type)
+                && type.ValueKind == JsonValueKind.String ? type.GetString() : null;
+        }
+        catch (JsonException)
+        {
+            return null; // an invalid line is a record the rater rejects
+        }
+    }
+
+    /// <summary>A profile line without its <c>"type":"profile"</c> member: the profile as the BSS writes it on subscribers.</summary>
+    private static string ProfileOfLine(byte[] line)
+    {
+        var profile = System.Text.Json.Nodes.JsonNode.Parse(line)!.AsObject();
+        profile.Remove("type");
+        return profile.ToJsonString();
+    }
+
+    private async Task WaitCaughtUpAsync(RaterSettings settings, TopicNames topics)
+    {
+        using var progress = new GroupProgress(_cluster.BootstrapServers, settings.GroupId, topics.Cdrs, _cluster.Partitions);
+        await progress.WaitUntilCaughtUpAsync(Patience);
     }
 
     private static List<string> ReadLines(string path) =>

@@ -55,6 +55,7 @@ internal static class TestTopics
             NoticeLog = $"{prefix}.notice-log",
             NoticesDlq = $"{prefix}.notices-dlq",
             Adjustments = $"{prefix}.adjustments",
+            Bills = $"{prefix}.bills",
         };
         foreach (var topic in TopicSet.All(names))
         {
@@ -98,6 +99,7 @@ internal sealed class RaterSettings
         _values["Topics:NoticeLog"] = topics.NoticeLog;
         _values["Topics:NoticesDlq"] = topics.NoticesDlq;
         _values["Topics:Adjustments"] = topics.Adjustments;
+        _values["Topics:Bills"] = topics.Bills;
     }
 
     public TopicNames Topics { get; }
