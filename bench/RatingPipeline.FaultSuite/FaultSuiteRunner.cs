@@ -503,7 +503,8 @@ public static class FaultSuiteRunner
                 TopicReader.Read(cluster.BootstrapServers, topics.RatedCdrs, options.Partitions, timeout),
                 TopicReader.Read(cluster.BootstrapServers, topics.Reminders, options.Partitions, timeout),
                 TopicReader.Read(cluster.BootstrapServers, topics.CdrsDlq, options.Partitions, timeout),
-                TopicReader.Read(cluster.BootstrapServers, topics.RaterState, options.Partitions, timeout));
+                TopicReader.Read(cluster.BootstrapServers, topics.RaterState, options.Partitions, timeout),
+                TopicReader.Read(cluster.BootstrapServers, topics.Bills, options.Partitions, timeout));
             var noticesDlq = TopicReader.Read(cluster.BootstrapServers, topics.NoticesDlq, options.Partitions, timeout);
             Log("comparing with the offline run");
             var reminders = await Verification.VerifyAsync(_stream!, SyntheticData.DemoTariff(), NewVersion, _report.SwitchIndex, contents,

@@ -4,7 +4,7 @@ using RatingPipeline.Sender.Gateway;
 namespace RatingPipeline.FaultSuite;
 
 /// <summary>
-/// Proves the sender's side of a run against the offline reminders: every reminder of a subscriber who has not
+/// Proves the sender's side of a run against the offline reminders and bills: every reminder and bill of a subscriber who has not
 /// opted out reached the loopback SMS gateway exactly once (the gateway takes a repeated request with the same
 /// <c>Idempotency-Key</c>, <c>eventId:sms</c>, once, as the design asks of it; the requests it took once are
 /// counted too); opted-out
@@ -57,7 +57,7 @@ internal static class NoticeVerification
         report.NoticesSuppressed = optedOut;
         report.RecordsLost += missing.Count;
         report.Unexpected += extra.Count;
-        report.Check("every reminder notified exactly once at the gateway (by eventId:sms)",
+        report.Check("every reminder and bill notified exactly once at the gateway (by eventId:sms)",
             missing.Count == 0 && extra.Count == 0 && report.NoticesSentTwice == 0,
             $"{expectedSms.Count} SMS notices expected ({optedOut} reminders of opted-out subscribers not), {delivered.Count} delivered, "
             + $"{missing.Count} missing, {extra.Count} unexpected, {report.NoticesSentTwice} delivered twice; "

@@ -21,6 +21,12 @@ public sealed class SuiteReport
 
     public long Reminders { get; set; }
 
+    /// <summary>Distinct bills in the bills topic.</summary>
+    public long Bills { get; set; }
+
+    /// <summary>Bills of the offline run.</summary>
+    public long BillsOffline { get; set; }
+
     public long RemindersOffline { get; set; }
 
     /// <summary>Extra copies of a record with the same id in a topic (rated, reminders, dead letters): allowed, consumers de-duplicate.</summary>
@@ -101,6 +107,7 @@ public sealed class SuiteReport
             ("rated (distinct ids; offline)", $"{N(Rated)} ({N(RatedOffline)})"),
             ("rejected (distinct dead letters; offline)", $"{N(Rejected)} ({N(RejectedOffline)})"),
             ("reminders (distinct eventIds; offline)", $"{N(Reminders)} ({N(RemindersOffline)})"),
+            ("bills (distinct eventIds; offline)", $"{N(Bills)} ({N(BillsOffline)})"),
             ("duplicates in topics (same id)", $"{N(DuplicatesRated + DuplicatesReminders + DuplicatesDeadLetters)} (rated {N(DuplicatesRated)}, reminders {N(DuplicatesReminders)}, dead letters {N(DuplicatesDeadLetters)})"),
             ("CDRs held twice in cdrs (rejected duplicate)", $"{N(InputCopies)} ({N(InputCopiesRejected)})"),
             ("faults injected", $"{N(FaultsInjected)} ({string.Join(", ", Faults.Where(f => f.Value > 0).Select(f => $"{f.Key} {f.Value}"))})"),

@@ -14,7 +14,8 @@ internal sealed record ClusterContents(
     TopicContents Rated,
     TopicContents Reminders,
     TopicContents DeadLetters,
-    TopicContents State);
+    TopicContents State,
+    TopicContents Bills);
 
 /// <summary>
 /// Proves a run against the offline reference: the same CDRs, in the order they were produced (which per
@@ -25,7 +26,10 @@ internal static class Verification
 {
     private const int ShownDifferences = 5;
 
-    /// <returns>The offline run's reminder lines, or null when the offline references disagree (nothing compared).</returns>
+    /// <returns>
+    /// The offline run's reminder and bill lines (each becomes a notice), or null when the offline references disagree
+    /// (nothing compared).
+    /// </returns>
     public static async Task<List<byte[]>?> VerifyAsync(CdrStream stream, byte[] tariffV1, string? newVersion, long switchIndex, ClusterContents cluster,
         string folder, SuiteReport report, CancellationToken cancel)
     {
@@ -51,6 +55,7 @@ internal static class Verification
         var ratedLines = ReadLines(Path.Combine(outDir, "rated.jsonl"));
         var reminderLines = ReadLines(Path.Combine(outDir, "reminders.jsonl"));
         var rejectedLines = ReadLines(Path.Combine(outDir, "rejected.jsonl"));
+        var billLines = ReadLines(Path.Combine(outDir, "bills.jsonl"));
         report.RatedOffline = summary.Rated;
         report.RejectedOffline = summary.Rejected;
         report.RemindersOffline = summary.Reminders;
@@ -96,12 +101,13 @@ internal static class Verification
 
         CompareRated(ratedLines, ratedIndexes, tariff.Version, newVersion, switchIndex, cluster.Rated, report);
         CompareReminders(reminderLines, cluster.Reminders, report);
+        CompareBills(billLines, cluster.Bills, report);
         var input = InputCopies.Build(stream, cluster.Cdrs);
         report.Check("cdrs holds only CDRs of the stream", input.Foreign == 0, $"{input.Foreign} other records");
         CompareDeadLetters(stream, input, rejectedLines, rejectedIndexes, cluster.DeadLetters, report);
         CompareStates(stream, input, engine, lastAccepted, cluster.State, report);
 
-        foreach (var topic in new[] { cluster.Cdrs, cluster.Rated, cluster.Reminders, cluster.DeadLetters, cluster.State })
+        foreach (var topic in new[] { cluster.Cdrs, cluster.Rated, cluster.Reminders, cluster.DeadLetters, cluster.State, cluster.Bills })
         {
             report.LargestPartitionBytes[topic.Topic] = topic.LargestPartitionBytes;
             report.RecordsLost += topic.Dropped;
@@ -111,7 +117,7 @@ internal static class Verification
                     : $"{topic.Low.Sum()} records below the low watermarks, {topic.Gaps} in holes: the mock's ~5 MiB per partition limit was exceeded; use more partitions or fewer CDRs");
         }
 
-        return reminderLines;
+        return [.. reminderLines, .. billLines];
     }
 
     /// <summary>Per partition, production order must be offset order (one idempotent producer keeps it across retries).</summary>
@@ -185,6 +191,56 @@ internal static class Verification
         report.Unexpected += unexpected;
         report.Check("reminders equal the offline run (by eventId)", lost == 0 && unexpected == 0,
             $"{lost} missing, {unexpected} unexpected, {conflicting} eventIds with differing copies{examples}");
+    }
+
+    /// <summary>
+    /// Bills by eventId, every member equal except <c>tariffVersion</c>: the cluster run switches the tariff's version
+    /// mid-stream (same rates), and a bill names the version in force when its cycle ended.
+    /// </summary>
+    private static void CompareBills(List<byte[]> lines, TopicContents topic, SuiteReport report)
+    {
+        var expected = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
+        foreach (var line in lines)
+        {
+            Add(expected, Field(line, "eventId"u8), WithoutVersion(line));
+        }
+
+        var actual = new Dictionary<string, Dictionary<string, int>>(StringComparer.Ordinal);
+        foreach (var record in topic.Records)
+        {
+            var value = record.Value ?? [];
+            var id = Field(value, "eventId"u8);
+            if (!actual.TryGetValue(id, out var copies))
+            {
+                copies = new Dictionary<string, int>(StringComparer.Ordinal);
+                actual[id] = copies;
+            }
+
+            var text = WithoutVersion(value);
+            copies[text] = copies.GetValueOrDefault(text) + 1;
+        }
+
+        var (lost, unexpected, _, conflicting, examples) = Compare(expected, actual);
+        report.Bills = actual.Count;
+        report.BillsOffline = lines.Count;
+        report.RecordsLost += lost;
+        report.Unexpected += unexpected;
+        report.Check("bills equal the offline run (by eventId)", lost == 0 && unexpected == 0,
+            $"{lines.Count} offline, {actual.Count} distinct in the topic; {lost} missing, {unexpected} unexpected, {conflicting} eventIds with differing copies{examples}");
+
+        static string WithoutVersion(byte[] json)
+        {
+            try
+            {
+                var node = System.Text.Json.Nodes.JsonNode.Parse(json)!.AsObject();
+                node.Remove("tariffVersion");
+                return node.ToJsonString();
+            }
+            catch (JsonException)
+            {
+                return Encoding.UTF8.GetString(json);
+            }
+        }
     }
 
     /// <summary>

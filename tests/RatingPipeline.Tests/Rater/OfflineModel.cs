@@ -8,6 +8,8 @@ using RatingPipeline.Records;
 using RatingPipeline.Subscribers;
 using RatingPipeline.Tariffs;
 
+using RatingPipeline.Tests.Support;
+
 namespace RatingPipeline.Tests.Rater;
 
 /// <summary>An output the offline run produced: its id (<c>id</c> or <c>eventId</c>), subscriber, source partition and JSON.</summary>
@@ -123,55 +125,28 @@ internal sealed class OfflineModel
     }
 }
 
-/// <summary>A subscriber's usage state in comparable, printable form: every field of <see cref="UsageState"/>.</summary>
-internal sealed record StateView(
-    long OffsetTag,
-    bool HasCycle,
-    int CycleDay,
-    string Used,
-    string AllowanceFired,
-    long CappedCharges,
-    long Spend,
-    bool DataCapFired,
-    bool HighSpendFired,
-    bool PrepaidTracked,
-    long PrepaidAsOfTicks,
-    long PrepaidCharges,
-    bool LowBalanceFired,
-    int RoamingMcc,
-    long RoamingStartTicks,
-    string RecentIds)
+/// <summary>
+/// A subscriber's usage state in comparable, printable form: every field of <see cref="UsageState"/> by meaning
+/// (<see cref="StateFields"/>: the duplicate memory oldest first, not by ring slot, since the codec stores it in that
+/// order), so a state restored from <c>rater-state</c> equals the one it was written from.
+/// </summary>
+internal sealed record StateView(string Text)
 {
-    public static StateView Of(in UsageState state)
-    {
-        var copy = state;
-        ReadOnlySpan<ulong> hashes = copy.RecentIds.Hashes;
-        var ids = string.Join(' ', hashes[..copy.RecentIds.Count].ToArray().Select(h => h.ToString("x16", CultureInfo.InvariantCulture)));
-        return new StateView(
-            copy.OffsetTag,
-            copy.HasCycle,
-            copy.CycleDay,
-            string.Create(CultureInfo.InvariantCulture, $"voice {copy.Used[0]}, sms {copy.Used[1]}, data {copy.Used[2]}"),
-            string.Create(CultureInfo.InvariantCulture, $"{copy.AllowanceFired[0]:x}/{copy.AllowanceFired[1]:x}/{copy.AllowanceFired[2]:x}"),
-            copy.CappedCharges,
-            copy.Spend,
-            copy.DataCapFired,
-            copy.HighSpendFired,
-            copy.PrepaidTracked,
-            copy.PrepaidAsOfTicks,
-            copy.PrepaidCharges,
-            copy.LowBalanceFired,
-            copy.RoamingMcc,
-            copy.RoamingStartTicks,
-            $"{copy.RecentIds.Count}@{copy.RecentIds.Next}: {ids}");
-    }
+    public static StateView Of(in UsageState state) =>
+        new(string.Join('\n', StateFields.Of(in state).Select(f => $"{f.Key}={f.Value}")));
 
     /// <summary>The fields in which <paramref name="stored"/> differs from <paramref name="expected"/>, for a failure message.</summary>
-    public static string Differences(StateView expected, StateView stored) => string.Join("; ",
-        typeof(StateView).GetProperties()
-            .Where(p => p.GetIndexParameters().Length == 0 && p.Name != "EqualityContract")
-            .Where(p => !Equals(p.GetValue(expected), p.GetValue(stored)))
-            .Select(p => $"{p.Name} expected {p.GetValue(expected)} but stored {p.GetValue(stored)}"));
+    public static string Differences(StateView expected, StateView stored)
+    {
+        var mine = Fields(expected);
+        var theirs = Fields(stored);
+        return string.Join("; ", mine.Keys.Union(theirs.Keys)
+            .Where(k => mine.GetValueOrDefault(k) != theirs.GetValueOrDefault(k))
+            .Select(k => $"{k} expected {mine.GetValueOrDefault(k) ?? "(absent)"} but stored {theirs.GetValueOrDefault(k) ?? "(absent)"}"));
+
+        static Dictionary<string, string> Fields(StateView view) => view.Text.Split('\n')
+            .Select(line => line.Split('=', 2)).ToDictionary(p => p[0], p => p.Length > 1 ? p[1] : "", StringComparer.Ordinal);
+    }
 
     /// <summary>The state the rater stored last for each subscriber, read from <c>rater-state</c> and decoded.</summary>
     public static Dictionary<string, StateView> FromChangelog(IEnumerable<TopicRecord> stateRecords, List<string> problems)
