@@ -38,11 +38,18 @@ public static class TestTariff
     /// <param name="rates">Rate entries of plan <c>p</c> (see <see cref="Rate"/>).</param>
     /// <param name="plan">Further members of plan <c>p</c>, e.g. <c>"allowances":{"voiceSec":600}</c>.</param>
     /// <param name="zeroRated">Zero-rating entries (see <see cref="Zero"/>).</param>
+    /// <param name="top">Further top-level members, e.g. <c>"lateGraceHours":48</c>.</param>
     public static string Json(IEnumerable<string> rates, string plan = "", IEnumerable<string>? zeroRated = null,
-        string utcOffset = "+08:00")
+        string utcOffset = "+08:00", string top = "")
     {
         var text = new StringBuilder();
-        text.Append("{\"version\":\"").Append(Version).Append("\",\"currency\":\"CNY\",\"utcOffset\":\"").Append(utcOffset)
+        text.Append('{');
+        if (top.Length > 0)
+        {
+            text.Append(top).Append(',');
+        }
+
+        text.Append("\"version\":\"").Append(Version).Append("\",\"currency\":\"CNY\",\"utcOffset\":\"").Append(utcOffset)
             .Append("\",\"homeMcc\":[\"460\"],\"zones\":{\"HMT\":[\"454\",\"455\"],\"Z1\":[\"440\",\"310\"]},")
             .Append("\"defaultRoamingZone\":\"ROW\",\"zeroRated\":[").AppendJoin(",", zeroRated ?? [])
             .Append("],\"plans\":{\"p\":{");
@@ -56,6 +63,6 @@ public static class TestTariff
     }
 
     public static Tariff Build(IEnumerable<string> rates, string plan = "", IEnumerable<string>? zeroRated = null,
-        string utcOffset = "+08:00") =>
-        TariffLoader.Load(Encoding.UTF8.GetBytes(Json(rates, plan, zeroRated, utcOffset)));
+        string utcOffset = "+08:00", string top = "") =>
+        TariffLoader.Load(Encoding.UTF8.GetBytes(Json(rates, plan, zeroRated, utcOffset, top)));
 }
