@@ -356,8 +356,10 @@ public sealed partial class RatingEngine
         }
 
         var lead = tariff.Schedule.VasNoticeLeadTicks;
-        foreach (var service in context.Profile.Services)
+        var services = context.Profile.Services;
+        for (var i = 0; i < services.Count; i++) // by index: a foreach over the interface would allocate an enumerator
         {
+            var service = services[i];
             if (service.OrderedAtTicks + lead < at && !service.IsCancelledAt(at))
             {
                 FeeCharge(ref state, in context, ref sink, FeeKind.Service, service, service.Price, at, startText);

@@ -210,6 +210,67 @@ public sealed class AllocationTests
         });
     }
 
+    /// <summary>
+    /// Clocks and fees (SPEC §7) on the same path: 2,000 subscribers on plans with monthly fees and minimums, with
+    /// services and a late grace, a clock every 6 hours between their CDRs. After three months of warm-up (each state's
+    /// extras, fee lists and previous-cycle holder exist and have grown to size by then), three months of clocks — each visiting every
+    /// subscriber, closing cycles, charging fees, writing bills — and CDRs allocate nothing.
+    /// </summary>
+    [Test]
+    public void Clocks_fees_and_bills_allocate_nothing_after_warm_up()
+    {
+        var tariff = TariffLoader.LoadFile(Path.Combine(AppContext.BaseDirectory, "Examples", "cycle-close", "tariff.json"));
+        var engine = new RatingEngine(tariff) { AcceptsProfileLines = true };
+        string[] plans = ["basic-58", "mini-18", "biz-400", "pay-go"];
+        const int subscribers = 2_000;
+        for (var i = 0; i < subscribers; i++)
+        {
+            var services = i % 3 == 0
+                ? ",\"services\":[{\"id\":\"news\",\"name\":{\"zh\":\"手机报\",\"en\":\"News\"},\"price\":5000000,\"orderedAt\":\"2026-10-20T09:00:00+08:00\"},"
+                  + "{\"id\":\"music\",\"name\":{\"zh\":\"彩铃\",\"en\":\"Ringback\"},\"price\":2000000,\"orderedAt\":\"2026-10-02T12:00:00+08:00\"}]"
+                : "";
+            var prepaid = i % 5 == 2 ? ",\"prepaid\":true,\"balance\":30000000,\"balanceAsOf\":\"2026-10-01T00:00:00+08:00\"" : "";
+            var json = $"{{\"msisdn\":\"{Msisdn(i)}\",\"plan\":\"{plans[i % plans.Length]}\",\"cycleDay\":{1 + (i % 28)}{services}{prepaid}}}";
+            engine.SetProfile(SubscriberProfile.TryParse(Encoding.UTF8.GetBytes(json), tariff, out var error) ?? throw new InvalidOperationException(error));
+        }
+
+        static byte[][] Months(DateTime from, DateTime to, int seed)
+        {
+            var random = new Random(seed);
+            var records = new List<byte[]>();
+            var n = 0;
+            for (var at = from; at < to; at = at.AddHours(6))
+            {
+                records.Add(Encoding.UTF8.GetBytes($"{{\"type\":\"clock\",\"at\":\"{at:yyyy-MM-dd'T'HH:mm:ss}+08:00\"}}"));
+                for (var k = 0; k < 200; k++)
+                {
+                    var start = at.AddSeconds(random.Next(1, 6 * 3600)).ToString("yyyy-MM-dd'T'HH:mm:ss'+08:00'", CultureInfo.InvariantCulture);
+                    records.Add(Encoding.UTF8.GetBytes(
+                        $"{{\"id\":\"c{seed}-{n++}\",\"type\":\"voice\",\"msisdn\":\"{Msisdn(random.Next(subscribers))}\",\"direction\":\"mo\",\"peer\":\"13900000000\",\"start\":\"{start}\",\"durationSec\":{random.Next(0, 900)}}}"));
+                }
+            }
+
+            return [.. records];
+        }
+
+        var reasons = new long[8];
+        var sink = new BufferSink(new RecordWriter(), new ArrayBufferWriter<byte>(64 * 1024), reasons);
+        RateAll(engine, Months(new DateTime(2026, 10, 1), new DateTime(2027, 1, 1), 1), ref sink);
+        var measured = Months(new DateTime(2027, 1, 1), new DateTime(2027, 4, 1), 2);
+        sink.RatedCount = sink.ReminderCount = sink.RejectedCount = sink.BillCount = 0;
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        RateAll(engine, measured, ref sink);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(allocated, Is.Zero, "bytes allocated over three months of clocks, fees, bills and CDRs");
+            Assert.That(sink.BillCount, Is.EqualTo(3 * subscribers), "a bill per subscriber and month");
+            Assert.That(sink.RatedCount, Is.GreaterThan(measured.Length - 360), "CDRs and fee records");
+        });
+    }
+
     [TestCase("{\"id\":\"v1\",\"type\":\"voice\",\"msisdn\":\"8613800000001\",\"direction\":\"mo\"")] // truncated
     [TestCase("not json")] // not JSON
     [TestCase("{\"id\":\"v1\",\"bytes\":NaN}")] // NaN
