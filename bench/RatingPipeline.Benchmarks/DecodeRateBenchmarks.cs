@@ -33,6 +33,7 @@ public class DecodeRateBenchmarks
     private ArrayBufferWriter<byte> _rated = null!;
     private ArrayBufferWriter<byte> _reminders = null!;
     private ArrayBufferWriter<byte> _rejected = null!;
+    private ArrayBufferWriter<byte> _bills = null!;
     private StraightforwardRater _straightforward = null!;
 
     [GlobalSetup]
@@ -61,6 +62,7 @@ public class DecodeRateBenchmarks
         _rated = new ArrayBufferWriter<byte>(outputBytes);
         _reminders = new ArrayBufferWriter<byte>(outputBytes / 8);
         _rejected = new ArrayBufferWriter<byte>(outputBytes / 8);
+        _bills = new ArrayBufferWriter<byte>(outputBytes / 8);
         _straightforward = new StraightforwardRater(data.TariffJson, data.ProfileLines);
         StraightforwardCheck.AssertSameCharges(data, _straightforward);
     }
@@ -146,13 +148,14 @@ public class DecodeRateBenchmarks
         _rated.ResetWrittenCount();
         _reminders.ResetWrittenCount();
         _rejected.ResetWrittenCount();
-        var sink = new JsonlSink(_writer, _rated, _reminders, _rejected, _rejected);
+        _bills.ResetWrittenCount();
+        var sink = new JsonlSink(_writer, _rated, _reminders, _rejected, _bills);
         foreach (var line in _lines)
         {
             _engine.Process(line, ref sink);
         }
 
-        return _rated.WrittenCount + _reminders.WrittenCount + _rejected.WrittenCount;
+        return _rated.WrittenCount + _reminders.WrittenCount + _rejected.WrittenCount + _bills.WrittenCount;
     }
 
     /// <summary>What a user would write instead: JsonSerializer into classes and a LINQ/dictionary rating loop.</summary>
