@@ -20,6 +20,7 @@ namespace RatingPipeline.Tests.Deploy;
 /// dashboard query is valid PromQL and returns data, and every rule evaluates without error.
 /// </summary>
 [TestFixture]
+[Category("needs-prometheus")]
 [Category("deploy")]
 [NonParallelizable]
 public sealed class PrometheusScrapeTests

@@ -7,6 +7,7 @@ namespace RatingPipeline.Tests.Deploy;
 /// configuration, the alert rules, and the rules' unit tests.
 /// </summary>
 [TestFixture]
+[Category("needs-prometheus")]
 [Category("deploy")]
 public sealed class PrometheusToolTests
 {

@@ -7,6 +7,7 @@ namespace RatingPipeline.Tests.Deploy;
 /// Helm templates are Go templates, not YAML: the configuration leaves them out; HelmChartTests renders them.
 /// </summary>
 [TestFixture]
+[Category("needs-yamllint")]
 [Category("deploy")]
 public sealed class YamlLintTests
 {

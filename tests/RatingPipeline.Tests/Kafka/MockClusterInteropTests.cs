@@ -12,6 +12,7 @@ namespace RatingPipeline.Tests.Kafka;
 /// what .NET writes and the other way round, with consumer groups, commits and faults.
 /// </summary>
 [TestFixture]
+[Category("needs-kcat")]
 [Category("kafka")]
 public sealed class MockClusterInteropTests
 {

@@ -11,6 +11,7 @@ namespace RatingPipeline.Tests.Rater;
 /// books balance: every record consumed is rated or rejected, by the metrics and by the topics.
 /// </summary>
 [TestFixture]
+[Category("needs-kcat")]
 [Category("kafka")]
 [Category("rater")]
 public sealed class BadRecordTests

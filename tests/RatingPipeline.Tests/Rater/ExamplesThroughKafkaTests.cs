@@ -16,6 +16,7 @@ namespace RatingPipeline.Tests.Rater;
 /// each subscriber's records keep their order within its partition, and that order is all rating depends on.
 /// </summary>
 [TestFixture]
+[Category("needs-kcat")]
 [Category("kafka")]
 [Category("rater")]
 public sealed class ExamplesThroughKafkaTests

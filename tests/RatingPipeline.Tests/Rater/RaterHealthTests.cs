@@ -15,6 +15,7 @@ namespace RatingPipeline.Tests.Rater;
 /// 200; <c>/metrics</c> carries every metric family the rater defines. Both over real HTTP on 127.0.0.1.
 /// </summary>
 [TestFixture]
+[Category("needs-kcat")]
 [Category("kafka")]
 [Category("rater")]
 public sealed class RaterHealthTests

@@ -14,6 +14,7 @@ namespace RatingPipeline.Tests.Rater;
 /// states (last <c>rater-state</c> record per key) and de-duplicated outputs must equal it.
 /// </summary>
 [TestFixture]
+[Category("needs-kcat")]
 [Category("kafka")]
 [Category("rater")]
 public sealed class RaterRecoveryTests

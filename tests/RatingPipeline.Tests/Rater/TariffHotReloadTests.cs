@@ -15,6 +15,7 @@ namespace RatingPipeline.Tests.Rater;
 /// was loaded; a broken one is refused with the worker still rating under the version in force, which the metrics show.
 /// </summary>
 [TestFixture]
+[Category("needs-kcat")]
 [Category("kafka")]
 [Category("rater")]
 public sealed class TariffHotReloadTests

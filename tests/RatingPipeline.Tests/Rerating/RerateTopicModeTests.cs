@@ -13,6 +13,7 @@ namespace RatingPipeline.Tests.Rerating;
 /// ones twice, as a rater recovering from a crash may deliver them — and the results must equal file mode.
 /// </summary>
 [TestFixture]
+[Category("needs-kcat")]
 [Category("kafka")]
 [NonParallelizable]
 public sealed class RerateTopicModeTests

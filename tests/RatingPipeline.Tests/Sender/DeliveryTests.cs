@@ -185,6 +185,7 @@ public sealed class DeliveryTests
     }
 
     [Test]
+    [Category("needs-smtp-sink")]
     public async Task E_mail_goes_through_a_real_smtp_server_with_the_rendered_text()
     {
         using var sink = SmtpSink.Start();
@@ -212,6 +213,7 @@ public sealed class DeliveryTests
     }
 
     [Test]
+    [Category("needs-smtp-sink")]
     public async Task E_mail_without_an_address_in_the_profile_fails_to_the_dead_letter_topic()
     {
         using var sink = SmtpSink.Start();

@@ -14,6 +14,7 @@ namespace RatingPipeline.Tests.Sender;
 /// stream in: every notice still reaches the gateway, and the notice log records each exactly once.
 /// </summary>
 [TestFixture]
+[Category("needs-kcat")]
 [Category("sender")]
 [Category("kafka")]
 public sealed class SenderCrashTests

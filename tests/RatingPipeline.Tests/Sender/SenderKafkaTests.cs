@@ -15,6 +15,7 @@ namespace RatingPipeline.Tests.Sender;
 
 /// <summary>The sender worker end to end on the embedded cluster, fed and read with kcat.</summary>
 [TestFixture]
+[Category("needs-kcat")]
 [Category("sender")]
 [Category("kafka")]
 public sealed class SenderKafkaTests
