@@ -14,7 +14,7 @@ namespace RatingPipeline.Sender;
 
 /// <summary>
 /// The sender worker's host: configuration (<c>appsettings.json</c>, environment, command line, then
-/// <paramref name="overrides"/>), validated at start; JSON logs; <c>/metrics</c> and <c>/healthz</c> on
+/// the overrides given to <c>Build</c>), validated at start; JSON logs; <c>/metrics</c> and <c>/healthz</c> on
 /// <c>Http:Url</c> (default <see cref="DefaultUrl"/>); the consume loop as a hosted service.
 /// </summary>
 public static class SenderHost

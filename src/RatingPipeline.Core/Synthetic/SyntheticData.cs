@@ -45,6 +45,7 @@ public sealed class SyntheticData
 
     /// <param name="seed">Same seed, same data.</param>
     /// <param name="subscribers">Subscribers 0..n-1 (see <see cref="MsisdnOf"/>).</param>
+    /// <param name="startTicks">The first CDR's instant (UTC ticks); by default a fixed instant, so the data never depends on the clock.</param>
     /// <param name="stepTicks">Mean time between CDRs in the stream (so 1M CDRs at 4 s span ~46 days: cycle rollovers).</param>
     public SyntheticData(int seed, int subscribers, long? startTicks = null, long stepTicks = 4 * Instant.TicksPerSecond)
     {

@@ -47,6 +47,9 @@ public sealed class HttpGatewayChannel : INoticeChannel, IDisposable
     private readonly (string Name, string Value)? _auth;
     private int _gateway = Unknown;
 
+    /// <param name="name">The channel's name (<c>sms</c> or <c>voice</c>), for logs and dead letters.</param>
+    /// <param name="url">The gateway's URL.</param>
+    /// <param name="authHeader">An authorization header as <c>Name: value</c>, or empty for none.</param>
     /// <param name="connectTimeout">Longest wait for a TCP connection (per-attempt timeouts belong to the resilience pipeline).</param>
     public HttpGatewayChannel(string name, string url, string authHeader, TimeSpan? connectTimeout = null)
     {

@@ -9,6 +9,10 @@ namespace RatingPipeline.Sender.Notices;
 /// (<c>msisdn:opt-out:subscribers:partition:offset</c>), so reading the topic again finds the same change, and
 /// one already in <c>notice-log</c> is not written again.
 /// </summary>
+/// <param name="Partition">The <c>subscribers</c> partition the profile record was read from.</param>
+/// <param name="EventId">The change's identity, as above.</param>
+/// <param name="Msisdn">The subscriber.</param>
+/// <param name="RemindersOn">The setting after the change: <see langword="true"/> for an opt-in.</param>
 /// <param name="ProfileAt">The timestamp of the profile's record on <c>subscribers</c>, when it has one.</param>
 /// <param name="SeenAt">When the sender read it.</param>
 /// <param name="Restored">Found while rebuilding a partition's profiles from the beginning (not read live).</param>

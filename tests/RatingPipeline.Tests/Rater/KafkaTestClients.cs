@@ -161,6 +161,11 @@ internal sealed class CdrStream : IAsyncDisposable
     private readonly Task _run;
     private int _produced;
 
+    /// <param name="bootstrap">The cluster.</param>
+    /// <param name="topic">The topic to produce to (key: the CDR's msisdn).</param>
+    /// <param name="cdrs">The CDRs, in order.</param>
+    /// <param name="chunk">CDRs per chunk.</param>
+    /// <param name="pause">Wait between chunks.</param>
     /// <param name="holdAt">Stop before this many CDRs until <see cref="Release"/> (the whole stream when absent).</param>
     public CdrStream(string bootstrap, string topic, IReadOnlyList<byte[]> cdrs, int chunk, TimeSpan pause, int? holdAt = null)
     {

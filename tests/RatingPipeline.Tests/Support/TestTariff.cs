@@ -38,6 +38,7 @@ public static class TestTariff
     /// <param name="rates">Rate entries of plan <c>p</c> (see <see cref="Rate"/>).</param>
     /// <param name="plan">Further members of plan <c>p</c>, e.g. <c>"allowances":{"voiceSec":600}</c>.</param>
     /// <param name="zeroRated">Zero-rating entries (see <see cref="Zero"/>).</param>
+    /// <param name="utcOffset">The tariff's fixed offset from UTC.</param>
     /// <param name="top">Further top-level members, e.g. <c>"lateGraceHours":48</c>.</param>
     public static string Json(IEnumerable<string> rates, string plan = "", IEnumerable<string>? zeroRated = null,
         string utcOffset = "+08:00", string top = "")
