@@ -44,8 +44,11 @@ public static class RecordSchemas
     public const string Reminder = "reminder.schema.json";
     public const string RejectedRecord = "rejected-record.schema.json";
     public const string NoticeRecord = "notice-record.schema.json";
+    public const string Bill = "bill.schema.json";
+    public const string Clock = "clock.schema.json";
+    public const string Location = "location.schema.json";
 
-    public static readonly string[] All = [Cdr, Subscriber, Tariff, RatedCdr, Reminder, RejectedRecord, NoticeRecord];
+    public static readonly string[] All = [Cdr, Subscriber, Tariff, RatedCdr, Reminder, RejectedRecord, NoticeRecord, Bill, Clock, Location];
 
     /// <summary>The nesting bound of the rater's CDR decoder, so deep but valid records are judged alike.</summary>
     private const int MaxDepth = 256;

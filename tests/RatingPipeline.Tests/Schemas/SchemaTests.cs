@@ -474,18 +474,115 @@ public sealed class SchemaTests
         Assert.That(failures, Is.Empty);
     }
 
-    [Test]
-    public async Task Example_reminders_cover_every_kind()
+    /// <summary>Every expected output file of every worked example, with the schema its lines must pass.</summary>
+    public static IEnumerable<TestCaseData> ExampleOutputs()
     {
-        var kinds = RecordSchemas.ReadLines(Example("expected", "reminders.jsonl"))
-            .Select(line => (string)JsonNode.Parse(line)!["kind"]!)
-            .Distinct()
-            .ToList();
-        var schemaKinds = (await SchemaNode(RecordSchemas.Reminder))["properties"]!["kind"]!["enum"]!.AsArray()
-            .Select(k => (string)k!)
+        var files = new (string File, string Schema)[]
+        {
+            ("rated.jsonl", RecordSchemas.RatedCdr), ("reminders.jsonl", RecordSchemas.Reminder),
+            ("rejected.jsonl", RecordSchemas.RejectedRecord), ("bills.jsonl", RecordSchemas.Bill),
+        };
+        foreach (var folder in Directory.GetDirectories(Path.Combine(TestContext.CurrentContext.TestDirectory, "Examples")).Order(StringComparer.Ordinal))
+        {
+            foreach (var (file, schema) in files.Where(f => File.Exists(Path.Combine(folder, "expected", f.File))))
+            {
+                yield return new TestCaseData(Path.GetFileName(folder), file, schema);
+            }
+        }
+    }
+
+    [TestCaseSource(nameof(ExampleOutputs))]
+    public async Task Every_output_line_of_every_worked_example_passes_its_schema(string example, string file, string schemaName)
+    {
+        var path = Path.Combine(TestContext.CurrentContext.TestDirectory, "Examples", example, "expected", file);
+        var schema = await RecordSchemas.LoadAsync(schemaName);
+        var failures = RecordSchemas.ReadLines(path)
+            .Select((line, i) => (Line: i + 1, Check: RecordSchemas.Check(schema, line)))
+            .Where(x => x.Check.Verdict != Verdict.Pass)
+            .Select(x => $"line {x.Line}: {x.Check}")
             .ToList();
 
-        Assert.That(kinds, Is.EquivalentTo(schemaKinds), "each kind's branch of the reminder schema is exercised by the example");
+        Assert.That(failures, Is.Empty);
+    }
+
+    /// <summary>
+    /// Every line of every example's CDR file passes the schema of its kind — clock, location, profile line (the
+    /// subscriber schema) or CDR — exactly when the example does not reject it as invalid, except for the rules the
+    /// schemas say they cannot see (a profile minimum below the plan's scaled minimum needs the tariff).
+    /// </summary>
+    [TestCaseSource(nameof(ExampleFolders))]
+    public async Task Every_input_line_passes_the_schema_of_its_kind_unless_rejected_invalid(string example)
+    {
+        var folder = Path.Combine(TestContext.CurrentContext.TestDirectory, "Examples", example);
+        var invalid = RecordSchemas.ReadLines(Path.Combine(folder, "expected", "rejected.jsonl"))
+            .Select(line => JsonNode.Parse(line)!)
+            .Where(r => (string?)r["reason"] == "invalid")
+            .Select(r => (string)r["raw"]!)
+            .ToHashSet(StringComparer.Ordinal);
+        var disagreements = new List<string>();
+        var kinds = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var line in RecordSchemas.ReadLines(Path.Combine(folder, "cdrs.jsonl")))
+        {
+            var text = System.Text.Encoding.UTF8.GetString(line);
+            if (string.IsNullOrWhiteSpace(text))
+            {
+                continue; // a blank line is skipped, neither rated nor rejected
+            }
+
+            string? type = null;
+            try
+            {
+                type = JsonNode.Parse(line) is JsonObject o && o["type"] is JsonValue v && v.TryGetValue<string>(out var t) ? t : null;
+            }
+            catch (Exception e) when (e is System.Text.Json.JsonException or ArgumentException or InvalidOperationException)
+            {
+                // not one JSON object with unique names: a CDR line for the schema (which refuses it)
+            }
+
+            var schema = type switch
+            {
+                "clock" => RecordSchemas.Clock,
+                "location" => RecordSchemas.Location,
+                "profile" => RecordSchemas.Subscriber,
+                _ => RecordSchemas.Cdr,
+            };
+            kinds.Add(schema);
+            var passes = (await RecordSchemas.CheckAsync(schema, line)).Verdict == Verdict.Pass;
+            var rejected = invalid.Contains(text);
+            var unseenRule = type == "profile" && text.Contains("\"monthlyMinimum\"", StringComparison.Ordinal);
+            if (passes == rejected && !(passes && unseenRule))
+            {
+                disagreements.Add($"{schema}: {(passes ? "passes" : "fails")} but the example {(passes ? "rejects it invalid" : "accepts it")}: {text}");
+            }
+        }
+
+        Assert.That(disagreements, Is.Empty);
+        Assert.That(kinds, Does.Contain(RecordSchemas.Cdr));
+    }
+
+    public static IEnumerable<string> ExampleFolders() =>
+        Directory.GetDirectories(Path.Combine(TestContext.CurrentContext.TestDirectory, "Examples"))
+            .Where(d => File.Exists(Path.Combine(d, "cdrs.jsonl")))
+            .Select(d => Path.GetFileName(d)!)
+            .Order(StringComparer.Ordinal);
+
+    [Test]
+    public async Task The_worked_examples_exercise_every_reminder_kind_and_both_fee_kinds()
+    {
+        var examples = Path.Combine(TestContext.CurrentContext.TestDirectory, "Examples");
+        List<JsonNode> Lines(string file) => [.. Directory.GetDirectories(examples)
+            .Select(d => Path.Combine(d, "expected", file)).Where(File.Exists)
+            .SelectMany(RecordSchemas.ReadLines).Select(line => JsonNode.Parse(line)!)];
+        var kinds = Lines("reminders.jsonl").Select(r => (string)r["kind"]!).Distinct().ToList();
+        var schemaKinds = (await SchemaNode(RecordSchemas.Reminder))["properties"]!["kind"]!["enum"]!.AsArray().Select(k => (string)k!);
+        var fees = Lines("rated.jsonl").Where(r => (string?)r["type"] == "fee").Select(r => (string)r["fee"]!).Distinct();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(kinds, Is.EquivalentTo(schemaKinds), "each kind's branch of the reminder schema is exercised");
+            Assert.That(fees, Is.EquivalentTo(new[] { "monthly", "service" }));
+            Assert.That(Lines("bills.jsonl"), Is.Not.Empty);
+        });
     }
 
     [Test]
@@ -648,6 +745,21 @@ public sealed class SchemaTests
     [TestCase("reminders.jsonl", 8, "remaining", "-5", true)]
     [TestCase("reminders.jsonl", 8, "eventId", "\"8613800000002:2026-10-15:low-balance:2026-11-01\"", false)] // balanceAsOf not an instant
     [TestCase("reminders.jsonl", 9, "at", "\"2026-11-02 09:00:00Z\"", false)] // at is not an instant
+    [TestCase("rated.jsonl", 1, "fee", "\"monthly\"", false)] // a fee member on a rated CDR
+    [TestCase("rated.jsonl", 1, "durationSec", "null", false)] // a call without its duration
+    [TestCase("rated.jsonl", 1, "spendAfter", null, false)] // no running spend
+    [TestCase("rated.jsonl", 7, "durationSec", "60", false)] // a duration on an SMS
+    [TestCase("rated.jsonl", 13, "direction", "\"mo\"", false)] // a direction on data
+    [TestCase("rated.jsonl", 13, "bytes", "null", false)] // data without its volume
+    [TestCase("rated.jsonl", 1, "zone", "null", false)] // a CDR without its zone
+    [TestCase("bills.jsonl", 1, null, null, true)]
+    [TestCase("bills.jsonl", 1, "total", null, false)] // no total
+    [TestCase("bills.jsonl", 1, "usage.sms", null, false)] // usage without sms
+    [TestCase("bills.jsonl", 1, "usage.voice.count", "-1", false)] // a negative count
+    [TestCase("bills.jsonl", 1, "eventId", "\"8613800000001:2026-11-01\"", false)] // an eventId without :bill
+    [TestCase("bills.jsonl", 1, "fees", "[{\"id\":\"8613800000001:2026-11-01:fee:monthly\",\"fee\":\"monthly\",\"serviceId\":null,\"charge\":18000000}]", true)]
+    [TestCase("bills.jsonl", 1, "fees", "[{\"id\":\"8613800000001:2026-11-01:fee:monthly\",\"fee\":\"yearly\",\"serviceId\":null,\"charge\":1}]", false)] // an unknown fee kind
+    [TestCase("bills.jsonl", 1, "discount", "0", false)] // a member the format does not have
     [TestCase("rejected.jsonl", 5, null, null, true)]
     [TestCase("rejected.jsonl", 5, "detail", "\"record is not JSON\"", true)]
     [TestCase("rejected.jsonl", 4, "id", "\"any string at all \\u0007\"", true)]
@@ -662,6 +774,7 @@ public sealed class SchemaTests
         {
             "rated.jsonl" => RecordSchemas.RatedCdr,
             "reminders.jsonl" => RecordSchemas.Reminder,
+            "bills.jsonl" => RecordSchemas.Bill,
             _ => RecordSchemas.RejectedRecord,
         };
         var original = RecordSchemas.ReadLines(Example("expected", file))[line - 1];
@@ -695,10 +808,12 @@ public sealed class SchemaTests
             var rated = await CheckFile(Path.Combine(output, "rated.jsonl"), RecordSchemas.RatedCdr);
             var reminders = await CheckFile(Path.Combine(output, "reminders.jsonl"), RecordSchemas.Reminder);
             var rejected = await CheckFile(Path.Combine(output, "rejected.jsonl"), RecordSchemas.RejectedRecord);
+            var bills = await CheckFile(Path.Combine(output, "bills.jsonl"), RecordSchemas.Bill);
 
             Assert.Multiple(() =>
             {
                 Assert.That(tariff.Verdict, Is.EqualTo(Verdict.Pass), tariff.ToString());
+                Assert.That(bills.Failures, Is.Empty);
                 Assert.That(subscribers.Failures, Is.Empty);
                 Assert.That(rated.Failures, Is.Empty);
                 Assert.That(reminders.Failures, Is.Empty);
@@ -707,7 +822,7 @@ public sealed class SchemaTests
                 Assert.That(rated.Count, Is.GreaterThan(3000), "most generated CDRs are rated");
                 Assert.That(reminders.Count, Is.GreaterThan(0));
                 Assert.That(rejected.Count, Is.GreaterThan(0));
-                Assert.That(stdout.ToString(), Does.Contain($"{rated.Count} rated, {rejected.Count} rejected, {reminders.Count} reminders"));
+                Assert.That(stdout.ToString(), Does.Contain($"{rated.Count} rated, {rejected.Count} rejected, {reminders.Count} reminders, {bills.Count} bills"));
             });
         }
         finally
