@@ -55,7 +55,11 @@ internal readonly struct KafkaBatchSink(BatchOutputs batch) : IRatingSink
         var start = batch.Bytes.WrittenCount;
         batch.Writer.WriteRated(batch.Bytes, in rated);
         batch.Add(OutputKind.Rated, start, rated.MsisdnKey);
-        if (!rated.IsFee)
+        if (rated.IsFee)
+        {
+            batch.Metrics.CountFee();
+        }
+        else
         {
             batch.Metrics.CountRated(rated.ZeroRuleIndex);
         }
@@ -66,6 +70,7 @@ internal readonly struct KafkaBatchSink(BatchOutputs batch) : IRatingSink
         var start = batch.Bytes.WrittenCount;
         batch.Writer.WriteBill(batch.Bytes, in bill);
         batch.Add(OutputKind.Bill, start, bill.MsisdnKey);
+        batch.Metrics.CountBill();
     }
 
     public void Reminder(in ReminderEvent reminder)

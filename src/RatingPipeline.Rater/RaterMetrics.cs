@@ -16,6 +16,8 @@ public sealed class RaterMetrics
     private static readonly Counter SkippedCounter = Metrics.CreateCounter("ratingpipeline_cdrs_skipped_total", "CDRs skipped on reprocessing because the subscriber's state already holds them.");
     private static readonly Counter RejectedCounter = Metrics.CreateCounter("ratingpipeline_cdrs_rejected_total", "CDRs rejected to the dead-letter topic, by reason.", "reason");
     private static readonly Counter ZeroRatedCounter = Metrics.CreateCounter("ratingpipeline_cdrs_zero_rated_total", "CDRs zero-rated, by rule reason.", "rule");
+    private static readonly Counter BillsCounter = Metrics.CreateCounter("ratingpipeline_bills_total", "Bills of closed billing cycles written to the bills topic.");
+    private static readonly Counter FeesCounter = Metrics.CreateCounter("ratingpipeline_fees_total", "Fee records (monthly and service fees) written to rated-cdrs.");
     private static readonly Counter RemindersCounter = Metrics.CreateCounter("ratingpipeline_reminders_total", "Reminder events emitted, by kind.", "kind");
     private static readonly Histogram BatchDuration = Metrics.CreateHistogram("ratingpipeline_batch_duration_seconds", "Time to rate a batch and have its outputs, state and offsets acknowledged.",
         new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.001, 2, 14) });
@@ -56,6 +58,8 @@ public sealed class RaterMetrics
 
         Consumed.Inc(0);
         RatedCounter.Inc(0);
+        BillsCounter.Inc(0);
+        FeesCounter.Inc(0);
         SkippedCounter.Inc(0);
         TariffRefusals.Inc(0);
         TariffReloads.Inc(0);
@@ -98,6 +102,10 @@ public sealed class RaterMetrics
     public void CountRejected(RejectReason reason) => _rejected[(int)reason].Inc();
 
     public void CountReminder(ReminderKind kind) => _reminders[(int)kind].Inc();
+
+    public void CountBill() => BillsCounter.Inc();
+
+    public void CountFee() => FeesCounter.Inc();
 
     public void ObserveBatch(double seconds, int records)
     {
@@ -147,12 +155,14 @@ public sealed class RaterMetrics
         Enum.GetValues<ReminderKind>().Select(k => System.Text.Encoding.ASCII.GetString(Output.RecordWriter.KindName(k)))
             .ToDictionary(k => k, k => (long)RemindersCounter.WithLabels(k).Value),
         Lag.GetAllLabelValues().Sum(labels => (long)Lag.WithLabels(labels).Value),
-        Ready.Value > 0);
+        Ready.Value > 0,
+        (long)BillsCounter.Value,
+        (long)FeesCounter.Value);
 }
 
 /// <summary>A snapshot of the rater's counters.</summary>
 public sealed record RaterTotals(long Consumed, long Rated, long Skipped, IReadOnlyDictionary<string, long> RejectedByReason,
-    IReadOnlyDictionary<string, long> RemindersByKind, long Lag, bool Ready)
+    IReadOnlyDictionary<string, long> RemindersByKind, long Lag, bool Ready, long Bills, long Fees)
 {
     public long Rejected => RejectedByReason.Values.Sum();
 

@@ -70,7 +70,8 @@ public static class ClockCommand
         }
     }
 
-    private static List<int> Partitions(string bootstrap, string topic)
+    /// <summary>The partition numbers of <paramref name="topic"/>; throws <see cref="InvalidOperationException"/> when it does not exist.</summary>
+    public static List<int> Partitions(string bootstrap, string topic)
     {
         using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrap }).SetLogHandler((_, _) => { }).Build();
         // The metadata of all topics: asking for one topic by name would let a broker that auto-creates topics make it.

@@ -3,6 +3,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using Confluent.Kafka;
 using Microsoft.AspNetCore.Builder;
+using RatingPipeline.Cli.Options;
 using RatingPipeline.Kafka;
 using RatingPipeline.Rater;
 using RatingPipeline.Sender;
@@ -16,7 +17,10 @@ namespace RatingPipeline.Cli.Commands;
 /// <c>ratingctl demo</c>: the whole pipeline on a laptop with nothing installed. Starts the embedded
 /// Kafka-protocol cluster (or uses <c>--bootstrap</c>), loads the demo tariff and synthetic subscriber
 /// profiles, runs the rater in-process, streams synthetic CDRs at a set rate, shows live figures, and ends
-/// with <c>N cdrs, N rated, N rejected, N reminders</c>.
+/// with <c>N cdrs, N rated, N rejected, N reminders</c>. The synthetic stream runs at about 11 simulated hours per
+/// second (a CDR every 20 s of stream time at 2,000 CDRs/s), its roaming trips begin with a location record, and the
+/// demo writes a clock record to every partition each simulated hour, as the scheduler would: within 30 s, cycles
+/// close, bills are written and the demo plans' monthly fees are charged.
 /// </summary>
 public static class DemoCommand
 {
@@ -26,7 +30,11 @@ public static class DemoCommand
     {
         var subscribers = new Option<int>("--subscribers") { Description = "Subscriber profiles to load", DefaultValueFactory = _ => 3000 };
         var rate = new Option<int>("--rate") { Description = "CDRs produced per second", DefaultValueFactory = _ => 2000 };
-        var duration = new Option<TimeSpan>("--duration") { Description = "How long to stream CDRs (e.g. 00:00:30); Ctrl-C ends earlier", DefaultValueFactory = _ => TimeSpan.FromSeconds(30) };
+        var duration = new Option<TimeSpan>("--duration")
+        {
+            Description = "How long to stream CDRs (e.g. 20s, 2m, 1h); Ctrl-C ends earlier", DefaultValueFactory = _ => TimeSpan.FromSeconds(30),
+            CustomParser = Durations.Parse,
+        };
         var bootstrap = new Option<string?>("--bootstrap") { Description = "Use this Kafka cluster instead of the embedded one (topics must exist)" };
         var partitions = new Option<int>("--partitions") { Description = "Partitions per topic of the embedded cluster", DefaultValueFactory = _ => 4 };
         var seed = new Option<int>("--seed") { Description = "Random seed of the synthetic data", DefaultValueFactory = _ => 1 };
@@ -54,10 +62,11 @@ public static class DemoCommand
         var folder = Path.Combine(Path.GetTempPath(), $"ratingpipeline-demo-{Environment.ProcessId}");
         Directory.CreateDirectory(folder);
         var tariffPath = Path.Combine(folder, "tariff.json");
-        await File.WriteAllBytesAsync(tariffPath, SyntheticData.DemoTariff(), cancel);
+        await File.WriteAllBytesAsync(tariffPath, DemoTariffWithFees(), cancel);
 
         using var producer = new ProducerBuilder<byte[], byte[]>(KafkaClientTuning.Producer(bootstrap)).SetLogHandler((_, _) => { }).Build();
-        var data = new SyntheticData(options.Seed, options.Subscribers);
+        var data = new SyntheticData(options.Seed, options.Subscribers, stepTicks: SimulatedStep.Ticks, locationRecords: true);
+        var partitions = ClockCommand.Partitions(bootstrap, topics.Cdrs);
         var buffer = new ArrayBufferWriter<byte>(1024);
         for (var i = 0; i < options.Subscribers; i++)
         {
@@ -89,7 +98,9 @@ public static class DemoCommand
 
         // The sender, delivering SMS and voice notices to a loopback gateway that counts them by idempotency key.
         await using var gateway = await LoopbackGateway.StartAsync();
-        var senderUrl = options.HttpUrl.Replace(":9464", ":9465", StringComparison.Ordinal);
+        // The sender serves its /metrics on the next port (9465 beside the rater's default 9464).
+        var raterUri = new Uri(options.HttpUrl);
+        var senderUrl = new UriBuilder(raterUri) { Port = raterUri.Port + 1 }.Uri.ToString().TrimEnd('/');
         var sender = SenderHost.Build([], new Dictionary<string, string?>
         {
             ["Kafka:BootstrapServers"] = bootstrap,
@@ -113,7 +124,9 @@ public static class DemoCommand
         var clock = Stopwatch.StartNew();
         using var stopStreaming = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         stopStreaming.CancelAfter(options.Duration);
-        var generator = Task.Run(() => Stream(producer, data, options.Rate, topics.Cdrs, ref produced, stopStreaming.Token), CancellationToken.None);
+        long clocks = 0;
+        var generator = Task.Run(() => Stream(producer, data, options.Rate, topics.Cdrs, partitions, ref produced, ref clocks, stopStreaming.Token),
+            CancellationToken.None);
 
         if (options.Live)
         {
@@ -146,7 +159,7 @@ public static class DemoCommand
         await generator;
         // Let the rater drain what was produced (bounded), then stop it gracefully.
         var drainUntil = Stopwatch.GetTimestamp() + (60 * Stopwatch.Frequency);
-        while (RaterMetrics.ReadTotals().Consumed < produced && Stopwatch.GetTimestamp() < drainUntil)
+        while (RaterMetrics.ReadTotals().Consumed < produced + clocks && Stopwatch.GetTimestamp() < drainUntil)
         {
             await Task.Delay(100, CancellationToken.None);
         }
@@ -174,16 +187,39 @@ public static class DemoCommand
         Console.WriteLine("reminders by kind: " + string.Join(", ", final.RemindersByKind.Select(r => $"{r.Key} {r.Value}")));
         Console.WriteLine($"notices delivered to the loopback gateway: {gateway.DeliveriesByKey.Count} (requests {gateway.Received.Count}); "
             + "opt-outs, deferrals and failures are in the notice-log topic and the sender's metrics");
+        Console.WriteLine($"bills: {final.Bills} (closed billing cycles); fee records: {final.Fees}; clock records: {clocks} "
+            + $"({clocks / Math.Max(1, partitions.Count)} simulated hours, one per partition each)");
         Console.WriteLine($"{produced} cdrs, {final.Rated} rated, {final.Rejected} rejected, {final.Reminders} reminders");
-        return final.Consumed >= produced ? 0 : 1;
+        return final.Consumed >= produced + clocks ? 0 : 1;
     }
 
-    private static void Stream(IProducer<byte[], byte[]> producer, SyntheticData data, int rate, string topic, ref long produced, CancellationToken stop)
+    /// <summary>Stream time per CDR: at the default 2,000 CDRs/s, about 11 simulated hours per second.</summary>
+    private static readonly TimeSpan SimulatedStep = TimeSpan.FromSeconds(20);
+
+    /// <summary>The demo tariff with monthly fees on its plans, so that every cycle a subscriber moves into is charged one.</summary>
+    private static byte[] DemoTariffWithFees()
+    {
+        var tariff = System.Text.Json.Nodes.JsonNode.Parse(SyntheticData.DemoTariff())!.AsObject();
+        var fees = new Dictionary<string, long> { ["basic-58"] = 58_000_000, ["mini-18"] = 18_000_000, ["unl-data"] = 128_000_000, ["biz-400"] = 400_000_000 };
+        foreach (var (plan, node) in tariff["plans"]!.AsObject())
+        {
+            if (fees.TryGetValue(plan, out var fee))
+            {
+                node!.AsObject()["monthlyFee"] = fee;
+            }
+        }
+
+        return System.Text.Encoding.UTF8.GetBytes(tariff.ToJsonString());
+    }
+
+    private static void Stream(IProducer<byte[], byte[]> producer, SyntheticData data, int rate, string topic, IReadOnlyList<int> partitions,
+        ref long produced, ref long clocks, CancellationToken stop)
     {
         // Paced in 10 ms ticks so the stream is smooth at any rate.
         var buffer = new ArrayBufferWriter<byte>(1024);
         var clock = Stopwatch.StartNew();
         long sent = 0;
+        var nextHour = ((data.NowTicks / TimeSpan.TicksPerHour) + 1) * TimeSpan.TicksPerHour;
         while (!stop.IsCancellationRequested)
         {
             var due = (long)(clock.Elapsed.TotalSeconds * rate);
@@ -193,6 +229,18 @@ public static class DemoCommand
                 var msisdn = data.WriteNextCdr(buffer);
                 producer.Produce(topic, new Message<byte[], byte[]> { Key = System.Text.Encoding.ASCII.GetBytes(msisdn), Value = buffer.WrittenSpan.ToArray() });
                 Interlocked.Increment(ref produced);
+                if (data.NowTicks >= nextHour)
+                {
+                    // The scheduler's clock for the simulated hour just begun: to every partition, without a key.
+                    var record = System.Text.Encoding.UTF8.GetBytes($$"""{"type":"clock","at":"{{SyntheticData.FormatInstant(nextHour)}}"}""");
+                    foreach (var partition in partitions)
+                    {
+                        producer.Produce(new TopicPartition(topic, partition), new Message<byte[], byte[]> { Key = null!, Value = record });
+                    }
+
+                    Interlocked.Add(ref clocks, partitions.Count);
+                    nextHour += TimeSpan.TicksPerHour;
+                }
             }
 
             producer.Poll(TimeSpan.FromMilliseconds(10));
@@ -211,6 +259,8 @@ public static class DemoCommand
         table.AddRow("CDRs/s processed", $"{perSecond:N0}");
         table.AddRow("consumer lag", $"{totals.Lag:N0}");
         table.AddRow("notices delivered", $"{notices:N0}");
+        table.AddRow("bills (closed cycles)", $"{totals.Bills:N0}");
+        table.AddRow("fee records", $"{totals.Fees:N0}");
         foreach (var (kind, count) in totals.RemindersByKind)
         {
             table.AddRow($"reminders: {kind}", $"{count:N0}");

@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Confluent.Kafka;
+using RatingPipeline.Cli.Options;
 using RatingPipeline.Kafka;
 using RatingPipeline.Synthetic;
 
@@ -37,7 +38,10 @@ public static class LoadCommand
         var bootstrap = new Option<string>("--bootstrap") { Description = "Kafka bootstrap servers, HOST:PORT[,HOST:PORT…] (topics must exist)", Required = true };
         var rate = new Option<int>("--rate") { Description = "CDRs produced per second", DefaultValueFactory = _ => 200 };
         var subscribers = new Option<int>("--subscribers") { Description = "Subscriber profiles produced first", DefaultValueFactory = _ => 3000 };
-        var duration = new Option<TimeSpan?>("--duration") { Description = "How long to stream CDRs (e.g. 00:10:00); default: until interrupted" };
+        var duration = new Option<TimeSpan?>("--duration")
+        {
+            Description = "How long to stream CDRs (e.g. 10m, 1h); default: until interrupted", CustomParser = Durations.ParseOptional,
+        };
         var seed = new Option<int>("--seed") { Description = "Random seed of the synthetic data (same seed, same records)", DefaultValueFactory = _ => 1 };
         var command = new Command("load", "Produce synthetic subscriber profiles, then a paced stream of synthetic CDRs, to a Kafka cluster.")
         {

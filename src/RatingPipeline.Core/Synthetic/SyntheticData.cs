@@ -40,6 +40,7 @@ public sealed class SyntheticData
     private readonly Utf8JsonWriter _json = new(Stream.Null, WriterOptions);
     private readonly ArrayBufferWriter<byte> _scratch = new(1024);
     private readonly byte[][] _recentLines = new byte[64][];
+    private readonly Dictionary<int, long>? _announcedTrips;
     private long _sequence;
     private long _nowTicks;
 
@@ -47,8 +48,13 @@ public sealed class SyntheticData
     /// <param name="subscribers">Subscribers 0..n-1 (see <see cref="MsisdnOf"/>).</param>
     /// <param name="startTicks">The first CDR's instant (UTC ticks); by default a fixed instant, so the data never depends on the clock.</param>
     /// <param name="stepTicks">Mean time between CDRs in the stream (so 1M CDRs at 4 s span ~46 days: cycle rollovers).</param>
-    public SyntheticData(int seed, int subscribers, long? startTicks = null, long stepTicks = 4 * Instant.TicksPerSecond)
+    /// <param name="locationRecords">
+    /// Begin each roaming trip with a location record (SPEC §7.12: the phone registering in the visited network) before
+    /// the subscriber's first CDR abroad. Off by default, so a stream holds CDRs only.
+    /// </param>
+    public SyntheticData(int seed, int subscribers, long? startTicks = null, long stepTicks = 4 * Instant.TicksPerSecond, bool locationRecords = false)
     {
+        _announcedTrips = locationRecords ? [] : null;
         _random = new Random(seed);
         _subscribers = subscribers;
         _startTicks = startTicks ?? DefaultStartTicks;
@@ -66,6 +72,12 @@ public sealed class SyntheticData
     }
 
     public static string MsisdnOf(int subscriber) => $"86138{subscriber:D8}";
+
+    /// <summary>The stream's time: the start of the last CDR written (UTC ticks).</summary>
+    public long NowTicks => _nowTicks;
+
+    /// <summary>An instant as the stream writes it: local time at +08:00, whole seconds.</summary>
+    public static string FormatInstant(long utcTicks) => FormatLocal(utcTicks);
 
     /// <summary>Writes subscriber <paramref name="subscriber"/>'s profile as one JSON object.</summary>
     public void WriteProfile(int subscriber, IBufferWriter<byte> output)
@@ -153,6 +165,26 @@ public sealed class SyntheticData
         _scratch.ResetWrittenCount();
         var json = Begin(_scratch);
         json.WriteStartObject();
+        var tripMcc = RoamingMcc(subscriber, start);
+        if (_announcedTrips is not null && tripMcc is not null && dice >= 6)
+        {
+            // The first record of a trip: the phone registers in the visited network before any use.
+            var tripDay = Instant.FloorDays(start + (8 * Instant.TicksPerHour));
+            if (!_announcedTrips.TryGetValue(subscriber, out var announced) || announced != tripDay)
+            {
+                _announcedTrips[subscriber] = tripDay;
+                json.WriteString("type", "location");
+                json.WriteString("id", "l" + id);
+                json.WriteString("msisdn", msisdn);
+                json.WriteString("start", FormatLocal(start));
+                json.WriteString("visitedMcc", tripMcc);
+                json.WriteEndObject();
+                json.Flush();
+                output.Write(_scratch.WrittenSpan);
+                return msisdn;
+            }
+        }
+
         json.WriteString("id", id);
         var kind = _random.Next(100);
         var type = kind < 45 ? CdrType.Voice : kind < 65 ? CdrType.Sms : CdrType.Data;

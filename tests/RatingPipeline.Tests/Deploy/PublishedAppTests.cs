@@ -112,6 +112,33 @@ public sealed partial class PublishedAppTests
         Assert.That(TopicCount(cluster, cluster.Topics.Subscribers), Is.EqualTo(50));
     }
 
+    [Test]
+    public void Published_demo_closes_cycles_with_bills_and_fees_within_its_run()
+    {
+        var port = LoopbackPort.Free();
+        var run = ChildProcess.Run("dotnet",
+            [PublishedApp.Dll, "demo", "--duration", "15s", "--no-live", "--subscribers", "600", "--rate", "1000", "--http-url", $"http://127.0.0.1:{port}"],
+            TimeSpan.FromMinutes(4), PublishedApp.Directory);
+        var bills = DemoBills().Match(run.Stdout);
+        var summary = DemoSummary().Match(run.Stdout);
+        Assert.Multiple(() =>
+        {
+            Assert.That(run.ExitCode, Is.Zero, run.Stdout + run.Stderr);
+            Assert.That(summary.Success, Is.True, run.Stdout);
+            Assert.That(bills.Success, Is.True, run.Stdout);
+            Assert.That(bills.Success ? long.Parse(bills.Groups["bills"].Value, System.Globalization.CultureInfo.InvariantCulture) : 0, Is.Positive, "bills");
+            Assert.That(bills.Success ? long.Parse(bills.Groups["fees"].Value, System.Globalization.CultureInfo.InvariantCulture) : 0, Is.Positive, "fee records");
+            Assert.That(bills.Success ? long.Parse(bills.Groups["clocks"].Value, System.Globalization.CultureInfo.InvariantCulture) : 0, Is.Positive, "clock records");
+            Assert.That(run.Stdout, Does.Contain("roaming "), "reminders by kind");
+        });
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^bills: (?<bills>[0-9]+) \(closed billing cycles\); fee records: (?<fees>[0-9]+); clock records: (?<clocks>[0-9]+)", System.Text.RegularExpressions.RegexOptions.Multiline)]
+    private static partial System.Text.RegularExpressions.Regex DemoBills();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^[0-9]+ cdrs, [0-9]+ rated, [0-9]+ rejected, [0-9]+ reminders$", System.Text.RegularExpressions.RegexOptions.Multiline)]
+    private static partial System.Text.RegularExpressions.Regex DemoSummary();
+
     private static void AssertStoppedCleanly(string worker, ChildProcess app, bool exited, List<(string Level, string Category, string Message)> logs,
         bool allowKafkaWarnings = false)
     {
