@@ -26,6 +26,9 @@ MONTH_MS=$((30 * DAY_MS))
 # notice-log is the audit trail of notices, bills the record of every closed cycle: kept at least five
 # months (153 days).
 NOTICE_LOG_MS=$((153 * DAY_MS))
+# rated-cdrs and adjustments: a whole billing cycle and the next, so a cycle can be re-rated and audited from the
+# cluster (62 days).
+RATED_MS=$((62 * DAY_MS))
 
 # Wait (bounded) until the broker answers.
 tries=0
@@ -52,12 +55,12 @@ create subscribers --config cleanup.policy=compact
 # The rater's changelog: compacted; short segments so compaction keeps a restore (read to the end) short.
 create rater-state --config cleanup.policy=compact --config segment.ms=3600000 --config min.cleanable.dirty.ratio=0.1
 # Outputs.
-create rated-cdrs --config cleanup.policy=delete --config "retention.ms=$WEEK_MS"
+create rated-cdrs --config cleanup.policy=delete --config "retention.ms=$RATED_MS"
 create reminders --config cleanup.policy=delete --config "retention.ms=$WEEK_MS"
 create cdrs-dlq --config cleanup.policy=delete --config "retention.ms=$MONTH_MS"
 create notice-log --config cleanup.policy=delete --config "retention.ms=$NOTICE_LOG_MS"
 create notices-dlq --config cleanup.policy=delete --config "retention.ms=$MONTH_MS"
-create adjustments --config cleanup.policy=delete --config "retention.ms=$MONTH_MS"
+create adjustments --config cleanup.policy=delete --config "retention.ms=$RATED_MS"
 create bills --config cleanup.policy=delete --config "retention.ms=$NOTICE_LOG_MS"
 
 # Check: every topic exists with the same partition count (a topic created earlier with another count breaks

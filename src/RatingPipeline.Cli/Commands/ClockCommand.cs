@@ -21,13 +21,49 @@ public static class ClockCommand
         var bootstrap = new Option<string>("--bootstrap") { Description = "Kafka bootstrap servers, HOST:PORT[,…]", Required = true };
         var at = new Option<string>("--at") { Description = "The clock's instant (YYYY-MM-DDTHH:MM:SS[.F](Z|±HH:MM)), or now (UTC, whole seconds)", DefaultValueFactory = _ => "now" };
         var topic = new Option<string>("--topic") { Description = "The CDR topic", DefaultValueFactory = _ => "cdrs" };
+        var every = new Option<TimeSpan?>("--every")
+        {
+            Description = "Keep running: write a clock now (--at now) and then every interval (e.g. 1h) until stopped", CustomParser = Options.Durations.ParseOptional,
+        };
         var command = new Command("clock", "Write a clock record to every partition of the CDR topic (drives cycle close, fees, notices).")
         {
-            bootstrap, at, topic,
+            bootstrap, at, topic, every,
         };
-        command.SetAction((result, cancel) => RunAsync(result.GetValue(bootstrap)!, result.GetValue(at)!, result.GetValue(topic)!,
-            TimeProvider.System, Console.Out, Console.Error, cancel));
+        command.SetAction((result, cancel) => result.GetValue(every) is { } interval
+            ? RepeatAsync(result.GetValue(bootstrap)!, interval, result.GetValue(topic)!, TimeProvider.System, Console.Out, Console.Error, cancel)
+            : RunAsync(result.GetValue(bootstrap)!, result.GetValue(at)!, result.GetValue(topic)!, TimeProvider.System, Console.Out, Console.Error, cancel));
         return command;
+    }
+
+    /// <summary>
+    /// A clock at the current time now and then every <paramref name="interval"/> until cancelled (the compose clock
+    /// service). A failed write is reported and tried again at the next tick: the next clock covers the time missed.
+    /// </summary>
+    /// <returns>0 when stopped; 2 for an interval that is not positive.</returns>
+    public static async Task<int> RepeatAsync(string bootstrap, TimeSpan interval, string topic, TimeProvider time, TextWriter stdout, TextWriter stderr,
+        CancellationToken cancel)
+    {
+        if (interval <= TimeSpan.Zero)
+        {
+            await stderr.WriteLineAsync("ratingctl clock: --every must be positive");
+            return 2;
+        }
+
+        using var timer = new PeriodicTimer(interval, time);
+        try
+        {
+            do
+            {
+                await RunAsync(bootstrap, "now", topic, time, stdout, stderr, cancel);
+            }
+            while (await timer.WaitForNextTickAsync(cancel));
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            // stopped
+        }
+
+        return 0;
     }
 
     /// <summary>The clock record for <paramref name="at"/> (an instant as SPEC §2.3 writes it, or <c>now</c>); null when it is neither.</summary>

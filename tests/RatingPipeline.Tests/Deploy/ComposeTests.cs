@@ -40,8 +40,15 @@ public sealed partial class ComposeTests
     [Test]
     public void Compose_runs_kafka_topics_workers_gateway_load_prometheus_and_grafana()
     {
-        Assert.That(Services.Keys, Is.EquivalentTo(new[] { "kafka", "kafka-init", "rater", "sender", "gateway", "mailpit", "load", "prometheus", "grafana" }));
-        Assert.That(ProductServices.Select(s => s.Key), Is.EquivalentTo(new[] { "rater", "sender", "load" }));
+        Assert.That(Services.Keys, Is.EquivalentTo(new[] { "kafka", "kafka-init", "rater", "sender", "clock", "gateway", "mailpit", "load", "prometheus", "grafana" }));
+        Assert.That(ProductServices.Select(s => s.Key), Is.EquivalentTo(new[] { "rater", "sender", "clock", "load" }));
+    }
+
+    [Test]
+    public void The_clock_service_writes_a_clock_to_the_cdr_topic_every_hour()
+    {
+        var command = Yaml.List(Services["clock"]["command"], "command").Select(a => Substitute(a?.ToString() ?? "")).ToList();
+        Assert.That(command, Is.EqualTo(new[] { "clock", "--bootstrap", "kafka:9092", "--every", "1h" }));
     }
 
     [Test]
@@ -188,8 +195,11 @@ public sealed partial class ComposeTests
                 Assert.That(configs["min.insync.replicas"], Is.EqualTo("1"), topic);
             }
 
-            Assert.That(long.Parse(created["notice-log"].Configs["retention.ms"], System.Globalization.CultureInfo.InvariantCulture),
-                Is.GreaterThanOrEqualTo((long)TimeSpan.FromDays(153).TotalMilliseconds));
+            foreach (var (topic, days) in new[] { ("notice-log", 153), ("bills", 153), ("rated-cdrs", 62), ("adjustments", 62) })
+            {
+                Assert.That(long.Parse(created[topic].Configs["retention.ms"], System.Globalization.CultureInfo.InvariantCulture),
+                    Is.GreaterThanOrEqualTo((long)TimeSpan.FromDays(days).TotalMilliseconds), $"{topic} kept at least {days} days");
+            }
         });
     }
 

@@ -64,6 +64,7 @@ public sealed partial class HelmChartTests
             "PodDisruptionBudget/billing-ratingpipeline-rater", "PodDisruptionBudget/billing-ratingpipeline-sender",
             "ServiceMonitor/billing-ratingpipeline-rater", "ServiceMonitor/billing-ratingpipeline-sender",
             "PrometheusRule/billing-ratingpipeline", "ServiceAccount/billing-ratingpipeline",
+            "CronJob/billing-ratingpipeline-clock",
         }));
         Assert.That(objects.Select(o => Yaml.At(o, "metadata", "namespace")), Has.All.EqualTo(Namespace));
     }
@@ -272,6 +273,21 @@ public sealed partial class HelmChartTests
             Assert.That(Yaml.At(env["Sender__Smtp__Password"], "valueFrom", "secretKeyRef", "name"), Is.EqualTo("sender-channels"));
             Assert.That(Yaml.At(env["Sender__Sms__AuthHeader"], "valueFrom", "secretKeyRef", "key"), Is.EqualTo("sms-auth-header"));
             Assert.That((string?)Yaml.At(sender, "spec", "template", "metadata", "annotations", "checksum/templates"), Does.Match("^[0-9a-f]{64}$"));
+        });
+    }
+
+    [Test]
+    public void The_clock_is_an_hourly_cronjob_writing_a_clock_to_the_cdr_topic()
+    {
+        var clock = Single(Render(), "CronJob", "billing-ratingpipeline-clock");
+        var container = Yaml.List(Yaml.At(clock, "spec", "jobTemplate", "spec", "template", "spec", "containers"), "containers").Single();
+        var args = Yaml.List(Yaml.At(container, "args"), "args").Select(a => a?.ToString()).ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(Yaml.At(clock, "spec", "schedule"), Is.EqualTo("0 * * * *"));
+            Assert.That(Yaml.At(clock, "spec", "concurrencyPolicy"), Is.EqualTo("Forbid"));
+            Assert.That(Yaml.At(clock, "spec", "jobTemplate", "spec", "template", "spec", "restartPolicy"), Is.EqualTo("Never"));
+            Assert.That(args, Is.EqualTo(new[] { "clock", "--bootstrap", "kafka-0.kafka:9092,kafka-1.kafka:9092", "--at", "now", "--topic", "cdrs" }));
         });
     }
 
