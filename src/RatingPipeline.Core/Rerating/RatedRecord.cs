@@ -46,6 +46,18 @@ public sealed record RatedRecord
 
     /// <summary>The zero-rating rule's reason, or null when the record was not zero-rated.</summary>
     public string? ZeroRated { get; init; }
+
+    /// <summary>The running totals of the record's cycle after it (SPEC §5), when the record carries them.</summary>
+    public long? UsedAfter { get; init; }
+
+    public long? CappedAfter { get; init; }
+
+    public long? SpendAfter { get; init; }
+
+    /// <summary>The CDR's direction (<c>mo</c>/<c>mt</c>) and normalised peer; null for data (or an older record without them).</summary>
+    public string? Direction { get; init; }
+
+    public string? Peer { get; init; }
 }
 
 /// <summary>A rated-record file broke the record format; the message names the file and line.</summary>
@@ -70,6 +82,9 @@ public sealed class RatedFileException(string message) : Exception(message)
 /// </summary>
 public sealed class RatedRecordReader
 {
+    /// <summary>The <c>error</c> of <see cref="TryRead"/> for a fee record (SPEC §7.5): a charge of its cycle, not a CDR.</summary>
+    public const string FeeRecord = "a fee record, not a rated CDR";
+
     private const int MaxPooled = 128;
 
     private readonly Dictionary<string, string> _pool = new(StringComparer.Ordinal);
@@ -101,7 +116,8 @@ public sealed class RatedRecordReader
         }
 
         string? id = null, msisdn = null, type = null, start = null, cycle = null, plan = null, version = null, zone = null, zeroRated = null;
-        long? billable = null, allowance = null, overage = null, charge = null;
+        string? direction = null, peer = null;
+        long? billable = null, allowance = null, overage = null, charge = null, usedAfter = null, cappedAfter = null, spendAfter = null;
         var seen = 0;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
@@ -120,6 +136,50 @@ public sealed class RatedRecordReader
             }
 
             seen |= 1 << field;
+            if (field >= FirstOptionalField)
+            {
+                // Per-call details and running totals: optional (records written before they existed lack them), null allowed.
+                if (reader.TokenType == JsonTokenType.Null)
+                {
+                    continue;
+                }
+
+                if (field >= FirstOptionalStringField)
+                {
+                    if (reader.TokenType != JsonTokenType.String)
+                    {
+                        error = $"{Names[field]} must be a string or null";
+                        return null;
+                    }
+
+                    if (field == FirstOptionalStringField)
+                    {
+                        direction = Pooled(ref reader);
+                    }
+                    else
+                    {
+                        peer = reader.GetString();
+                    }
+
+                    continue;
+                }
+
+                if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out var total))
+                {
+                    error = $"{Names[field]} must be an integer or null";
+                    return null;
+                }
+
+                switch (field)
+                {
+                    case 13: usedAfter = total; break;
+                    case 14: cappedAfter = total; break;
+                    default: spendAfter = total; break;
+                }
+
+                continue;
+            }
+
             if (field == ZeroRatedField)
             {
                 if (reader.TokenType == JsonTokenType.Null)
@@ -156,6 +216,11 @@ public sealed class RatedRecordReader
                 continue;
             }
 
+            if (field == ZoneField && reader.TokenType == JsonTokenType.Null)
+            {
+                continue; // a fee record's zone: told apart by its type below
+            }
+
             if (reader.TokenType != JsonTokenType.String)
             {
                 error = $"{Names[field]} must be a string";
@@ -181,10 +246,22 @@ public sealed class RatedRecordReader
             return null;
         }
 
+        if (type == "fee")
+        {
+            error = FeeRecord;
+            return null;
+        }
+
         var missing = AllFields & ~seen;
         if (missing != 0)
         {
             error = $"{Names[System.Numerics.BitOperations.TrailingZeroCount(missing)]} is required";
+            return null;
+        }
+
+        if (zone is null)
+        {
+            error = "zone must be a string";
             return null;
         }
 
@@ -230,6 +307,11 @@ public sealed class RatedRecordReader
             OverageUnits = overage!.Value,
             Charge = charge!.Value,
             ZeroRated = zeroRated,
+            UsedAfter = usedAfter,
+            CappedAfter = cappedAfter,
+            SpendAfter = spendAfter,
+            Direction = direction,
+            Peer = peer,
         };
     }
 
@@ -249,20 +331,28 @@ public sealed class RatedRecordReader
                 continue;
             }
 
-            var record = reader.TryRead(System.Text.Encoding.UTF8.GetBytes(line), out var error)
-                ?? throw new RatedFileException($"{path}:{lineNumber}: {error}");
-            yield return (lineNumber, record);
+            var record = reader.TryRead(System.Text.Encoding.UTF8.GetBytes(line), out var error);
+            if (record is null && error == FeeRecord)
+            {
+                continue; // fee records share the file; only rated CDRs are re-rated and audited
+            }
+
+            yield return (lineNumber, record ?? throw new RatedFileException($"{path}:{lineNumber}: {error}"));
         }
     }
 
+    private const int ZoneField = 7;
     private const int ZeroRatedField = 8;
     private const int FirstNumberField = 9;
+    private const int FirstOptionalField = 13;
+    private const int FirstOptionalStringField = 16;
     private const int AllFields = (1 << 13) - 1;
 
     private static readonly string[] Names =
     [
         "id", "msisdn", "type", "start", "cycle", "plan", "tariffVersion", "zone", "zeroRated",
         "billableUnits", "allowanceUnits", "overageUnits", "charge",
+        "usedAfter", "cappedAfter", "spendAfter", "direction", "peer",
     ];
 
     private static int FieldOf(ref Utf8JsonReader reader)

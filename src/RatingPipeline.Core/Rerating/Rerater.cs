@@ -43,6 +43,12 @@ public sealed class RerateSummary
     /// <summary>Adjustments whose old and new tariff versions are the same string (the tariff changed without a new version).</summary>
     public long SameVersionAdjustments { get; internal set; }
 
+    /// <summary>
+    /// Subscribers whose replay began mid-cycle: their cycle was taken up from the running totals of their first
+    /// replayed record, the records before it taken as rated.
+    /// </summary>
+    public long TakenUpMidCycle { get; internal set; }
+
     public long Mismatches => _mismatches.Sum();
 
     public long MismatchesOf(RerateMismatchKind kind) => _mismatches[(int)kind];
@@ -54,6 +60,10 @@ public sealed class RerateSummary
     {
         var text = $"{Compared} records compared, {Adjustments} adjustments, total difference {Difference} micros; "
             + $"{AlreadyAdjusted} already adjusted, {Mismatches} mismatches";
+        if (TakenUpMidCycle > 0)
+        {
+            text += $"; {TakenUpMidCycle} subscribers taken up mid-cycle (the records before their first replayed one taken as rated)";
+        }
         if (Mismatches == 0)
         {
             return text;
@@ -93,6 +103,12 @@ public sealed class Rerater
     // (msisdn key, id hash) → first and last index of the chain of old records with that key, in file order.
     private readonly Dictionary<(ulong Msisdn, ulong IdHash), (int Head, int Tail)> _pending = [];
     private readonly string _version;
+    private readonly CdrDecoder _peek = new();
+
+    // Per subscriber, the cycle its replay began in; per (subscriber, type), whether that cycle's used units are taken up.
+    private readonly Dictionary<ulong, int> _firstCycle = [];
+    private readonly Dictionary<ulong, List<int>> _bySubscriber = [];
+    private readonly HashSet<(ulong Msisdn, CdrType Type)> _takenUp = [];
     private bool _replaying;
     private bool _finished;
 
@@ -129,6 +145,12 @@ public sealed class Rerater
         _done.Add(false);
         _ambiguous.Add(false);
         Summary.RatedRecords++;
+        if (!_bySubscriber.TryGetValue(record.MsisdnKey, out var mine))
+        {
+            _bySubscriber[record.MsisdnKey] = mine = [];
+        }
+
+        mine.Add(index);
         var key = (record.MsisdnKey, IdHash(record.Id));
         if (!_pending.TryGetValue(key, out var chain))
         {
@@ -165,6 +187,7 @@ public sealed class Rerater
         }
 
         Summary.CdrLines++;
+        TakeUp(cdr);
         var sink = new ReplaySink(this);
         var result = _engine.Process(cdr, ref sink);
         if (result == RatingResult.Rated)
@@ -185,6 +208,111 @@ public sealed class Rerater
             Report(receiver, new RerateMismatch(RerateMismatchKind.RejectedByNewTariff, old.Id, old.Msisdn, old.Cycle, old.Charge, null,
                 old.TariffVersion, _version, RecordNames.ReasonText(sink.Reason), $"the old run rated this CDR; the new tariff rejects it: {sink.Detail}"));
         }
+    }
+
+    /// <summary>
+    /// A replay that begins mid-cycle starts where the original run stood (the records before it are taken as rated):
+    /// at a subscriber's first replayed record, the cycle's capped charges D and spend S are set to the record's running
+    /// totals minus its own contribution, and at the first replayed record of each type in that cycle, the used units of
+    /// the type likewise. Later cycles begin within the replay, so the replay's own counters are right for them. Records
+    /// without running totals (written before they existed) leave the counters as the replay has them.
+    /// </summary>
+    private void TakeUp(ReadOnlySpan<byte> line)
+    {
+        if (_peek.Decode(line, out var cdr) != InvalidCause.None || cdr.Kind != RecordKind.Cdr)
+        {
+            return;
+        }
+
+        var index = Peek(cdr.MsisdnKey, cdr.Id);
+        if (index < 0 || _old[index] is not { UsedAfter: { } usedAfter } old || !TryCycle(old.Cycle, out var cycle))
+        {
+            return;
+        }
+
+        var first = !_firstCycle.TryGetValue(cdr.MsisdnKey, out var firstCycle);
+        if (first)
+        {
+            _firstCycle[cdr.MsisdnKey] = firstCycle = cycle;
+        }
+
+        if (cycle != firstCycle || !_takenUp.Add((cdr.MsisdnKey, old.CdrType)))
+        {
+            return;
+        }
+
+        long? capped = first && old.CappedAfter is { } d ? d - (RateWasCapped(old) ? old.Charge : 0) : null;
+        long? spend = first && old.SpendAfter is { } s ? s - old.Charge : null;
+
+        // The duplicate memory as the original run had it: the ids of the subscriber's last 32 rated records before this
+        // one (the rated file is in processing order), so a copy split from its original by the cut is still a duplicate.
+        List<string>? recent = null;
+        if (first)
+        {
+            var mine = _bySubscriber[cdr.MsisdnKey];
+            var at = mine.BinarySearch(index);
+            recent = [.. mine.Take(at < 0 ? ~at : at).TakeLast(IdMemory.Capacity).Select(i => _old[i].Id)];
+        }
+
+        var used = usedAfter - old.AllowanceUnits;
+        if (_engine.SeedCycle(cdr.MsisdnKey, cycle, cdr.StartTicks, old.CdrType, used, capped, spend, recent) && first
+            && (used != 0 || capped is not (null or 0) || spend is not (null or 0)))
+        {
+            // Counted when the cycle had usage before the replay's first record: the replay began mid-cycle.
+            Summary.TakenUpMidCycle++;
+        }
+    }
+
+    /// <summary>Whether the rate that rated <paramref name="old"/> is capped (its charge then counted into D), under the replay's tariff.</summary>
+    private bool RateWasCapped(RatedRecord old)
+    {
+        var tariff = _engine.Tariff;
+        var zone = -1;
+        for (var i = 0; i < tariff.ZoneIds.Count && zone < 0; i++)
+        {
+            zone = tariff.ZoneIds[i] == old.Zone ? i : -1;
+        }
+
+        if (old.Charge == 0 || zone < 0 || !tariff.TryGetPlan(old.Plan, out var plan))
+        {
+            return false;
+        }
+
+        var direction = old.Direction switch { "mo" => Direction.Mo, "mt" => Direction.Mt, _ => Direction.None };
+        var dest = old.CdrType == CdrType.Data || old.Peer is null ? Dest.None : Tariff.DestOf(System.Text.Encoding.ASCII.GetBytes(old.Peer));
+        var rate = plan.FindRate(old.CdrType, zone, direction, dest);
+        return rate >= 0 && plan.Rates[rate].Capped;
+    }
+
+    private static bool TryCycle(string text, out int dayNumber)
+    {
+        dayNumber = 0;
+        if (!Instant.TryParse(text + "T00:00:00Z", out var ticks))
+        {
+            return false;
+        }
+
+        dayNumber = (int)(ticks / Instant.TicksPerDay);
+        return true;
+    }
+
+    /// <summary>The first old record of (msisdn, id) not yet matched, left unmatched; -1 when none.</summary>
+    private int Peek(ulong msisdnKey, ReadOnlySpan<byte> id)
+    {
+        if (!_pending.TryGetValue((msisdnKey, XxHash3.HashToUInt64(id)), out var chain))
+        {
+            return -1;
+        }
+
+        for (var i = chain.Head; i >= 0; i = _next[i])
+        {
+            if (!_done[i] && System.Text.Ascii.Equals(id, _old[i].Id))
+            {
+                return i;
+            }
+        }
+
+        return -1;
     }
 
     /// <summary>Reports the old run's rated records that no CDR of the stream matched. Call once, after the last CDR.</summary>

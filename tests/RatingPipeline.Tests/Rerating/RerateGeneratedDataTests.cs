@@ -36,6 +36,41 @@ public sealed partial class RerateGeneratedDataTests
     [OneTimeTearDown]
     public void CleanUp() => _folder.Dispose();
 
+    /// <summary>
+    /// A replay that begins anywhere in the stream — a suffix of the CDR file, as a topic that no longer holds the
+    /// cycle's beginning gives — starts each subscriber's cycle from the running totals of its first replayed record
+    /// (and its duplicate memory from the rated records before it), so a tariff that changed only its version changes
+    /// no charge: no adjustment, whatever the cut (duplicates split by it, late records, allowances half used, caps).
+    /// </summary>
+    [TestCase(0)]
+    [TestCase(1)]
+    [TestCase(137)]
+    [TestCase(4_000)]
+    [TestCase(9_999)]
+    [TestCase(12_345)]
+    [TestCase(19_990)]
+    public async Task Re_rating_any_suffix_under_a_new_version_alone_adjusts_nothing(int skip)
+    {
+        var json = TariffJson(_tariff);
+        json["version"] = "2026-11-20.9";
+        var suffix = WriteLines(_folder, $"suffix-{skip}.jsonl", File.ReadLines(_cdrs).Skip(skip));
+        var outDir = _folder.File($"suffix-adj-{skip}");
+
+        var (code, stdout, stderr) = await RerateCliAsync(Write(json, _folder, $"version-only-{skip}.json"), _subscribers, _oldRated, suffix, outDir);
+        var adjustments = Path.Combine(outDir, "adjustments.jsonl");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.Zero, stderr);
+            Assert.That(stdout, Does.Contain(" 0 adjustments, total difference 0 micros"), stdout);
+            Assert.That(File.Exists(adjustments) ? JsonLines(adjustments) : [], Is.Empty);
+            if (skip > 0)
+            {
+                Assert.That(stdout, Does.Match("[1-9][0-9]* subscribers taken up mid-cycle"), "the suffix begins mid-cycle for most subscribers");
+            }
+        });
+    }
+
     [Test]
     public async Task Ports_whitelisted_late_are_credited_exactly_their_old_charges()
     {
