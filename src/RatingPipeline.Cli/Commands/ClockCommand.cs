@@ -23,7 +23,8 @@ public static class ClockCommand
         var topic = new Option<string>("--topic") { Description = "The CDR topic", DefaultValueFactory = _ => "cdrs" };
         var every = new Option<TimeSpan?>("--every")
         {
-            Description = "Keep running: write a clock now (--at now) and then every interval (e.g. 1h) until stopped", CustomParser = Options.Durations.ParseOptional,
+            Description = "Keep running: write a clock now (--at now) and then every interval (e.g. 1h) until stopped",
+            CustomParser = Options.Durations.ParseOptional,
         };
         var command = new Command("clock", "Write a clock record to every partition of the CDR topic (drives cycle close, fees, notices).")
         {

@@ -32,7 +32,8 @@ public static class DemoCommand
         var rate = new Option<int>("--rate") { Description = "CDRs produced per second", DefaultValueFactory = _ => 2000 };
         var duration = new Option<TimeSpan>("--duration")
         {
-            Description = "How long to stream CDRs (e.g. 20s, 2m, 1h); Ctrl-C ends earlier", DefaultValueFactory = _ => TimeSpan.FromSeconds(30),
+            Description = "How long to stream CDRs (e.g. 20s, 2m, 1h); Ctrl-C ends earlier",
+            DefaultValueFactory = _ => TimeSpan.FromSeconds(30),
             CustomParser = Durations.Parse,
         };
         var bootstrap = new Option<string?>("--bootstrap") { Description = "Use this Kafka cluster instead of the embedded one (topics must exist)" };

@@ -40,7 +40,8 @@ public static class LoadCommand
         var subscribers = new Option<int>("--subscribers") { Description = "Subscriber profiles produced first", DefaultValueFactory = _ => 3000 };
         var duration = new Option<TimeSpan?>("--duration")
         {
-            Description = "How long to stream CDRs (e.g. 10m, 1h); default: until interrupted", CustomParser = Durations.ParseOptional,
+            Description = "How long to stream CDRs (e.g. 10m, 1h); default: until interrupted",
+            CustomParser = Durations.ParseOptional,
         };
         var seed = new Option<int>("--seed") { Description = "Random seed of the synthetic data (same seed, same records)", DefaultValueFactory = _ => 1 };
         var command = new Command("load", "Produce synthetic subscriber profiles, then a paced stream of synthetic CDRs, to a Kafka cluster.")

@@ -63,11 +63,18 @@ internal sealed class HelmChart
             ["Values"] = values,
             ["Release"] = new Dictionary<string, object?>(StringComparer.Ordinal)
             {
-                ["Name"] = releaseName, ["Namespace"] = releaseNamespace, ["Service"] = "Helm", ["IsInstall"] = true, ["IsUpgrade"] = false, ["Revision"] = 1L,
+                ["Name"] = releaseName,
+                ["Namespace"] = releaseNamespace,
+                ["Service"] = "Helm",
+                ["IsInstall"] = true,
+                ["IsUpgrade"] = false,
+                ["Revision"] = 1L,
             },
             ["Chart"] = new Dictionary<string, object?>(StringComparer.Ordinal)
             {
-                ["Name"] = _chart["name"], ["Version"] = _chart["version"], ["AppVersion"] = _chart["appVersion"],
+                ["Name"] = _chart["name"],
+                ["Version"] = _chart["version"],
+                ["AppVersion"] = _chart["appVersion"],
             },
             ["Files"] = new Dictionary<string, object?>(StringComparer.Ordinal) { ["Get"] = new Method(args => ReadChartFile(Str(args.Single()))) },
         };
@@ -245,27 +252,27 @@ internal sealed class HelmChart
                         nodes.Add(ParseRange(rest, tokens, ref position, template, defines));
                         break;
                     case "with":
-                    {
-                        var (withBody, withEnding, _) = ParseList(tokens, ref position, template, defines);
-                        List<Node>? otherwise = null;
-                        if (withEnding == Ending.Else)
                         {
-                            (otherwise, withEnding, _) = ParseList(tokens, ref position, template, defines);
+                            var (withBody, withEnding, _) = ParseList(tokens, ref position, template, defines);
+                            List<Node>? otherwise = null;
+                            if (withEnding == Ending.Else)
+                            {
+                                (otherwise, withEnding, _) = ParseList(tokens, ref position, template, defines);
+                            }
+
+                            Expect(withEnding, Ending.End, template, "with");
+                            nodes.Add(new WithNode(ParsePipeline(rest, template), withBody, otherwise));
+                            break;
                         }
 
-                        Expect(withEnding, Ending.End, template, "with");
-                        nodes.Add(new WithNode(ParsePipeline(rest, template), withBody, otherwise));
-                        break;
-                    }
-
                     case "define":
-                    {
-                        var name = ParseString(rest, template);
-                        var (defineBody, defineEnding, _) = ParseList(tokens, ref position, template, defines);
-                        Expect(defineEnding, Ending.End, template, "define");
-                        defines[name] = defineBody;
-                        break;
-                    }
+                        {
+                            var name = ParseString(rest, template);
+                            var (defineBody, defineEnding, _) = ParseList(tokens, ref position, template, defines);
+                            Expect(defineEnding, Ending.End, template, "define");
+                            defines[name] = defineBody;
+                            break;
+                        }
 
                     case "template" or "block" or "break" or "continue":
                         throw new HelmTemplateException($"{template}: {{{{ {word} }}}} is not supported here");

@@ -1,10 +1,10 @@
 using System.Buffers;
+using NUnit.Framework;
 using RatingPipeline.FaultSuite;
 using RatingPipeline.Output;
 using RatingPipeline.Rating;
 using RatingPipeline.Synthetic;
 using RatingPipeline.Tariffs;
-using NUnit.Framework;
 
 namespace RatingPipeline.Tests.Faults;
 

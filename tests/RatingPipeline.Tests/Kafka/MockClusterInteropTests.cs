@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using System.Text.Json;
 using System.Text;
+using System.Text.Json;
 using Confluent.Kafka;
 using NUnit.Framework;
 using RatingPipeline.Kafka;

@@ -2,8 +2,8 @@ using FsCheck;
 using FsCheck.Fluent;
 using NUnit.Framework;
 using RatingPipeline.Rating;
-using RatingPipeline.Subscribers;
 using RatingPipeline.Records;
+using RatingPipeline.Subscribers;
 using RatingPipeline.Tests.Support;
 
 namespace RatingPipeline.Tests.Properties;

@@ -40,9 +40,18 @@ public sealed class AllowanceReminderTests
         var fifty = b.Reminders[0];
         var expected = new Dictionary<string, object>
         {
-            ["eventId"] = "8613800000001:2026-11-01:allowance:voice:50", ["msisdn"] = Cdrs.Msisdn, ["kind"] = "allowance",
-            ["cycle"] = "2026-11-01", ["cdrId"] = "v2", ["at"] = Cdrs.Start, ["type"] = "voice",
-            ["threshold"] = 50L, ["used"] = 540L, ["allowance"] = 600L, ["overagePrice"] = 150_000L, ["overageUnit"] = 60L,
+            ["eventId"] = "8613800000001:2026-11-01:allowance:voice:50",
+            ["msisdn"] = Cdrs.Msisdn,
+            ["kind"] = "allowance",
+            ["cycle"] = "2026-11-01",
+            ["cdrId"] = "v2",
+            ["at"] = Cdrs.Start,
+            ["type"] = "voice",
+            ["threshold"] = 50L,
+            ["used"] = 540L,
+            ["allowance"] = 600L,
+            ["overagePrice"] = 150_000L,
+            ["overageUnit"] = 60L,
         };
         AssertFields(fifty, expected);
     }
@@ -111,8 +120,14 @@ public sealed class AllowanceReminderTests
             Assert.That(steps.Select(s => s.Reminders.Count), Is.EqualTo(new[] { 0, 0, 1, 0 }));
             AssertFields(steps[2].Reminders[0], new Dictionary<string, object>
             {
-                ["eventId"] = "8613800000001:2026-11-01:high-spend:1000000", ["kind"] = "high-spend", ["cdrId"] = "s3",
-                ["threshold"] = 1_000_000L, ["spend"] = 1_200_000L, ["cycle"] = "2026-11-01", ["at"] = Cdrs.Start, ["msisdn"] = Cdrs.Msisdn,
+                ["eventId"] = "8613800000001:2026-11-01:high-spend:1000000",
+                ["kind"] = "high-spend",
+                ["cdrId"] = "s3",
+                ["threshold"] = 1_000_000L,
+                ["spend"] = 1_200_000L,
+                ["cycle"] = "2026-11-01",
+                ["at"] = Cdrs.Start,
+                ["msisdn"] = Cdrs.Msisdn,
             });
         });
     }

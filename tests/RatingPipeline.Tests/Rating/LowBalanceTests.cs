@@ -39,8 +39,13 @@ public sealed class LowBalanceTests
             Assert.That(c.Reminders, Is.Empty);
             AllowanceReminderTests.AssertFields(b.Reminders.Single(), new Dictionary<string, object>
             {
-                ["eventId"] = $"8613800000001:2026-11-01:low-balance:{AsOf}", ["kind"] = "low-balance", ["cdrId"] = "s2",
-                ["threshold"] = 500_000L, ["remaining"] = 400_000L, ["cycle"] = "2026-11-01", ["at"] = Cdrs.Start,
+                ["eventId"] = $"8613800000001:2026-11-01:low-balance:{AsOf}",
+                ["kind"] = "low-balance",
+                ["cdrId"] = "s2",
+                ["threshold"] = 500_000L,
+                ["remaining"] = 400_000L,
+                ["cycle"] = "2026-11-01",
+                ["at"] = Cdrs.Start,
             });
         });
     }

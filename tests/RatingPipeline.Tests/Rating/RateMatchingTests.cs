@@ -187,13 +187,29 @@ public sealed class RateMatchingTests
         var step = new EngineHarness(tariff, Profiles.Of(tariff)).Process(Cdrs.Voice("v-1", 61, start: "2026-11-30T16:00:00Z", mcc: "440"));
         var expected = new Dictionary<string, object?>
         {
-            ["id"] = "v-1", ["msisdn"] = Cdrs.Msisdn, ["type"] = "voice", ["start"] = "2026-11-30T16:00:00Z",
-            ["cycle"] = "2026-12-01", ["plan"] = "p", ["tariffVersion"] = TestTariff.Version, ["zone"] = "Z1",
+            ["id"] = "v-1",
+            ["msisdn"] = Cdrs.Msisdn,
+            ["type"] = "voice",
+            ["start"] = "2026-11-30T16:00:00Z",
+            ["cycle"] = "2026-12-01",
+            ["plan"] = "p",
+            ["tariffVersion"] = TestTariff.Version,
+            ["zone"] = "Z1",
             // B = 120, A = 0, O = 120, C = (120 × 150000 + 30) / 60 = 300000.
-            ["billableUnits"] = 120L, ["allowanceUnits"] = 0L, ["overageUnits"] = 120L, ["charge"] = 300_000L, ["zeroRated"] = null,
+            ["billableUnits"] = 120L,
+            ["allowanceUnits"] = 0L,
+            ["overageUnits"] = 120L,
+            ["charge"] = 300_000L,
+            ["zeroRated"] = null,
             // The per-call details and the running totals of the cycle after this CDR (no allowance used, no cap).
-            ["direction"] = "mo", ["peer"] = Cdrs.NationalPeer, ["durationSec"] = 61L, ["bytes"] = null, ["visitedMcc"] = "440",
-            ["usedAfter"] = 0L, ["cappedAfter"] = 0L, ["spendAfter"] = 300_000L,
+            ["direction"] = "mo",
+            ["peer"] = Cdrs.NationalPeer,
+            ["durationSec"] = 61L,
+            ["bytes"] = null,
+            ["visitedMcc"] = "440",
+            ["usedAfter"] = 0L,
+            ["cappedAfter"] = 0L,
+            ["spendAfter"] = 300_000L,
         };
         var record = step.Single;
         Assert.Multiple(() =>

@@ -41,8 +41,14 @@ public sealed class RoamingTests
         {
             AllowanceReminderTests.AssertFields(reminder, new Dictionary<string, object>
             {
-                ["eventId"] = "8613800000001:2026-11-01:roaming:454:r1", ["kind"] = "roaming", ["msisdn"] = Cdrs.Msisdn,
-                ["cycle"] = "2026-11-01", ["cdrId"] = "r1", ["at"] = "2026-11-05T09:00:00+08:00", ["mcc"] = "454", ["zone"] = "HMT",
+                ["eventId"] = "8613800000001:2026-11-01:roaming:454:r1",
+                ["kind"] = "roaming",
+                ["msisdn"] = Cdrs.Msisdn,
+                ["cycle"] = "2026-11-01",
+                ["cdrId"] = "r1",
+                ["at"] = "2026-11-05T09:00:00+08:00",
+                ["mcc"] = "454",
+                ["zone"] = "HMT",
             });
             Assert.That(JsonNode.DeepEquals(reminder["rates"], expectedRates), Is.True, reminder["rates"]?.ToJsonString());
         });

@@ -101,7 +101,12 @@ public sealed class ZeroRatingAuditTests
             }));
             Assert.That(reliefById, Is.EqualTo(new Dictionary<string, string>
             {
-                ["v1"] = "300000", ["v2"] = "1980000", ["v3"] = "0", ["s1"] = "1000000", ["s3"] = "0", ["q,\"4\""] = "1000000",
+                ["v1"] = "300000",
+                ["v2"] = "1980000",
+                ["v3"] = "0",
+                ["s1"] = "1000000",
+                ["s3"] = "0",
+                ["q,\"4\""] = "1000000",
             }));
             Assert.That(stdout.Trim(), Is.EqualTo("6 zero-rated records in 2026-11 (of 7 rated in the month), 2 rules, relief 4.28 yuan (4280000 micros) over 6 priced; sample 6 (seed 1)"));
             Assert.That(File.ReadAllText(Path.Combine(outDir, "zero-rating-summary.txt")), Does.Contain("4.28 yuan (4280000 micros) over 6 priced records"));

@@ -108,8 +108,14 @@ public sealed class ChannelRulesTests
         // What a restart rebuilds from notice-log: the SMS was sent, the process died before the voice call.
         rig.Book.Apply(new NoticeRecord
         {
-            EventId = eventId, Msisdn = M, Kind = "low-balance", Channel = "sms", Outcome = NoticeOutcomes.Sent,
-            IdempotencyKey = $"{eventId}:sms", LoggedAt = Local(3, 9), SentAt = Local(3, 9),
+            EventId = eventId,
+            Msisdn = M,
+            Kind = "low-balance",
+            Channel = "sms",
+            Outcome = NoticeOutcomes.Sent,
+            IdempotencyKey = $"{eventId}:sms",
+            LoggedAt = Local(3, 9),
+            SentAt = Local(3, 9),
         }, null, null);
 
         var outputs = await rig.HandleAsync(ProfileJson.Of(M, channels: """["sms","voice"]"""), reminder);

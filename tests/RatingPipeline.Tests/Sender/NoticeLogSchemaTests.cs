@@ -51,8 +51,15 @@ public sealed class NoticeLogSchemaTests
     {
         var record = new NoticeRecord
         {
-            EventId = "e", Msisdn = M, Kind = "roaming", Channel = "sms", Outcome = NoticeOutcomes.Sent, Text = "t", Language = "en",
-            LoggedAt = DateTimeOffset.UnixEpoch, SentAt = DateTimeOffset.UnixEpoch,
+            EventId = "e",
+            Msisdn = M,
+            Kind = "roaming",
+            Channel = "sms",
+            Outcome = NoticeOutcomes.Sent,
+            Text = "t",
+            Language = "en",
+            LoggedAt = DateTimeOffset.UnixEpoch,
+            SentAt = DateTimeOffset.UnixEpoch,
         };
         var check = await RecordSchemas.CheckAsync(RecordSchemas.NoticeRecord, record.ToUtf8Json());
         Assert.That(check.Verdict, Is.EqualTo(Verdict.SchemaFail));
