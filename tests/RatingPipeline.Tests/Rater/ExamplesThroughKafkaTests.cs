@@ -152,6 +152,8 @@ public sealed class ExamplesThroughKafkaTests
                     && c.Offset.ToString(System.Globalization.CultureInfo.InvariantCulture) == letter.Header(DeadLetterHeaders.Offset));
                 Assert.That(letter.Value, Is.EqualTo(source.Value), "the dead letter's value is the record its headers point to");
                 Assert.That(letter.Header(DeadLetterHeaders.Detail), Is.Not.Empty, "detail header");
+                Assert.That(letter.Header(DeadLetterHeaders.Source), Is.EqualTo($"{topics.Cdrs}:{source.Partition}:{source.Offset}"),
+                    "the dead letter's identity names its source record");
             }
         }
         finally
