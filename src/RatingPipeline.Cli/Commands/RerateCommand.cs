@@ -9,7 +9,7 @@ using RatingPipeline.Tariffs;
 namespace RatingPipeline.Cli.Commands;
 
 /// <summary>Options of <c>ratingctl rerate</c>.</summary>
-public sealed record RerateOptions(string Tariff, string Subscribers, string Rated, string Cdrs, string Out);
+public sealed record RerateOptions(string Tariff, string Subscribers, string Rated, string Cdrs, string Out, IReadOnlySet<string>? Cycles = null);
 
 /// <summary>
 /// <c>ratingctl rerate</c>: re-rates already-rated CDRs under a newer tariff (e.g. after Apple activation ports
@@ -40,13 +40,28 @@ public static class RerateCommand
             Description = $"Output folder: {AdjustmentsFile} (appended; an adjustment id already there is not written again), {TotalsFile}, {MismatchesFile}",
             Required = true,
         };
+        var cycles = new Option<string?>("--cycles")
+        {
+            Description = "Re-rate only these billing cycles, by name: yyyy-MM-dd[,yyyy-MM-dd…] (CDRs of other cycles are left out of the replay)",
+        };
         var command = new Command("rerate", "Re-rate already-rated CDRs under a newer tariff and write the adjustments (credits and debits) per CDR.")
         {
-            tariff, subscribers, rated, cdrs, fromTopic, bootstrap, output,
+            tariff, subscribers, rated, cdrs, fromTopic, bootstrap, output, cycles,
         };
         command.SetAction(async (result, cancel) =>
         {
             var outDir = result.GetValue(output)!;
+            IReadOnlySet<string>? chosen = null;
+            if (result.GetValue(cycles) is { } list)
+            {
+                chosen = ParseCycles(list);
+                if (chosen is null)
+                {
+                    await Console.Error.WriteLineAsync($"ratingctl rerate: --cycles {list}: give cycle names yyyy-MM-dd separated by commas");
+                    return 2;
+                }
+            }
+
             if (result.GetValue(fromTopic))
             {
                 if (result.GetValue(bootstrap) is not { Length: > 0 } servers)
@@ -55,7 +70,7 @@ public static class RerateCommand
                     return 2;
                 }
 
-                return await RunFromTopicsAsync(result.GetValue(tariff)!, servers, new TopicNames(), outDir, Console.Out, Console.Error, cancel);
+                return await RunFromTopicsAsync(result.GetValue(tariff)!, servers, new TopicNames(), outDir, Console.Out, Console.Error, cancel, chosen);
             }
 
             if (result.GetValue(subscribers) is not { } s || result.GetValue(rated) is not { } r || result.GetValue(cdrs) is not { } c)
@@ -64,9 +79,18 @@ public static class RerateCommand
                 return 2;
             }
 
-            return await RunAsync(new RerateOptions(result.GetValue(tariff)!, s, r, c, outDir), Console.Out, Console.Error, cancel);
+            return await RunAsync(new RerateOptions(result.GetValue(tariff)!, s, r, c, outDir, chosen), Console.Out, Console.Error, cancel);
         });
         return command;
+    }
+
+    /// <summary>The cycle names of <c>--cycles</c> (each a real date written yyyy-MM-dd), or null when one is not.</summary>
+    public static IReadOnlySet<string>? ParseCycles(string list)
+    {
+        var names = list.Split(',', StringSplitOptions.TrimEntries);
+        return names.All(n => n.Length == 10 && RatingPipeline.Time.Instant.TryParse(n + "T00:00:00Z", out _))
+            ? names.ToHashSet(StringComparer.Ordinal)
+            : null;
     }
 
     /// <summary>
@@ -76,7 +100,7 @@ public static class RerateCommand
     /// logic, and produces the adjustments that are new to the <c>adjustments</c> topic (key msisdn).
     /// </summary>
     public static async Task<int> RunFromTopicsAsync(string tariffPath, string bootstrap, TopicNames topics, string outDir,
-        TextWriter stdout, TextWriter stderr, CancellationToken cancel)
+        TextWriter stdout, TextWriter stderr, CancellationToken cancel, IReadOnlySet<string>? cycles = null)
     {
         var snapshot = Path.Combine(outDir, "snapshot");
         Directory.CreateDirectory(snapshot);
@@ -98,7 +122,7 @@ public static class RerateCommand
 
         var before = new FileInfo(adjustmentsPath).Length;
         var exit = await RunAsync(new RerateOptions(tariffPath, Path.Combine(snapshot, "subscribers.jsonl"), Path.Combine(snapshot, "rated.jsonl"),
-            Path.Combine(snapshot, "cdrs.jsonl"), outDir), stdout, stderr, cancel);
+            Path.Combine(snapshot, "cdrs.jsonl"), outDir, cycles), stdout, stderr, cancel);
         if (exit != 0)
         {
             return exit;
@@ -145,7 +169,7 @@ public static class RerateCommand
         Rerater rerater;
         try
         {
-            rerater = new Rerater(tariff, profiles, new AdjustmentLedger(AdjustmentJson.ReadFile(adjustmentsPath)));
+            rerater = new Rerater(tariff, profiles, new AdjustmentLedger(AdjustmentJson.ReadFile(adjustmentsPath)), options.Cycles);
             foreach (var record in RatedRecordReader.ReadFile(options.Rated))
             {
                 rerater.AddRated(record);

@@ -49,6 +49,9 @@ public sealed class RerateSummary
     /// </summary>
     public long TakenUpMidCycle { get; internal set; }
 
+    /// <summary>CDRs left out because their rated record is of a cycle the re-rate was not asked for (<c>--cycles</c>).</summary>
+    public long OutsideCycles { get; internal set; }
+
     public long Mismatches => _mismatches.Sum();
 
     public long MismatchesOf(RerateMismatchKind kind) => _mismatches[(int)kind];
@@ -60,6 +63,11 @@ public sealed class RerateSummary
     {
         var text = $"{Compared} records compared, {Adjustments} adjustments, total difference {Difference} micros; "
             + $"{AlreadyAdjusted} already adjusted, {Mismatches} mismatches";
+        if (OutsideCycles > 0)
+        {
+            text += $"; {OutsideCycles} CDRs of other cycles left out";
+        }
+
         if (TakenUpMidCycle > 0)
         {
             text += $"; {TakenUpMidCycle} subscribers taken up mid-cycle (the records before their first replayed one taken as rated)";
@@ -104,6 +112,7 @@ public sealed class Rerater
     private readonly Dictionary<(ulong Msisdn, ulong IdHash), (int Head, int Tail)> _pending = [];
     private readonly string _version;
     private readonly CdrDecoder _peek = new();
+    private readonly IReadOnlySet<string>? _cycles;
 
     // Per subscriber, the cycle its replay began in; per (subscriber, type), whether that cycle's used units are taken up.
     private readonly Dictionary<ulong, int> _firstCycle = [];
@@ -112,8 +121,16 @@ public sealed class Rerater
     private bool _replaying;
     private bool _finished;
 
-    public Rerater(Tariff newTariff, IEnumerable<SubscriberProfile> profiles, AdjustmentLedger? ledger = null)
+    /// <param name="newTariff">The tariff to re-rate under.</param>
+    /// <param name="profiles">The subscriber profiles of the original run.</param>
+    /// <param name="ledger">Adjustments already recorded.</param>
+    /// <param name="cycles">
+    /// When given, only these cycles (<c>yyyy-MM-dd</c>) are re-rated: a CDR whose rated record is of another cycle is
+    /// left out of the replay, so the first replayed record of a chosen cycle takes the cycle up from its running totals.
+    /// </param>
+    public Rerater(Tariff newTariff, IEnumerable<SubscriberProfile> profiles, AdjustmentLedger? ledger = null, IReadOnlySet<string>? cycles = null)
     {
+        _cycles = cycles;
         _engine = new RatingEngine(newTariff);
         foreach (var profile in profiles)
         {
@@ -187,13 +204,22 @@ public sealed class Rerater
         }
 
         Summary.CdrLines++;
-        TakeUp(cdr);
+        if (!TakeUp(cdr))
+        {
+            return;
+        }
+
         var sink = new ReplaySink(this);
         var result = _engine.Process(cdr, ref sink);
         if (result == RatingResult.Rated)
         {
             if (sink.OldIndex < 0)
             {
+                if (_cycles is not null && !_cycles.Contains(BillingCycle.ToText(sink.CycleDay)))
+                {
+                    return; // a CDR of a cycle not chosen that only the new tariff rates
+                }
+
                 Report(receiver, new RerateMismatch(RerateMismatchKind.RatedOnlyByNewTariff, sink.Id!, MsisdnKey.ToText(sink.MsisdnKey),
                     BillingCycle.ToText(sink.CycleDay), null, sink.Charge, null, _version, null,
                     "the new tariff rates this CDR; the old run has no rated record with its id and msisdn"));
@@ -217,17 +243,25 @@ public sealed class Rerater
     /// the type likewise. Later cycles begin within the replay, so the replay's own counters are right for them. Records
     /// without running totals (written before they existed) leave the counters as the replay has them.
     /// </summary>
-    private void TakeUp(ReadOnlySpan<byte> line)
+    /// <returns>False when the CDR is of a cycle not chosen (<c>--cycles</c>): it is left out of the replay.</returns>
+    private bool TakeUp(ReadOnlySpan<byte> line)
     {
         if (_peek.Decode(line, out var cdr) != InvalidCause.None || cdr.Kind != RecordKind.Cdr)
         {
-            return;
+            return true;
         }
 
         var index = Peek(cdr.MsisdnKey, cdr.Id);
+        if (index >= 0 && _cycles is not null && !_cycles.Contains(_old[index].Cycle))
+        {
+            _done[index] = true;
+            Summary.OutsideCycles++;
+            return false;
+        }
+
         if (index < 0 || _old[index] is not { UsedAfter: { } usedAfter } old || !TryCycle(old.Cycle, out var cycle))
         {
-            return;
+            return true;
         }
 
         var first = !_firstCycle.TryGetValue(cdr.MsisdnKey, out var firstCycle);
@@ -238,7 +272,7 @@ public sealed class Rerater
 
         if (cycle != firstCycle || !_takenUp.Add((cdr.MsisdnKey, old.CdrType)))
         {
-            return;
+            return true;
         }
 
         long? capped = first && old.CappedAfter is { } d ? d - (RateWasCapped(old) ? old.Charge : 0) : null;
@@ -261,6 +295,8 @@ public sealed class Rerater
             // Counted when the cycle had usage before the replay's first record: the replay began mid-cycle.
             Summary.TakenUpMidCycle++;
         }
+
+        return true;
     }
 
     /// <summary>Whether the rate that rated <paramref name="old"/> is capped (its charge then counted into D), under the replay's tariff.</summary>
@@ -326,7 +362,7 @@ public sealed class Rerater
         _finished = true;
         for (var i = 0; i < _old.Count; i++)
         {
-            if (!_done[i])
+            if (!_done[i] && (_cycles is null || _cycles.Contains(_old[i].Cycle)))
             {
                 var old = _old[i];
                 Report(receiver, new RerateMismatch(RerateMismatchKind.RatedWithoutCdr, old.Id, old.Msisdn, old.Cycle, old.Charge, null,

@@ -71,6 +71,40 @@ public sealed partial class RerateGeneratedDataTests
         });
     }
 
+    /// <summary>
+    /// <c>--cycles</c> re-rates only the chosen cycles: the adjustments are exactly those of a whole re-rate whose cycle
+    /// is chosen, and the CDRs of other cycles are left out of the replay (and said so).
+    /// </summary>
+    [Test]
+    public async Task Cycles_limit_the_rerate_to_the_chosen_cycles()
+    {
+        var json = TariffJson(_tariff);
+        json["version"] = "2026-11-20.2";
+        ZeroRated(json).Single(r => (string?)r!["reason"] == "apple-activation-2026")!["from"] = "2012-05-20T00:00:00+08:00";
+        var tariff = Write(json, _folder, "new-cycles.json");
+        var all = _folder.File("adj-all-cycles");
+        var some = _folder.File("adj-some-cycles");
+        var (allCode, _, allErr) = await RerateCliAsync(tariff, _subscribers, _oldRated, _cdrs, all);
+        var everyCycle = JsonLines(Path.Combine(all, "adjustments.jsonl")).Select(a => a.GetProperty("cycle").GetString()!).Distinct().Order().ToList();
+        var chosen = everyCycle.Where((_, i) => i % 2 == 0).ToHashSet();
+
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var code = await RerateCommand.RunAsync(new RerateOptions(tariff, _subscribers, _oldRated, _cdrs, some, chosen), stdout, stderr, CancellationToken.None);
+
+        static IEnumerable<string> Lines(string folder) => File.ReadLines(Path.Combine(folder, "adjustments.jsonl")).Where(l => l.Length > 0);
+        Assert.Multiple(() =>
+        {
+            Assert.That(allCode, Is.Zero, allErr);
+            Assert.That(code, Is.Zero, stderr.ToString());
+            Assert.That(everyCycle, Has.Count.GreaterThan(1), "the generated stream's adjustments span several cycles");
+            Assert.That(Lines(some), Is.EquivalentTo(Lines(all).Where(l => chosen.Contains(JsonDocument.Parse(l).RootElement.GetProperty("cycle").GetString()!))));
+            Assert.That(stdout.ToString(), Does.Match("[1-9][0-9]* CDRs of other cycles left out"));
+            Assert.That(RerateCommand.ParseCycles("2026-11-01,2026-11-15"), Is.EquivalentTo(new[] { "2026-11-01", "2026-11-15" }));
+            Assert.That(RerateCommand.ParseCycles("2026-11"), Is.Null);
+        });
+    }
+
     [Test]
     public async Task Ports_whitelisted_late_are_credited_exactly_their_old_charges()
     {
