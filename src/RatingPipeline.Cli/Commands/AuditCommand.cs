@@ -7,7 +7,8 @@ using RatingPipeline.Tariffs;
 namespace RatingPipeline.Cli.Commands;
 
 /// <summary>Options of <c>ratingctl audit zero-rating</c>.</summary>
-public sealed record ZeroRatingAuditOptions(string Rated, string Month, string Out, int Sample = 100, int Seed = 1, string? Tariff = null, string? Cdrs = null);
+public sealed record ZeroRatingAuditOptions(string Rated, string Month, string Out, int Sample = 100, int Seed = 1, string? Tariff = null, string? Cdrs = null,
+    string? Adjustments = null);
 
 /// <summary>
 /// <c>ratingctl audit zero-rating</c>: the monthly zero-rating report — counts per rule and per local day, the
@@ -39,7 +40,11 @@ public static class AuditCommand
         var tariff = new Option<string?>("--tariff") { Description = "Tariff giving the local-day offset and the rates for relief (needs --cdrs)" };
         var cdrs = new Option<string?>("--cdrs") { Description = "The CDRs behind the rated file (direction and peer for relief; needs --tariff)" };
         var output = new Option<string>("--out") { Description = $"Output folder for {SampleFile}, {SummaryTextFile}, {SummaryJsonFile}", Required = true };
-        var zeroRating = new Command("zero-rating", ZeroRatingHelp) { rated, fromTopic, bootstrap, month, sample, seed, tariff, cdrs, output };
+        var adjustments = new Option<string?>("--adjustments")
+        {
+            Description = "The adjustment ledger (adjustments.jsonl): goodwill credits naming a CDR of the month are counted in the report",
+        };
+        var zeroRating = new Command("zero-rating", ZeroRatingHelp) { rated, fromTopic, bootstrap, month, sample, seed, tariff, cdrs, output, adjustments };
         zeroRating.SetAction(async (result, cancel) =>
         {
             var ratedPath = result.GetValue(rated);
@@ -71,7 +76,8 @@ public static class AuditCommand
             }
 
             return await RunZeroRatingAsync(
-                new ZeroRatingAuditOptions(ratedPath, result.GetValue(month)!, outDir, result.GetValue(sample), result.GetValue(seed), result.GetValue(tariff), cdrsPath),
+                new ZeroRatingAuditOptions(ratedPath, result.GetValue(month)!, outDir, result.GetValue(sample), result.GetValue(seed), result.GetValue(tariff), cdrsPath,
+                    result.GetValue(adjustments)),
                 Console.Out, Console.Error, cancel);
         });
         return new Command("audit", "Audit reports over rated records.") { zeroRating };
@@ -121,12 +127,29 @@ public static class AuditCommand
             }
         }
 
+        List<Adjustment> goodwill;
+        try
+        {
+            goodwill = options.Adjustments is null ? [] : [.. AdjustmentJson.ReadFile(options.Adjustments).Where(a => a.IsGoodwill && a.Id.Length > 0)];
+        }
+        catch (AdjustmentFileException e)
+        {
+            await stderr.WriteLineAsync($"{Me}: adjustment file refused: {e.Message}");
+            return 2;
+        }
+
+        var goodwillByCdr = goodwill.ToLookup(a => (a.Msisdn, a.Id));
+        var goodwillInMonth = new List<Adjustment>();
         var audit = new ZeroRatingAudit(year, month, tariff, options.Sample, options.Seed);
         try
         {
             foreach (var (line, record) in RatedRecordReader.ReadFileWithLines(options.Rated))
             {
                 audit.Add(record, line);
+                if (goodwill.Count > 0 && audit.InMonth(record))
+                {
+                    goodwillInMonth.AddRange(goodwillByCdr[(record.Msisdn, record.Id)]);
+                }
             }
         }
         catch (RatedFileException e)
@@ -148,9 +171,18 @@ public static class AuditCommand
             ZeroRatingReportWriter.WriteCsv(csv, report);
         }
 
+        var credited = goodwillInMonth.DistinctBy(a => a.AdjustmentId).ToList();
+        var goodwillLine = options.Adjustments is null
+            ? null
+            : $"Goodwill credits naming a CDR of the month: {credited.Count}, {ZeroRatingReportWriter.Yuan(-credited.Sum(a => a.Difference))} yuan "
+                + $"({-credited.Sum(a => a.Difference)} micros)";
         await using (var text = new StreamWriter(Path.Combine(options.Out, SummaryTextFile), false, utf8))
         {
             ZeroRatingReportWriter.WriteText(text, report);
+            if (goodwillLine is not null)
+            {
+                await text.WriteLineAsync(goodwillLine);
+            }
         }
 
         await using (var json = File.Create(Path.Combine(options.Out, SummaryJsonFile)))
@@ -163,6 +195,11 @@ public static class AuditCommand
             : ", relief not computed (needs --tariff and --cdrs)";
         await stdout.WriteLineAsync($"{report.ZeroRated} zero-rated records in {report.Month} (of {report.RecordsInMonth} rated in the month), "
             + $"{report.Rules.Count} rules{relief}; sample {report.Sample.Count} (seed {report.Seed})");
+        if (goodwillLine is not null)
+        {
+            await stdout.WriteLineAsync(goodwillLine);
+        }
+
         return 0;
     }
 }

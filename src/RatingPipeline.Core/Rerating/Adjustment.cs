@@ -5,9 +5,12 @@ using System.Text.Json;
 namespace RatingPipeline.Rerating;
 
 /// <summary>
-/// A credit (or debit) for one rated CDR whose charge changes under a newer tariff.
+/// A credit (or debit) for one rated CDR whose charge changes under a newer tariff (kind <c>rerate</c>), or a goodwill
+/// adjustment an operator grants one subscriber (kind <c>goodwill</c>, <c>ratingctl credit</c>: the manual reduction
+/// the circular allows for a complaining subscriber, with its <see cref="Reason"/>, on a named CDR or on the account).
 /// <see cref="OldCharge"/> is the charge as it stands (the rated record's, or the last recorded adjustment's
-/// new charge); <see cref="Difference"/> = <see cref="NewCharge"/> − <see cref="OldCharge"/>, micros.
+/// new charge); <see cref="Difference"/> = <see cref="NewCharge"/> − <see cref="OldCharge"/>, micros. A goodwill
+/// adjustment has old charge 0 and new charge −amount, no cycle or tariff versions (empty), and the CDR's id or "".
 /// </summary>
 public sealed record Adjustment(
     string AdjustmentId,
@@ -19,8 +22,27 @@ public sealed record Adjustment(
     long Difference,
     string OldTariffVersion,
     string NewTariffVersion,
-    string? ZeroRated)
+    string? ZeroRated,
+    string Kind = Adjustment.Rerate,
+    string? Reason = null)
 {
+    public const string Rerate = "rerate";
+    public const string Goodwill = "goodwill";
+
+    public bool IsGoodwill => Kind == Goodwill;
+
+    /// <summary>
+    /// A goodwill credit of <paramref name="amount"/> micros (positive: the subscriber pays that much less) with its
+    /// deterministic id <c>msisdn:goodwill:CDR-or-account:hash</c>, the hash over amount and reason: the same credit
+    /// given twice is recorded once.
+    /// </summary>
+    public static Adjustment GoodwillCredit(string msisdn, long amount, string reason, string? cdrId)
+    {
+        var key = System.IO.Hashing.XxHash3.HashToUInt64(System.Text.Encoding.UTF8.GetBytes($"{amount}\n{reason}"));
+        var id = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{msisdn}:goodwill:{cdrId ?? "account"}:{key:x16}");
+        return new Adjustment(id, cdrId ?? "", msisdn, "", 0, -amount, -amount, "", "", null, Goodwill, reason);
+    }
+
     /// <summary>The deterministic id <c>msisdn:cycle:id:oldTariffVersion-&gt;newTariffVersion</c>.</summary>
     public static string IdOf(string msisdn, string cycle, string id, string oldTariffVersion, string newTariffVersion) =>
         $"{msisdn}:{cycle}:{id}:{oldTariffVersion}->{newTariffVersion}";
@@ -69,6 +91,12 @@ public static class AdjustmentJson
             json.WriteString("zeroRated"u8, a.ZeroRated);
         }
 
+        if (a.IsGoodwill)
+        {
+            json.WriteString("kind"u8, a.Kind);
+            json.WriteString("reason"u8, a.Reason);
+        }
+
         json.WriteEndObject();
     }
 
@@ -102,7 +130,14 @@ public static class AdjustmentJson
                 Text(root, "adjustmentId"), Text(root, "id"), Text(root, "msisdn"), Text(root, "cycle"),
                 Number(root, "oldCharge"), Number(root, "newCharge"), Number(root, "difference"),
                 Text(root, "oldTariffVersion"), Text(root, "newTariffVersion"),
-                root.TryGetProperty("zeroRated", out var z) && z.ValueKind == JsonValueKind.String ? z.GetString() : null);
+                root.TryGetProperty("zeroRated", out var z) && z.ValueKind == JsonValueKind.String ? z.GetString() : null,
+                root.TryGetProperty("kind", out var k) && k.ValueKind == JsonValueKind.String ? k.GetString()! : Adjustment.Rerate,
+                root.TryGetProperty("reason", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString() : null);
+            if (adjustment.Kind is not (Adjustment.Rerate or Adjustment.Goodwill))
+            {
+                error = $"kind {adjustment.Kind} is not rerate or goodwill";
+                return null;
+            }
             if (adjustment.Difference != adjustment.NewCharge - adjustment.OldCharge)
             {
                 error = "difference is not newCharge - oldCharge";

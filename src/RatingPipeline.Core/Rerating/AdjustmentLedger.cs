@@ -44,7 +44,12 @@ public sealed class AdjustmentLedger
             return false;
         }
 
-        _latest[(adjustment.Msisdn, adjustment.Cycle, adjustment.Id)] = adjustment;
+        if (!adjustment.IsGoodwill)
+        {
+            // Goodwill does not change what a CDR's rating stands at: a re-rate compares charges, not credits granted.
+            _latest[(adjustment.Msisdn, adjustment.Cycle, adjustment.Id)] = adjustment;
+        }
+
         _all.Add(adjustment);
         return true;
     }

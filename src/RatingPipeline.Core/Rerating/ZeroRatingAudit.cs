@@ -125,6 +125,9 @@ public sealed class ZeroRatingAudit
     /// <summary>Local day number of an instant in the audit's time (tariff offset, or UTC).</summary>
     public int LocalDayOf(long utcTicks) => (int)Instant.FloorDays(utcTicks + _offsetTicks);
 
+    /// <summary>Whether <paramref name="record"/> starts within the audited month (local days).</summary>
+    public bool InMonth(RatedRecord record) => (uint)(LocalDayOf(record.StartTicks) - _firstDay) < (uint)_dayCount;
+
     /// <summary>Takes one rated record, in file order; <paramref name="line"/> identifies it in the sample.</summary>
     public void Add(RatedRecord record, long line)
     {
