@@ -106,7 +106,7 @@ public static class FaultSuiteRunner
             Log($"cluster bootstrap={_cluster.BootstrapServers}, {options.Partitions} partitions per topic; work folder {_work}");
 
             _tariffPath = Path.Combine(_work, "tariff.json");
-            await File.WriteAllBytesAsync(_tariffPath, SyntheticData.DemoTariff(), stop);
+            await File.WriteAllBytesAsync(_tariffPath, SyntheticData.DemoTariffWithMonthlyFees(), stop);
 
             _stream = new CdrStream(_cluster.BootstrapServers, _cluster.Topics.Cdrs, options.Seed, options.Subscribers, options.Cdrs);
             _stream.LoadProfiles(_cluster.Topics.Subscribers, TimeSpan.FromSeconds(60));
@@ -352,7 +352,7 @@ public static class FaultSuiteRunner
             {
                 _stream.Flush(TimeSpan.FromSeconds(60));
                 await WaitDrainedAsync(stop);
-                var (bytes, version) = SuiteTariffs.Next(SyntheticData.DemoTariff());
+                var (bytes, version) = SuiteTariffs.Next(SyntheticData.DemoTariffWithMonthlyFees());
                 var temporary = _tariffPath + ".new";
                 await File.WriteAllBytesAsync(temporary, bytes, stop);
                 File.Move(temporary, _tariffPath, overwrite: true);
@@ -507,7 +507,7 @@ public static class FaultSuiteRunner
                 TopicReader.Read(cluster.BootstrapServers, topics.Bills, options.Partitions, timeout));
             var noticesDlq = TopicReader.Read(cluster.BootstrapServers, topics.NoticesDlq, options.Partitions, timeout);
             Log("comparing with the offline run");
-            var reminders = await Verification.VerifyAsync(_stream!, SyntheticData.DemoTariff(), NewVersion, _report.SwitchIndex, contents,
+            var reminders = await Verification.VerifyAsync(_stream!, SyntheticData.DemoTariffWithMonthlyFees(), NewVersion, _report.SwitchIndex, contents,
                 Path.Combine(_work, "offline"), _report, stop);
             if (reminders is not null)
             {

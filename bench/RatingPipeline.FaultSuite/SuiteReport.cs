@@ -21,6 +21,12 @@ public sealed class SuiteReport
 
     public long Reminders { get; set; }
 
+    /// <summary>Distinct fee records in rated-cdrs.</summary>
+    public long Fees { get; set; }
+
+    /// <summary>Fee records of the offline run.</summary>
+    public long FeesOffline { get; set; }
+
     /// <summary>Distinct bills in the bills topic.</summary>
     public long Bills { get; set; }
 
@@ -108,6 +114,7 @@ public sealed class SuiteReport
             ("rejected (distinct dead letters; offline)", $"{N(Rejected)} ({N(RejectedOffline)})"),
             ("reminders (distinct eventIds; offline)", $"{N(Reminders)} ({N(RemindersOffline)})"),
             ("bills (distinct eventIds; offline)", $"{N(Bills)} ({N(BillsOffline)})"),
+            ("fee records (distinct ids; offline)", $"{N(Fees)} ({N(FeesOffline)})"),
             ("duplicates in topics (same id)", $"{N(DuplicatesRated + DuplicatesReminders + DuplicatesDeadLetters)} (rated {N(DuplicatesRated)}, reminders {N(DuplicatesReminders)}, dead letters {N(DuplicatesDeadLetters)})"),
             ("CDRs held twice in cdrs (rejected duplicate)", $"{N(InputCopies)} ({N(InputCopiesRejected)})"),
             ("faults injected", $"{N(FaultsInjected)} ({string.Join(", ", Faults.Where(f => f.Value > 0).Select(f => $"{f.Key} {f.Value}"))})"),

@@ -52,7 +52,10 @@ internal static class Verification
         var outDir = Path.Combine(folder, "out");
         var summary = await RateCommand.RateAsync(tariff, profiles, new RateOptions(tariffPath, subscribersPath, cdrsPath, outDir, Progress: false),
             TextWriter.Null, cancel);
-        var ratedLines = ReadLines(Path.Combine(outDir, "rated.jsonl"));
+        // rated.jsonl holds rated CDRs and fee records (SPEC §7.5); they are compared apart.
+        var ratedAndFees = ReadLines(Path.Combine(outDir, "rated.jsonl"));
+        var feeLines = ratedAndFees.Where(IsFee).ToList();
+        var ratedLines = ratedAndFees.Where(l => !IsFee(l)).ToList();
         var reminderLines = ReadLines(Path.Combine(outDir, "reminders.jsonl"));
         var rejectedLines = ReadLines(Path.Combine(outDir, "rejected.jsonl"));
         var billLines = ReadLines(Path.Combine(outDir, "bills.jsonl"));
@@ -102,6 +105,7 @@ internal static class Verification
         CompareRated(ratedLines, ratedIndexes, tariff.Version, newVersion, switchIndex, cluster.Rated, report);
         CompareReminders(reminderLines, cluster.Reminders, report);
         CompareBills(billLines, cluster.Bills, report);
+        CompareFees(feeLines, cluster.Rated, report);
         var input = InputCopies.Build(stream, cluster.Cdrs);
         report.Check("cdrs holds only CDRs of the stream", input.Foreign == 0, $"{input.Foreign} other records");
         CompareDeadLetters(stream, input, rejectedLines, rejectedIndexes, cluster.DeadLetters, report);
@@ -158,7 +162,7 @@ internal static class Verification
             Add(expected, Field(lines[k], "id"u8), text);
         }
 
-        var actual = Group(topic, "id"u8);
+        var actual = Group(topic, "id"u8, record => !IsFee(record));
         var (lost, unexpected, duplicates, conflicting, examples) = Compare(expected, actual);
         report.Rated = actual.Count;
         report.DuplicatesRated = duplicates;
@@ -191,6 +195,59 @@ internal static class Verification
         report.Unexpected += unexpected;
         report.Check("reminders equal the offline run (by eventId)", lost == 0 && unexpected == 0,
             $"{lost} missing, {unexpected} unexpected, {conflicting} eventIds with differing copies{examples}");
+    }
+
+    private static bool IsFee(byte[]? record) => record is not null && record.AsSpan().IndexOf("\"type\":\"fee\""u8) >= 0;
+
+    /// <summary>
+    /// Fee records of rated-cdrs by id, every member equal except <c>tariffVersion</c> (the version in force at the
+    /// charge, which the mid-stream switch may have changed). The suite's tariff charges a monthly fee on every plan, so
+    /// each subscriber that moves into a new cycle during the run is charged one.
+    /// </summary>
+    private static void CompareFees(List<byte[]> lines, TopicContents topic, SuiteReport report)
+    {
+        var expected = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
+        foreach (var line in lines)
+        {
+            Add(expected, Field(line, "id"u8), WithoutVersion(line));
+        }
+
+        var actual = new Dictionary<string, Dictionary<string, int>>(StringComparer.Ordinal);
+        foreach (var record in topic.Records.Where(r => IsFee(r.Value)))
+        {
+            var id = Field(record.Value, "id"u8);
+            if (!actual.TryGetValue(id, out var copies))
+            {
+                copies = new Dictionary<string, int>(StringComparer.Ordinal);
+                actual[id] = copies;
+            }
+
+            var text = WithoutVersion(record.Value!);
+            copies[text] = copies.GetValueOrDefault(text) + 1;
+        }
+
+        var (lost, unexpected, _, conflicting, examples) = Compare(expected, actual);
+        report.Fees = actual.Count;
+        report.FeesOffline = lines.Count;
+        report.RecordsLost += lost;
+        report.Unexpected += unexpected;
+        report.Check("fee records equal the offline run (by id)", lost == 0 && unexpected == 0,
+            $"{lines.Count} offline, {actual.Count} distinct in rated-cdrs; {lost} missing, {unexpected} unexpected, {conflicting} ids with differing copies{examples}");
+    }
+
+    /// <summary>A record without its <c>tariffVersion</c> member, as compact JSON text.</summary>
+    private static string WithoutVersion(byte[] json)
+    {
+        try
+        {
+            var node = System.Text.Json.Nodes.JsonNode.Parse(json)!.AsObject();
+            node.Remove("tariffVersion");
+            return node.ToJsonString();
+        }
+        catch (JsonException)
+        {
+            return Encoding.UTF8.GetString(json);
+        }
     }
 
     /// <summary>
@@ -228,19 +285,6 @@ internal static class Verification
         report.Check("bills equal the offline run (by eventId)", lost == 0 && unexpected == 0,
             $"{lines.Count} offline, {actual.Count} distinct in the topic; {lost} missing, {unexpected} unexpected, {conflicting} eventIds with differing copies{examples}");
 
-        static string WithoutVersion(byte[] json)
-        {
-            try
-            {
-                var node = System.Text.Json.Nodes.JsonNode.Parse(json)!.AsObject();
-                node.Remove("tariffVersion");
-                return node.ToJsonString();
-            }
-            catch (JsonException)
-            {
-                return Encoding.UTF8.GetString(json);
-            }
-        }
     }
 
     /// <summary>
@@ -366,6 +410,13 @@ internal static class Verification
             var expectedTag = lastAccepted.TryGetValue(key, out var index) ? input.FirstOffset(index, stream) : -2;
             var tag = stored.OffsetTag;
             offline.OffsetTag = tag; // the offline engine tags nothing; the tag is checked on its own
+            if (offline.Previous is { } offlinePrevious && stored.Previous is { } storedPrevious)
+            {
+                // An open previous cycle keeps the tariff version in force when it ended: the cluster run switched versions
+                // mid-stream (same rates), the offline run did not. The version is all that may differ.
+                offlinePrevious.TariffVersionId = storedPrevious.TariffVersionId;
+            }
+
             if (!UsageStateCodec.ToArray(in offline).AsSpan().SequenceEqual(UsageStateCodec.ToArray(in stored)) || tag != expectedTag)
             {
                 mismatches++;
@@ -417,12 +468,17 @@ internal static class Verification
         return (lost, unexpected, duplicates, conflicting, Examples(problems));
     }
 
-    private static Dictionary<string, Dictionary<string, int>> Group(TopicContents topic, ReadOnlySpan<byte> idField)
+    private static Dictionary<string, Dictionary<string, int>> Group(TopicContents topic, ReadOnlySpan<byte> idField, Func<byte[], bool>? take = null)
     {
         var groups = new Dictionary<string, Dictionary<string, int>>(StringComparer.Ordinal);
         foreach (var record in topic.Records)
         {
             var value = record.Value ?? [];
+            if (take is not null && !take(value))
+            {
+                continue;
+            }
+
             var id = Field(value, idField);
             if (!groups.TryGetValue(id, out var copies))
             {

@@ -63,7 +63,7 @@ public static class DemoCommand
         var folder = Path.Combine(Path.GetTempPath(), $"ratingpipeline-demo-{Environment.ProcessId}");
         Directory.CreateDirectory(folder);
         var tariffPath = Path.Combine(folder, "tariff.json");
-        await File.WriteAllBytesAsync(tariffPath, DemoTariffWithFees(), cancel);
+        await File.WriteAllBytesAsync(tariffPath, SyntheticData.DemoTariffWithMonthlyFees(), cancel);
 
         using var producer = new ProducerBuilder<byte[], byte[]>(KafkaClientTuning.Producer(bootstrap)).SetLogHandler((_, _) => { }).Build();
         var data = new SyntheticData(options.Seed, options.Subscribers, stepTicks: SimulatedStep.Ticks, locationRecords: true);
@@ -196,22 +196,6 @@ public static class DemoCommand
 
     /// <summary>Stream time per CDR: at the default 2,000 CDRs/s, about 11 simulated hours per second.</summary>
     private static readonly TimeSpan SimulatedStep = TimeSpan.FromSeconds(20);
-
-    /// <summary>The demo tariff with monthly fees on its plans, so that every cycle a subscriber moves into is charged one.</summary>
-    private static byte[] DemoTariffWithFees()
-    {
-        var tariff = System.Text.Json.Nodes.JsonNode.Parse(SyntheticData.DemoTariff())!.AsObject();
-        var fees = new Dictionary<string, long> { ["basic-58"] = 58_000_000, ["mini-18"] = 18_000_000, ["unl-data"] = 128_000_000, ["biz-400"] = 400_000_000 };
-        foreach (var (plan, node) in tariff["plans"]!.AsObject())
-        {
-            if (fees.TryGetValue(plan, out var fee))
-            {
-                node!.AsObject()["monthlyFee"] = fee;
-            }
-        }
-
-        return System.Text.Encoding.UTF8.GetBytes(tariff.ToJsonString());
-    }
 
     private static void Stream(IProducer<byte[], byte[]> producer, SyntheticData data, int rate, string topic, IReadOnlyList<int> partitions,
         ref long produced, ref long clocks, CancellationToken stop)

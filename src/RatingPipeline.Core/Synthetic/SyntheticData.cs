@@ -71,6 +71,25 @@ public sealed class SyntheticData
         return memory.ToArray();
     }
 
+    /// <summary>
+    /// The demo tariff with a monthly fee on each plan (SPEC §7.5), so every cycle a subscriber moves into is charged
+    /// one: what <c>ratingctl demo</c> and the fault suite rate with.
+    /// </summary>
+    public static byte[] DemoTariffWithMonthlyFees()
+    {
+        var tariff = System.Text.Json.Nodes.JsonNode.Parse(DemoTariff())!.AsObject();
+        var fees = new Dictionary<string, long> { ["basic-58"] = 58_000_000, ["mini-18"] = 18_000_000, ["unl-data"] = 128_000_000, ["biz-400"] = 400_000_000 };
+        foreach (var (plan, node) in tariff["plans"]!.AsObject())
+        {
+            if (fees.TryGetValue(plan, out var fee))
+            {
+                node!.AsObject()["monthlyFee"] = fee;
+            }
+        }
+
+        return System.Text.Encoding.UTF8.GetBytes(tariff.ToJsonString());
+    }
+
     public static string MsisdnOf(int subscriber) => $"86138{subscriber:D8}";
 
     /// <summary>The stream's time: the start of the last CDR written (UTC ticks).</summary>
