@@ -26,7 +26,7 @@ public sealed class SchemaTests
     [
         "$schema", "$id", "$defs", "$ref", "title", "description", "default",
         "type", "properties", "required", "additionalProperties", "enum", "pattern", "minimum", "maximum",
-        "minLength", "maxLength", "items", "minItems", "uniqueItems", "minProperties", "oneOf", "anyOf", "not",
+        "minLength", "maxLength", "items", "minItems", "maxItems", "uniqueItems", "minProperties", "oneOf", "anyOf", "not",
     ];
 
     /// <summary>Regex escapes whose meaning differs between ECMA-262 (JSON Schema's dialect) and .NET.</summary>
