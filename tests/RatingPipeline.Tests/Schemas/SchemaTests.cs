@@ -16,7 +16,7 @@ namespace RatingPipeline.Tests.Schemas;
 /// validator enforces (NJsonSchema silently ignores <c>const</c> and <c>if</c>/<c>then</c>/<c>else</c>).
 /// </summary>
 [TestFixture]
-public sealed class SchemaTests
+public sealed partial class SchemaTests
 {
     private const string Draft202012 = "https://json-schema.org/draft/2020-12/schema";
     private const string IdBase = "https://ratingpipeline.example/schemas/";
@@ -26,7 +26,7 @@ public sealed class SchemaTests
     [
         "$schema", "$id", "$defs", "$ref", "title", "description", "default",
         "type", "properties", "required", "additionalProperties", "enum", "pattern", "minimum", "maximum",
-        "minLength", "maxLength", "items", "minItems", "uniqueItems", "minProperties", "oneOf", "anyOf", "not",
+        "minLength", "maxLength", "items", "minItems", "maxItems", "uniqueItems", "minProperties", "oneOf", "anyOf", "not",
     ];
 
     /// <summary>Regex escapes whose meaning differs between ECMA-262 (JSON Schema's dialect) and .NET.</summary>
@@ -529,27 +529,11 @@ public sealed class SchemaTests
                 continue; // a blank line is skipped, neither rated nor rejected
             }
 
-            string? type = null;
-            try
-            {
-                type = JsonNode.Parse(line) is JsonObject o && o["type"] is JsonValue v && v.TryGetValue<string>(out var t) ? t : null;
-            }
-            catch (Exception e) when (e is System.Text.Json.JsonException or ArgumentException or InvalidOperationException)
-            {
-                // not one JSON object with unique names: a CDR line for the schema (which refuses it)
-            }
-
-            var schema = type switch
-            {
-                "clock" => RecordSchemas.Clock,
-                "location" => RecordSchemas.Location,
-                "profile" => RecordSchemas.Subscriber,
-                _ => RecordSchemas.Cdr,
-            };
+            var schema = SchemaOfStreamLine(line);
             kinds.Add(schema);
             var passes = (await RecordSchemas.CheckAsync(schema, line)).Verdict == Verdict.Pass;
             var rejected = invalid.Contains(text);
-            var unseenRule = type == "profile" && text.Contains("\"monthlyMinimum\"", StringComparison.Ordinal);
+            var unseenRule = schema == RecordSchemas.Subscriber && text.Contains("\"monthlyMinimum\"", StringComparison.Ordinal);
             if (passes == rejected && !(passes && unseenRule))
             {
                 disagreements.Add($"{schema}: {(passes ? "passes" : "fails")} but the example {(passes ? "rejects it invalid" : "accepts it")}: {text}");
@@ -627,6 +611,48 @@ public sealed class SchemaTests
     [TestCase("plans.mini-18.reminderThresholds", "[-1]", false)] // a negative percentage
     [TestCase("plans.mini-18.reminderThresholds", "[128]", false)] // above the 127 the reminder memory holds
     [TestCase("plans.mini-18.allowances.voiceSec", "-1", false)] // negative allowance
+    [TestCase("homeMcc", null, true)] // no home network: every visitedMcc is roaming
+    [TestCase("homeMcc", "null", true)]
+    [TestCase("vasNoticeLeadHours", "0", true)]
+    [TestCase("vasNoticeLeadHours", "720", true)]
+    [TestCase("vasNoticeLeadHours", "null", true)]
+    [TestCase("vasNoticeLeadHours", "721", false)] // more than 30 days
+    [TestCase("vasNoticeLeadHours", "-1", false)]
+    [TestCase("vasNoticeLeadHours", "24.0", false)] // written with a fraction
+    [TestCase("vasNoticeLeadHours", "\"24\"", false)] // a string
+    [TestCase("planExpiryNoticeDays", "1", true)]
+    [TestCase("planExpiryNoticeDays", "90", true)]
+    [TestCase("planExpiryNoticeDays", "0", false)] // at least a day
+    [TestCase("planExpiryNoticeDays", "91", false)]
+    [TestCase("lateGraceHours", "0", true)]
+    [TestCase("lateGraceHours", "648", true)]
+    [TestCase("lateGraceHours", "649", false)] // more than 27 days
+    [TestCase("lateGraceHours", "-1", false)]
+    [TestCase("zeroRated.0.zones", "[\"domestic\"]", true)]
+    [TestCase("zeroRated.0.zones", "[\"domestic\", \"HMT\", \"ROW\", \"domestic\"]", true)] // a name may repeat
+    [TestCase("zeroRated.0.zones", "null", true)] // every zone
+    [TestCase("zeroRated.0.zones", "[]", false)] // an empty list
+    [TestCase("zeroRated.0.zones", "\"domestic\"", false)] // not a list
+    [TestCase("zeroRated.0.zones", "[5]", false)]
+    [TestCase("zeroRated.0.zones", "[\"*\"]", false)] // * is not a zone
+    [TestCase("zeroRated.0.zones", "[\"\"]", false)]
+    [TestCase("plans.mini-18.monthlyFee", "0", true)]
+    [TestCase("plans.mini-18.monthlyFee", "1000000000000", true)]
+    [TestCase("plans.mini-18.monthlyFee", "null", true)]
+    [TestCase("plans.mini-18.monthlyFee", "1000000000001", false)] // above 10^12
+    [TestCase("plans.mini-18.monthlyFee", "-1", false)]
+    [TestCase("plans.mini-18.monthlyFee", "18e6", false)] // written with an exponent
+    [TestCase("plans.mini-18.monthlyMinimum", "{\"amount\":100000000,\"atPricePerMinute\":300000}", true)]
+    [TestCase("plans.mini-18.monthlyMinimum", "{\"amount\":0,\"atPricePerMinute\":1000000000,\"note\":\"x\"}", true)]
+    [TestCase("plans.mini-18.monthlyMinimum", "null", true)]
+    [TestCase("plans.mini-18.monthlyMinimum", "100000000", false)] // not an object
+    [TestCase("plans.mini-18.monthlyMinimum", "{\"amount\":100000000}", false)] // no reference price
+    [TestCase("plans.mini-18.monthlyMinimum", "{\"atPricePerMinute\":300000}", false)] // no amount
+    [TestCase("plans.mini-18.monthlyMinimum", "{\"amount\":100000000,\"atPricePerMinute\":0}", false)] // a reference price of 0
+    [TestCase("plans.mini-18.monthlyMinimum", "{\"amount\":100000000,\"atPricePerMinute\":1000000001}", false)] // above 10^9
+    [TestCase("plans.mini-18.monthlyMinimum", "{\"amount\":-1,\"atPricePerMinute\":300000}", false)]
+    [TestCase("plans.mini-18.monthlyMinimum", "{\"amount\":1000000000001,\"atPricePerMinute\":300000}", false)] // above 10^12
+    [TestCase("plans.mini-18.monthlyMinimum", "{\"amount\":null,\"atPricePerMinute\":300000}", false)] // a null amount counts as missing
     public async Task Tariff_schema_and_tariff_loader_agree_on_each_rule(string? path, string? valueJson, bool valid)
     {
         var bytes = await Mutate(Example("tariff.json"), path, valueJson);
@@ -703,6 +729,40 @@ public sealed class SchemaTests
     [TestCase(Profile, "}", ",\"highSpendThreshold\":-1}", false)] // negative threshold
     [TestCase(Profile, "}", ",\"email\":5}", false)] // email not a string
     [TestCase(Profile, "}", ",\"plan\":\"mini-18\"}", false)] // plan given twice
+    [TestCase(Profile, "}", ",\"type\":\"profile\"}", true)] // a profile line: its type is not a profile member
+    [TestCase(Profile, "}", ",\"monthlyMinimum\":0}", true)]
+    [TestCase(Profile, "}", ",\"monthlyMinimum\":1000000000000000}", true)]
+    [TestCase(Profile, "}", ",\"monthlyMinimum\":null,\"services\":null,\"planEndsAt\":null}", true)]
+    [TestCase(Profile, "}", ",\"planEndsAt\":\"2026-12-05T00:00:00+08:00\"}", true)]
+    [TestCase(Profile, "}", ",\"services\":[]}", true)]
+    [TestCase(Profile, "}", ",\"services\":[" + News + "]}", true)]
+    [TestCase(Profile, "}", ",\"services\":[{\"id\":\"Az09._-\",\"name\":{\"zh\":\"a\",\"en\":\"b\",\"fr\":5},\"price\":0,\"orderedAt\":\"2026-11-10T09:00:00.5Z\",\"cancelledAt\":null,\"note\":[1]}]}", true)]
+    [TestCase(Profile, "}", ",\"services\":[{\"id\":\"12345678901234567890123456789012\",\"name\":{\"zh\":\"a\",\"en\":\"b\"},\"price\":1000000000000,\"orderedAt\":\"2026-11-10T09:00:00+08:00\",\"cancelledAt\":\"2026-11-10T09:00:00+08:00\"}]}", true)] // cancelled when ordered
+    [TestCase(Profile, "}", ",\"monthlyMinimum\":-1}", false)]
+    [TestCase(Profile, "}", ",\"monthlyMinimum\":1000000000000001}", false)] // above 10^15
+    [TestCase(Profile, "}", ",\"monthlyMinimum\":\"60000000\"}", false)] // a string
+    [TestCase(Profile, "}", ",\"planEndsAt\":\"2026-12-05\"}", false)] // a date, not an instant
+    [TestCase(Profile, "}", ",\"services\":{}}", false)] // not a list
+    [TestCase(Profile, "}", ",\"services\":[5]}", false)] // an item not an object
+    [TestCase(Profile, "}", ",\"services\":[null]}", false)]
+    [TestCase(Profile, "}", ",\"services\":[{\"name\":{\"zh\":\"a\",\"en\":\"b\"},\"price\":1,\"orderedAt\":\"2026-11-10T09:00:00+08:00\"}]}", false)] // no id
+    [TestCase(Profile, "}", ",\"services\":[{\"id\":\"\",\"name\":{\"zh\":\"a\",\"en\":\"b\"},\"price\":1,\"orderedAt\":\"2026-11-10T09:00:00+08:00\"}]}", false)] // empty id
+    [TestCase(Profile, "}", ",\"services\":[{\"id\":\"123456789012345678901234567890123\",\"name\":{\"zh\":\"a\",\"en\":\"b\"},\"price\":1,\"orderedAt\":\"2026-11-10T09:00:00+08:00\"}]}", false)] // id of 33 characters
+    [TestCase(Profile, "}", ",\"services\":[{\"id\":\"a b\",\"name\":{\"zh\":\"a\",\"en\":\"b\"},\"price\":1,\"orderedAt\":\"2026-11-10T09:00:00+08:00\"}]}", false)] // a space in the id
+    [TestCase(Profile, "}", ",\"services\":[{\"id\":\"caf\u00e9\",\"name\":{\"zh\":\"a\",\"en\":\"b\"},\"price\":1,\"orderedAt\":\"2026-11-10T09:00:00+08:00\"}]}", false)] // a letter outside A-Z a-z
+    [TestCase(Profile, "}", ",\"services\":[{\"id\":\"x\",\"price\":1,\"orderedAt\":\"2026-11-10T09:00:00+08:00\"}]}", false)] // no name
+    [TestCase(Profile, "}", ",\"services\":[{\"id\":\"x\",\"name\":\"News\",\"price\":1,\"orderedAt\":\"2026-11-10T09:00:00+08:00\"}]}", false)] // a name not an object
+    [TestCase(Profile, "}", ",\"services\":[{\"id\":\"x\",\"name\":{\"zh\":\"a\"},\"price\":1,\"orderedAt\":\"2026-11-10T09:00:00+08:00\"}]}", false)] // no English name
+    [TestCase(Profile, "}", ",\"services\":[{\"id\":\"x\",\"name\":{\"zh\":\"\",\"en\":\"b\"},\"price\":1,\"orderedAt\":\"2026-11-10T09:00:00+08:00\"}]}", false)] // an empty Chinese name
+    [TestCase(Profile, "}", ",\"services\":[{\"id\":\"x\",\"name\":{\"zh\":null,\"en\":\"b\"},\"price\":1,\"orderedAt\":\"2026-11-10T09:00:00+08:00\"}]}", false)]
+    [TestCase(Profile, "}", ",\"services\":[{\"id\":\"x\",\"name\":{\"zh\":\"a\",\"en\":\"b\"},\"orderedAt\":\"2026-11-10T09:00:00+08:00\"}]}", false)] // no price
+    [TestCase(Profile, "}", ",\"services\":[{\"id\":\"x\",\"name\":{\"zh\":\"a\",\"en\":\"b\"},\"price\":null,\"orderedAt\":\"2026-11-10T09:00:00+08:00\"}]}", false)]
+    [TestCase(Profile, "}", ",\"services\":[{\"id\":\"x\",\"name\":{\"zh\":\"a\",\"en\":\"b\"},\"price\":-1,\"orderedAt\":\"2026-11-10T09:00:00+08:00\"}]}", false)]
+    [TestCase(Profile, "}", ",\"services\":[{\"id\":\"x\",\"name\":{\"zh\":\"a\",\"en\":\"b\"},\"price\":1000000000001,\"orderedAt\":\"2026-11-10T09:00:00+08:00\"}]}", false)] // above 10^12
+    [TestCase(Profile, "}", ",\"services\":[{\"id\":\"x\",\"name\":{\"zh\":\"a\",\"en\":\"b\"},\"price\":1.0,\"orderedAt\":\"2026-11-10T09:00:00+08:00\"}]}", false)] // written with a fraction
+    [TestCase(Profile, "}", ",\"services\":[{\"id\":\"x\",\"name\":{\"zh\":\"a\",\"en\":\"b\"},\"price\":1}]}", false)] // no orderedAt
+    [TestCase(Profile, "}", ",\"services\":[{\"id\":\"x\",\"name\":{\"zh\":\"a\",\"en\":\"b\"},\"price\":1,\"orderedAt\":\"2026-11-10\"}]}", false)]
+    [TestCase(Profile, "}", ",\"services\":[{\"id\":\"x\",\"name\":{\"zh\":\"a\",\"en\":\"b\"},\"price\":1,\"orderedAt\":\"2026-11-10T09:00:00+08:00\",\"cancelledAt\":\"never\"}]}", false)]
     public async Task Subscriber_schema_and_profile_parser_agree_on_each_rule(string template, string find, string replacement, bool valid)
     {
         var bytes = Encoding.UTF8.GetBytes(Edit(template, find, replacement));
