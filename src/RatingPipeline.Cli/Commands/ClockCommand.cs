@@ -1,7 +1,9 @@
 using System.CommandLine;
+using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Confluent.Kafka;
+using Microsoft.Extensions.Configuration;
 using RatingPipeline.Kafka;
 using RatingPipeline.Time;
 
@@ -13,35 +15,97 @@ namespace RatingPipeline.Cli.Commands;
 /// it, in its place in each partition, to the subscribers whose profiles are in the same-numbered
 /// <c>subscribers</c> partition. Run it hourly (the compose clock service, the Helm CronJob): a clock at or before a
 /// subscriber's clock mark changes nothing, so a repeated or late clock is harmless.
+/// <para>
+/// It reads the workers' Kafka settings from the environment: <c>Kafka__BootstrapServers</c> when
+/// <c>--bootstrap</c> is not given, every <c>Kafka__Properties__NAME</c> (SASL, TLS, …) and <c>Topics__Cdrs</c> when
+/// <c>--topic</c> is not given, so a container configured like the rater reaches the same cluster.
+/// </para>
 /// </summary>
 public static class ClockCommand
 {
+    /// <summary>Where the clock goes: the cluster, the CDR topic, librdkafka properties, and how long a write may take.</summary>
+    public sealed record Target(string Bootstrap, string Topic, IReadOnlyDictionary<string, string> Properties, TimeSpan Timeout)
+    {
+        /// <summary>The default bound of one write: the cluster's metadata and every partition's acknowledgement.</summary>
+        public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
+
+        /// <summary>The target for <paramref name="bootstrap"/> and <paramref name="topic"/>, without extra properties.</summary>
+        public static Target Of(string bootstrap, string topic, TimeSpan? timeout = null) =>
+            new(bootstrap, topic, new Dictionary<string, string>(), timeout ?? DefaultTimeout);
+    }
+
     public static Command Build()
     {
-        var bootstrap = new Option<string>("--bootstrap") { Description = "Kafka bootstrap servers, HOST:PORT[,…]", Required = true };
+        var bootstrap = new Option<string?>("--bootstrap")
+        {
+            Description = "Kafka bootstrap servers, HOST:PORT[,…] (default: the environment's Kafka__BootstrapServers)",
+        };
         var at = new Option<string>("--at") { Description = "The clock's instant (YYYY-MM-DDTHH:MM:SS[.F](Z|±HH:MM)), or now (UTC, whole seconds)", DefaultValueFactory = _ => "now" };
-        var topic = new Option<string>("--topic") { Description = "The CDR topic", DefaultValueFactory = _ => "cdrs" };
+        var topic = new Option<string?>("--topic") { Description = "The CDR topic (default: the environment's Topics__Cdrs, else cdrs)" };
         var every = new Option<TimeSpan?>("--every")
         {
             Description = "Keep running: write a clock now (--at now) and then every interval (e.g. 1h) until stopped",
             CustomParser = Options.Durations.ParseOptional,
         };
+        var timeout = new Option<TimeSpan>("--timeout")
+        {
+            Description = "How long one write may take, metadata and every partition's acknowledgement (e.g. 30s)",
+            DefaultValueFactory = _ => Target.DefaultTimeout,
+            CustomParser = Options.Durations.Parse,
+        };
         var command = new Command("clock", "Write a clock record to every partition of the CDR topic (drives cycle close, fees, notices).")
         {
-            bootstrap, at, topic, every,
+            bootstrap, at, topic, every, timeout,
         };
-        command.SetAction((result, cancel) => result.GetValue(every) is { } interval
-            ? RepeatAsync(result.GetValue(bootstrap)!, interval, result.GetValue(topic)!, TimeProvider.System, Console.Out, Console.Error, cancel)
-            : RunAsync(result.GetValue(bootstrap)!, result.GetValue(at)!, result.GetValue(topic)!, TimeProvider.System, Console.Out, Console.Error, cancel));
+        command.SetAction(async (result, cancel) =>
+        {
+            var environment = new ConfigurationBuilder().AddEnvironmentVariables().Build();
+            if (Resolve(result.GetValue(bootstrap), result.GetValue(topic), result.GetValue(timeout), environment, Console.Error) is not { } target)
+            {
+                return 2;
+            }
+
+            return result.GetValue(every) is { } interval
+                ? await RepeatAsync(target, interval, TimeProvider.System, Console.Out, Console.Error, cancel)
+                : await RunAsync(target, result.GetValue(at)!, TimeProvider.System, Console.Out, Console.Error, cancel);
+        });
         return command;
+    }
+
+    /// <summary>
+    /// The target from the options and the configuration (the environment, as the workers read it): the bootstrap
+    /// servers of <c>--bootstrap</c>, else <c>Kafka:BootstrapServers</c>; the topic of <c>--topic</c>, else
+    /// <c>Topics:Cdrs</c>, else <c>cdrs</c>; the librdkafka properties of <c>Kafka:Properties</c>. Null, with a
+    /// message, when no bootstrap servers are given or the timeout is not positive.
+    /// </summary>
+    public static Target? Resolve(string? bootstrap, string? topic, TimeSpan timeout, IConfiguration configuration, TextWriter stderr)
+    {
+        var servers = string.IsNullOrWhiteSpace(bootstrap) ? configuration["Kafka:BootstrapServers"] : bootstrap;
+        if (string.IsNullOrWhiteSpace(servers))
+        {
+            stderr.WriteLine("ratingctl clock: give --bootstrap HOST:PORT (or set Kafka__BootstrapServers)");
+            return null;
+        }
+
+        if (timeout <= TimeSpan.Zero)
+        {
+            stderr.WriteLine("ratingctl clock: --timeout must be positive");
+            return null;
+        }
+
+        var properties = configuration.GetSection("Kafka:Properties").GetChildren()
+            .Where(p => p.Value is not null)
+            .ToDictionary(p => p.Key, p => p.Value!, StringComparer.Ordinal);
+        var name = !string.IsNullOrWhiteSpace(topic) ? topic : configuration["Topics:Cdrs"] is { Length: > 0 } configured ? configured : new TopicNames().Cdrs;
+        return new Target(servers, name, properties, timeout);
     }
 
     /// <summary>
     /// A clock at the current time now and then every <paramref name="interval"/> until cancelled (the compose clock
     /// service). A failed write is reported and tried again at the next tick: the next clock covers the time missed.
     /// </summary>
-    /// <returns>0 when stopped; 2 for an interval that is not positive.</returns>
-    public static async Task<int> RepeatAsync(string bootstrap, TimeSpan interval, string topic, TimeProvider time, TextWriter stdout, TextWriter stderr,
+    /// <returns>0 when stopped; 2 for an interval that is not positive or a configuration librdkafka refuses.</returns>
+    public static async Task<int> RepeatAsync(Target target, TimeSpan interval, TimeProvider time, TextWriter stdout, TextWriter stderr,
         CancellationToken cancel)
     {
         if (interval <= TimeSpan.Zero)
@@ -55,7 +119,10 @@ public static class ClockCommand
         {
             do
             {
-                await RunAsync(bootstrap, "now", topic, time, stdout, stderr, cancel);
+                if (await RunAsync(target, "now", time, stdout, stderr, cancel) == 2)
+                {
+                    return 2;
+                }
             }
             while (await timer.WaitForNextTickAsync(cancel));
         }
@@ -76,8 +143,11 @@ public static class ClockCommand
         return Instant.TryParse(text, out _) ? $$"""{"type":"clock","at":"{{text}}"}""" : null;
     }
 
-    /// <returns>0 when every partition acknowledged the clock; 2 for a bad argument; 1 when Kafka failed.</returns>
-    public static async Task<int> RunAsync(string bootstrap, string at, string topic, TimeProvider time, TextWriter stdout, TextWriter stderr,
+    /// <returns>
+    /// 0 when every partition acknowledged the clock; 2 for a bad instant or a configuration librdkafka refuses; 1 when
+    /// Kafka failed (no answer within the timeout, no such topic, a partition that did not acknowledge).
+    /// </returns>
+    public static async Task<int> RunAsync(Target target, string at, TimeProvider time, TextWriter stdout, TextWriter stderr,
         CancellationToken cancel)
     {
         if (Record(at, time) is not { } record)
@@ -86,33 +156,91 @@ public static class ClockCommand
             return 2;
         }
 
+        var started = Stopwatch.StartNew();
+        List<int> partitions;
         try
         {
-            var partitions = Partitions(bootstrap, topic);
-            var value = Encoding.UTF8.GetBytes(record);
-            using var producer = new ProducerBuilder<byte[]?, byte[]>(KafkaClientTuning.Producer(bootstrap))
-                .SetLogHandler((_, _) => { })
-                .Build();
-            var deliveries = partitions
-                .Select(p => producer.ProduceAsync(new TopicPartition(topic, p), new Message<byte[]?, byte[]> { Key = null, Value = value }, cancel))
-                .ToList();
-            var results = await Task.WhenAll(deliveries).WaitAsync(TimeSpan.FromSeconds(60), cancel);
-            await stdout.WriteLineAsync($"{record} written to {results.Length} partitions of {topic}");
-            return 0;
+            partitions = Partitions(target.Bootstrap, target.Topic, target.Timeout, target.Properties);
         }
-        catch (Exception e) when (e is KafkaException or InvalidOperationException or TimeoutException)
+        catch (ArgumentException e)
         {
-            await stderr.WriteLineAsync($"ratingctl clock: {e.Message}");
+            await stderr.WriteLineAsync($"ratingctl clock: the Kafka configuration is refused: {e.Message}");
+            return 2;
+        }
+        catch (KafkaException e)
+        {
+            await stderr.WriteLineAsync($"ratingctl clock: no clock written: Kafka at {target.Bootstrap} gave no metadata within "
+                + $"{target.Timeout.TotalSeconds:0.#} s ({e.Error.Reason})");
             return 1;
         }
+        catch (InvalidOperationException e)
+        {
+            await stderr.WriteLineAsync($"ratingctl clock: no clock written: {e.Message}");
+            return 1;
+        }
+
+        // What is left of the timeout bounds the acknowledgements (librdkafka retries within it).
+        var left = (int)Math.Max(1000, (target.Timeout - started.Elapsed).TotalMilliseconds);
+        var config = KafkaClientTuning.Producer(target.Bootstrap, target.Properties);
+        config.MessageTimeoutMs = left;
+        config.RequestTimeoutMs = Math.Min(config.RequestTimeoutMs ?? 30_000, left);
+        var value = Encoding.UTF8.GetBytes(record);
+        IProducer<byte[]?, byte[]> built;
+        try
+        {
+            built = Refused(() => new ProducerBuilder<byte[]?, byte[]>(config).SetLogHandler((_, _) => { }).Build());
+        }
+        catch (ArgumentException e)
+        {
+            await stderr.WriteLineAsync($"ratingctl clock: the Kafka configuration is refused: {e.Message}");
+            return 2;
+        }
+
+        using var producer = built;
+        var outcomes = await Task.WhenAll(partitions.Select(async partition =>
+        {
+            try
+            {
+                await producer.ProduceAsync(new TopicPartition(target.Topic, partition), new Message<byte[]?, byte[]> { Key = null, Value = value }, cancel);
+                return (Partition: partition, Error: (string?)null);
+            }
+            catch (ProduceException<byte[]?, byte[]> e)
+            {
+                return (Partition: partition, Error: e.Error.Reason);
+            }
+        }));
+
+        var failed = outcomes.Where(o => o.Error is not null).ToList();
+        if (failed.Count > 0)
+        {
+            var written = outcomes.Where(o => o.Error is null).Select(o => o.Partition).ToList();
+            await stderr.WriteLineAsync($"ratingctl clock: {record} not acknowledged by partition{(failed.Count == 1 ? "" : "s")} "
+                + $"{string.Join(", ", failed.Select(f => f.Partition))} of {target.Topic} ({failed[0].Error})"
+                + (written.Count > 0 ? $"; written to {string.Join(", ", written)}" : "")
+                + ". Run it again: a repeated clock changes nothing.");
+            return 1;
+        }
+
+        await stdout.WriteLineAsync($"{record} written to {partitions.Count} partitions of {target.Topic}");
+        return 0;
     }
 
-    /// <summary>The partition numbers of <paramref name="topic"/>; throws <see cref="InvalidOperationException"/> when it does not exist.</summary>
-    public static List<int> Partitions(string bootstrap, string topic)
+    /// <summary>
+    /// The partition numbers of <paramref name="topic"/>. Throws <see cref="InvalidOperationException"/> when it does
+    /// not exist, <see cref="KafkaException"/> when the cluster gives no metadata within <paramref name="timeout"/>,
+    /// <see cref="ArgumentException"/> when librdkafka refuses a property.
+    /// </summary>
+    public static List<int> Partitions(string bootstrap, string topic, TimeSpan? timeout = null, IReadOnlyDictionary<string, string>? properties = null)
     {
-        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrap }).SetLogHandler((_, _) => { }).Build();
+        var config = new AdminClientConfig { BootstrapServers = bootstrap };
+        foreach (var (name, value) in properties ?? new Dictionary<string, string>())
+        {
+            config.Set(name, value);
+        }
+
+        using var admin = Refused(() => new AdminClientBuilder(config).SetLogHandler((_, _) => { }).Build());
         // The metadata of all topics: asking for one topic by name would let a broker that auto-creates topics make it.
-        var metadata = admin.GetMetadata(TimeSpan.FromSeconds(30));
+        var metadata = admin.GetMetadata(timeout ?? TimeSpan.FromSeconds(30));
         var found = metadata.Topics.SingleOrDefault(t => t.Topic == topic);
         if (found is null || found.Error.IsError || found.Partitions.Count == 0)
         {
@@ -120,5 +248,18 @@ public static class ClockCommand
         }
 
         return [.. found.Partitions.Select(p => p.PartitionId).Order()];
+    }
+
+    /// <summary>Builds a client; a property librdkafka refuses (Confluent.Kafka says so with an InvalidOperationException) becomes an ArgumentException.</summary>
+    private static T Refused<T>(Func<T> build)
+    {
+        try
+        {
+            return build();
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new ArgumentException(e.Message, e);
+        }
     }
 }
