@@ -18,9 +18,10 @@ namespace RatingPipeline.Cli.Commands;
 /// Kafka-protocol cluster (or uses <c>--bootstrap</c>), loads the demo tariff and synthetic subscriber
 /// profiles, runs the rater in-process, streams synthetic CDRs at a set rate, shows live figures, and ends
 /// with <c>N cdrs, N rated, N rejected, N reminders</c>. The synthetic stream runs at about 11 simulated hours per
-/// second (a CDR every 20 s of stream time at 2,000 CDRs/s), its roaming trips begin with a location record, and the
-/// demo writes a clock record to every partition each simulated hour, as the scheduler would: within 30 s, cycles
-/// close, bills are written and the demo plans' monthly fees are charged.
+/// second at any rate (a CDR every 20 s of stream time at 2,000 CDRs/s), its roaming trips begin with a location
+/// record, and the demo writes a clock record to every partition each simulated hour, as the scheduler would: within
+/// 30 s, cycles close, bills are written and the demo plans' monthly fees are charged. The summary reads this run's
+/// bills back from the bills topic and shows their count, their sum and the largest ones.
 /// </summary>
 public static class DemoCommand
 {
@@ -66,7 +67,7 @@ public static class DemoCommand
         await File.WriteAllBytesAsync(tariffPath, SyntheticData.DemoTariffWithMonthlyFees(), cancel);
 
         using var producer = new ProducerBuilder<byte[], byte[]>(KafkaClientTuning.Producer(bootstrap)).SetLogHandler((_, _) => { }).Build();
-        var data = new SyntheticData(options.Seed, options.Subscribers, stepTicks: SimulatedStep.Ticks, locationRecords: true);
+        var data = new SyntheticData(options.Seed, options.Subscribers, stepTicks: SimulatedPerSecond.Ticks / Math.Max(1, options.Rate), locationRecords: true);
         var partitions = ClockCommand.Partitions(bootstrap, topics.Cdrs);
         var buffer = new ArrayBufferWriter<byte>(1024);
         for (var i = 0; i < options.Subscribers; i++)
@@ -83,6 +84,8 @@ public static class DemoCommand
         producer.Flush(cancel);
         Console.WriteLine($"{options.Subscribers} subscriber profiles loaded; tariff {tariffPath}");
 
+        // Where this run's bills begin (an outside cluster's bills topic may hold earlier ones).
+        var billsFrom = HighWatermarks(bootstrap, topics.Bills);
         var rater = RaterHost.Build([], new Dictionary<string, string?>
         {
             ["Kafka:BootstrapServers"] = bootstrap,
@@ -190,12 +193,72 @@ public static class DemoCommand
             + "opt-outs, deferrals and failures are in the notice-log topic and the sender's metrics");
         Console.WriteLine($"bills: {final.Bills} (closed billing cycles); fee records: {final.Fees}; clock records: {clocks} "
             + $"({clocks / Math.Max(1, partitions.Count)} simulated hours, one per partition each)");
+        var bills = ReadBills(bootstrap, topics.Bills, billsFrom);
+        Console.WriteLine($"bills in the {topics.Bills} topic: {bills.Count}, totalling {Yuan(bills.Sum(b => b.Total))} yuan "
+            + $"(fees {Yuan(bills.Sum(b => b.Fees))}, top-ups {Yuan(bills.Sum(b => b.TopUp))}); the largest:");
+        foreach (var bill in bills.OrderByDescending(b => b.Total).Take(ShownBills))
+        {
+            Console.WriteLine($"  bill {bill.Msisdn} cycle {bill.Cycle} ({bill.Plan}): total {Yuan(bill.Total)} = usage {Yuan(bill.Usage)} + fees {Yuan(bill.Fees)} "
+                + $"+ top-up {Yuan(bill.TopUp)} yuan");
+        }
         Console.WriteLine($"{produced} cdrs, {final.Rated} rated, {final.Rejected} rejected, {final.Reminders} reminders");
         return final.Consumed >= produced + clocks ? 0 : 1;
     }
 
-    /// <summary>Stream time per CDR: at the default 2,000 CDRs/s, about 11 simulated hours per second.</summary>
-    private static readonly TimeSpan SimulatedStep = TimeSpan.FromSeconds(20);
+    /// <summary>How many bills the summary shows one by one (the largest).</summary>
+    private const int ShownBills = 3;
+
+    /// <summary>The members of a bill (SPEC §7.8) the summary shows; money in micros.</summary>
+    private sealed record BillLine(string Msisdn, string Cycle, string Plan, long Usage, long Fees, long TopUp, long Total);
+
+    /// <summary>Micros as yuan: at least two decimals, no trailing zeros beyond them.</summary>
+    private static string Yuan(long micros) => (micros / 1_000_000m).ToString("0.00####", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Each partition's high watermark (the offset its next record gets) of <paramref name="topic"/>.</summary>
+    private static Dictionary<int, long> HighWatermarks(string bootstrap, string topic)
+    {
+        using var consumer = new ConsumerBuilder<Ignore, Ignore>(KafkaClientTuning.Consumer(bootstrap, $"ratingpipeline-demo-bills-{Guid.NewGuid():N}", "none"))
+            .SetLogHandler((_, _) => { }).Build();
+        return ClockCommand.Partitions(bootstrap, topic)
+            .ToDictionary(p => p, p => consumer.QueryWatermarkOffsets(new TopicPartition(topic, p), TimeSpan.FromSeconds(30)).High.Value);
+    }
+
+    /// <summary>The bills written since <paramref name="from"/>, partition by partition, up to the end (bounded: 30 s).</summary>
+    private static List<BillLine> ReadBills(string bootstrap, string topic, Dictionary<int, long> from)
+    {
+        var to = HighWatermarks(bootstrap, topic);
+        var bills = new List<BillLine>();
+        using var consumer = new ConsumerBuilder<Ignore, byte[]>(KafkaClientTuning.Consumer(bootstrap, $"ratingpipeline-demo-bills-{Guid.NewGuid():N}", "none"))
+            .SetLogHandler((_, _) => { }).Build();
+        var pending = to.Where(p => p.Value > from.GetValueOrDefault(p.Key)).Select(p => p.Key).ToHashSet();
+        consumer.Assign(pending.Select(p => new TopicPartitionOffset(topic, p, from.GetValueOrDefault(p))));
+        var until = Stopwatch.GetTimestamp() + (30 * Stopwatch.Frequency);
+        while (pending.Count > 0 && Stopwatch.GetTimestamp() < until)
+        {
+            if (consumer.Consume(TimeSpan.FromMilliseconds(200)) is not { Message: not null } record)
+            {
+                continue;
+            }
+
+            using var json = System.Text.Json.JsonDocument.Parse(record.Message.Value);
+            var bill = json.RootElement;
+            bills.Add(new BillLine(bill.GetProperty("msisdn").GetString()!, bill.GetProperty("cycle").GetString()!, bill.GetProperty("plan").GetString()!,
+                bill.GetProperty("usageCharge").GetInt64(), bill.GetProperty("feeCharge").GetInt64(), bill.GetProperty("topUp").GetInt64(),
+                bill.GetProperty("total").GetInt64()));
+            if (record.Offset.Value + 1 >= to[record.Partition.Value])
+            {
+                pending.Remove(record.Partition.Value);
+            }
+        }
+
+        return bills;
+    }
+
+    /// <summary>
+    /// Stream time per second of the demo, whatever the rate: a simulated day about every 2 s, so that within a 30 s
+    /// demo billing cycles close (at 2,000 CDRs/s, a CDR every 20 s of stream time).
+    /// </summary>
+    private static readonly TimeSpan SimulatedPerSecond = TimeSpan.FromHours(11);
 
     private static void Stream(IProducer<byte[], byte[]> producer, SyntheticData data, int rate, string topic, IReadOnlyList<int> partitions,
         ref long produced, ref long clocks, CancellationToken stop)

@@ -112,6 +112,34 @@ public sealed partial class PublishedAppTests
         Assert.That(TopicCount(cluster, cluster.Topics.Subscribers), Is.EqualTo(50));
     }
 
+    /// <summary>
+    /// The Helm chart's clock CronJob gives <c>ratingctl clock</c> only the workers' environment (bootstrap servers,
+    /// librdkafka properties, topic names): the published app writes its clock where that environment says.
+    /// </summary>
+    [Test]
+    [Category("needs-kcat")]
+    public void Published_clock_writes_to_the_cluster_and_cdr_topic_its_environment_names()
+    {
+        using var cluster = EmbeddedCluster.Start(partitions: 3);
+        var topics = Rater.TestTopics.Create(cluster, Rater.TestTopics.UniquePrefix("published-clock"));
+        var run = ChildProcess.Run("dotnet", [PublishedApp.Dll, "clock", "--at", "2026-12-01T00:00:00+08:00"], TimeSpan.FromMinutes(2),
+            PublishedApp.Directory, new Dictionary<string, string?>
+            {
+                ["Kafka__BootstrapServers"] = cluster.BootstrapServers,
+                ["Kafka__Properties__client.id"] = "ratingpipeline-clock",
+                ["Topics__Cdrs"] = topics.Cdrs,
+            });
+        var records = Kafka.Kcat.ConsumeToEnd(cluster.BootstrapServers, topics.Cdrs);
+        Assert.Multiple(() =>
+        {
+            Assert.That(run.ExitCode, Is.Zero, run.ToString());
+            Assert.That(run.Stdout, Does.Contain($"written to 3 partitions of {topics.Cdrs}"));
+            Assert.That(records.Select(r => (r.Partition, r.Value)).Order(), Is.EqualTo(new[] { 0, 1, 2 }
+                .Select(p => (p, """{"type":"clock","at":"2026-12-01T00:00:00+08:00"}"""))));
+            Assert.That(TopicCount(cluster, cluster.Topics.Cdrs), Is.Zero, "nothing in the default cdrs topic");
+        });
+    }
+
     [Test]
     public void Published_demo_closes_cycles_with_bills_and_fees_within_its_run()
     {
@@ -121,6 +149,9 @@ public sealed partial class PublishedAppTests
             TimeSpan.FromMinutes(4), PublishedApp.Directory);
         var bills = DemoBills().Match(run.Stdout);
         var summary = DemoSummary().Match(run.Stdout);
+        var shown = DemoBillLine().Matches(run.Stdout);
+        var inTopic = DemoBillsInTopic().Match(run.Stdout);
+        static decimal Yuan(Match m, string name) => decimal.Parse(m.Groups[name].Value, System.Globalization.CultureInfo.InvariantCulture);
         Assert.Multiple(() =>
         {
             Assert.That(run.ExitCode, Is.Zero, run.Stdout + run.Stderr);
@@ -130,8 +161,24 @@ public sealed partial class PublishedAppTests
             Assert.That(bills.Success ? long.Parse(bills.Groups["fees"].Value, System.Globalization.CultureInfo.InvariantCulture) : 0, Is.Positive, "fee records");
             Assert.That(bills.Success ? long.Parse(bills.Groups["clocks"].Value, System.Globalization.CultureInfo.InvariantCulture) : 0, Is.Positive, "clock records");
             Assert.That(run.Stdout, Does.Contain("roaming "), "reminders by kind");
+            Assert.That(shown, Has.Count.InRange(1, 3), "a few bills shown one by one");
+            foreach (Match bill in shown)
+            {
+                Assert.That(Yuan(bill, "total"), Is.EqualTo(Yuan(bill, "usage") + Yuan(bill, "fees") + Yuan(bill, "topup")), bill.Value);
+            }
+
+            Assert.That(inTopic.Success, Is.True, run.Stdout);
+            Assert.That(inTopic.Success ? inTopic.Groups["count"].Value : "", Is.EqualTo(bills.Groups["bills"].Value),
+                "every bill the rater counted is in the bills topic");
+            Assert.That(inTopic.Success ? Yuan(inTopic, "total") : 0, Is.GreaterThanOrEqualTo(shown.Sum(b => Yuan(b, "total"))));
         });
     }
+
+    [GeneratedRegex(@"^  bill [0-9]+ cycle [0-9]{4}-[0-9]{2}-[0-9]{2} \([^)]+\): total (?<total>[0-9]+\.[0-9]+) = usage (?<usage>[0-9]+\.[0-9]+) \+ fees (?<fees>[0-9]+\.[0-9]+) \+ top-up (?<topup>[0-9]+\.[0-9]+) yuan$", RegexOptions.Multiline)]
+    private static partial Regex DemoBillLine();
+
+    [GeneratedRegex(@"^bills in the bills topic: (?<count>[0-9]+), totalling (?<total>[0-9]+\.[0-9]+) yuan", RegexOptions.Multiline)]
+    private static partial Regex DemoBillsInTopic();
 
     [System.Text.RegularExpressions.GeneratedRegex(@"^bills: (?<bills>[0-9]+) \(closed billing cycles\); fee records: (?<fees>[0-9]+); clock records: (?<clocks>[0-9]+)", System.Text.RegularExpressions.RegexOptions.Multiline)]
     private static partial System.Text.RegularExpressions.Regex DemoBills();
