@@ -48,7 +48,12 @@ public sealed partial class ComposeTests
     public void The_clock_service_writes_a_clock_to_the_cdr_topic_every_hour()
     {
         var command = Yaml.List(Services["clock"]["command"], "command").Select(a => Substitute(a?.ToString() ?? "")).ToList();
+        var parse = ClockCommand.Build().Parse(command[1..]);
+
         Assert.That(command, Is.EqualTo(new[] { "clock", "--bootstrap", "kafka:9092", "--every", "1h" }));
+        Assert.That(parse.Errors, Is.Empty);
+        Assert.That(parse.GetValue<TimeSpan?>("--every"), Is.EqualTo(TimeSpan.FromHours(1)));
+        Assert.That(Services["clock"]["restart"], Is.EqualTo("unless-stopped"), "a clock service that ends is started again");
     }
 
     [Test]
@@ -204,6 +209,78 @@ public sealed partial class ComposeTests
     }
 
     [Test]
+    public void Topic_script_raises_a_shorter_retention_of_topics_that_existed_before_and_keeps_a_longer_one()
+    {
+        using var stub = new KafkaTopicsStub();
+        const long Day = 86_400_000;
+
+        // As a lab created before bills existed and rated-cdrs was kept for re-rating: 7 and 30 days; notice-log
+        // set by hand to a year; bills created by hand without a retention of its own.
+        var result = stub.RunScript(partitions: 6, existing: $"rated-cdrs={7 * Day} adjustments={30 * Day} notice-log={365 * Day} bills=");
+
+        Assert.That(result.ExitCode, Is.Zero, result.ToString());
+        Assert.That(stub.AlteredRetentions(), Is.EquivalentTo(new Dictionary<string, long>
+        {
+            ["rated-cdrs"] = 62 * Day,
+            ["adjustments"] = 62 * Day,
+            ["bills"] = 153 * Day,
+        }));
+        Assert.That(result.Stdout, Does.Contain($"rated-cdrs retention.ms raised from {7 * Day} to {62 * Day}")
+            .And.Contain($"bills retention.ms raised from the broker default to {153 * Day}"));
+    }
+
+    [Test]
+    public void Topic_script_leaves_the_retention_of_topics_it_created_as_it_set_it()
+    {
+        using var stub = new KafkaTopicsStub();
+
+        var result = stub.RunScript(partitions: 6);
+
+        Assert.That(result.ExitCode, Is.Zero, result.ToString());
+        Assert.That(stub.AlteredRetentions(), Is.Empty);
+    }
+
+    [TestCase("AUDIT_RETENTION_DAYS", "152", "below 153 days")]
+    [TestCase("RATED_RETENTION_DAYS", "61", "below 62 days")]
+    [TestCase("RATED_RETENTION_DAYS", "2 months", "not a whole number of days")]
+    public void Topic_script_refuses_a_retention_below_what_the_product_needs(string variable, string days, string message)
+    {
+        using var stub = new KafkaTopicsStub();
+
+        var result = stub.RunScript(partitions: 6, environment: new() { [variable] = days });
+
+        Assert.That(result.ExitCode, Is.EqualTo(2), result.ToString());
+        Assert.That(result.Stderr, Does.Contain($"{variable}={days} is").And.Contain(message));
+        Assert.That(stub.Calls(), Is.Empty, "nothing created");
+    }
+
+    [Test]
+    public void Topic_script_keeps_longer_retentions_and_passes_the_client_properties_to_every_call()
+    {
+        using var stub = new KafkaTopicsStub();
+        const long Day = 86_400_000;
+
+        var result = stub.RunScript(partitions: 6, environment: new()
+        {
+            ["AUDIT_RETENTION_DAYS"] = "400",
+            ["RATED_RETENTION_DAYS"] = "93",
+            ["COMMAND_CONFIG"] = "/etc/kafka-client/client.properties",
+        });
+        var created = stub.CreatedTopics();
+
+        Assert.That(result.ExitCode, Is.Zero, result.ToString());
+        Assert.Multiple(() =>
+        {
+            foreach (var (topic, days) in new[] { ("notice-log", 400L), ("bills", 400L), ("rated-cdrs", 93L), ("adjustments", 93L), ("cdrs", 7L) })
+            {
+                Assert.That(created[topic].Configs["retention.ms"], Is.EqualTo((days * Day).ToString(System.Globalization.CultureInfo.InvariantCulture)), topic);
+            }
+
+            Assert.That(stub.Calls(), Has.All.Contain("--command-config /etc/kafka-client/client.properties"));
+        });
+    }
+
+    [Test]
     public void Topic_script_fails_when_an_existing_topic_has_another_partition_count()
     {
         using var stub = new KafkaTopicsStub();
@@ -292,7 +369,9 @@ public sealed partial class ComposeTests
 
     /// <summary>
     /// A stand-in for kafka-topics.sh: records every call and answers --describe with the partition count it was
-    /// created with (or 3 for one chosen topic, to play a topic created earlier with another count).
+    /// created with (or 3 for one chosen topic, to play a topic created earlier with another count). And one for
+    /// kafka-configs.sh: answers --describe with the retention.ms a topic was created with, or, for a topic that
+    /// existed before (its creation was a no-op), the one given (none: the broker default); records --alter.
     /// </summary>
     private sealed class KafkaTopicsStub : IDisposable
     {
@@ -313,30 +392,77 @@ public sealed partial class ComposeTests
                 esac
                 exit 0
                 """.Replace("\r", "", StringComparison.Ordinal));
+            File.WriteAllText(ConfigsScript, """
+                #!/bin/sh
+                echo "configs $*" >> "$STUB_LOG"
+                case "$*" in
+                  *--describe*)
+                    topic=$(echo "$*" | sed 's/.*--entity-name \([^ ]*\).*/\1/')
+                    if echo " $STUB_EXISTING " | grep -q " $topic="; then
+                      value=$(echo " $STUB_EXISTING " | sed -n "s/.* $topic=\([^ ]*\) .*/\1/p")
+                    else
+                      value=$(grep -e "--create.* --topic $topic " "$STUB_LOG" | sed -n 's/.*retention\.ms=\([0-9]*\).*/\1/p' | tail -n 1)
+                    fi
+                    echo "Dynamic configs for topic $topic are:"
+                    if [ -n "$value" ]; then
+                      echo "  retention.ms=$value sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:retention.ms=$value}"
+                    fi
+                    ;;
+                esac
+                exit 0
+                """.Replace("\r", "", StringComparison.Ordinal));
             if (!OperatingSystem.IsWindows())
             {
                 File.SetUnixFileMode(Script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+                File.SetUnixFileMode(ConfigsScript, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             }
         }
 
         private string Script => Path.Combine(_folder, "kafka-topics.sh");
 
+        private string ConfigsScript => Path.Combine(_folder, "kafka-configs.sh");
+
         private string Log => Path.Combine(_folder, "calls.log");
 
-        public ToolResult RunScript(int partitions, string oddTopic = "") =>
-            ChildProcess.Run("sh", [Path.Combine(RepoFiles.Deploy, "kafka", "create-topics.sh")], TimeSpan.FromSeconds(60), _folder, new Dictionary<string, string?>
+        /// <param name="partitions">PARTITIONS.</param>
+        /// <param name="oddTopic">A topic that exists with 3 partitions.</param>
+        /// <param name="existing">Topics that exist from before, each with its retention.ms (empty: none set), e.g. "bills= rated-cdrs=604800000".</param>
+        /// <param name="environment">More environment of the script.</param>
+        public ToolResult RunScript(int partitions, string oddTopic = "", string existing = "", Dictionary<string, string?>? environment = null)
+        {
+            var variables = new Dictionary<string, string?>
             {
                 ["KAFKA_TOPICS"] = Script,
+                ["KAFKA_CONFIGS"] = ConfigsScript,
                 ["BOOTSTRAP"] = "kafka:9092",
                 ["PARTITIONS"] = partitions.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["STUB_LOG"] = Log,
                 ["STUB_ODD_TOPIC"] = oddTopic,
-            });
+                ["STUB_EXISTING"] = existing,
+            };
+            foreach (var (name, value) in environment ?? [])
+            {
+                variables[name] = value;
+            }
+
+            return ChildProcess.Run("sh", [Path.Combine(RepoFiles.Deploy, "kafka", "create-topics.sh")], TimeSpan.FromSeconds(60), _folder, variables);
+        }
+
+        /// <summary>Every call of either tool, as its arguments.</summary>
+        public string[] Calls() => File.Exists(Log) ? File.ReadAllLines(Log) : [];
+
+        /// <summary>The retention.ms each topic was altered to.</summary>
+        public Dictionary<string, long> AlteredRetentions() =>
+            Calls().Where(l => l.StartsWith("configs ", StringComparison.Ordinal) && l.Contains("--alter", StringComparison.Ordinal))
+                .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                .ToDictionary(
+                    w => w[Array.IndexOf(w, "--entity-name") + 1],
+                    w => long.Parse(w[Array.IndexOf(w, "--add-config") + 1].Split('=')[1], System.Globalization.CultureInfo.InvariantCulture));
 
         public Dictionary<string, (int Partitions, Dictionary<string, string> Configs)> CreatedTopics()
         {
             var created = new Dictionary<string, (int, Dictionary<string, string>)>();
-            foreach (var line in File.ReadAllLines(Log).Where(l => l.Contains("--create", StringComparison.Ordinal)))
+            foreach (var line in Calls().Where(l => l.Contains("--create", StringComparison.Ordinal)))
             {
                 var words = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
                 string After(string flag) => words[Array.IndexOf(words, flag) + 1];

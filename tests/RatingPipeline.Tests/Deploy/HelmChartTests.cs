@@ -44,8 +44,16 @@ public sealed partial class HelmChartTests
     private static Dictionary<string, object?> Single(List<Dictionary<string, object?>> objects, string kind, string name) =>
         objects.Single(o => (string?)o["kind"] == kind && (string?)Yaml.At(o, "metadata", "name") == name);
 
+    /// <summary>The objects that run pods: the workers, the clock's CronJob and the topic setup's Job.</summary>
+    private static IEnumerable<Dictionary<string, object?>> PodOwners(List<Dictionary<string, object?>> objects) =>
+        objects.Where(o => o["kind"] is "StatefulSet" or "Deployment" or "CronJob" or "Job");
+
+    /// <summary>The pod template of a workload, or of a CronJob's jobs.</summary>
+    private static object? PodTemplate(Dictionary<string, object?> owner) =>
+        owner["kind"] is "CronJob" ? Yaml.At(owner, "spec", "jobTemplate", "spec", "template") : Yaml.At(owner, "spec", "template");
+
     private static Dictionary<string, object?> Container(Dictionary<string, object?> workload) =>
-        Yaml.Map(Yaml.List(Yaml.At(workload, "spec", "template", "spec", "containers"), "containers").Single(), "container");
+        Yaml.Map(Yaml.List(Yaml.At(PodTemplate(workload), "spec", "containers"), "containers").Single(), "container");
 
     private static Dictionary<string, object?> Env(Dictionary<string, object?> container) =>
         Yaml.List(container["env"], "env").Select(e => Yaml.Map(e, "env entry")).ToDictionary(e => (string)e["name"]!, e => (object?)e);
@@ -73,7 +81,7 @@ public sealed partial class HelmChartTests
     public void Every_object_and_pod_carries_the_recommended_labels()
     {
         var objects = Render();
-        var pods = objects.Where(o => o["kind"] is "StatefulSet" or "Deployment").Select(o => Yaml.At(o, "spec", "template", "metadata", "labels"));
+        var pods = PodOwners(objects).Select(o => Yaml.At(PodTemplate(o), "metadata", "labels"));
 
         foreach (var labels in objects.Select(o => Yaml.At(o, "metadata", "labels")).Concat(pods))
         {
@@ -157,9 +165,9 @@ public sealed partial class HelmChartTests
     [Test]
     public void Workloads_run_non_root_on_a_read_only_root_with_a_writable_tmp()
     {
-        foreach (var workload in Render().Where(o => o["kind"] is "StatefulSet" or "Deployment"))
+        foreach (var workload in PodOwners(Render()))
         {
-            var pod = Yaml.At(workload, "spec", "template", "spec");
+            var pod = Yaml.At(PodTemplate(workload), "spec");
             var container = Container(workload);
             var mounts = Yaml.List(container["volumeMounts"], "volumeMounts").Select(m => Yaml.Map(m, "mount")).ToList();
             var volumes = Yaml.List(Yaml.At(pod, "volumes"), "volumes").Select(v => Yaml.Map(v, "volume")).ToList();
@@ -229,7 +237,8 @@ public sealed partial class HelmChartTests
             ["kafka.tls.caSecret"] = "kafka-cluster-ca",
         });
 
-        foreach (var workload in objects.Where(o => o["kind"] is "StatefulSet" or "Deployment"))
+        Assert.That(PodOwners(objects).Select(o => o["kind"]), Is.EquivalentTo(new[] { "StatefulSet", "Deployment", "CronJob" }));
+        foreach (var workload in PodOwners(objects))
         {
             var container = Container(workload);
             var env = Env(container);
@@ -277,18 +286,33 @@ public sealed partial class HelmChartTests
     }
 
     [Test]
-    public void The_clock_is_an_hourly_cronjob_writing_a_clock_to_the_cdr_topic()
+    public void The_clock_is_an_hourly_cronjob_writing_a_clock_now_to_the_workers_cluster_and_cdr_topic()
     {
-        var clock = Single(Render(), "CronJob", "billing-ratingpipeline-clock");
-        var container = Yaml.List(Yaml.At(clock, "spec", "jobTemplate", "spec", "template", "spec", "containers"), "containers").Single();
+        var clock = Single(Render(new() { ["topics.Cdrs"] = "acme.cdrs" }), "CronJob", "billing-ratingpipeline-clock");
+        var container = Container(clock);
         var args = Yaml.List(Yaml.At(container, "args"), "args").Select(a => a?.ToString()).ToList();
+        var env = Env(container);
         Assert.Multiple(() =>
         {
-            Assert.That(Yaml.At(clock, "spec", "schedule"), Is.EqualTo("0 * * * *"));
+            Assert.That(Yaml.At(clock, "spec", "schedule"), Is.EqualTo("0 * * * *"), "hourly, on the hour");
             Assert.That(Yaml.At(clock, "spec", "concurrencyPolicy"), Is.EqualTo("Forbid"));
-            Assert.That(Yaml.At(clock, "spec", "jobTemplate", "spec", "template", "spec", "restartPolicy"), Is.EqualTo("Never"));
-            Assert.That(args, Is.EqualTo(new[] { "clock", "--bootstrap", "kafka-0.kafka:9092,kafka-1.kafka:9092", "--at", "now", "--topic", "cdrs" }));
+            Assert.That(Yaml.At(clock, "spec", "startingDeadlineSeconds"), Is.EqualTo(600L));
+            Assert.That(Yaml.At(clock, "spec", "jobTemplate", "spec", "backoffLimit"), Is.EqualTo(2L));
+            Assert.That(Yaml.At(clock, "spec", "jobTemplate", "spec", "activeDeadlineSeconds"), Is.EqualTo(300L));
+            Assert.That(Yaml.At(PodTemplate(clock), "spec", "restartPolicy"), Is.EqualTo("Never"));
+            Assert.That(args, Is.EqualTo(new[] { "clock", "--at", "now", "--timeout", "60s" }));
+            Assert.That(Yaml.At(env["Kafka__BootstrapServers"], "value"), Is.EqualTo("kafka-0.kafka:9092,kafka-1.kafka:9092"));
+            Assert.That(Yaml.At(env["Topics__Cdrs"], "value"), Is.EqualTo("acme.cdrs"));
         });
+    }
+
+    [Test]
+    public void The_clock_can_be_left_out_and_scheduled_otherwise()
+    {
+        var objects = Render(new() { ["clock.enabled"] = false });
+        var quarterHourly = Single(Render(new() { ["clock.schedule"] = "*/15 * * * *" }), "CronJob", "billing-ratingpipeline-clock");
+        Assert.That(objects.Where(o => Equals(o["kind"], "CronJob")), Is.Empty);
+        Assert.That(Yaml.At(quarterHourly, "spec", "schedule"), Is.EqualTo("*/15 * * * *"));
     }
 
     [Test]
@@ -354,6 +378,78 @@ public sealed partial class HelmChartTests
         var notes = Chart.Value.Render(Release, Namespace, Required)["NOTES.txt"];
 
         Assert.That(notes, Does.Contain("billing-ratingpipeline-rater-0").And.Contain("namespace rating"));
+        Assert.That(notes, Does.Contain("CronJob billing-ratingpipeline-clock writes a clock record to every cdrs partition (0 * * * *)"));
+        Assert.That(notes, Does.Contain("Keep notice-log and bills at least 153 days, rated-cdrs and adjustments at least 62."));
+    }
+
+    [Test]
+    public void Topic_setup_is_off_unless_asked_for()
+    {
+        var objects = Render();
+        Assert.That(objects.Where(o => Equals(Yaml.At(o, "metadata", "labels", "app.kubernetes.io/component"), "topic-setup")), Is.Empty);
+    }
+
+    [Test]
+    public void Topic_setup_is_a_pre_install_and_pre_upgrade_job_running_the_deploy_topic_script_with_the_retention_the_product_needs()
+    {
+        var objects = Render(new() { ["topicSetup.enabled"] = true });
+        var job = Single(objects, "Job", "billing-ratingpipeline-topic-setup");
+        var script = Single(objects, "ConfigMap", "billing-ratingpipeline-topic-setup");
+        var container = Container(job);
+        var env = Env(container).ToDictionary(e => e.Key, e => (string?)Yaml.At(e.Value, "value"));
+        var mounts = Yaml.List(container["volumeMounts"], "mounts").Select(m => Yaml.Map(m, "mount")).ToList();
+        var volumes = Yaml.List(Yaml.At(PodTemplate(job), "spec", "volumes"), "volumes").Select(v => Yaml.Map(v, "volume")).ToList();
+        var scriptText = RepoFiles.ReadText("deploy", "kafka", "create-topics.sh");
+        int Weight(Dictionary<string, object?> o) => int.Parse((string)Yaml.At(o, "metadata", "annotations", "helm.sh/hook-weight")!, System.Globalization.CultureInfo.InvariantCulture);
+
+        Assert.Multiple(() =>
+        {
+            foreach (var hook in new[] { job, script })
+            {
+                Assert.That(Yaml.At(hook, "metadata", "annotations", "helm.sh/hook"), Is.EqualTo("pre-install,pre-upgrade"));
+            }
+
+            Assert.That(Weight(script), Is.LessThan(Weight(job)), "the script's ConfigMap exists before the Job");
+            Assert.That((string?)Yaml.At(script, "data", "create-topics.sh"), Is.EqualTo(scriptText.TrimEnd('\n')));
+            Assert.That(Yaml.List(container["command"], "command"), Is.EqualTo(new List<object?> { "/bin/sh", "/scripts/create-topics.sh" }));
+            Assert.That(Yaml.At(volumes.Single(v => Equals(v["name"], mounts.Single(m => Equals(m["mountPath"], "/scripts"))["name"])), "configMap", "name"),
+                Is.EqualTo("billing-ratingpipeline-topic-setup"));
+            Assert.That(env["BOOTSTRAP"], Is.EqualTo("kafka-0.kafka:9092,kafka-1.kafka:9092"));
+            Assert.That(env["PARTITIONS"], Is.EqualTo("12"));
+            Assert.That(env["REPLICATION"], Is.EqualTo("3"));
+            Assert.That(int.Parse(env["AUDIT_RETENTION_DAYS"]!, System.Globalization.CultureInfo.InvariantCulture), Is.GreaterThanOrEqualTo(153), "notice-log and bills");
+            Assert.That(int.Parse(env["RATED_RETENTION_DAYS"]!, System.Globalization.CultureInfo.InvariantCulture), Is.GreaterThanOrEqualTo(62), "rated-cdrs and adjustments");
+            Assert.That(env.Keys.Where(name => name != "LOG_DIR"), Has.All.Matches<string>(name => scriptText.Contains(name, StringComparison.Ordinal)),
+                "every variable the Job sets is one the script reads");
+            Assert.That(Yaml.At(PodTemplate(job), "spec", "restartPolicy"), Is.EqualTo("Never"));
+            Assert.That(Yaml.At(container, "securityContext", "readOnlyRootFilesystem"), Is.True);
+            Assert.That(mounts.Select(m => m["mountPath"]), Does.Contain("/tmp"), "the Kafka tools write their logs and JVM files there");
+            Assert.That(env.ContainsKey("COMMAND_CONFIG"), Is.False, "plaintext without a client properties Secret");
+        });
+    }
+
+    [Test]
+    public void Topic_setup_reads_the_kafka_tools_client_properties_from_a_secret()
+    {
+        var job = Single(Render(new() { ["topicSetup.enabled"] = true, ["topicSetup.clientPropertiesSecret"] = "kafka-admin-client" }), "Job",
+            "billing-ratingpipeline-topic-setup");
+        var container = Container(job);
+        var mount = Yaml.List(container["volumeMounts"], "mounts").Select(m => Yaml.Map(m, "mount")).Single(m => Equals(m["name"], "kafka-client"));
+        var volume = Yaml.List(Yaml.At(PodTemplate(job), "spec", "volumes"), "volumes").Select(v => Yaml.Map(v, "volume")).Single(v => Equals(v["name"], "kafka-client"));
+
+        Assert.That(Yaml.At(Env(container)["COMMAND_CONFIG"], "value"), Is.EqualTo($"{mount["mountPath"]}/client.properties"));
+        Assert.That(Yaml.At(volume, "secret", "secretName"), Is.EqualTo("kafka-admin-client"));
+    }
+
+    [Test]
+    public void Topic_setup_refuses_topic_name_overrides_it_cannot_create()
+    {
+        var set = Required;
+        set["topicSetup.enabled"] = true;
+        set["topics.Cdrs"] = "acme.cdrs";
+
+        Assert.That(() => Chart.Value.Render(Release, Namespace, set),
+            Throws.TypeOf<HelmTemplateException>().With.Message.Contains("with topics overrides, create the topics yourself"));
     }
 
     [Test]
