@@ -95,7 +95,8 @@ public sealed class DeliveryTests
         var clock = Stopwatch.StartNew();
         var output = (await rig.HandleAsync(ProfileJson.Of(M), Roaming(1))).Single();
         Assert.That((output.Record.Outcome, output.Record.Attempts), Is.EqualTo((NoticeOutcomes.Sent, 1)));
-        Assert.That(clock.Elapsed, Is.GreaterThanOrEqualTo(TimeSpan.FromMilliseconds(300)));
+        // The gateway did wait: its delay timer may fire a few milliseconds early against the test's stopwatch.
+        Assert.That(clock.Elapsed, Is.GreaterThanOrEqualTo(TimeSpan.FromMilliseconds(290)));
     }
 
     [Test]
