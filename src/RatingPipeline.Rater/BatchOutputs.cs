@@ -13,36 +13,73 @@ internal enum OutputKind : byte
     Bill,
 }
 
-/// <summary>One output record of a batch: where its bytes are, and what it belongs to.</summary>
+/// <summary>
+/// One output record of a batch: where its bytes are, and what it belongs to. <see cref="Key"/> is the Kafka key to
+/// write: a dead letter's original key, or the consumed record's key when the output is that record's subscriber's
+/// (the same bytes, so nothing is re-encoded); null for outputs of other subscribers (a clock's), whose key is made
+/// from <see cref="MsisdnKey"/>.
+/// </summary>
 internal readonly record struct PendingOutput(OutputKind Kind, int Start, int Length, ulong MsisdnKey, int Partition, long Offset,
-    RejectReason Reason, string? Detail, byte[]? OriginalKey);
+    RejectReason Reason, string? Detail, byte[]? Key);
 
 /// <summary>
-/// The outputs of one batch, written by the engine straight into one growing buffer (no per-record
-/// allocation), and the subscribers whose state the batch changed, with their partition.
+/// The outputs of one batch, written by the engine straight into one growing buffer (no per-record allocation), and
+/// what the batch counted for the metrics (added to them once per batch).
 /// </summary>
-internal sealed class BatchOutputs(RaterMetrics metrics)
+internal sealed class BatchOutputs
 {
+    private static readonly int ReminderKinds = Enum.GetValues<ReminderKind>().Length;
+
     public readonly ArrayBufferWriter<byte> Bytes = new(1 << 20);
     public readonly List<PendingOutput> Records = new(16 * 1024);
-    public readonly Dictionary<ulong, int> Touched = [];
     public readonly RecordWriter Writer = new();
-    public readonly RaterMetrics Metrics = metrics;
 
+    /// <summary>The consumed record being rated: its partition, offset, Kafka key and that key's msisdn key (0: none).</summary>
     public int Partition;
     public long Offset;
     public byte[]? Key;
+    public ulong KeyMsisdn;
+
+    public int Rated;
+    public int Fees;
+    public int Bills;
+    public int Skipped;
+    public readonly int[] Rejected = new int[8];
+    public readonly int[] Reminders = new int[ReminderKinds];
+    public int[] ZeroRated = new int[8];
+
+    /// <summary>Sets the consumed record the next outputs come from.</summary>
+    public void From(int partition, long offset, byte[]? key)
+    {
+        Partition = partition;
+        Offset = offset;
+        Key = key;
+        KeyMsisdn = key is not null && MsisdnKey.TryCompute(key, out var msisdn) ? msisdn : 0;
+    }
 
     public void Clear()
     {
         Bytes.ResetWrittenCount();
         Records.Clear();
-        Touched.Clear();
+        Rated = Fees = Bills = Skipped = 0;
+        Array.Clear(Rejected);
+        Array.Clear(Reminders);
+        Array.Clear(ZeroRated);
     }
 
     public void Add(OutputKind kind, int start, ulong msisdnKey, RejectReason reason = RejectReason.None, string? detail = null) =>
         Records.Add(new PendingOutput(kind, start, Bytes.WrittenCount - start, msisdnKey, Partition, Offset, reason, detail,
-            kind == OutputKind.Rejected ? Key : null));
+            kind == OutputKind.Rejected || (msisdnKey == KeyMsisdn && msisdnKey != 0) ? Key : null));
+
+    public void CountZeroRated(int rule)
+    {
+        if (rule >= ZeroRated.Length)
+        {
+            Array.Resize(ref ZeroRated, Math.Max(rule + 1, ZeroRated.Length * 2));
+        }
+
+        ZeroRated[rule]++;
+    }
 
     public ReadOnlySpan<byte> Slice(in PendingOutput output) => Bytes.WrittenSpan.Slice(output.Start, output.Length);
 }
@@ -57,11 +94,15 @@ internal readonly struct KafkaBatchSink(BatchOutputs batch) : IRatingSink
         batch.Add(OutputKind.Rated, start, rated.MsisdnKey);
         if (rated.IsFee)
         {
-            batch.Metrics.CountFee();
+            batch.Fees++;
         }
         else
         {
-            batch.Metrics.CountRated(rated.ZeroRuleIndex);
+            batch.Rated++;
+            if (rated.ZeroRuleIndex >= 0)
+            {
+                batch.CountZeroRated(rated.ZeroRuleIndex);
+            }
         }
     }
 
@@ -70,7 +111,7 @@ internal readonly struct KafkaBatchSink(BatchOutputs batch) : IRatingSink
         var start = batch.Bytes.WrittenCount;
         batch.Writer.WriteBill(batch.Bytes, in bill);
         batch.Add(OutputKind.Bill, start, bill.MsisdnKey);
-        batch.Metrics.CountBill();
+        batch.Bills++;
     }
 
     public void Reminder(in ReminderEvent reminder)
@@ -78,7 +119,7 @@ internal readonly struct KafkaBatchSink(BatchOutputs batch) : IRatingSink
         var start = batch.Bytes.WrittenCount;
         batch.Writer.WriteReminder(batch.Bytes, in reminder);
         batch.Add(OutputKind.Reminder, start, reminder.MsisdnKey);
-        batch.Metrics.CountReminder(reminder.Kind);
+        batch.Reminders[(int)reminder.Kind]++;
     }
 
     public void Rejected(in RejectedCdr rejected)
@@ -87,6 +128,6 @@ internal readonly struct KafkaBatchSink(BatchOutputs batch) : IRatingSink
         var start = batch.Bytes.WrittenCount;
         batch.Bytes.Write(rejected.Raw);
         batch.Add(OutputKind.Rejected, start, rejected.MsisdnKey, rejected.Reason, rejected.Detail);
-        batch.Metrics.CountRejected(rejected.Reason);
+        batch.Rejected[(int)rejected.Reason]++;
     }
 }

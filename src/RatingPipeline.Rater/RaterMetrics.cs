@@ -19,8 +19,12 @@ public sealed class RaterMetrics
     private static readonly Counter BillsCounter = Metrics.CreateCounter("ratingpipeline_bills_total", "Bills of closed billing cycles written to the bills topic.");
     private static readonly Counter FeesCounter = Metrics.CreateCounter("ratingpipeline_fees_total", "Fee records (monthly and service fees) written to rated-cdrs.");
     private static readonly Counter RemindersCounter = Metrics.CreateCounter("ratingpipeline_reminders_total", "Reminder events emitted, by kind.", "kind");
-    private static readonly Histogram BatchDuration = Metrics.CreateHistogram("ratingpipeline_batch_duration_seconds", "Time to rate a batch and have its outputs, state and offsets acknowledged.",
+    private static readonly Histogram BatchDuration = Metrics.CreateHistogram("ratingpipeline_batch_duration_seconds", "Time to rate a batch and hand its outputs to the producer (with Rater:CheckpointInterval 0 also its checkpoint).",
         new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.001, 2, 14) });
+    private static readonly Histogram CheckpointDuration = Metrics.CreateHistogram("ratingpipeline_checkpoint_duration_seconds", "Time from a checkpoint's mark to its input offsets committed: outputs before the mark acknowledged, changed states written and acknowledged.",
+        new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.001, 2, 16) });
+    private static readonly Counter StatesWritten = Metrics.CreateCounter("ratingpipeline_state_records_written_total", "rater-state records written by checkpoints.");
+    private static readonly Counter StatesDropped = Metrics.CreateCounter("ratingpipeline_state_records_dropped_total", "rater-state records a checkpoint dropped because their partition was revoked or lost after its mark.");
     private static readonly Histogram BatchSize = Metrics.CreateHistogram("ratingpipeline_batch_records", "CDRs per batch.",
         new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(1, 4, 9) });
     private static readonly Gauge Lag = Metrics.CreateGauge("ratingpipeline_consumer_lag", "Consumer lag of the cdrs topic per partition (records), from client statistics.", "partition");
@@ -67,6 +71,8 @@ public sealed class RaterMetrics
         ProfileRefusals.Inc(0);
         Recoveries.Inc(0);
         ConsumeErrors.Inc(0);
+        StatesWritten.Inc(0);
+        StatesDropped.Inc(0);
         Ready.Set(0);
     }
 
@@ -86,31 +92,55 @@ public sealed class RaterMetrics
         }
     }
 
-    public void CountConsumed(int count) => Consumed.Inc(count);
-
-    public void CountRated(int zeroRuleIndex)
+    /// <summary>Adds what one batch counted (consumed, rated, skipped, rejected, zero-rated, reminders, bills, fees) and its duration and size.</summary>
+    internal void CountBatch(BatchOutputs batch, int consumed, double seconds)
     {
-        RatedCounter.Inc();
-        if (zeroRuleIndex >= 0 && zeroRuleIndex < _zeroRated.Length)
+        Consumed.Inc(consumed);
+        Add(RatedCounter, batch.Rated);
+        Add(SkippedCounter, batch.Skipped);
+        Add(FeesCounter, batch.Fees);
+        Add(BillsCounter, batch.Bills);
+        for (var reason = 1; reason < _rejected.Length; reason++)
         {
-            _zeroRated[zeroRuleIndex].Inc();
+            Add(_rejected[reason], batch.Rejected[reason]);
+        }
+
+        for (var kind = 0; kind < _reminders.Length; kind++)
+        {
+            Add(_reminders[kind], batch.Reminders[kind]);
+        }
+
+        for (var rule = 0; rule < batch.ZeroRated.Length && rule < _zeroRated.Length; rule++)
+        {
+            Add(_zeroRated[rule], batch.ZeroRated[rule]);
+        }
+
+        BatchDuration.Observe(seconds);
+        BatchSize.Observe(consumed);
+    }
+
+    /// <summary>One checkpoint done: its duration (mark to commit) and the state records it wrote and dropped (partitions no longer owned).</summary>
+    public static void ObserveCheckpoint(double seconds, int statesWritten, int statesDropped)
+    {
+        CheckpointDuration.Observe(seconds);
+        Add(StatesWritten, statesWritten);
+        Add(StatesDropped, statesDropped);
+    }
+
+    private static void Add(Counter counter, int count)
+    {
+        if (count > 0)
+        {
+            counter.Inc(count);
         }
     }
 
-    public void CountSkipped() => SkippedCounter.Inc();
-
-    public void CountRejected(RejectReason reason) => _rejected[(int)reason].Inc();
-
-    public void CountReminder(ReminderKind kind) => _reminders[(int)kind].Inc();
-
-    public void CountBill() => BillsCounter.Inc();
-
-    public void CountFee() => FeesCounter.Inc();
-
-    public void ObserveBatch(double seconds, int records)
+    private static void Add(Counter.Child counter, int count)
     {
-        BatchDuration.Observe(seconds);
-        BatchSize.Observe(records);
+        if (count > 0)
+        {
+            counter.Inc(count);
+        }
     }
 
     public static void SetLag(int partition, long lag) => Lag.WithLabels(partition.ToString(System.Globalization.CultureInfo.InvariantCulture)).Set(lag);

@@ -1,59 +1,74 @@
 using System.Diagnostics;
-using System.Text.Json;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using RatingPipeline.Hosting;
 using RatingPipeline.Kafka;
 using RatingPipeline.Rating;
 using RatingPipeline.Records;
-using RatingPipeline.Subscribers;
 
 namespace RatingPipeline.Rater;
 
 /// <summary>
-/// One life of the rater's consume loop, from subscribing to closing. Per batch, exactly as designed:
-/// (1) consume up to a count or a time bound; (2) rate each CDR against its subscriber's state, skipping one
-/// whose offset is ≤ the state's offset tag; (3) produce rated records, reminders and dead letters and wait
-/// for their acknowledgement; (4) produce each touched subscriber's state tagged with the offset of its last
-/// applied CDR and wait; (5) commit the input offsets. Any fault throws: the worker then starts a new session
-/// from the last committed offsets and the stored states, which is what makes reprocessing exact.
+/// One life of the rater, from subscribing to closing: a checkpointed pipeline (DESIGN.md, "Rater: processing
+/// guarantee"). The rating thread consumes a batch, rates each CDR against its subscriber's state (skipping one whose
+/// offset is ≤ the state's offset tag) and hands the outputs to the producer, and goes on without waiting for the
+/// cluster. Every <see cref="RaterOptions.CheckpointInterval"/>, and on revoke and on stop, it marks a checkpoint:
+/// the outputs produced so far form its epoch, and the states changed since the previous mark are encoded as they
+/// are now. The <see cref="Checkpointer"/> waits beside the rating until that epoch is acknowledged, writes the states
+/// and waits again; the rating thread then commits the input offsets as of the mark. Interval 0 does all of it
+/// after every batch on the rating thread. Any fault throws: the worker starts a new session from the last committed
+/// offsets and the stored states, which is what makes reprocessing exact.
 /// </summary>
-internal sealed class RaterSession : IDisposable
+internal sealed partial class RaterSession : IDisposable
 {
     private readonly RaterOptions _options;
-    private readonly KafkaOptions _kafka;
     private readonly TopicNames _topics;
     private readonly TariffSource _tariffs;
     private readonly Readiness _readiness;
     private readonly RaterMetrics _metrics;
     private readonly ILogger _log;
     private readonly RatingEngine _engine;
-    private readonly BatchOutputs _outputs;
+    private readonly BatchOutputs _outputs = new();
     private readonly IConsumer<byte[], byte[]> _consumer;
     private readonly IConsumer<byte[], byte[]> _profiles;
     private readonly IConsumer<byte[], byte[]> _restore;
-    private readonly IProducer<byte[], byte[]> _producer;
+    private readonly AcknowledgedProducer _producer;
+    private readonly Checkpointer _checkpointer;
+    private readonly PartitionOwnership _ownership = new();
     private readonly List<ConsumeResult<byte[], byte[]>> _batch = [];
     private readonly Dictionary<int, HashSet<ulong>> _statesByPartition = [];
     private readonly Dictionary<int, HashSet<ulong>> _profilesByPartition = [];
     private readonly Dictionary<ulong, byte[]> _keys = [];
     private readonly HashSet<int> _assigned = [];
 
-    /// <summary>Input offsets whose batch is fully acknowledged but whose commit a rebalance has put off.</summary>
+    /// <summary>Subscribers whose state the engine changed while rating the current record.</summary>
+    private readonly HashSet<ulong> _changed = [];
+
+    /// <summary>Subscribers whose state changed since the last mark, with their partition.</summary>
+    private readonly Dictionary<ulong, int> _dirty = [];
+
+    /// <summary>The next input offset per partition rated since the last mark.</summary>
+    private readonly Dictionary<int, long> _positions = [];
+
+    /// <summary>Input offsets of written checkpoints not committed yet (a commit the group refused while changing is put off).</summary>
     private readonly Dictionary<int, long> _uncommitted = [];
+
+    /// <summary>The one message instance the rating thread produces with (the client copies what it needs).</summary>
+    private readonly Message<byte[], byte[]> _message = new();
+    private readonly bool _pipelined;
+    private readonly long _intervalTicks;
+    private byte[] _stateBuffer = new byte[1024];
+    private OutputTargets _targets = null!;
+    private AcknowledgementGroup _epoch = new();
+    private long _nextMark;
     private bool _commitPutOff;
     private bool _closed;
     private bool _abandoning;
-    private readonly Action<DeliveryReport<byte[], byte[]>> _onDelivery;
-    private bool _preservePartitions;
-    private string? _deliveryError;
-    private long _pending;
 
     public RaterSession(RaterOptions options, KafkaOptions kafka, TopicNames topics, TariffSource tariffs, Readiness readiness,
         RaterMetrics metrics, ILogger log)
     {
         _options = options;
-        _kafka = kafka;
         _topics = topics;
         _tariffs = tariffs;
         _readiness = readiness;
@@ -61,8 +76,8 @@ internal sealed class RaterSession : IDisposable
         _log = log;
         _engine = new RatingEngine(tariffs.Current) { ChangedStates = _changed };
         _metrics.SetTariff(tariffs.Current);
-        _outputs = new BatchOutputs(metrics);
-        _onDelivery = OnDelivery;
+        _pipelined = options.CheckpointInterval > TimeSpan.Zero;
+        _intervalTicks = (long)(options.CheckpointInterval.TotalSeconds * Stopwatch.Frequency);
 
         var consumerConfig = KafkaClientTuning.Consumer(kafka.BootstrapServers, options.GroupId, "none", kafka.Embedded, kafka.Properties);
         consumerConfig.StatisticsIntervalMs = options.StatisticsIntervalMs;
@@ -96,17 +111,22 @@ internal sealed class RaterSession : IDisposable
         var producerConfig = KafkaClientTuning.Producer(kafka.BootstrapServers, kafka.Properties);
         producerConfig.ClientId = $"rater-{options.InstanceId}";
         producerConfig.QueueBufferingMaxMessages = 1_000_000;
-        _producer = new ProducerBuilder<byte[], byte[]>(producerConfig)
+        // Only the error of a delivery report is read: nothing else is marshalled back per record.
+        producerConfig.DeliveryReportFields = "none";
+        _producer = new AcknowledgedProducer(new ProducerBuilder<byte[], byte[]>(producerConfig)
             .SetErrorHandler((_, e) => _log.LogWarning("Kafka producer: {Reason} ({Code}, fatal {Fatal})", e.Reason, e.Code, e.IsFatal))
             .SetLogHandler((_, _) => { })
-            .Build();
+            .Build());
+        _checkpointer = new Checkpointer(_producer, _ownership, topics.RaterState, TimeSpan.FromMilliseconds(options.AckTimeoutMs));
     }
 
     public void Run(CancellationToken stop)
     {
         CheckPartitionCounts();
         _consumer.Subscribe(_topics.Cdrs);
-        _log.LogInformation("Rater {Instance} subscribed to {Topic} in group {Group}", _options.InstanceId, _topics.Cdrs, _options.GroupId);
+        _log.LogInformation("Rater {Instance} subscribed to {Topic} in group {Group}, checkpoint every {Interval}",
+            _options.InstanceId, _topics.Cdrs, _options.GroupId, _pipelined ? _options.CheckpointInterval : "batch");
+        _nextMark = Stopwatch.GetTimestamp() + _intervalTicks;
         while (!stop.IsCancellationRequested)
         {
             if (_tariffs.Poll() is { } tariff)
@@ -117,10 +137,12 @@ internal sealed class RaterSession : IDisposable
 
             PollProfiles(10_000);
             CollectBatch(stop);
-            ProcessBatch();
+            RateBatch();
+            AfterBatch();
         }
 
-        // Graceful stop: the batch in hand is finished above; leave the group at once so partitions move now.
+        // Graceful stop: everything rated is made durable and committed; then leave the group so partitions move now.
+        CheckpointNow();
         _readiness.SetNotReady("stopping");
         RaterMetrics.SetReady(false);
         _consumer.Close();
@@ -130,7 +152,7 @@ internal sealed class RaterSession : IDisposable
 
     private void CheckPartitionCounts()
     {
-        using var admin = new DependentAdminClientBuilder(_producer.Handle).Build();
+        using var admin = new DependentAdminClientBuilder(_producer.Client.Handle).Build();
         var metadata = admin.GetMetadata(TimeSpan.FromSeconds(30));
         int Count(string topic) => metadata.Topics.FirstOrDefault(t => t.Topic == topic)?.Partitions.Count ?? 0;
         var cdrs = Count(_topics.Cdrs);
@@ -149,21 +171,40 @@ internal sealed class RaterSession : IDisposable
 
         // Outputs go to the input's partition number when the counts match, so each subscriber's records stay
         // on one partition across topics (the sender relies on it); otherwise they are keyed by msisdn.
-        _preservePartitions = new[] { _topics.RatedCdrs, _topics.Reminders, _topics.CdrsDlq, _topics.Bills }.All(t => Count(t) == cdrs);
+        var preserve = new[] { _topics.RatedCdrs, _topics.Reminders, _topics.CdrsDlq, _topics.Bills }.All(t => Count(t) == cdrs);
+        _targets = new OutputTargets(_topics, cdrs, preserve);
     }
 
-    /// <summary>Subscribers whose state the engine changed while rating the current record.</summary>
-    private readonly HashSet<ulong> _changed = [];
-
+    /// <summary>
+    /// A batch: what the client holds now, up to <see cref="RaterOptions.BatchMaxRecords"/> (pipelined), or — with a
+    /// checkpoint per batch — up to that many or <see cref="RaterOptions.BatchMaxWaitMs"/> after the first record.
+    /// </summary>
     private void CollectBatch(CancellationToken stop)
     {
-        var first = Consume(_consumer, TimeSpan.FromMilliseconds(Math.Min(100, _options.BatchMaxWaitMs)));
+        var wait = (long)Math.Min(100, _options.BatchMaxWaitMs);
+        if (_pipelined)
+        {
+            // Wake up for the next mark even when no CDR arrives.
+            wait = Math.Clamp((_nextMark - Stopwatch.GetTimestamp()) * 1000 / Stopwatch.Frequency, 0, wait);
+        }
+
+        var first = Consume(_consumer, TimeSpan.FromMilliseconds(wait));
         if (first is null)
         {
             return;
         }
 
         _batch.Add(first);
+        if (_pipelined)
+        {
+            while (_batch.Count < _options.BatchMaxRecords && !stop.IsCancellationRequested && Consume(_consumer, TimeSpan.Zero) is { } next)
+            {
+                _batch.Add(next);
+            }
+
+            return;
+        }
+
         var deadline = Stopwatch.GetTimestamp() + (_options.BatchMaxWaitMs * Stopwatch.Frequency / 1000);
         while (_batch.Count < _options.BatchMaxRecords && !stop.IsCancellationRequested)
         {
@@ -183,19 +224,17 @@ internal sealed class RaterSession : IDisposable
         }
     }
 
-    /// <summary>Rates the batch in hand, produces its outputs and states, and commits. Also called on revoke.</summary>
-    private void ProcessBatch()
+    /// <summary>Rates the batch in hand and hands its outputs to the producer (no wait). Also called on revoke.</summary>
+    private void RateBatch()
     {
         if (_batch.Count == 0)
         {
-            CommitOffsets();
             return;
         }
 
         var started = Stopwatch.GetTimestamp();
         _outputs.Clear();
         var sink = new KafkaBatchSink(_outputs);
-        var offsets = new Dictionary<int, long>();
         foreach (var record in _batch)
         {
             var partition = record.Partition.Value;
@@ -204,48 +243,162 @@ internal sealed class RaterSession : IDisposable
                 continue; // lost before it was rated: the next owner rates it
             }
 
-            _outputs.Partition = partition;
-            _outputs.Offset = record.Offset.Value;
-            _outputs.Key = record.Message.Key;
+            var offset = record.Offset.Value;
+            _outputs.From(partition, offset, record.Message.Key);
             // A clock applies to the subscribers whose profiles are in the same-numbered subscribers partition.
-            if (_engine.Process(record.Message.Value ?? [], ref sink, record.Offset.Value, clockGroup: partition) == RatingResult.Skipped)
+            if (_engine.Process(record.Message.Value ?? [], ref sink, offset, clockGroup: partition) == RatingResult.Skipped)
             {
-                _metrics.CountSkipped();
+                _outputs.Skipped++;
             }
 
-            foreach (var key in _changed)
+            if (_changed.Count > 0)
             {
-                _outputs.Touched[key] = partition;
+                foreach (var key in _changed)
+                {
+                    _dirty[key] = partition;
+                }
+
+                _changed.Clear();
             }
 
-            _changed.Clear();
-
-            offsets[partition] = record.Offset.Value + 1;
+            _positions[partition] = offset + 1;
         }
 
-        _metrics.CountConsumed(_batch.Count);
         ProduceOutputs();
-        AwaitAcknowledgements("outputs");
-        ProduceStates();
-        AwaitAcknowledgements("state");
-        foreach (var (partition, next) in offsets)
-        {
-            _uncommitted[partition] = next;
-        }
-
-        CommitOffsets();
-
-        _metrics.ObserveBatch(Stopwatch.GetElapsedTime(started).TotalSeconds, _batch.Count);
+        _metrics.CountBatch(_outputs, _batch.Count, Stopwatch.GetElapsedTime(started).TotalSeconds);
         RaterMetrics.SetState(_engine.StateCount, _engine.ProfileCount, _assigned.Count);
         _batch.Clear();
     }
 
+    private void ProduceOutputs()
+    {
+        foreach (var output in _outputs.Records)
+        {
+            var rejected = output.Kind == OutputKind.Rejected;
+            // A dead letter keeps its original key (none when it had none); the others the record's key or the subscriber's.
+            _message.Key = rejected ? output.Key! : output.Key ?? KeyOf(output.MsisdnKey);
+            _message.Value = _outputs.Slice(output).ToArray();
+            _message.Headers = rejected
+                ? DeadLetterHeaders.Create(_topics.Cdrs, output.Partition, output.Offset, output.Reason, output.Detail ?? "")
+                : null;
+            _producer.Produce(_targets.For(output.Kind, output.Partition), _message, _epoch);
+        }
+    }
+
+    /// <summary>After a batch: a checkpoint per batch (interval 0), or commit a written checkpoint and mark the next when due.</summary>
+    private void AfterBatch()
+    {
+        if (!_pipelined)
+        {
+            CheckpointNow();
+            return;
+        }
+
+        if (_checkpointer.TakeWritten() is { } written)
+        {
+            Commit(written);
+        }
+
+        var now = Stopwatch.GetTimestamp();
+        if (now < _nextMark || _checkpointer.Busy)
+        {
+            return;
+        }
+
+        _nextMark = now + _intervalTicks;
+        if (Mark() is { } checkpoint)
+        {
+            _checkpointer.Submit(checkpoint);
+        }
+        else
+        {
+            CommitOffsets();
+        }
+    }
+
+    /// <summary>A checkpoint on this thread, now: after the one in flight, mark, write, commit. On revoke, on stop, and per batch with interval 0.</summary>
+    private void CheckpointNow()
+    {
+        if (_checkpointer.WaitIdle() is { } written)
+        {
+            Commit(written);
+        }
+
+        if (Mark() is { } checkpoint)
+        {
+            _checkpointer.Write(checkpoint);
+            Commit(checkpoint);
+        }
+        else
+        {
+            CommitOffsets();
+        }
+    }
+
     /// <summary>
-    /// Step 5. A commit refused because the group is changing (a rebalance under way, or this member's generation
-    /// already superseded) is not a fault: the batch's outputs and states are acknowledged, so the offsets are kept and
-    /// committed after the next batch, or in the revoke handler if the partition moves. The client rejoins by itself and
-    /// reports moved partitions through the revoke and lost handlers, which drop their offsets: they are never committed
-    /// once another member may own them (it re-reads from the last commit and skips the records by their tags).
+    /// Step 4's mark: closes the epoch of the outputs produced so far and takes the states changed since the previous
+    /// mark as they are now (encoded: a copy), tagged with the offset of their last applied record, and the input
+    /// offsets. Null when nothing happened since the previous mark.
+    /// </summary>
+    private Checkpoint? Mark()
+    {
+        if (_epoch.Produced == 0 && _dirty.Count == 0 && _positions.Count == 0)
+        {
+            return null;
+        }
+
+        var checkpoint = new Checkpoint(_epoch);
+        _epoch = new AcknowledgementGroup();
+        foreach (var (key, partition) in _dirty)
+        {
+            var generation = _ownership.GenerationOf(partition);
+            if (generation < 0 || !_engine.TryGetState(key, out var state))
+            {
+                continue;
+            }
+
+            var size = UsageStateCodec.MaxSize(in state);
+            if (_stateBuffer.Length < size)
+            {
+                _stateBuffer = new byte[Math.Max(size, _stateBuffer.Length * 2)];
+            }
+
+            var length = UsageStateCodec.Write(in state, _stateBuffer);
+            checkpoint.States.Add(new StateRecord(partition, generation, KeyOf(key), _stateBuffer.AsSpan(0, length).ToArray()));
+            Track(_statesByPartition, partition, key);
+        }
+
+        _dirty.Clear();
+        foreach (var (partition, next) in _positions)
+        {
+            checkpoint.Offsets.Add(new OffsetMark(partition, _ownership.GenerationOf(partition), next));
+        }
+
+        _positions.Clear();
+        return checkpoint;
+    }
+
+    /// <summary>Step 6 for a written checkpoint: its offsets, for the partitions still owned in the generation of its mark.</summary>
+    private void Commit(Checkpoint checkpoint)
+    {
+        foreach (var mark in checkpoint.Offsets)
+        {
+            if (_ownership.Owns(mark.Partition, mark.Generation))
+            {
+                _uncommitted[mark.Partition] = mark.Next;
+            }
+        }
+
+        CommitOffsets();
+        RaterMetrics.ObserveCheckpoint(Stopwatch.GetElapsedTime(checkpoint.MarkedAt).TotalSeconds, checkpoint.StatesWritten, checkpoint.StatesDropped);
+    }
+
+    /// <summary>
+    /// A commit refused because the group is changing (a rebalance under way, or this member's generation already
+    /// superseded) is not a fault: the checkpoint's outputs and states are acknowledged, so the offsets are kept and
+    /// committed with the next checkpoint, or in the revoke handler if the partition moves. The client rejoins by itself
+    /// and reports moved partitions through the revoke and lost handlers, which drop their offsets: they are never
+    /// committed once another member may own them (it re-reads from the last commit and skips the records by their tags).
     /// </summary>
     private void CommitOffsets()
     {
@@ -278,101 +431,7 @@ internal sealed class RaterSession : IDisposable
     private static bool IsGroupChanging(ErrorCode code) =>
         code is ErrorCode.RebalanceInProgress or ErrorCode.IllegalGeneration or ErrorCode.UnknownMemberId;
 
-    private void ProduceOutputs()
-    {
-        foreach (var output in _outputs.Records)
-        {
-            var value = _outputs.Slice(output).ToArray();
-            switch (output.Kind)
-            {
-                case OutputKind.Rated:
-                    Produce(_topics.RatedCdrs, output.Partition, KeyOf(output.MsisdnKey), value, null);
-                    break;
-                case OutputKind.Reminder:
-                    Produce(_topics.Reminders, output.Partition, KeyOf(output.MsisdnKey), value, null);
-                    break;
-                case OutputKind.Bill:
-                    Produce(_topics.Bills, output.Partition, KeyOf(output.MsisdnKey), value, null);
-                    break;
-                default:
-                    var headers = DeadLetterHeaders.Create(_topics.Cdrs, output.Partition, output.Offset, output.Reason, output.Detail ?? "");
-                    Produce(_topics.CdrsDlq, output.Partition, output.OriginalKey, value, headers);
-                    break;
-            }
-        }
-    }
-
-    private void ProduceStates()
-    {
-        var buffer = new byte[4096];
-        foreach (var (key, partition) in _outputs.Touched)
-        {
-            if (!_engine.TryGetState(key, out var state))
-            {
-                continue;
-            }
-
-            var size = UsageStateCodec.MaxSize(in state);
-            if (buffer.Length < size)
-            {
-                buffer = new byte[size];
-            }
-
-            var length = UsageStateCodec.Write(in state, buffer);
-            Produce(_topics.RaterState, partition, KeyOf(key), buffer[..length].ToArray(), null, explicitPartition: true);
-            Track(_statesByPartition, partition, key);
-        }
-    }
-
-    private void Produce(string topic, int partition, byte[]? key, byte[] value, Headers? headers, bool explicitPartition = false)
-    {
-        var target = explicitPartition || _preservePartitions ? new TopicPartition(topic, partition) : new TopicPartition(topic, Partition.Any);
-        var message = new Message<byte[], byte[]> { Key = key!, Value = value, Headers = headers };
-        Interlocked.Increment(ref _pending);
-        while (true)
-        {
-            try
-            {
-                _producer.Produce(target, message, _onDelivery);
-                return;
-            }
-            catch (ProduceException<byte[], byte[]> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
-            {
-                _producer.Poll(TimeSpan.FromMilliseconds(50));
-            }
-        }
-    }
-
-    private void OnDelivery(DeliveryReport<byte[], byte[]> report)
-    {
-        if (report.Error.IsError)
-        {
-            _deliveryError ??= $"{report.Topic}: {report.Error.Reason} ({report.Error.Code})";
-        }
-
-        Interlocked.Decrement(ref _pending);
-    }
-
-    private void AwaitAcknowledgements(string what)
-    {
-        var deadline = Stopwatch.GetTimestamp() + (_options.AckTimeoutMs * Stopwatch.Frequency / 1000);
-        while (Interlocked.Read(ref _pending) > 0)
-        {
-            if (Stopwatch.GetTimestamp() > deadline)
-            {
-                throw new KafkaException(new Error(ErrorCode.Local_TimedOut, $"{what} not acknowledged within {_options.AckTimeoutMs} ms"));
-            }
-
-            _producer.Flush(TimeSpan.FromMilliseconds(100));
-        }
-
-        if (_deliveryError is { } error)
-        {
-            _deliveryError = null;
-            throw new KafkaException(new Error(ErrorCode.Local_Fail, $"{what} delivery failed: {error}"));
-        }
-    }
-
+    /// <summary>The msisdn text of a subscriber as a Kafka key, made once per subscriber (outputs of a clock, state records).</summary>
     private byte[] KeyOf(ulong msisdnKey)
     {
         if (!_keys.TryGetValue(msisdnKey, out var key))
@@ -384,295 +443,16 @@ internal sealed class RaterSession : IDisposable
         return key;
     }
 
-    private void OnAssigned(List<TopicPartition> partitions)
-    {
-        var numbers = partitions.Where(p => p.Topic == _topics.Cdrs).Select(p => p.Partition.Value).ToList();
-        _readiness.SetNotReady($"restoring partitions {string.Join(',', numbers)}");
-        RaterMetrics.SetReady(false);
-        foreach (var partition in numbers)
-        {
-            var started = Stopwatch.GetTimestamp();
-            var states = RestoreStates(partition);
-            var profiles = RestoreProfiles(partition);
-            _assigned.Add(partition);
-            var elapsed = Stopwatch.GetElapsedTime(started);
-            RaterMetrics.ObserveRestore(elapsed.TotalSeconds);
-            _log.LogInformation("Partition {Partition} restored: {States} states, {Profiles} profiles in {Seconds:F3} s", partition, states, profiles, elapsed.TotalSeconds);
-        }
-
-        RaterMetrics.SetState(_engine.StateCount, _engine.ProfileCount, _assigned.Count);
-        _readiness.SetReady();
-        RaterMetrics.SetReady(true);
-    }
-
-    private void OnRevoked(List<TopicPartitionOffset> partitions)
-    {
-        // Finish the batch in hand (outputs, states, commit) while the partitions are still ours, then drop them.
-        // A session abandoned after a fault finishes nothing: the next owner starts from the last commit.
-        if (!_abandoning)
-        {
-            ProcessBatch();
-        }
-
-        Drop(partitions.Select(p => p.Partition.Value));
-    }
-
-    private void OnLost(List<TopicPartitionOffset> partitions)
-    {
-        // Lost: another member may own them already; nothing may be committed for them.
-        var lost = partitions.Select(p => p.Partition.Value).ToHashSet();
-        _batch.RemoveAll(r => lost.Contains(r.Partition.Value));
-        Drop(lost);
-    }
-
-    private void Drop(IEnumerable<int> partitions)
-    {
-        var dropped = partitions.ToList();
-        foreach (var partition in dropped)
-        {
-            _assigned.Remove(partition);
-            if (_uncommitted.Remove(partition, out var next))
-            {
-                _log.LogWarning("Partition {Partition} leaves with its records before offset {Offset} rated but not committed (the group was changing): the next owner reads them again, skips the applied CDRs by their state tags and writes their dead letters again",
-                    partition, next);
-            }
-
-            if (_statesByPartition.Remove(partition, out var states))
-            {
-                foreach (var key in states)
-                {
-                    _engine.RemoveState(key);
-                }
-            }
-
-            if (_profilesByPartition.Remove(partition, out var profiles))
-            {
-                foreach (var key in profiles)
-                {
-                    _engine.RemoveProfile(key);
-                }
-            }
-
-            RaterMetrics.RemoveLag(partition);
-        }
-
-        _profiles.IncrementalUnassign(dropped.Select(p => new TopicPartition(_topics.Subscribers, p)));
-        RaterMetrics.SetState(_engine.StateCount, _engine.ProfileCount, _assigned.Count);
-        _log.LogInformation("Partitions {Partitions} dropped", string.Join(',', dropped));
-    }
-
-    /// <summary>Reads the partition of <c>rater-state</c> from the beginning to its end; the last record per key wins.</summary>
-    private int RestoreStates(int partition)
-    {
-        var count = 0;
-        ReadToEnd(_topics.RaterState, partition, (key, value) =>
-        {
-            if (!MsisdnKey.TryCompute(key, out var msisdnKey))
-            {
-                return;
-            }
-
-            if (value is null)
-            {
-                _engine.RemoveState(msisdnKey);
-            }
-            else if (UsageStateCodec.TryRead(value, out var state))
-            {
-                _engine.SetState(msisdnKey, in state);
-                Track(_statesByPartition, partition, msisdnKey);
-                count++;
-            }
-            else
-            {
-                _log.LogError("rater-state partition {Partition}: unreadable state record for {Msisdn} ignored", partition, Msisdns.Mask(key));
-            }
-        });
-        return count;
-    }
-
-    /// <summary>Reads the partition of <c>subscribers</c> to its end, then keeps following it for updates.</summary>
-    private int RestoreProfiles(int partition)
-    {
-        var tp = new TopicPartition(_topics.Subscribers, partition);
-        var (low, high) = Watermarks(tp);
-        _profiles.IncrementalAssign([new TopicPartitionOffset(tp, Offset.Beginning)]);
-        var count = 0;
-        var deadline = Stopwatch.GetTimestamp() + (60 * Stopwatch.Frequency);
-        var position = low;
-        while (position < high)
-        {
-            if (Stopwatch.GetTimestamp() > deadline)
-            {
-                throw new KafkaException(new Error(ErrorCode.Local_TimedOut, $"restoring {tp} did not reach offset {high} within 60 s"));
-            }
-
-            var record = Consume(_profiles, TimeSpan.FromMilliseconds(100));
-            if (record is null)
-            {
-                continue;
-            }
-
-            ApplyProfile(record);
-            if (record.Partition.Value == partition)
-            {
-                position = record.Offset.Value + 1;
-                count++;
-            }
-        }
-
-        return count;
-    }
-
-    private void PollProfiles(int max)
-    {
-        for (var i = 0; i < max; i++)
-        {
-            var record = Consume(_profiles, TimeSpan.Zero);
-            if (record is null)
-            {
-                return;
-            }
-
-            ApplyProfile(record);
-        }
-    }
-
-    private void ApplyProfile(ConsumeResult<byte[], byte[]> record)
-    {
-        var partition = record.Partition.Value;
-        if (record.Message.Value is null)
-        {
-            // A tombstone deletes the subscriber: later CDRs are rejected unknown-subscriber.
-            if (record.Message.Key is { } key && MsisdnKey.TryCompute(key, out var deleted))
-            {
-                _engine.RemoveProfile(deleted);
-            }
-
-            return;
-        }
-
-        var profile = SubscriberProfile.TryParse(record.Message.Value, _engine.Tariff, out var error);
-        if (profile is null)
-        {
-            RaterMetrics.CountProfileRefusal();
-            _log.LogWarning("Profile refused at {Topic}[{Partition}]@{Offset} for {Msisdn}: {Error}; the previous profile stays",
-                record.Topic, partition, record.Offset.Value, Msisdns.Mask(record.Message.Key ?? []), error);
-            return;
-        }
-
-        _engine.SetProfile(profile, clockGroup: partition);
-        Track(_profilesByPartition, partition, profile.MsisdnKey);
-    }
-
-    private (long Low, long High) Watermarks(TopicPartition tp)
-    {
-        var w = _profiles.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(30));
-        return (w.Low.Value, w.High.Value);
-    }
-
-    private void ReadToEnd(string topic, int partition, Action<byte[], byte[]?> apply)
-    {
-        var tp = new TopicPartition(topic, partition);
-        var w = _restore.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(30));
-        if (w.High.Value <= w.Low.Value)
-        {
-            return;
-        }
-
-        _restore.Assign(new TopicPartitionOffset(tp, Offset.Beginning));
-        try
-        {
-            var deadline = Stopwatch.GetTimestamp() + (120 * Stopwatch.Frequency);
-            while (true)
-            {
-                if (Stopwatch.GetTimestamp() > deadline)
-                {
-                    throw new KafkaException(new Error(ErrorCode.Local_TimedOut, $"restoring {tp} did not reach offset {w.High.Value} within 120 s"));
-                }
-
-                var record = Consume(_restore, TimeSpan.FromMilliseconds(100));
-                if (record is null)
-                {
-                    continue;
-                }
-
-                apply(record.Message.Key ?? [], record.Message.Value);
-                if (record.Offset.Value >= w.High.Value - 1)
-                {
-                    break;
-                }
-            }
-        }
-        finally
-        {
-            _restore.Unassign();
-        }
-    }
-
-    /// <summary>
-    /// Consume that lets the client ride out what it retries by itself: a fetch that failed with a broker error
-    /// is reported as a non-fatal error while librdkafka fetches again from the same position, so it is logged
-    /// and the loop goes on. Only a fatal error ends the session.
-    /// </summary>
-    private ConsumeResult<byte[], byte[]>? Consume(IConsumer<byte[], byte[]> consumer, TimeSpan timeout)
-    {
-        try
-        {
-            return consumer.Consume(timeout);
-        }
-        catch (ConsumeException e) when (!e.Error.IsFatal)
-        {
-            RaterMetrics.CountConsumeError();
-            _log.LogWarning("Kafka consumer {Client}: {Reason} ({Code}); the client retries", consumer.Name, e.Error.Reason, e.Error.Code);
-            return null;
-        }
-    }
-
-    private void OnStatistics(string json)
-    {
-        try
-        {
-            using var document = JsonDocument.Parse(json);
-            if (!document.RootElement.TryGetProperty("topics", out var topics) || !topics.TryGetProperty(_topics.Cdrs, out var topic)
-                || !topic.TryGetProperty("partitions", out var partitions))
-            {
-                return;
-            }
-
-            foreach (var p in partitions.EnumerateObject())
-            {
-                if (int.TryParse(p.Name, System.Globalization.CultureInfo.InvariantCulture, out var partition) && partition >= 0
-                    && _assigned.Contains(partition) && p.Value.TryGetProperty("consumer_lag", out var lag) && lag.GetInt64() >= 0)
-                {
-                    RaterMetrics.SetLag(partition, lag.GetInt64());
-                }
-            }
-        }
-        catch (JsonException)
-        {
-            // Statistics are advisory; a malformed document only skips one lag update.
-        }
-    }
-
-    private static void Track(Dictionary<int, HashSet<ulong>> map, int partition, ulong key)
-    {
-        if (!map.TryGetValue(partition, out var set))
-        {
-            set = [];
-            map[partition] = set;
-        }
-
-        set.Add(key);
-    }
-
     public void Dispose()
     {
         if (!_closed)
         {
-            // Ended by a fault: leave the group properly. Destroying a consumer that was not closed hangs while a
-            // rebalance is under way (the client waits for a revoke nobody handles), and the worker never recovers.
+            // Ended by a fault: stop the checkpoint in flight (nothing more is made durable), then leave the group properly.
+            // Destroying a consumer that was not closed hangs while a rebalance is under way (the client waits for a revoke
+            // nobody handles), and the worker never recovers.
             _abandoning = true;
             _batch.Clear();
+            _checkpointer.Dispose();
             try
             {
                 _consumer.Close();
@@ -682,11 +462,44 @@ internal sealed class RaterSession : IDisposable
                 _log.LogWarning("Closing the consumer of the failed session: {Error}", e.Message);
             }
         }
+        else
+        {
+            _checkpointer.Dispose();
+        }
 
-        _producer.Flush(TimeSpan.FromSeconds(5));
+        _producer.Client.Flush(TimeSpan.FromSeconds(5));
         _producer.Dispose();
         _restore.Dispose();
         _profiles.Dispose();
         _consumer.Dispose();
+    }
+
+    /// <summary>The topic partitions outputs go to, made once: the input's partition number, or any (keyed by msisdn).</summary>
+    private sealed class OutputTargets
+    {
+        private readonly TopicPartition[][] _byKind;
+        private readonly TopicPartition[] _any;
+        private readonly string[] _topics;
+        private readonly bool _preserve;
+
+        public OutputTargets(TopicNames topics, int partitions, bool preserve)
+        {
+            // Indexed by OutputKind: Rated, Reminder, Rejected, Bill.
+            _topics = [topics.RatedCdrs, topics.Reminders, topics.CdrsDlq, topics.Bills];
+            _preserve = preserve;
+            _any = [.. _topics.Select(t => new TopicPartition(t, Partition.Any))];
+            _byKind = [.. _topics.Select(t => Enumerable.Range(0, partitions).Select(p => new TopicPartition(t, p)).ToArray())];
+        }
+
+        public TopicPartition For(OutputKind kind, int partition)
+        {
+            if (!_preserve)
+            {
+                return _any[(int)kind];
+            }
+
+            var targets = _byKind[(int)kind];
+            return (uint)partition < (uint)targets.Length ? targets[partition] : new TopicPartition(_topics[(int)kind], partition);
+        }
     }
 }

@@ -157,27 +157,34 @@ internal sealed class TestProducer : IDisposable
 internal sealed class CdrStream : IAsyncDisposable
 {
     private readonly CancellationTokenSource _cancel = new();
-    private readonly ManualResetEventSlim _released = new(initialState: false);
     private readonly Task _run;
     private int _produced;
+    private int _limit;
 
     /// <param name="bootstrap">The cluster.</param>
     /// <param name="topic">The topic to produce to (key: the CDR's msisdn).</param>
     /// <param name="cdrs">The CDRs, in order.</param>
     /// <param name="chunk">CDRs per chunk.</param>
     /// <param name="pause">Wait between chunks.</param>
-    /// <param name="holdAt">Stop before this many CDRs until <see cref="Release"/> (the whole stream when absent).</param>
+    /// <param name="holdAt">Stop before this many CDRs until <see cref="Release"/> or <see cref="ReleaseTo"/> (the whole stream when absent).</param>
     public CdrStream(string bootstrap, string topic, IReadOnlyList<byte[]> cdrs, int chunk, TimeSpan pause, int? holdAt = null)
     {
         Total = cdrs.Count;
+        _limit = holdAt ?? int.MaxValue;
         _run = Task.Run(() =>
         {
             using var producer = new TestProducer(bootstrap);
             for (var i = 0; i < cdrs.Count && !_cancel.IsCancellationRequested; i += chunk)
             {
-                if (i >= holdAt && !_released.Wait(TimeSpan.FromMinutes(2), _cancel.Token))
+                var heldSince = Stopwatch.GetTimestamp();
+                while (i >= Volatile.Read(ref _limit) && !_cancel.IsCancellationRequested)
                 {
-                    throw new InvalidOperationException($"the CDR stream was held at {i} and never released");
+                    if (Stopwatch.GetElapsedTime(heldSince) > TimeSpan.FromMinutes(2))
+                    {
+                        throw new InvalidOperationException($"the CDR stream was held at {i} and never released");
+                    }
+
+                    _cancel.Token.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(20));
                 }
 
                 var end = Math.Min(cdrs.Count, i + chunk);
@@ -197,8 +204,11 @@ internal sealed class CdrStream : IAsyncDisposable
 
     public int Produced => Volatile.Read(ref _produced);
 
-    /// <summary>Lets a held stream go on.</summary>
-    public void Release() => _released.Set();
+    /// <summary>Lets a held stream go on to its end.</summary>
+    public void Release() => ReleaseTo(int.MaxValue);
+
+    /// <summary>Lets a held stream go on up to (before) <paramref name="count"/> CDRs, rounded up to its chunk, and hold there.</summary>
+    public void ReleaseTo(int count) => Volatile.Write(ref _limit, Math.Max(Volatile.Read(ref _limit), count));
 
     /// <summary>Waits for the last chunk; fails if the stream does not end within <paramref name="timeout"/>.</summary>
     public async Task WaitCompleteAsync(TimeSpan timeout)
@@ -222,7 +232,6 @@ internal sealed class CdrStream : IAsyncDisposable
         }
 
         _cancel.Dispose();
-        _released.Dispose();
     }
 
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Produced} of {Total} CDRs produced");

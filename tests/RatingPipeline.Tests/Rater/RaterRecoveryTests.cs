@@ -101,28 +101,37 @@ public sealed class RaterRecoveryTests
             .Set("Rater:BatchMaxRecords", "300");
         using var progress = new GroupProgress(Bootstrap, settings.GroupId, topics.Cdrs, _cluster.Partitions);
 
-        // CDRs stream in for the whole test (the last part held until the last kill); each restart waits ~5 s for the group,
-        // so every life starts with a backlog and is killed at a random point of catching up or of the live stream.
-        var holdAt = CdrCount * 9 / 10;
-        await using (var stream = new CdrStream(Bootstrap, topics.Cdrs, data.Cdrs, chunk: 100, pause: TimeSpan.FromMilliseconds(90), holdAt))
+        // CDRs stream in slices (the last tenth held until the last kill): each life gets a slice while it starts (a backlog
+        // to catch up, written while the group waits ~5 s for the killed member) and one once it is ready (a live stream),
+        // and is killed at a random point of either while its input is not all committed.
+        var unit = CdrCount * 9 / 10 / ((5 * KillRounds) + 3);
+        var released = 3 * unit;
+        await using (var stream = new CdrStream(Bootstrap, topics.Cdrs, data.Cdrs, chunk: 100, pause: TimeSpan.FromMilliseconds(90), holdAt: released))
         {
             var rater = _raters.Start(settings);
             for (var round = 1; round <= KillRounds; round++)
             {
                 await rater.WaitReadyAsync(Patience);
+                if (round > 1)
+                {
+                    stream.ReleaseTo(released += 3 * unit);
+                }
+
                 var before = progress.Committed();
                 Assert.That(await Poll.UntilAsync(() => progress.Committed() > before, Patience, TimeSpan.FromMilliseconds(20)), Is.True,
                     $"round {round}: the rater makes progress; {stream}{rater.Diagnostics()}");
                 await Task.Delay(random.Next(0, 300));
 
-                // Kill only while input is still uncommitted: mid-stream, with a batch in hand or about to be.
+                // Kill only while input is still uncommitted: mid-stream, with outputs not yet checkpointed or a batch in hand.
                 var backlog = await Poll.UntilAsync(() => progress.End() > progress.Committed(), Patience, TimeSpan.FromMilliseconds(10));
                 Assert.That(backlog, Is.True, $"round {round}: CDRs waiting to be rated; {stream}");
                 rater.KillHard();
                 TestContext.Out.WriteLine($"round {round}: SIGKILL with {progress.Committed()} of {progress.End()} CDRs committed, {stream}");
                 rater = _raters.Start(settings.Restarted($"kill-{round}"));
+                stream.ReleaseTo(released += 2 * unit);
             }
 
+            await rater.WaitReadyAsync(Patience);
             stream.Release();
             await stream.WaitCompleteAsync(Patience);
             await progress.WaitUntilCaughtUpAsync(Patience, rater.Diagnostics);
@@ -239,47 +248,10 @@ public sealed class RaterRecoveryTests
         }
     }
 
-    private void ProduceProfiles(SyntheticSet data, TopicNames topics)
-    {
-        using var producer = new TestProducer(Bootstrap);
-        foreach (var profile in data.Profiles)
-        {
-            producer.Produce(topics.Subscribers, RecordKeys.Of(profile), profile);
-        }
+    private void ProduceProfiles(SyntheticSet data, TopicNames topics) => OfflineComparison.ProduceProfiles(Bootstrap, data, topics);
 
-        producer.Flush();
-    }
-
-    /// <summary>Final states and de-duplicated outputs equal the offline run over the CDRs as they sit in the topic.</summary>
-    private ComparisonCounts AssertSameAsOffline(SyntheticSet data, TopicNames topics, Copies copies)
-    {
-        var cdrs = TopicReader.ReadAll(Bootstrap, topics.Cdrs, _cluster.Partitions);
-        Assert.That(cdrs, Has.Count.EqualTo(data.Cdrs.Count), "CDRs in the topic");
-        var model = new OfflineModel(data.Tariff, data.Profiles);
-        model.Apply(cdrs);
-
-        // The data must exercise what is compared: most CDRs rated, reminders, rejections, most subscribers in state.
-        Assert.That(model.Rated, Has.Count.GreaterThan(data.Cdrs.Count * 3 / 4), "offline rated");
-        Assert.That(model.Reminders, Is.Not.Empty, "offline reminders");
-        Assert.That(model.Rejected, Is.Not.Empty, "offline rejections");
-
-        var problems = new List<string>();
-        var expectedStates = model.States();
-        var storedStates = StateView.FromChangelog(TopicReader.ReadAll(Bootstrap, topics.RaterState, _cluster.Partitions), problems);
-        Assert.That(expectedStates, Has.Count.GreaterThan(Subscribers * 9 / 10), "subscribers with state");
-        Assert.That(storedStates.Keys, Is.EquivalentTo(expectedStates.Keys), "subscribers in rater-state");
-        var differing = expectedStates.Where(e => storedStates.TryGetValue(e.Key, out var stored) && stored != e.Value).ToList();
-        problems.AddRange(differing.Take(10).Select(e => $"state of {e.Key}: {StateView.Differences(e.Value, storedStates[e.Key])}"));
-        if (differing.Count > 10)
-        {
-            problems.Add($"… {differing.Count} of {expectedStates.Count} subscribers' states differ");
-        }
-
-        var observed = ObservedOutputs.ReadWithKcat(Bootstrap, topics);
-        var counts = OutputComparison.Compare(model, observed, topics, copies, problems);
-        Assert.That(problems, Is.Empty, counts.ToString());
-        return counts;
-    }
+    private ComparisonCounts AssertSameAsOffline(SyntheticSet data, TopicNames topics, Copies copies) =>
+        OfflineComparison.AssertSameAsOffline(Bootstrap, _cluster.Partitions, data, topics, copies, Subscribers);
 }
 
 /// <summary>A generated data set (<c>ratingctl generate</c>): demo tariff, profiles, CDRs in arrival order.</summary>
@@ -293,5 +265,51 @@ internal sealed record SyntheticSet(string TariffPath, Tariff Tariff, List<byte[
             RecordKeys.Lines(Path.Combine(folder, "cdrs.jsonl")));
         Assert.That(set.Cdrs, Has.Count.EqualTo(cdrs), "generated CDR lines");
         return set;
+    }
+}
+
+/// <summary>The comparison the Kafka recovery tests share: final states and de-duplicated outputs against the offline run.</summary>
+internal static class OfflineComparison
+{
+    public static void ProduceProfiles(string bootstrap, SyntheticSet data, TopicNames topics)
+    {
+        using var producer = new TestProducer(bootstrap);
+        foreach (var profile in data.Profiles)
+        {
+            producer.Produce(topics.Subscribers, RecordKeys.Of(profile), profile);
+        }
+
+        producer.Flush();
+    }
+
+    /// <summary>Final states and de-duplicated outputs equal the offline run over the CDRs as they sit in the topic.</summary>
+    public static ComparisonCounts AssertSameAsOffline(string bootstrap, int partitions, SyntheticSet data, TopicNames topics, Copies copies, int subscribers)
+    {
+        var cdrs = TopicReader.ReadAll(bootstrap, topics.Cdrs, partitions);
+        Assert.That(cdrs, Has.Count.EqualTo(data.Cdrs.Count), "CDRs in the topic");
+        var model = new OfflineModel(data.Tariff, data.Profiles);
+        model.Apply(cdrs);
+
+        // The data must exercise what is compared: most CDRs rated, reminders, rejections, most subscribers in state.
+        Assert.That(model.Rated, Has.Count.GreaterThan(data.Cdrs.Count * 3 / 4), "offline rated");
+        Assert.That(model.Reminders, Is.Not.Empty, "offline reminders");
+        Assert.That(model.Rejected, Is.Not.Empty, "offline rejections");
+
+        var problems = new List<string>();
+        var expectedStates = model.States();
+        var storedStates = StateView.FromChangelog(TopicReader.ReadAll(bootstrap, topics.RaterState, partitions), problems);
+        Assert.That(expectedStates, Has.Count.GreaterThan(subscribers * 9 / 10), "subscribers with state");
+        Assert.That(storedStates.Keys, Is.EquivalentTo(expectedStates.Keys), "subscribers in rater-state");
+        var differing = expectedStates.Where(e => storedStates.TryGetValue(e.Key, out var stored) && stored != e.Value).ToList();
+        problems.AddRange(differing.Take(10).Select(e => $"state of {e.Key}: {StateView.Differences(e.Value, storedStates[e.Key])}"));
+        if (differing.Count > 10)
+        {
+            problems.Add($"… {differing.Count} of {expectedStates.Count} subscribers' states differ");
+        }
+
+        var observed = ObservedOutputs.ReadWithKcat(bootstrap, topics);
+        var counts = OutputComparison.Compare(model, observed, topics, copies, problems);
+        Assert.That(problems, Is.Empty, counts.ToString());
+        return counts;
     }
 }

@@ -1,0 +1,317 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using RatingPipeline.Hosting;
+using RatingPipeline.Kafka;
+using RatingPipeline.Rating;
+using RatingPipeline.Records;
+using RatingPipeline.Subscribers;
+
+namespace RatingPipeline.Rater;
+
+/// <summary>
+/// The session's partitions: assigned → restore the state and profiles before rating; revoked → checkpoint, then drop;
+/// lost → drop without writing anything for them. Profiles follow the <c>subscribers</c> partitions of the assigned
+/// <c>cdrs</c> partitions.
+/// </summary>
+internal sealed partial class RaterSession
+{
+    private void OnAssigned(List<TopicPartition> partitions)
+    {
+        var numbers = partitions.Where(p => p.Topic == _topics.Cdrs).Select(p => p.Partition.Value).ToList();
+        _readiness.SetNotReady($"restoring partitions {string.Join(',', numbers)}");
+        RaterMetrics.SetReady(false);
+        foreach (var partition in numbers)
+        {
+            var started = Stopwatch.GetTimestamp();
+            var states = RestoreStates(partition);
+            var profiles = RestoreProfiles(partition);
+            _assigned.Add(partition);
+            _ownership.Assign(partition);
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            RaterMetrics.ObserveRestore(elapsed.TotalSeconds);
+            _log.LogInformation("Partition {Partition} restored: {States} states, {Profiles} profiles in {Seconds:F3} s", partition, states, profiles, elapsed.TotalSeconds);
+        }
+
+        RaterMetrics.SetState(_engine.StateCount, _engine.ProfileCount, _assigned.Count);
+        _readiness.SetReady();
+        RaterMetrics.SetReady(true);
+    }
+
+    private void OnRevoked(List<TopicPartitionOffset> partitions)
+    {
+        // Rate the batch in hand and checkpoint everything (outputs, states, commit) while the partitions are still ours,
+        // then drop them. A session abandoned after a fault finishes nothing: the next owner starts from the last commit.
+        if (!_abandoning)
+        {
+            RateBatch();
+            CheckpointNow();
+        }
+
+        Drop(partitions.Select(p => p.Partition.Value));
+    }
+
+    private void OnLost(List<TopicPartitionOffset> partitions)
+    {
+        // Lost: another member may own them already; nothing may be written or committed for them (a checkpoint in
+        // flight drops their states, see Checkpointer).
+        var lost = partitions.Select(p => p.Partition.Value).ToHashSet();
+        _batch.RemoveAll(r => lost.Contains(r.Partition.Value));
+        Drop(lost);
+    }
+
+    private void Drop(IEnumerable<int> partitions)
+    {
+        var dropped = partitions.ToList();
+        foreach (var partition in dropped)
+        {
+            _ownership.Release(partition);
+            _assigned.Remove(partition);
+            _positions.Remove(partition);
+            if (_uncommitted.Remove(partition, out var next))
+            {
+                _log.LogWarning("Partition {Partition} leaves with its records before offset {Offset} rated but not committed (the group was changing): the next owner reads them again, skips the applied CDRs by their state tags and writes their dead letters again",
+                    partition, next);
+            }
+
+            if (_statesByPartition.Remove(partition, out var states))
+            {
+                foreach (var key in states)
+                {
+                    _engine.RemoveState(key);
+                    _keys.Remove(key);
+                }
+            }
+
+            if (_profilesByPartition.Remove(partition, out var profiles))
+            {
+                foreach (var key in profiles)
+                {
+                    _engine.RemoveProfile(key);
+                }
+            }
+
+            RaterMetrics.RemoveLag(partition);
+        }
+
+        // Changes since the last mark of a dropped partition are never written (revoke: the checkpoint above took them).
+        var droppedSet = dropped.ToHashSet();
+        foreach (var (key, partition) in _dirty)
+        {
+            if (droppedSet.Contains(partition))
+            {
+                _dirty.Remove(key);
+                _engine.RemoveState(key);
+            }
+        }
+
+        _profiles.IncrementalUnassign(dropped.Select(p => new TopicPartition(_topics.Subscribers, p)));
+        RaterMetrics.SetState(_engine.StateCount, _engine.ProfileCount, _assigned.Count);
+        _log.LogInformation("Partitions {Partitions} dropped", string.Join(',', dropped));
+    }
+
+    /// <summary>Reads the partition of <c>rater-state</c> from the beginning to its end; the last record per key wins.</summary>
+    private int RestoreStates(int partition)
+    {
+        var count = 0;
+        ReadToEnd(_topics.RaterState, partition, (key, value) =>
+        {
+            if (!MsisdnKey.TryCompute(key, out var msisdnKey))
+            {
+                return;
+            }
+
+            if (value is null)
+            {
+                _engine.RemoveState(msisdnKey);
+            }
+            else if (UsageStateCodec.TryRead(value, out var state))
+            {
+                _engine.SetState(msisdnKey, in state);
+                Track(_statesByPartition, partition, msisdnKey);
+                count++;
+            }
+            else
+            {
+                _log.LogError("rater-state partition {Partition}: unreadable state record for {Msisdn} ignored", partition, Msisdns.Mask(key));
+            }
+        });
+        return count;
+    }
+
+    /// <summary>Reads the partition of <c>subscribers</c> to its end, then keeps following it for updates.</summary>
+    private int RestoreProfiles(int partition)
+    {
+        var tp = new TopicPartition(_topics.Subscribers, partition);
+        var (low, high) = Watermarks(tp);
+        _profiles.IncrementalAssign([new TopicPartitionOffset(tp, Offset.Beginning)]);
+        var count = 0;
+        var deadline = Stopwatch.GetTimestamp() + (60 * Stopwatch.Frequency);
+        var position = low;
+        while (position < high)
+        {
+            if (Stopwatch.GetTimestamp() > deadline)
+            {
+                throw new KafkaException(new Error(ErrorCode.Local_TimedOut, $"restoring {tp} did not reach offset {high} within 60 s"));
+            }
+
+            var record = Consume(_profiles, TimeSpan.FromMilliseconds(100));
+            if (record is null)
+            {
+                continue;
+            }
+
+            ApplyProfile(record);
+            if (record.Partition.Value == partition)
+            {
+                position = record.Offset.Value + 1;
+                count++;
+            }
+        }
+
+        return count;
+    }
+
+    private void PollProfiles(int max)
+    {
+        for (var i = 0; i < max; i++)
+        {
+            var record = Consume(_profiles, TimeSpan.Zero);
+            if (record is null)
+            {
+                return;
+            }
+
+            ApplyProfile(record);
+        }
+    }
+
+    private void ApplyProfile(ConsumeResult<byte[], byte[]> record)
+    {
+        var partition = record.Partition.Value;
+        if (record.Message.Value is null)
+        {
+            // A tombstone deletes the subscriber: later CDRs are rejected unknown-subscriber.
+            if (record.Message.Key is { } key && MsisdnKey.TryCompute(key, out var deleted))
+            {
+                _engine.RemoveProfile(deleted);
+            }
+
+            return;
+        }
+
+        var profile = SubscriberProfile.TryParse(record.Message.Value, _engine.Tariff, out var error);
+        if (profile is null)
+        {
+            RaterMetrics.CountProfileRefusal();
+            _log.LogWarning("Profile refused at {Topic}[{Partition}]@{Offset} for {Msisdn}: {Error}; the previous profile stays",
+                record.Topic, partition, record.Offset.Value, Msisdns.Mask(record.Message.Key ?? []), error);
+            return;
+        }
+
+        _engine.SetProfile(profile, clockGroup: partition);
+        Track(_profilesByPartition, partition, profile.MsisdnKey);
+    }
+
+    private (long Low, long High) Watermarks(TopicPartition tp)
+    {
+        var w = _profiles.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(30));
+        return (w.Low.Value, w.High.Value);
+    }
+
+    private void ReadToEnd(string topic, int partition, Action<byte[], byte[]?> apply)
+    {
+        var tp = new TopicPartition(topic, partition);
+        var w = _restore.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(30));
+        if (w.High.Value <= w.Low.Value)
+        {
+            return;
+        }
+
+        _restore.Assign(new TopicPartitionOffset(tp, Offset.Beginning));
+        try
+        {
+            var deadline = Stopwatch.GetTimestamp() + (120 * Stopwatch.Frequency);
+            while (true)
+            {
+                if (Stopwatch.GetTimestamp() > deadline)
+                {
+                    throw new KafkaException(new Error(ErrorCode.Local_TimedOut, $"restoring {tp} did not reach offset {w.High.Value} within 120 s"));
+                }
+
+                var record = Consume(_restore, TimeSpan.FromMilliseconds(100));
+                if (record is null)
+                {
+                    continue;
+                }
+
+                apply(record.Message.Key ?? [], record.Message.Value);
+                if (record.Offset.Value >= w.High.Value - 1)
+                {
+                    break;
+                }
+            }
+        }
+        finally
+        {
+            _restore.Unassign();
+        }
+    }
+
+    /// <summary>
+    /// Consume that lets the client ride out what it retries by itself: a fetch that failed with a broker error
+    /// is reported as a non-fatal error while librdkafka fetches again from the same position, so it is logged
+    /// and the loop goes on. Only a fatal error ends the session.
+    /// </summary>
+    private ConsumeResult<byte[], byte[]>? Consume(IConsumer<byte[], byte[]> consumer, TimeSpan timeout)
+    {
+        try
+        {
+            return consumer.Consume(timeout);
+        }
+        catch (ConsumeException e) when (!e.Error.IsFatal)
+        {
+            RaterMetrics.CountConsumeError();
+            _log.LogWarning("Kafka consumer {Client}: {Reason} ({Code}); the client retries", consumer.Name, e.Error.Reason, e.Error.Code);
+            return null;
+        }
+    }
+
+    private void OnStatistics(string json)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(json);
+            if (!document.RootElement.TryGetProperty("topics", out var topics) || !topics.TryGetProperty(_topics.Cdrs, out var topic)
+                || !topic.TryGetProperty("partitions", out var partitions))
+            {
+                return;
+            }
+
+            foreach (var p in partitions.EnumerateObject())
+            {
+                if (int.TryParse(p.Name, System.Globalization.CultureInfo.InvariantCulture, out var partition) && partition >= 0
+                    && _assigned.Contains(partition) && p.Value.TryGetProperty("consumer_lag", out var lag) && lag.GetInt64() >= 0)
+                {
+                    RaterMetrics.SetLag(partition, lag.GetInt64());
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            // Statistics are advisory; a malformed document only skips one lag update.
+        }
+    }
+
+    private static void Track(Dictionary<int, HashSet<ulong>> map, int partition, ulong key)
+    {
+        if (!map.TryGetValue(partition, out var set))
+        {
+            set = [];
+            map[partition] = set;
+        }
+
+        set.Add(key);
+    }
+}
