@@ -58,10 +58,14 @@ internal static class EmbeddedRun
         producer.Flush(TimeSpan.FromSeconds(60));
     }
 
-    /// <summary>Starts the rater worker in this process on <paramref name="cluster"/> and waits until it reports ready.</summary>
-    public static WebApplication StartRater(EmbeddedCluster cluster, string tariffPath, string group, int batchMaxWaitMs)
+    /// <summary>
+    /// Starts the rater worker in this process on <paramref name="cluster"/> and waits until it reports ready;
+    /// <paramref name="settings"/> are further configuration keys (e.g. <c>Rater:CheckpointInterval</c>).
+    /// </summary>
+    public static WebApplication StartRater(EmbeddedCluster cluster, string tariffPath, string group, int batchMaxWaitMs,
+        IReadOnlyDictionary<string, string>? settings = null)
     {
-        var app = RaterHost.Build([], new Dictionary<string, string?>
+        var configuration = new Dictionary<string, string?>
         {
             ["Kafka:BootstrapServers"] = cluster.BootstrapServers,
             ["Kafka:Embedded"] = "true",
@@ -71,7 +75,13 @@ internal static class EmbeddedRun
             ["Rater:BatchMaxWaitMs"] = batchMaxWaitMs.ToString(Figures.Invariant),
             ["Http:Url"] = $"http://127.0.0.1:{LoopbackPort.Free()}",
             ["Logging:LogLevel:Default"] = "Warning",
-        });
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            configuration[key] = value;
+        }
+
+        var app = RaterHost.Build([], configuration);
         app.StartAsync().GetAwaiter().GetResult();
         WaitUntil(() => RaterMetrics.ReadTotals().Ready, TimeSpan.FromSeconds(60), "rater ready");
         return app;
