@@ -47,6 +47,7 @@ internal static class Throughput
             var ratio = passthrough.Committed.TotalSeconds / rater.Committed.TotalSeconds;
             Row($"{partitions} partition(s): rater / passthrough", $"{ratio:F2}",
                 $"(target ≥ 0.80: {(ratio >= 0.8 ? "met" : "MISSED")}; every batch: {passthrough.Committed.TotalSeconds / perBatch.Committed.TotalSeconds:F2}; "
+                + $"to all consumed: {passthrough.Consumed.TotalSeconds / rater.Consumed.TotalSeconds:F2}; "
                 + $"CPU per CDR {rater.Cpu.TotalMicroseconds / passthrough.Cpu.TotalMicroseconds:F2} × the passthrough's)");
             KcatCeiling(partitions, keys, values);
         }

@@ -189,8 +189,9 @@ internal sealed class Checkpointer : IDisposable
                     Monitor.PulseAll(_gate);
                 }
             }
-            catch (Exception e) when (e is KafkaException or OperationCanceledException or InvalidOperationException)
+            catch (Exception e)
             {
+                // Whatever ends a checkpoint ends the session (on the rating thread), never the process.
                 lock (_gate)
                 {
                     _fault = ExceptionDispatchInfo.Capture(e is OperationCanceledException

@@ -184,8 +184,10 @@ internal sealed partial class RaterSession : IDisposable
         var wait = (long)Math.Min(100, _options.BatchMaxWaitMs);
         if (_pipelined)
         {
-            // Wake up for the next mark even when no CDR arrives.
-            wait = Math.Clamp((_nextMark - Stopwatch.GetTimestamp()) * 1000 / Stopwatch.Frequency, 0, wait);
+            // Wake up for the next mark even when no CDR arrives; once it is due (a checkpoint still in flight), look
+            // again soon for the written one to commit.
+            var untilMark = (_nextMark - Stopwatch.GetTimestamp()) * 1000 / Stopwatch.Frequency;
+            wait = Math.Min(wait, untilMark > 0 ? untilMark : 5);
         }
 
         var first = Consume(_consumer, TimeSpan.FromMilliseconds(wait));
