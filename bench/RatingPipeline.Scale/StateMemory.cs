@@ -60,5 +60,55 @@ internal static class StateMemory
         Row("subscriber profile, measured", $"{N((afterProfiles - afterStates) / (double)subscribers, 1)} B", "(SubscriberProfile object, its strings, the dictionary entry)");
         Row("state + profile per subscriber", $"{N((afterProfiles - before) / (double)subscribers, 1)} B");
         Row("encoded state in rater-state (full duplicate memory)", $"{N(UsageStateCodec.ToArray(in state).Length)} B");
+        TypicalRecords(tariff);
+    }
+
+    /// <summary>The <c>rater-state</c> records of synthetic traffic: 10,000 subscribers after 200,000 CDRs (about 20 each).</summary>
+    private static void TypicalRecords(Tariff tariff)
+    {
+        const int subscribers = 10_000;
+        const int cdrs = 200_000;
+        var data = new SyntheticData(7, subscribers);
+        var engine = new RatingEngine(tariff);
+        var buffer = new ArrayBufferWriter<byte>(512);
+        for (var i = 0; i < subscribers; i++)
+        {
+            buffer.ResetWrittenCount();
+            data.WriteProfile(i, buffer);
+            engine.SetProfile(SubscriberProfile.TryParse(buffer.WrittenSpan, tariff, out _)!);
+        }
+
+        var sink = default(DiscardSink);
+        for (var j = 0; j < cdrs; j++)
+        {
+            buffer.ResetWrittenCount();
+            data.WriteNextCdr(buffer);
+            engine.Process(buffer.WrittenSpan, ref sink, offset: j);
+        }
+
+        var sizes = engine.StateKeys.Select(k => engine.TryGetState(k, out var s) ? UsageStateCodec.ToArray(in s).Length : 0).Order().ToArray();
+        var ids = engine.StateKeys.Select(k => engine.TryGetState(k, out var s) ? (int)s.RecentIds.Count : 0).Order().ToArray();
+        Row("encoded state in rater-state, synthetic traffic (median)", $"{N(sizes[sizes.Length / 2])} B",
+            $"(p90 {N(sizes[sizes.Length * 9 / 10])} B, max {N(sizes[^1])} B over {N(sizes.Length)} subscribers after {N(cdrs)} CDRs; "
+            + $"median {ids[ids.Length / 2]} remembered ids at 8 B each)");
+    }
+
+    private readonly struct DiscardSink : IRatingSink
+    {
+        public void Rated(in RatedCdr rated)
+        {
+        }
+
+        public void Reminder(in ReminderEvent reminder)
+        {
+        }
+
+        public void Rejected(in RejectedCdr rejected)
+        {
+        }
+
+        public void Bill(in BillRecord bill)
+        {
+        }
     }
 }

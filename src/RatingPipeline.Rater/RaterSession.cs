@@ -184,10 +184,10 @@ internal sealed partial class RaterSession : IDisposable
         var wait = (long)Math.Min(100, _options.BatchMaxWaitMs);
         if (_pipelined)
         {
-            // Wake up for the next mark even when no CDR arrives; once it is due (a checkpoint still in flight), look
-            // again soon for the written one to commit.
+            // Wake up for the next mark even when no CDR arrives; while a checkpoint is in flight, look again soon for
+            // it to be written, so that its offsets are committed without delay.
             var untilMark = (_nextMark - Stopwatch.GetTimestamp()) * 1000 / Stopwatch.Frequency;
-            wait = Math.Min(wait, untilMark > 0 ? untilMark : 5);
+            wait = Math.Min(wait, untilMark > 0 && !_checkpointer.Busy ? untilMark : 5);
         }
 
         var first = Consume(_consumer, TimeSpan.FromMilliseconds(wait));
