@@ -57,7 +57,7 @@ for step in $steps; do
             if [[ "$quick" == 1 ]]; then
                 run scale dotnet bench/RatingPipeline.Scale/bin/Release/net10.0/RatingPipeline.Scale.dll --quick
             else
-                run scale dotnet bench/RatingPipeline.Scale/bin/Release/net10.0/RatingPipeline.Scale.dll
+                run scale dotnet bench/RatingPipeline.Scale/bin/Release/net10.0/RatingPipeline.Scale.dll --cdrs 1000000
             fi ;;
         faults)
             # The fault suite, proven against the offline run of the same input.
