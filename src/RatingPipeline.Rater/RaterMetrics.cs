@@ -92,10 +92,9 @@ public sealed class RaterMetrics
         }
     }
 
-    /// <summary>Adds what one batch counted (consumed, rated, skipped, rejected, zero-rated, reminders, bills, fees) and its duration and size.</summary>
-    internal void CountBatch(BatchOutputs batch, int consumed, double seconds)
+    /// <summary>Adds what one lane counted in a batch (rated, skipped, rejected, zero-rated, reminders, bills, fees).</summary>
+    internal void CountBatch(BatchOutputs batch)
     {
-        Consumed.Inc(consumed);
         Add(RatedCounter, batch.Rated);
         Add(SkippedCounter, batch.Skipped);
         Add(FeesCounter, batch.Fees);
@@ -114,7 +113,12 @@ public sealed class RaterMetrics
         {
             Add(_zeroRated[rule], batch.ZeroRated[rule]);
         }
+    }
 
+    /// <summary>One batch consumed and rated: its size and duration.</summary>
+    public static void ObserveBatch(int consumed, double seconds)
+    {
+        Consumed.Inc(consumed);
         BatchDuration.Observe(seconds);
         BatchSize.Observe(consumed);
     }

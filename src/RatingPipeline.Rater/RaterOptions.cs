@@ -24,6 +24,13 @@ public sealed class RaterOptions
     /// </summary>
     public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// Rating lanes: the assigned partitions are shared out among this many engines (partition number modulo the
+    /// count), which rate their shares of each batch in parallel on separate cores. A subscriber's records stay in
+    /// one lane, in order. 1 rates on the consuming thread alone.
+    /// </summary>
+    public int Lanes { get; set; } = 1;
+
     /// <summary>A batch ends after this many CDRs…</summary>
     public int BatchMaxRecords { get; set; } = 5000;
 
@@ -76,6 +83,11 @@ public sealed class RaterOptions
         if (CheckpointInterval < TimeSpan.Zero || CheckpointInterval > TimeSpan.FromDays(1))
         {
             yield return "Rater:CheckpointInterval must be 00:00:00..1.00:00:00 (0: after every batch)";
+        }
+
+        if (Lanes is < 1 or > 256)
+        {
+            yield return "Rater:Lanes must be 1..256";
         }
 
         if (TariffReloadIntervalMs < 100)

@@ -34,7 +34,7 @@ internal sealed partial class RaterSession
             _log.LogInformation("Partition {Partition} restored: {States} states, {Profiles} profiles in {Seconds:F3} s", partition, states, profiles, elapsed.TotalSeconds);
         }
 
-        RaterMetrics.SetState(_engine.StateCount, _engine.ProfileCount, _assigned.Count);
+        SetStateMetrics();
         _readiness.SetReady();
         RaterMetrics.SetReady(true);
     }
@@ -68,7 +68,7 @@ internal sealed partial class RaterSession
         {
             _ownership.Release(partition);
             _assigned.Remove(partition);
-            _positions.Remove(partition);
+            LaneOf(partition).Positions.Remove(partition);
             if (_uncommitted.Remove(partition, out var next))
             {
                 _log.LogWarning("Partition {Partition} leaves with its records before offset {Offset} rated but not committed (the group was changing): the next owner reads them again, skips the applied CDRs by their state tags and writes their dead letters again",
@@ -79,8 +79,7 @@ internal sealed partial class RaterSession
             {
                 foreach (var key in states)
                 {
-                    _engine.RemoveState(key);
-                    _keys.Remove(key);
+                    LaneOf(partition).RemoveState(key);
                 }
             }
 
@@ -88,7 +87,7 @@ internal sealed partial class RaterSession
             {
                 foreach (var key in profiles)
                 {
-                    _engine.RemoveProfile(key);
+                    LaneOf(partition).Engine.RemoveProfile(key);
                 }
             }
 
@@ -97,17 +96,20 @@ internal sealed partial class RaterSession
 
         // Changes since the last mark of a dropped partition are never written (revoke: the checkpoint above took them).
         var droppedSet = dropped.ToHashSet();
-        foreach (var (key, partition) in _dirty)
+        foreach (var lane in _lanes)
         {
-            if (droppedSet.Contains(partition))
+            foreach (var (key, partition) in lane.Dirty)
             {
-                _dirty.Remove(key);
-                _engine.RemoveState(key);
+                if (droppedSet.Contains(partition))
+                {
+                    lane.Dirty.Remove(key);
+                    lane.RemoveState(key);
+                }
             }
         }
 
         _profiles.IncrementalUnassign(dropped.Select(p => new TopicPartition(_topics.Subscribers, p)));
-        RaterMetrics.SetState(_engine.StateCount, _engine.ProfileCount, _assigned.Count);
+        SetStateMetrics();
         _log.LogInformation("Partitions {Partitions} dropped", string.Join(',', dropped));
     }
 
@@ -124,11 +126,11 @@ internal sealed partial class RaterSession
 
             if (value is null)
             {
-                _engine.RemoveState(msisdnKey);
+                LaneOf(partition).RemoveState(msisdnKey);
             }
             else if (UsageStateCodec.TryRead(value, out var state))
             {
-                _engine.SetState(msisdnKey, in state);
+                LaneOf(partition).Engine.SetState(msisdnKey, in state);
                 Track(_statesByPartition, partition, msisdnKey);
                 count++;
             }
@@ -195,13 +197,14 @@ internal sealed partial class RaterSession
             // A tombstone deletes the subscriber: later CDRs are rejected unknown-subscriber.
             if (record.Message.Key is { } key && MsisdnKey.TryCompute(key, out var deleted))
             {
-                _engine.RemoveProfile(deleted);
+                LaneOf(partition).Engine.RemoveProfile(deleted);
             }
 
             return;
         }
 
-        var profile = SubscriberProfile.TryParse(record.Message.Value, _engine.Tariff, out var error);
+        var engine = LaneOf(partition).Engine;
+        var profile = SubscriberProfile.TryParse(record.Message.Value, engine.Tariff, out var error);
         if (profile is null)
         {
             RaterMetrics.CountProfileRefusal();
@@ -210,7 +213,7 @@ internal sealed partial class RaterSession
             return;
         }
 
-        _engine.SetProfile(profile, clockGroup: partition);
+        engine.SetProfile(profile, clockGroup: partition);
         Track(_profilesByPartition, partition, profile.MsisdnKey);
     }
 

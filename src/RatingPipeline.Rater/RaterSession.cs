@@ -27,8 +27,7 @@ internal sealed partial class RaterSession : IDisposable
     private readonly Readiness _readiness;
     private readonly RaterMetrics _metrics;
     private readonly ILogger _log;
-    private readonly RatingEngine _engine;
-    private readonly BatchOutputs _outputs = new();
+    private readonly RatingLane[] _lanes;
     private readonly IConsumer<byte[], byte[]> _consumer;
     private readonly IConsumer<byte[], byte[]> _profiles;
     private readonly IConsumer<byte[], byte[]> _restore;
@@ -38,23 +37,11 @@ internal sealed partial class RaterSession : IDisposable
     private readonly List<ConsumeResult<byte[], byte[]>> _batch = [];
     private readonly Dictionary<int, HashSet<ulong>> _statesByPartition = [];
     private readonly Dictionary<int, HashSet<ulong>> _profilesByPartition = [];
-    private readonly Dictionary<ulong, byte[]> _keys = [];
     private readonly HashSet<int> _assigned = [];
-
-    /// <summary>Subscribers whose state the engine changed while rating the current record.</summary>
-    private readonly HashSet<ulong> _changed = [];
-
-    /// <summary>Subscribers whose state changed since the last mark, with their partition.</summary>
-    private readonly Dictionary<ulong, int> _dirty = [];
-
-    /// <summary>The next input offset per partition rated since the last mark.</summary>
-    private readonly Dictionary<int, long> _positions = [];
 
     /// <summary>Input offsets of written checkpoints not committed yet (a commit the group refused while changing is put off).</summary>
     private readonly Dictionary<int, long> _uncommitted = [];
 
-    /// <summary>The one message instance the rating thread produces with (the client copies what it needs).</summary>
-    private readonly Message<byte[], byte[]> _message = new();
     private readonly bool _pipelined;
     private readonly long _intervalTicks;
     private byte[] _stateBuffer = new byte[1024];
@@ -74,7 +61,7 @@ internal sealed partial class RaterSession : IDisposable
         _readiness = readiness;
         _metrics = metrics;
         _log = log;
-        _engine = new RatingEngine(tariffs.Current) { ChangedStates = _changed };
+        _lanes = [.. Enumerable.Range(0, options.Lanes).Select(_ => new RatingLane(tariffs.Current))];
         _metrics.SetTariff(tariffs.Current);
         _pipelined = options.CheckpointInterval > TimeSpan.Zero;
         _intervalTicks = (long)(options.CheckpointInterval.TotalSeconds * Stopwatch.Frequency);
@@ -131,7 +118,10 @@ internal sealed partial class RaterSession : IDisposable
         {
             if (_tariffs.Poll() is { } tariff)
             {
-                _engine.Tariff = tariff;
+                foreach (var lane in _lanes)
+                {
+                    lane.Engine.Tariff = tariff;
+                }
                 _metrics.SetTariff(tariff);
             }
 
@@ -226,7 +216,10 @@ internal sealed partial class RaterSession : IDisposable
         }
     }
 
-    /// <summary>Rates the batch in hand and hands its outputs to the producer (no wait). Also called on revoke.</summary>
+    /// <summary>
+    /// Rates the batch in hand and hands its outputs to the producer (no wait): each lane its share, the lanes in
+    /// parallel. Also called on revoke.
+    /// </summary>
     private void RateBatch()
     {
         if (_batch.Count == 0)
@@ -235,57 +228,47 @@ internal sealed partial class RaterSession : IDisposable
         }
 
         var started = Stopwatch.GetTimestamp();
-        _outputs.Clear();
-        var sink = new KafkaBatchSink(_outputs);
-        foreach (var record in _batch)
+        if (_lanes.Length == 1)
         {
-            var partition = record.Partition.Value;
-            if (!_assigned.Contains(partition))
+            _lanes[0].Batch.AddRange(_batch);
+            _lanes[0].Rate(_assigned, _producer, _epoch, _targets, _topics.Cdrs);
+        }
+        else
+        {
+            foreach (var record in _batch)
             {
-                continue; // lost before it was rated: the next owner rates it
+                LaneOf(record.Partition.Value).Batch.Add(record);
             }
 
-            var offset = record.Offset.Value;
-            _outputs.From(partition, offset, record.Message.Key);
-            // A clock applies to the subscribers whose profiles are in the same-numbered subscribers partition.
-            if (_engine.Process(record.Message.Value ?? [], ref sink, offset, clockGroup: partition) == RatingResult.Skipped)
+            Parallel.ForEach(_lanes, lane =>
             {
-                _outputs.Skipped++;
-            }
-
-            if (_changed.Count > 0)
-            {
-                foreach (var key in _changed)
+                if (lane.Batch.Count > 0)
                 {
-                    _dirty[key] = partition;
+                    lane.Rate(_assigned, _producer, _epoch, _targets, _topics.Cdrs);
                 }
-
-                _changed.Clear();
-            }
-
-            _positions[partition] = offset + 1;
+            });
         }
 
-        ProduceOutputs();
-        _metrics.CountBatch(_outputs, _batch.Count, Stopwatch.GetElapsedTime(started).TotalSeconds);
-        RaterMetrics.SetState(_engine.StateCount, _engine.ProfileCount, _assigned.Count);
+        foreach (var lane in _lanes)
+        {
+            if (lane.Batch.Count > 0)
+            {
+                _metrics.CountBatch(lane.Outputs);
+                lane.Outputs.Clear();
+                lane.Batch.Clear();
+            }
+        }
+
+        RaterMetrics.ObserveBatch(_batch.Count, Stopwatch.GetElapsedTime(started).TotalSeconds);
+
+        SetStateMetrics();
         _batch.Clear();
     }
 
-    private void ProduceOutputs()
-    {
-        foreach (var output in _outputs.Records)
-        {
-            var rejected = output.Kind == OutputKind.Rejected;
-            // A dead letter keeps its original key (none when it had none); the others the record's key or the subscriber's.
-            _message.Key = rejected ? output.Key! : output.Key ?? KeyOf(output.MsisdnKey);
-            _message.Value = _outputs.Slice(output).ToArray();
-            _message.Headers = rejected
-                ? DeadLetterHeaders.Create(_topics.Cdrs, output.Partition, output.Offset, output.Reason, output.Detail ?? "")
-                : null;
-            _producer.Produce(_targets.For(output.Kind, output.Partition), _message, _epoch);
-        }
-    }
+    private RatingLane LaneOf(int partition) => _lanes[partition % _lanes.Length];
+
+    private void SetStateMetrics() =>
+        RaterMetrics.SetState(_lanes.Sum(l => l.Engine.StateCount), _lanes.Sum(l => l.Engine.ProfileCount), _assigned.Count);
 
     /// <summary>After a batch: a checkpoint per batch (interval 0), or commit a written checkpoint and mark the next when due.</summary>
     private void AfterBatch()
@@ -344,17 +327,27 @@ internal sealed partial class RaterSession : IDisposable
     /// </summary>
     private Checkpoint? Mark()
     {
-        if (_epoch.Produced == 0 && _dirty.Count == 0 && _positions.Count == 0)
+        if (_epoch.Produced == 0 && _lanes.All(l => l.Dirty.Count == 0 && l.Positions.Count == 0))
         {
             return null;
         }
 
         var checkpoint = new Checkpoint(_epoch);
         _epoch = new AcknowledgementGroup();
-        foreach (var (key, partition) in _dirty)
+        foreach (var lane in _lanes)
+        {
+            Mark(lane, checkpoint);
+        }
+
+        return checkpoint;
+    }
+
+    private void Mark(RatingLane lane, Checkpoint checkpoint)
+    {
+        foreach (var (key, partition) in lane.Dirty)
         {
             var generation = _ownership.GenerationOf(partition);
-            if (generation < 0 || !_engine.TryGetState(key, out var state))
+            if (generation < 0 || !lane.Engine.TryGetState(key, out var state))
             {
                 continue;
             }
@@ -366,18 +359,17 @@ internal sealed partial class RaterSession : IDisposable
             }
 
             var length = UsageStateCodec.Write(in state, _stateBuffer);
-            checkpoint.States.Add(new StateRecord(partition, generation, KeyOf(key), _stateBuffer.AsSpan(0, length).ToArray()));
+            checkpoint.States.Add(new StateRecord(partition, generation, lane.KeyOf(key), _stateBuffer.AsSpan(0, length).ToArray()));
             Track(_statesByPartition, partition, key);
         }
 
-        _dirty.Clear();
-        foreach (var (partition, next) in _positions)
+        lane.Dirty.Clear();
+        foreach (var (partition, next) in lane.Positions)
         {
             checkpoint.Offsets.Add(new OffsetMark(partition, _ownership.GenerationOf(partition), next));
         }
 
-        _positions.Clear();
-        return checkpoint;
+        lane.Positions.Clear();
     }
 
     /// <summary>Step 6 for a written checkpoint: its offsets, for the partitions still owned in the generation of its mark.</summary>
@@ -433,18 +425,6 @@ internal sealed partial class RaterSession : IDisposable
     private static bool IsGroupChanging(ErrorCode code) =>
         code is ErrorCode.RebalanceInProgress or ErrorCode.IllegalGeneration or ErrorCode.UnknownMemberId;
 
-    /// <summary>The msisdn text of a subscriber as a Kafka key, made once per subscriber (outputs of a clock, state records).</summary>
-    private byte[] KeyOf(ulong msisdnKey)
-    {
-        if (!_keys.TryGetValue(msisdnKey, out var key))
-        {
-            key = System.Text.Encoding.ASCII.GetBytes(MsisdnKey.ToText(msisdnKey));
-            _keys[msisdnKey] = key;
-        }
-
-        return key;
-    }
-
     public void Dispose()
     {
         if (!_closed)
@@ -474,34 +454,5 @@ internal sealed partial class RaterSession : IDisposable
         _restore.Dispose();
         _profiles.Dispose();
         _consumer.Dispose();
-    }
-
-    /// <summary>The topic partitions outputs go to, made once: the input's partition number, or any (keyed by msisdn).</summary>
-    private sealed class OutputTargets
-    {
-        private readonly TopicPartition[][] _byKind;
-        private readonly TopicPartition[] _any;
-        private readonly string[] _topics;
-        private readonly bool _preserve;
-
-        public OutputTargets(TopicNames topics, int partitions, bool preserve)
-        {
-            // Indexed by OutputKind: Rated, Reminder, Rejected, Bill.
-            _topics = [topics.RatedCdrs, topics.Reminders, topics.CdrsDlq, topics.Bills];
-            _preserve = preserve;
-            _any = [.. _topics.Select(t => new TopicPartition(t, Partition.Any))];
-            _byKind = [.. _topics.Select(t => Enumerable.Range(0, partitions).Select(p => new TopicPartition(t, p)).ToArray())];
-        }
-
-        public TopicPartition For(OutputKind kind, int partition)
-        {
-            if (!_preserve)
-            {
-                return _any[(int)kind];
-            }
-
-            var targets = _byKind[(int)kind];
-            return (uint)partition < (uint)targets.Length ? targets[partition] : new TopicPartition(_topics[(int)kind], partition);
-        }
     }
 }

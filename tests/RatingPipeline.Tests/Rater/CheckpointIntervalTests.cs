@@ -11,7 +11,8 @@ namespace RatingPipeline.Tests.Rater;
 /// The checkpoint interval's trade (DESIGN.md, "Rater: processing guarantee"): rating goes on without waiting for the
 /// cluster, and only a checkpoint makes it durable. A crash repeats the outputs rated since the last checkpoint, with
 /// the same identities (rated <c>id</c>, reminder <c>eventId</c>, dead letter <c>ratingpipeline.source</c>), and never
-/// counts a CDR twice in the state; a graceful stop checkpoints everything rated, however long the interval.
+/// counts a CDR twice in the state; a graceful stop checkpoints everything rated, however long the interval. Each with
+/// one rating lane and with two (partitions rated in parallel by two engines).
 /// </summary>
 [TestFixture]
 [Category("needs-kcat")]
@@ -49,14 +50,15 @@ public sealed class CheckpointIntervalTests
         Directory.Delete(_folder, recursive: true);
     }
 
-    [Test]
-    public async Task A_crash_before_the_first_checkpoint_writes_every_output_again_with_the_same_identity_and_counts_each_CDR_once()
+    [TestCase(1)]
+    [TestCase(2)]
+    public async Task A_crash_before_the_first_checkpoint_writes_every_output_again_with_the_same_identity_and_counts_each_CDR_once(int lanes)
     {
         var data = await SyntheticSet.GenerateAsync(_folder, Subscribers, CdrCount, seed: 11);
         var topics = TestTopics.Create(_cluster, TestTopics.UniquePrefix("interval"));
         OfflineComparison.ProduceProfiles(Bootstrap, data, topics);
         var settings = new RaterSettings(Bootstrap, topics, $"{topics.Cdrs}-rater", data.TariffPath, "interval-1").WithShortSession()
-            .Set("Rater:CheckpointInterval", Never);
+            .Set("Rater:CheckpointInterval", Never).Set("Rater:Lanes", lanes.ToString(CultureInfo.InvariantCulture));
         using var progress = new GroupProgress(Bootstrap, settings.GroupId, topics.Cdrs, _cluster.Partitions);
         await using (var stream = new CdrStream(Bootstrap, topics.Cdrs, data.Cdrs, chunk: 500, pause: TimeSpan.FromMilliseconds(10)))
         {
@@ -103,14 +105,15 @@ public sealed class CheckpointIntervalTests
             "each source twice: de-duplicating on the header leaves one dead letter per rejected record");
     }
 
-    [Test]
-    public async Task A_graceful_stop_checkpoints_everything_rated_however_long_the_interval()
+    [TestCase(1)]
+    [TestCase(2)]
+    public async Task A_graceful_stop_checkpoints_everything_rated_however_long_the_interval(int lanes)
     {
         var data = await SyntheticSet.GenerateAsync(_folder, Subscribers, CdrCount, seed: 12);
         var topics = TestTopics.Create(_cluster, TestTopics.UniquePrefix("stop"));
         OfflineComparison.ProduceProfiles(Bootstrap, data, topics);
         var settings = new RaterSettings(Bootstrap, topics, $"{topics.Cdrs}-rater", data.TariffPath, "stop-1").WithShortSession()
-            .Set("Rater:CheckpointInterval", Never);
+            .Set("Rater:CheckpointInterval", Never).Set("Rater:Lanes", lanes.ToString(CultureInfo.InvariantCulture));
         using var progress = new GroupProgress(Bootstrap, settings.GroupId, topics.Cdrs, _cluster.Partitions);
         var half = data.Cdrs.Count / 2;
         await using var stream = new CdrStream(Bootstrap, topics.Cdrs, data.Cdrs, chunk: 200, pause: TimeSpan.FromMilliseconds(10), holdAt: half);

@@ -1,0 +1,131 @@
+using Confluent.Kafka;
+using RatingPipeline.Kafka;
+using RatingPipeline.Rating;
+using RatingPipeline.Records;
+using RatingPipeline.Tariffs;
+
+namespace RatingPipeline.Rater;
+
+/// <summary>
+/// One lane of the rater: an engine of its own for the partitions given to it (partition number modulo the lane
+/// count), with their profiles and states, and the outputs and changes of its share of each batch. Lanes rate their
+/// shares of a batch in parallel and hand their outputs to the (thread-safe) producer; a subscriber belongs to one
+/// partition and so to one lane, which keeps its outputs in order. Everything else — restore, profiles, tariffs,
+/// marks, drops — happens on the rating thread while no lane runs.
+/// </summary>
+internal sealed class RatingLane
+{
+    private readonly HashSet<ulong> _changed = [];
+    private readonly Dictionary<ulong, byte[]> _keys = [];
+    private readonly Message<byte[], byte[]> _message = new();
+
+    public RatingLane(Tariff tariff) => Engine = new RatingEngine(tariff) { ChangedStates = _changed };
+
+    public RatingEngine Engine { get; }
+
+    /// <summary>The lane's share of the batch in hand.</summary>
+    public List<ConsumeResult<byte[], byte[]>> Batch { get; } = [];
+
+    public BatchOutputs Outputs { get; } = new();
+
+    /// <summary>Subscribers whose state changed since the last mark, with their partition.</summary>
+    public Dictionary<ulong, int> Dirty { get; } = [];
+
+    /// <summary>The next input offset per partition rated since the last mark.</summary>
+    public Dictionary<int, long> Positions { get; } = [];
+
+    /// <summary>Rates the lane's share of the batch and hands the outputs to the producer in <paramref name="epoch"/>.</summary>
+    public void Rate(HashSet<int> assigned, AcknowledgedProducer producer, AcknowledgementGroup epoch, OutputTargets targets, string inputTopic)
+    {
+        Outputs.Clear();
+        var sink = new KafkaBatchSink(Outputs);
+        foreach (var record in Batch)
+        {
+            var partition = record.Partition.Value;
+            if (!assigned.Contains(partition))
+            {
+                continue; // lost before it was rated: the next owner rates it
+            }
+
+            var offset = record.Offset.Value;
+            Outputs.From(partition, offset, record.Message.Key);
+            // A clock applies to the subscribers whose profiles are in the same-numbered subscribers partition.
+            if (Engine.Process(record.Message.Value ?? [], ref sink, offset, clockGroup: partition) == RatingResult.Skipped)
+            {
+                Outputs.Skipped++;
+            }
+
+            if (_changed.Count > 0)
+            {
+                foreach (var key in _changed)
+                {
+                    Dirty[key] = partition;
+                }
+
+                _changed.Clear();
+            }
+
+            Positions[partition] = offset + 1;
+        }
+
+        foreach (var output in Outputs.Records)
+        {
+            var rejected = output.Kind == OutputKind.Rejected;
+            // A dead letter keeps its original key (none when it had none); the others the record's key or the subscriber's.
+            _message.Key = rejected ? output.Key! : output.Key ?? KeyOf(output.MsisdnKey);
+            _message.Value = Outputs.Slice(output).ToArray();
+            _message.Headers = rejected
+                ? DeadLetterHeaders.Create(inputTopic, output.Partition, output.Offset, output.Reason, output.Detail ?? "")
+                : null;
+            producer.Produce(targets.For(output.Kind, output.Partition), _message, epoch);
+        }
+    }
+
+    /// <summary>The msisdn text of a subscriber as a Kafka key, made once per subscriber (outputs of a clock, state records).</summary>
+    public byte[] KeyOf(ulong msisdnKey)
+    {
+        if (!_keys.TryGetValue(msisdnKey, out var key))
+        {
+            key = System.Text.Encoding.ASCII.GetBytes(MsisdnKey.ToText(msisdnKey));
+            _keys[msisdnKey] = key;
+        }
+
+        return key;
+    }
+
+    /// <summary>Forgets a subscriber's state (its partition left this member).</summary>
+    public void RemoveState(ulong msisdnKey)
+    {
+        Engine.RemoveState(msisdnKey);
+        _keys.Remove(msisdnKey);
+    }
+}
+
+/// <summary>The topic partitions outputs go to, made once: the input's partition number, or any (keyed by msisdn).</summary>
+internal sealed class OutputTargets
+{
+    private readonly TopicPartition[][] _byKind;
+    private readonly TopicPartition[] _any;
+    private readonly string[] _topics;
+    private readonly bool _preserve;
+
+    public OutputTargets(TopicNames topics, int partitions, bool preserve)
+    {
+        // Indexed by OutputKind: Rated, Reminder, Rejected, Bill.
+        _topics = [topics.RatedCdrs, topics.Reminders, topics.CdrsDlq, topics.Bills];
+        _preserve = preserve;
+        _any = [.. _topics.Select(t => new TopicPartition(t, Partition.Any))];
+        _byKind = [.. _topics.Select(t => Enumerable.Range(0, partitions).Select(p => new TopicPartition(t, p)).ToArray())];
+    }
+
+    public TopicPartition For(OutputKind kind, int partition)
+    {
+        if (!_preserve)
+        {
+            return _any[(int)kind];
+        }
+
+        var targets = _byKind[(int)kind];
+        return (uint)partition < (uint)targets.Length ? targets[partition] : new TopicPartition(_topics[(int)kind], partition);
+    }
+}
