@@ -4,9 +4,9 @@ using static RatingPipeline.Scale.Figures;
 namespace RatingPipeline.Scale;
 
 /// <summary>
-/// <c>dotnet run --project bench/RatingPipeline.Scale -c Release -- [--quick] [--cdrs N] [memory] [restore] [throughput] [latency] [tariff]</c>:
+/// <c>dotnet run --project bench/RatingPipeline.Scale -c Release -- [--quick] [--cdrs N] [--lanes N] [memory] [restore] [throughput] [latency] [tariff]</c>:
 /// the scale figures, each with its baseline measured in the same run. No figure named runs them all; <c>--cdrs</c> sets
-/// the throughput figure's CDR count (200,000; 40,000 quick).
+/// the throughput figure's CDR count (200,000; 40,000 quick), <c>--lanes</c> its raters' <c>Rater:Lanes</c> (1).
 /// </summary>
 public static class Program
 {
@@ -21,7 +21,16 @@ public static class Program
             return 2;
         }
 
-        var figures = args.Where((a, i) => !a.StartsWith("--", StringComparison.Ordinal) && (cdrsAt < 0 || i != cdrsAt + 1)).ToHashSet(StringComparer.Ordinal);
+        var lanesAt = Array.IndexOf(args, "--lanes");
+        var lanes = 1;
+        if (lanesAt >= 0 && (lanesAt + 1 >= args.Length || !int.TryParse(args[lanesAt + 1], NumberStyles.None, CultureInfo.InvariantCulture, out lanes) || lanes is < 1 or > 256))
+        {
+            Console.Error.WriteLine("--lanes takes a number of lanes, 1..256");
+            return 2;
+        }
+
+        var figures = args.Where((a, i) => !a.StartsWith("--", StringComparison.Ordinal) && (cdrsAt < 0 || i != cdrsAt + 1) && (lanesAt < 0 || i != lanesAt + 1))
+            .ToHashSet(StringComparer.Ordinal);
         var all = figures.Count == 0;
         var known = new[] { "memory", "restore", "throughput", "latency", "tariff" };
         if (figures.Except(known).FirstOrDefault() is { } unknown)
@@ -43,7 +52,7 @@ public static class Program
 
         if (all || figures.Contains("throughput"))
         {
-            Throughput.Run(throughputCdrs, [1, 2, 4]);
+            Throughput.Run(throughputCdrs, [1, 2, 4], lanes);
         }
 
         if (all || figures.Contains("latency"))
