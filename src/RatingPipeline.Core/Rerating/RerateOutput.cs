@@ -78,6 +78,9 @@ public static class AdjustmentTotalsJson
         json.WriteNumber("alreadyAdjusted"u8, run.AlreadyAdjusted);
         json.WriteNumber("adjustments"u8, run.Adjustments);
         json.WriteNumber("difference"u8, run.Difference);
+        json.WriteNumber("outsideCycles"u8, run.OutsideCycles);
+        json.WriteNumber("takenAsRated"u8, run.TakenAsRated);
+        json.WriteNumber("subscribersTakenUp"u8, run.SubscribersTakenUp);
         json.WritePropertyName("mismatches"u8);
         json.WriteStartObject();
         foreach (var kind in Enum.GetValues<RerateMismatchKind>())
