@@ -220,7 +220,8 @@ public static class RerateCommand
         return 0;
     }
 
-    private static BufferedStream OpenForAppend(string path)
+    /// <summary>Opens the ledger file for appending (made when missing); a last line without its line feed gets one first.</summary>
+    internal static BufferedStream OpenForAppend(string path)
     {
         var file = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
         if (file.Length > 0)
