@@ -27,7 +27,9 @@ public static class AuditCommand
         + "Relief = what each zero-rated record would have cost at the plan's first rate matching its type, zone, direction and destination, "
         + "allowances and caps aside; it needs --tariff and --cdrs (the CDRs give direction and peer, which rated records lack). "
         + "The sample is drawn by reservoir sampling with new Random(seed) over the month's zero-rated records in file order: "
-        + "same input and seed, same sample.";
+        + "same input and seed, same sample. "
+        + "With --adjustments (the ledger; in topic mode the adjustments topic), the goodwill credits and re-rating adjustments that name a CDR "
+        + "are counted in the month that CDR started in.";
 
     public static Command Build()
     {
@@ -39,16 +41,17 @@ public static class AuditCommand
         var seed = new Option<int>("--seed") { Description = "Sample seed (same seed, same sample)", DefaultValueFactory = _ => 1 };
         var tariff = new Option<string?>("--tariff") { Description = "Tariff giving the local-day offset and the rates for relief (needs --cdrs)" };
         var cdrs = new Option<string?>("--cdrs") { Description = "The CDRs behind the rated file (direction and peer for relief; needs --tariff)" };
-        var output = new Option<string>("--out") { Description = $"Output folder for {SampleFile}, {SummaryTextFile}, {SummaryJsonFile}", Required = true };
         var adjustments = new Option<string?>("--adjustments")
         {
-            Description = "The adjustment ledger (adjustments.jsonl): goodwill credits naming a CDR of the month are counted in the report",
+            Description = "The adjustment ledger (adjustments.jsonl): its entries naming a CDR of the month (goodwill credits, re-rating adjustments) are counted; in topic mode the adjustments topic when not given",
         };
-        var zeroRating = new Command("zero-rating", ZeroRatingHelp) { rated, fromTopic, bootstrap, month, sample, seed, tariff, cdrs, output, adjustments };
+        var output = new Option<string>("--out") { Description = $"Output folder for {SampleFile}, {SummaryTextFile}, {SummaryJsonFile}", Required = true };
+        var zeroRating = new Command("zero-rating", ZeroRatingHelp) { rated, fromTopic, bootstrap, month, sample, seed, tariff, cdrs, adjustments, output };
         zeroRating.SetAction(async (result, cancel) =>
         {
             var ratedPath = result.GetValue(rated);
             var cdrsPath = result.GetValue(cdrs);
+            var ledgerPath = result.GetValue(adjustments);
             var outDir = result.GetValue(output)!;
             if (result.GetValue(fromTopic) is { } topic)
             {
@@ -67,6 +70,22 @@ public static class AuditCommand
                     cdrsPath = Path.Combine(snapshot, "cdrs.jsonl");
                     await TopicSnapshot.ExportAsync(servers, new Kafka.TopicNames().Cdrs, cdrsPath, TopicSnapshot.Mode.All, cancel);
                 }
+
+                if (ledgerPath is null)
+                {
+                    ledgerPath = Path.Combine(snapshot, "adjustments.jsonl");
+                    var topicName = new Kafka.TopicNames().Adjustments;
+                    try
+                    {
+                        ClockCommand.Partitions(servers, topicName);
+                        await TopicSnapshot.ExportAsync(servers, topicName, ledgerPath, TopicSnapshot.Mode.DistinctValues, cancel);
+                    }
+                    catch (InvalidOperationException e)
+                    {
+                        await Console.Error.WriteLineAsync($"ratingctl audit zero-rating: no ledger counted: {e.Message}");
+                        ledgerPath = null;
+                    }
+                }
             }
 
             if (ratedPath is null)
@@ -77,7 +96,7 @@ public static class AuditCommand
 
             return await RunZeroRatingAsync(
                 new ZeroRatingAuditOptions(ratedPath, result.GetValue(month)!, outDir, result.GetValue(sample), result.GetValue(seed), result.GetValue(tariff), cdrsPath,
-                    result.GetValue(adjustments)),
+                    ledgerPath),
                 Console.Out, Console.Error, cancel);
         });
         return new Command("audit", "Audit reports over rated records.") { zeroRating };
@@ -118,7 +137,7 @@ public static class AuditCommand
             }
         }
 
-        foreach (var file in new[] { options.Rated, options.Cdrs })
+        foreach (var file in new[] { options.Rated, options.Cdrs, options.Adjustments })
         {
             if (file is not null && !File.Exists(file))
             {
@@ -127,34 +146,27 @@ public static class AuditCommand
             }
         }
 
-        List<Adjustment> goodwill;
-        try
-        {
-            goodwill = options.Adjustments is null ? [] : [.. AdjustmentJson.ReadFile(options.Adjustments).Where(a => a.IsGoodwill && a.Id.Length > 0)];
-        }
-        catch (AdjustmentFileException e)
-        {
-            await stderr.WriteLineAsync($"{Me}: adjustment file refused: {e.Message}");
-            return 2;
-        }
-
-        var goodwillByCdr = goodwill.ToLookup(a => (a.Msisdn, a.Id));
-        var goodwillInMonth = new List<Adjustment>();
         var audit = new ZeroRatingAudit(year, month, tariff, options.Sample, options.Seed);
         try
         {
+            if (options.Adjustments is not null)
+            {
+                audit.AddLedger(AdjustmentJson.ReadFile(options.Adjustments));
+            }
+
             foreach (var (line, record) in RatedRecordReader.ReadFileWithLines(options.Rated))
             {
                 audit.Add(record, line);
-                if (goodwill.Count > 0 && audit.InMonth(record))
-                {
-                    goodwillInMonth.AddRange(goodwillByCdr[(record.Msisdn, record.Id)]);
-                }
             }
         }
         catch (RatedFileException e)
         {
             await stderr.WriteLineAsync($"{Me}: rated file refused: {e.Message}");
+            return 2;
+        }
+        catch (AdjustmentFileException e)
+        {
+            await stderr.WriteLineAsync($"{Me}: adjustment ledger refused: {e.Message}");
             return 2;
         }
 
@@ -171,18 +183,9 @@ public static class AuditCommand
             ZeroRatingReportWriter.WriteCsv(csv, report);
         }
 
-        var credited = goodwillInMonth.DistinctBy(a => a.AdjustmentId).ToList();
-        var goodwillLine = options.Adjustments is null
-            ? null
-            : $"Goodwill credits naming a CDR of the month: {credited.Count}, {ZeroRatingReportWriter.Yuan(-credited.Sum(a => a.Difference))} yuan "
-                + $"({-credited.Sum(a => a.Difference)} micros)";
         await using (var text = new StreamWriter(Path.Combine(options.Out, SummaryTextFile), false, utf8))
         {
             ZeroRatingReportWriter.WriteText(text, report);
-            if (goodwillLine is not null)
-            {
-                await text.WriteLineAsync(goodwillLine);
-            }
         }
 
         await using (var json = File.Create(Path.Combine(options.Out, SummaryJsonFile)))
@@ -193,13 +196,11 @@ public static class AuditCommand
         var relief = report.HasRelief
             ? $", relief {ZeroRatingReportWriter.Yuan(report.Total.Relief)} yuan ({report.Total.Relief} micros) over {report.Total.Priced} priced"
             : ", relief not computed (needs --tariff and --cdrs)";
+        var goodwill = report.Ledger?.Of(AdjustmentKind.Goodwill) is { } g
+            ? $"; {g.Count} goodwill credits on CDRs of the month ({ZeroRatingReportWriter.Yuan(-g.Difference)} yuan)"
+            : "";
         await stdout.WriteLineAsync($"{report.ZeroRated} zero-rated records in {report.Month} (of {report.RecordsInMonth} rated in the month), "
-            + $"{report.Rules.Count} rules{relief}; sample {report.Sample.Count} (seed {report.Seed})");
-        if (goodwillLine is not null)
-        {
-            await stdout.WriteLineAsync(goodwillLine);
-        }
-
+            + $"{report.Rules.Count} rules{relief}; sample {report.Sample.Count} (seed {report.Seed}){goodwill}");
         return 0;
     }
 }

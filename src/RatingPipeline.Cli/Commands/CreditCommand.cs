@@ -1,131 +1,161 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Text;
 using Confluent.Kafka;
+using RatingPipeline.Cli.IO;
 using RatingPipeline.Kafka;
-using RatingPipeline.Records;
 using RatingPipeline.Rerating;
 
 namespace RatingPipeline.Cli.Commands;
 
-/// <summary>Options of <c>ratingctl credit</c>: to a ledger folder (<see cref="Out"/>) or the adjustments topic (<see cref="Bootstrap"/>).</summary>
-public sealed record CreditOptions(string Msisdn, long Amount, string Reason, string? Cdr, string? Out, string? Bootstrap, string Topic = "adjustments");
+/// <summary>
+/// Options of <c>ratingctl credit</c>: the credit (<c>Amount</c> text as given, so a bad one is reported as written) and
+/// where it goes — <c>Out</c> (the ledger folder) or <c>Bootstrap</c> and <c>Topic</c>, exactly one of them.
+/// </summary>
+public sealed record CreditOptions(string? Msisdn, string? Amount, string? Reason, string? Cdr, string? Out, string? Bootstrap, string Topic = "adjustments");
 
 /// <summary>
-/// <c>ratingctl credit</c>: a goodwill adjustment for one subscriber — the manual reduction the regulator's circular
-/// allows for a single complaining subscriber — in the ledger format of re-rating (kind <c>goodwill</c>), appended to
-/// <c>DIR/adjustments.jsonl</c> or produced to the <c>adjustments</c> topic (key msisdn). Its id is deterministic
-/// (msisdn, CDR or account, amount and reason), so giving the same credit twice records it once. Naming a CDR
-/// (<c>--cdr</c>) ties it to that record, and the zero-rating audit counts it.
+/// <c>ratingctl credit</c>: a goodwill adjustment for one complaining subscriber (the manual reduction the regulator's
+/// circular allows), recorded in the adjustment ledger in the same format as re-rating (kind <c>goodwill</c>, a
+/// deterministic adjustmentId): appended to <c>DIR/adjustments.jsonl</c>, or produced to the <c>adjustments</c> topic
+/// (key msisdn). The same credit given again (same msisdn, amount, reason and CDR) is recorded once.
 /// </summary>
 public static class CreditCommand
 {
-    /// <summary>The largest credit: the largest charge one CDR can carry (10^15 micros).</summary>
-    public const long MaxAmount = 1_000_000_000_000_000;
+    private const string Me = "ratingctl credit";
 
     public static Command Build()
     {
-        var msisdn = new Option<string>("--msisdn") { Description = "The subscriber (5-15 digits)", Required = true };
-        var amount = new Option<long>("--amount") { Description = "Micros credited (positive: the subscriber pays less; negative: a debit)", Required = true };
-        var reason = new Option<string>("--reason") { Description = "Why (kept in the ledger), e.g. the complaint's reference", Required = true };
-        var cdr = new Option<string?>("--cdr") { Description = "The id of the CDR the credit is for (else the account)" };
-        var output = new Option<string?>("--out") { Description = $"Ledger folder: appends to {RerateCommand.AdjustmentsFile}" };
-        var bootstrap = new Option<string?>("--bootstrap") { Description = "Produce to the adjustments topic of this cluster instead" };
-        var topic = new Option<string>("--topic") { Description = "The adjustments topic", DefaultValueFactory = _ => "adjustments" };
-        var command = new Command("credit", "Record a goodwill adjustment for one subscriber (a manual reduction), in the re-rating ledger format.")
+        // Checked by RunAsync, not by the parser, so that missing or unknown input ends with exit code 2 like any bad input.
+        var msisdn = new Option<string?>("--msisdn") { Description = "The subscriber, 5-15 digits (required)" };
+        var amount = new Option<string?>("--amount")
+        {
+            Description = $"Micros to credit (1 yuan = 1000000; required): a non-zero integer of at most {GoodwillCredit.MaxAmount}; negative debits (takes back a credit given by mistake)",
+        };
+        var reason = new Option<string?>("--reason") { Description = "Why, e.g. the complaint's ticket number (required; two credits for one subscriber need different reasons)" };
+        var cdr = new Option<string?>("--cdr") { Description = "The id of the CDR the credit is for (then the zero-rating audit counts it in that CDR's month)" };
+        var output = new Option<string?>("--out") { Description = $"Ledger folder: appends to {RerateCommand.AdjustmentsFile} and rewrites {RerateCommand.TotalsFile}" };
+        var bootstrap = new Option<string?>("--bootstrap") { Description = "Kafka bootstrap servers: produce to the adjustments topic instead of a folder" };
+        var topic = new Option<string>("--topic") { Description = "The adjustments topic, with --bootstrap", DefaultValueFactory = _ => "adjustments" };
+        var command = new Command("credit", "Record a goodwill credit for one subscriber in the adjustment ledger (a folder or the adjustments topic).")
         {
             msisdn, amount, reason, cdr, output, bootstrap, topic,
         };
-        command.SetAction((result, cancel) => RunAsync(
-            new CreditOptions(result.GetValue(msisdn)!, result.GetValue(amount), result.GetValue(reason)!, result.GetValue(cdr), result.GetValue(output),
-                result.GetValue(bootstrap), result.GetValue(topic)!),
-            Console.Out, Console.Error, cancel));
-        return command;
-    }
-
-    /// <summary>What is wrong with the options, or null.</summary>
-    public static string? Validate(CreditOptions options) => options switch
-    {
-        _ when !MsisdnKey.TryCompute(options.Msisdn, out _) => "--msisdn must be 5-15 ASCII digits",
-        _ when options.Amount == 0 || Math.Abs(options.Amount) > MaxAmount => $"--amount must be a non-zero number of micros within ±{MaxAmount}",
-        _ when string.IsNullOrWhiteSpace(options.Reason) => "--reason must not be empty",
-        _ when options.Cdr is { } id && (id.Length is 0 or > 64 || id.Any(c => c is < ' ' or > '~')) => "--cdr must be a CDR id (1-64 printable ASCII characters)",
-        _ when (options.Out is null) == (options.Bootstrap is null) => "give either --out DIR or --bootstrap HOST:PORT",
-        _ => null,
-    };
-
-    /// <returns>0 when recorded (or already recorded); 2 for bad options; 1 when Kafka failed.</returns>
-    public static async Task<int> RunAsync(CreditOptions options, TextWriter stdout, TextWriter stderr, CancellationToken cancel)
-    {
-        if (Validate(options) is { } problem)
+        command.TreatUnmatchedTokensAsErrors = false;
+        command.SetAction(async (result, cancel) =>
         {
-            await stderr.WriteLineAsync($"ratingctl credit: {problem}");
-            return 2;
-        }
-
-        var credit = Adjustment.GoodwillCredit(options.Msisdn, options.Amount, options.Reason.Trim(), options.Cdr);
-        var line = AdjustmentJson.ToLine(credit);
-        if (options.Out is { } folder)
-        {
-            Directory.CreateDirectory(folder);
-            var path = Path.Combine(folder, RerateCommand.AdjustmentsFile);
-            List<Adjustment> recorded;
-            try
+            if (result.UnmatchedTokens.Count > 0)
             {
-                recorded = AdjustmentJson.ReadFile(path);
-            }
-            catch (AdjustmentFileException e)
-            {
-                await stderr.WriteLineAsync($"ratingctl credit: existing adjustment file refused: {e.Message}");
+                await Console.Error.WriteLineAsync($"{Me}: not understood: {string.Join(" ", result.UnmatchedTokens)}");
                 return 2;
             }
 
-            if (recorded.Any(a => a.AdjustmentId == credit.AdjustmentId))
-            {
-                await stdout.WriteLineAsync($"{credit.AdjustmentId} is already recorded in {path}; nothing written");
-                return 0;
-            }
+            return await RunAsync(
+                new CreditOptions(result.GetValue(msisdn), result.GetValue(amount), result.GetValue(reason), result.GetValue(cdr),
+                    result.GetValue(output), result.GetValue(bootstrap), result.GetValue(topic)!),
+                Console.Out, Console.Error, cancel);
+        });
+        return command;
+    }
 
-            await using (var file = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read))
-            {
-                if (file.Length > 0 && LastByte(path) != (byte)'\n')
-                {
-                    file.WriteByte((byte)'\n');
-                }
-
-                await file.WriteAsync(line, cancel);
-            }
-
-            await stdout.WriteLineAsync($"{credit.AdjustmentId}: {-credit.Difference} micros credited to {credit.Msisdn}, written to {path}");
-            return 0;
+    /// <returns>0 when the credit is recorded (now or before); 2 for bad input or a ledger file that is not one; 1 when Kafka failed.</returns>
+    public static async Task<int> RunAsync(CreditOptions options, TextWriter stdout, TextWriter stderr, CancellationToken cancel)
+    {
+        if (options.Msisdn is null || options.Amount is null || options.Reason is null)
+        {
+            await stderr.WriteLineAsync($"{Me}: give --msisdn M, --amount MICROS and --reason TEXT");
+            return 2;
         }
 
+        if ((options.Out is null) == (options.Bootstrap is null))
+        {
+            await stderr.WriteLineAsync($"{Me}: give --out DIR (the ledger folder) or --bootstrap HOST:PORT (the adjustments topic), one of them");
+            return 2;
+        }
+
+        if (!long.TryParse(options.Amount, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var micros))
+        {
+            await stderr.WriteLineAsync($"{Me}: --amount {options.Amount}: give a whole number of micros (1 yuan = 1000000), e.g. 5000000");
+            return 2;
+        }
+
+        if (GoodwillCredit.TryCreate(options.Msisdn, micros, options.Reason, options.Cdr, out var error) is not { } credit)
+        {
+            await stderr.WriteLineAsync($"{Me}: {error}");
+            return 2;
+        }
+
+        return options.Out is { } folder
+            ? await ToFolderAsync(credit, folder, stdout, stderr, cancel)
+            : await ToTopicAsync(credit, options.Bootstrap!, options.Topic, stdout, stderr, cancel);
+    }
+
+    private static async Task<int> ToFolderAsync(GoodwillCredit credit, string folder, TextWriter stdout, TextWriter stderr, CancellationToken cancel)
+    {
+        Directory.CreateDirectory(folder);
+        var path = Path.Combine(folder, RerateCommand.AdjustmentsFile);
+        AdjustmentLedger ledger;
         try
         {
-            using var producer = new ProducerBuilder<byte[], byte[]>(KafkaClientTuning.Producer(options.Bootstrap!)).SetLogHandler((_, _) => { }).Build();
-            await producer.ProduceAsync(options.Topic, new Message<byte[], byte[]>
+            ledger = new AdjustmentLedger(AdjustmentJson.ReadFile(path));
+        }
+        catch (AdjustmentFileException e)
+        {
+            await stderr.WriteLineAsync($"{Me}: existing adjustment file refused: {e.Message}");
+            return 2;
+        }
+
+        var written = ledger.Add(credit);
+        if (written)
+        {
+            await using var file = RerateCommand.OpenForAppend(path);
+            await file.WriteAsync(AdjustmentJson.ToLine(credit), cancel);
+        }
+
+        var totalsPath = Path.Combine(folder, RerateCommand.TotalsFile);
+        await using (var totals = File.Create(totalsPath + ".tmp"))
+        {
+            AdjustmentTotalsJson.Write(totals, AdjustmentTotals.Of(ledger.Adjustments), credit, written);
+        }
+
+        File.Move(totalsPath + ".tmp", totalsPath, overwrite: true);
+        await stdout.WriteLineAsync($"{Describe(credit)} {(written ? "recorded" : "already recorded")} as {credit.AdjustmentId} in {path}");
+        return 0;
+    }
+
+    private static async Task<int> ToTopicAsync(GoodwillCredit credit, string bootstrap, string topic, TextWriter stdout, TextWriter stderr, CancellationToken cancel)
+    {
+        try
+        {
+            ClockCommand.Partitions(bootstrap, topic); // the topic must exist: asking for it by name could create it
+            foreach (var (_, _, _, value) in TopicSnapshot.Read(bootstrap, topic, cancel))
+            {
+                if (value is not null && AdjustmentJson.TryParse(value, out _) is { } recorded && recorded.AdjustmentId == credit.AdjustmentId)
+                {
+                    await stdout.WriteLineAsync($"{Describe(credit)} already recorded as {credit.AdjustmentId} on {topic}");
+                    return 0;
+                }
+            }
+
+            using var producer = new ProducerBuilder<byte[], byte[]>(KafkaClientTuning.Producer(bootstrap)).SetLogHandler((_, _) => { }).Build();
+            var line = AdjustmentJson.ToLine(credit);
+            await producer.ProduceAsync(topic, new Message<byte[], byte[]>
             {
                 Key = Encoding.ASCII.GetBytes(credit.Msisdn),
-                Value = line.AsSpan(0, line.Length - 1).ToArray(),
+                Value = line[..^1],
             }, cancel).WaitAsync(TimeSpan.FromSeconds(60), cancel);
-            await stdout.WriteLineAsync($"{credit.AdjustmentId}: {-credit.Difference} micros credited to {credit.Msisdn}, produced to {options.Topic}");
+            await stdout.WriteLineAsync($"{Describe(credit)} recorded as {credit.AdjustmentId} on {topic}");
             return 0;
         }
-        catch (Exception e) when (e is KafkaException or TimeoutException)
+        catch (Exception e) when (e is KafkaException or InvalidOperationException or TimeoutException)
         {
-            await stderr.WriteLineAsync($"ratingctl credit: {e.Message}");
+            await stderr.WriteLineAsync($"{Me}: {e.Message}");
             return 1;
         }
     }
 
-    private static int LastByte(string path)
-    {
-        using var file = File.OpenRead(path);
-        if (file.Length == 0)
-        {
-            return -1;
-        }
-
-        file.Seek(-1, SeekOrigin.End);
-        return file.ReadByte();
-    }
+    private static string Describe(GoodwillCredit credit) =>
+        credit.Amount > 0
+            ? $"goodwill credit of {credit.Amount} micros to {credit.Msisdn}"
+            : $"goodwill debit of {-credit.Amount} micros to {credit.Msisdn}";
 }

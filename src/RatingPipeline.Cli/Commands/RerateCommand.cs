@@ -8,8 +8,11 @@ using RatingPipeline.Tariffs;
 
 namespace RatingPipeline.Cli.Commands;
 
-/// <summary>Options of <c>ratingctl rerate</c>.</summary>
-public sealed record RerateOptions(string Tariff, string Subscribers, string Rated, string Cdrs, string Out, IReadOnlySet<string>? Cycles = null);
+/// <summary>
+/// Options of <c>ratingctl rerate</c>. <c>ProfileLines</c>: whether profile lines in the CDR file replace profiles (an
+/// offline run's file); false for a stream read from the cdrs topic, where the rater rejected them.
+/// </summary>
+public sealed record RerateOptions(string Tariff, string Subscribers, string Rated, string Cdrs, string Out, IReadOnlySet<string>? Cycles = null, bool ProfileLines = true);
 
 /// <summary>
 /// <c>ratingctl rerate</c>: re-rates already-rated CDRs under a newer tariff (e.g. after Apple activation ports
@@ -122,7 +125,7 @@ public static class RerateCommand
 
         var before = new FileInfo(adjustmentsPath).Length;
         var exit = await RunAsync(new RerateOptions(tariffPath, Path.Combine(snapshot, "subscribers.jsonl"), Path.Combine(snapshot, "rated.jsonl"),
-            Path.Combine(snapshot, "cdrs.jsonl"), outDir, cycles), stdout, stderr, cancel);
+            Path.Combine(snapshot, "cdrs.jsonl"), outDir, cycles, ProfileLines: false), stdout, stderr, cancel);
         if (exit != 0)
         {
             return exit;
@@ -169,8 +172,8 @@ public static class RerateCommand
         Rerater rerater;
         try
         {
-            rerater = new Rerater(tariff, profiles, new AdjustmentLedger(AdjustmentJson.ReadFile(adjustmentsPath)), options.Cycles);
-            foreach (var record in RatedRecordReader.ReadFile(options.Rated))
+            rerater = new Rerater(tariff, profiles, new AdjustmentLedger(AdjustmentJson.ReadFile(adjustmentsPath)), options.Cycles, options.ProfileLines);
+            foreach (var record in RatedRecordReader.ReadFile(options.Rated, includeFees: true))
             {
                 rerater.AddRated(record);
             }
@@ -190,6 +193,9 @@ public static class RerateCommand
         await using (var mismatches = new BufferedStream(File.Create(Path.Combine(options.Out, MismatchesFile)), 1 << 16))
         {
             using var receiver = new JsonlRerateReceiver(adjustments, mismatches);
+
+            // Two passes over the CDRs: the scan matches each subscriber's lines with its rated records, then the replay.
+            await LineReader.ReadLinesAsync(options.Cdrs, rerater.Scan, null, cancel);
             await LineReader.ReadLinesAsync(options.Cdrs, line => rerater.Replay(line, receiver), null, cancel);
             rerater.Finish(receiver);
         }
@@ -214,7 +220,8 @@ public static class RerateCommand
         return 0;
     }
 
-    private static BufferedStream OpenForAppend(string path)
+    /// <summary>Opens the ledger file for appending (made when missing); a last line without its line feed gets one first.</summary>
+    internal static BufferedStream OpenForAppend(string path)
     {
         var file = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
         if (file.Length > 0)

@@ -87,66 +87,6 @@ public sealed partial class RatingEngine
         state.Mark != UsageState.NoMark ? state.Mark : BillingCycle.StartTicks(state.CycleDay, tariff.UtcOffsetTicks) - 1;
 
     /// <summary>A new state (SPEC §7.2): in <paramref name="cycle"/>, under the profile's plan, M none, τ the record's instant.</summary>
-    /// <summary>
-    /// Re-rating only: sets counters of a subscriber's cycle before a record of it is replayed, so a replay that begins
-    /// mid-cycle starts where the original run stood. Makes the state (in <paramref name="cycle"/>, stream time
-    /// <paramref name="at"/>) when there is none. Sets the used units of <paramref name="type"/> and, when given, the
-    /// cycle's capped charges D and spend S. Does nothing (false) when the subscriber has no profile, its plan is not in
-    /// the tariff, or its state is in another cycle.
-    /// </summary>
-    /// <param name="msisdnKey">The subscriber.</param>
-    /// <param name="cycle">The cycle (day number) the original run's state was in.</param>
-    /// <param name="at">The stream time of a state made here.</param>
-    /// <param name="type">Whose used units <paramref name="used"/> are.</param>
-    /// <param name="used">The cycle's used units of the type.</param>
-    /// <param name="capped">The cycle's D, or null to leave it.</param>
-    /// <param name="spend">The cycle's S, or null to leave it.</param>
-    /// <param name="recentIds">
-    /// When given, the subscriber is taken up afresh: a state the replay made in an older cycle (from a record the
-    /// original run rejected late) is replaced, and these ids (oldest first) become its duplicate memory.
-    /// </param>
-    public bool SeedCycle(ulong msisdnKey, int cycle, long at, CdrType type, long used, long? capped, long? spend,
-        IReadOnlyList<string>? recentIds = null)
-    {
-        var tariff = Tariff;
-        if (!_profiles.TryGetValue(msisdnKey, out var profile) || profile.ResolvePlan(tariff) is not { } plan)
-        {
-            return false;
-        }
-
-        ref var state = ref CollectionsMarshal.GetValueRefOrAddDefault(_states, msisdnKey, out var exists);
-        if (!exists || (recentIds is not null && state.CycleDay < cycle))
-        {
-            state = NewState(new Context(profile, plan, tariff), cycle, at);
-        }
-
-        if (recentIds is not null)
-        {
-            foreach (var id in recentIds)
-            {
-                state.RecentIds.Add(System.IO.Hashing.XxHash3.HashToUInt64(System.Text.Encoding.UTF8.GetBytes(id)));
-            }
-        }
-
-        if (state.CycleDay != cycle)
-        {
-            return false;
-        }
-
-        state.Counters.Used[(int)type] = used;
-        if (capped is { } d)
-        {
-            state.Counters.Capped = d;
-        }
-
-        if (spend is { } s)
-        {
-            state.Counters.Spend = s;
-        }
-
-        return true;
-    }
-
     private static UsageState NewState(in Context context, int cycle, long at)
     {
         var profile = context.Profile;

@@ -3,21 +3,23 @@ namespace RatingPipeline.Rerating;
 /// <summary>
 /// The adjustments already recorded (the content of <c>adjustments.jsonl</c>) plus those added in this run.
 /// It answers two questions for re-rating: is an adjustment id already recorded (then it is never written
-/// again), and what does a rated CDR's charge stand at after the adjustments recorded for it (so a second
-/// re-rate under yet another tariff credits only what is still owed, never the same amount twice).
+/// again), and what does a rated CDR's charge stand at after the re-rating adjustments recorded for it (so a
+/// second re-rate under yet another tariff credits only what is still owed, never the same amount twice). A
+/// goodwill credit is recorded like any entry but changes no charge: it is given on top of what the CDR costs, so
+/// a re-rate neither takes it back nor counts it towards the charge.
 /// </summary>
 public sealed class AdjustmentLedger
 {
-    private readonly Dictionary<string, Adjustment> _byId = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, LedgerEntry> _byId = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Msisdn, string Cycle, string Id), Adjustment> _latest = [];
-    private readonly List<Adjustment> _all = [];
+    private readonly List<LedgerEntry> _all = [];
 
     public AdjustmentLedger()
     {
     }
 
     /// <summary>A ledger holding <paramref name="recorded"/>, in file order (later adjustments of a CDR build on earlier ones).</summary>
-    public AdjustmentLedger(IEnumerable<Adjustment> recorded)
+    public AdjustmentLedger(IEnumerable<LedgerEntry> recorded)
     {
         foreach (var adjustment in recorded)
         {
@@ -28,29 +30,28 @@ public sealed class AdjustmentLedger
     public int Count => _all.Count;
 
     /// <summary>All adjustments, recorded ones first, in the order they were added.</summary>
-    public IReadOnlyList<Adjustment> Adjustments => _all;
+    public IReadOnlyList<LedgerEntry> Adjustments => _all;
 
-    public bool TryGet(string adjustmentId, out Adjustment adjustment) => _byId.TryGetValue(adjustmentId, out adjustment!);
+    public bool TryGet(string adjustmentId, out LedgerEntry adjustment) => _byId.TryGetValue(adjustmentId, out adjustment!);
 
-    /// <summary>The latest adjustment recorded for the CDR (msisdn, cycle, id), if any: its new charge is the charge as it stands.</summary>
+    /// <summary>The latest re-rating adjustment recorded for the CDR (msisdn, cycle, id), if any: its new charge is the charge as it stands.</summary>
     public Adjustment? LatestFor(string msisdn, string cycle, string id) =>
         _latest.TryGetValue((msisdn, cycle, id), out var adjustment) ? adjustment : null;
 
-    /// <summary>Adds an adjustment; false (and nothing changes) when its id is already recorded.</summary>
-    public bool Add(Adjustment adjustment)
+    /// <summary>Adds an entry; false (and nothing changes) when its id is already recorded.</summary>
+    public bool Add(LedgerEntry entry)
     {
-        if (!_byId.TryAdd(adjustment.AdjustmentId, adjustment))
+        if (!_byId.TryAdd(entry.AdjustmentId, entry))
         {
             return false;
         }
 
-        if (!adjustment.IsGoodwill)
+        if (entry is Adjustment adjustment)
         {
-            // Goodwill does not change what a CDR's rating stands at: a re-rate compares charges, not credits granted.
             _latest[(adjustment.Msisdn, adjustment.Cycle, adjustment.Id)] = adjustment;
         }
 
-        _all.Add(adjustment);
+        _all.Add(entry);
         return true;
     }
 }
@@ -61,19 +62,24 @@ public readonly record struct AdjustmentSum(long Count, long Difference)
     public AdjustmentSum Plus(long difference) => new(Count + 1, checked(Difference + difference));
 }
 
-/// <summary>Per-subscriber and grand totals of a set of adjustments; subscribers in ordinal msisdn order.</summary>
-public sealed record AdjustmentTotals(IReadOnlyList<(string Msisdn, AdjustmentSum Sum)> Subscribers, AdjustmentSum Total)
+/// <summary>
+/// Per-subscriber, per-kind and grand totals of a set of ledger entries; subscribers in ordinal msisdn order,
+/// <see cref="ByKind"/> indexed by <see cref="AdjustmentKind"/>.
+/// </summary>
+public sealed record AdjustmentTotals(IReadOnlyList<(string Msisdn, AdjustmentSum Sum)> Subscribers, AdjustmentSum Total, IReadOnlyList<AdjustmentSum> ByKind)
 {
-    public static AdjustmentTotals Of(IEnumerable<Adjustment> adjustments)
+    public static AdjustmentTotals Of(IEnumerable<LedgerEntry> adjustments)
     {
         var bySubscriber = new SortedDictionary<string, AdjustmentSum>(StringComparer.Ordinal);
+        var byKind = new AdjustmentSum[Enum.GetValues<AdjustmentKind>().Length];
         var total = default(AdjustmentSum);
         foreach (var a in adjustments)
         {
             bySubscriber[a.Msisdn] = bySubscriber.GetValueOrDefault(a.Msisdn).Plus(a.Difference);
+            byKind[(int)a.Kind] = byKind[(int)a.Kind].Plus(a.Difference);
             total = total.Plus(a.Difference);
         }
 
-        return new AdjustmentTotals([.. bySubscriber.Select(kv => (kv.Key, kv.Value))], total);
+        return new AdjustmentTotals([.. bySubscriber.Select(kv => (kv.Key, kv.Value))], total, byKind);
     }
 }

@@ -58,6 +58,12 @@ public sealed record RatedRecord
     public string? Direction { get; init; }
 
     public string? Peer { get; init; }
+
+    /// <summary>
+    /// A fee record (SPEC §7.5; read only by <see cref="RatedRecordReader"/> with <see cref="RatedRecordReader.IncludeFees"/>):
+    /// a charge of its cycle, not a CDR. Its <see cref="Zone"/> is empty and its <see cref="CdrType"/> means nothing.
+    /// </summary>
+    public bool IsFee { get; init; }
 }
 
 /// <summary>A rated-record file broke the record format; the message names the file and line.</summary>
@@ -86,6 +92,9 @@ public sealed class RatedRecordReader
     public const string FeeRecord = "a fee record, not a rated CDR";
 
     private const int MaxPooled = 128;
+
+    /// <summary>Whether fee records are read as records (<see cref="RatedRecord.IsFee"/>) instead of refused as <see cref="FeeRecord"/>.</summary>
+    public bool IncludeFees { get; init; }
 
     private readonly Dictionary<string, string> _pool = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _poolLookup;
@@ -246,7 +255,8 @@ public sealed class RatedRecordReader
             return null;
         }
 
-        if (type == "fee")
+        var isFee = type == "fee";
+        if (isFee && !IncludeFees)
         {
             error = FeeRecord;
             return null;
@@ -259,7 +269,7 @@ public sealed class RatedRecordReader
             return null;
         }
 
-        if (zone is null)
+        if (zone is null && !isFee)
         {
             error = "zone must be a string";
             return null;
@@ -277,6 +287,7 @@ public sealed class RatedRecordReader
             case "voice": cdrType = CdrType.Voice; break;
             case "sms": cdrType = CdrType.Sms; break;
             case "data": cdrType = CdrType.Data; break;
+            case "fee" when isFee: cdrType = default; break;
             default:
                 error = "type must be voice, sms or data";
                 return null;
@@ -301,7 +312,7 @@ public sealed class RatedRecordReader
             Cycle = cycle!,
             Plan = plan!,
             TariffVersion = version!,
-            Zone = zone!,
+            Zone = zone ?? "",
             BillableUnits = billable!.Value,
             AllowanceUnits = allowance!.Value,
             OverageUnits = overage!.Value,
@@ -312,16 +323,21 @@ public sealed class RatedRecordReader
             SpendAfter = spendAfter,
             Direction = direction,
             Peer = peer,
+            IsFee = isFee,
         };
     }
 
-    /// <summary>Reads a rated-record file (JSON Lines, blank lines skipped), stopping at the first bad line.</summary>
-    public static IEnumerable<RatedRecord> ReadFile(string path) => ReadFileWithLines(path).Select(r => r.Record);
+    /// <summary>
+    /// Reads a rated-record file (JSON Lines, blank lines skipped), stopping at the first bad line; fee records are
+    /// skipped, or read with <paramref name="includeFees"/>.
+    /// </summary>
+    public static IEnumerable<RatedRecord> ReadFile(string path, bool includeFees = false) =>
+        ReadFileWithLines(path, includeFees).Select(r => r.Record);
 
     /// <summary>Like <see cref="ReadFile"/>, with each record's line number (1-based).</summary>
-    public static IEnumerable<(long Line, RatedRecord Record)> ReadFileWithLines(string path)
+    public static IEnumerable<(long Line, RatedRecord Record)> ReadFileWithLines(string path, bool includeFees = false)
     {
-        var reader = new RatedRecordReader();
+        var reader = new RatedRecordReader { IncludeFees = includeFees };
         long lineNumber = 0;
         foreach (var line in File.ReadLines(path))
         {

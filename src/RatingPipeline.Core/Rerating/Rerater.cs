@@ -1,4 +1,5 @@
 using System.IO.Hashing;
+using System.Runtime.CompilerServices;
 using RatingPipeline.Rating;
 using RatingPipeline.Records;
 using RatingPipeline.Subscribers;
@@ -44,10 +45,13 @@ public sealed class RerateSummary
     public long SameVersionAdjustments { get; internal set; }
 
     /// <summary>
-    /// Subscribers whose replay began mid-cycle: their cycle was taken up from the running totals of their first
-    /// replayed record, the records before it taken as rated.
+    /// Rated records of the old run that come before their subscriber's part of the CDR stream (a stream that begins
+    /// mid-cycle: a file suffix, a topic past its retention): taken as rated, neither compared nor reported.
     /// </summary>
-    public long TakenUpMidCycle { get; internal set; }
+    public long TakenAsRated { get; internal set; }
+
+    /// <summary>Subscribers with records taken as rated: their replay was taken up where the old run stood.</summary>
+    public long SubscribersTakenUp { get; internal set; }
 
     /// <summary>CDRs left out because their rated record is of a cycle the re-rate was not asked for (<c>--cycles</c>).</summary>
     public long OutsideCycles { get; internal set; }
@@ -58,29 +62,34 @@ public sealed class RerateSummary
 
     internal void Count(RerateMismatchKind kind) => _mismatches[(int)kind]++;
 
-    /// <summary>The one-line summary: <c>N records compared, N adjustments, total difference X micros; …</c>.</summary>
+    /// <summary>
+    /// The one-line summary: <c>N records compared, N adjustments, total difference X micros; N already adjusted, N
+    /// mismatches</c>, with the count per kind when there are mismatches, then the CDRs of other cycles left out and the
+    /// records taken as rated, when there are any.
+    /// </summary>
     public override string ToString()
     {
         var text = $"{Compared} records compared, {Adjustments} adjustments, total difference {Difference} micros; "
             + $"{AlreadyAdjusted} already adjusted, {Mismatches} mismatches";
+        if (Mismatches > 0)
+        {
+            var parts = Enum.GetValues<RerateMismatchKind>()
+                .Where(k => MismatchesOf(k) > 0)
+                .Select(k => $"{MismatchesOf(k)} {RerateMismatch.KindName(k)}");
+            text += $" ({string.Join(", ", parts)})";
+        }
+
         if (OutsideCycles > 0)
         {
             text += $"; {OutsideCycles} CDRs of other cycles left out";
         }
 
-        if (TakenUpMidCycle > 0)
+        if (TakenAsRated > 0)
         {
-            text += $"; {TakenUpMidCycle} subscribers taken up mid-cycle (the records before their first replayed one taken as rated)";
-        }
-        if (Mismatches == 0)
-        {
-            return text;
+            text += $"; {TakenAsRated} rated records before the replay taken as rated ({SubscribersTakenUp} subscribers taken up where the old run stood)";
         }
 
-        var parts = Enum.GetValues<RerateMismatchKind>()
-            .Where(k => MismatchesOf(k) > 0)
-            .Select(k => $"{MismatchesOf(k)} {RerateMismatch.KindName(k)}");
-        return $"{text} ({string.Join(", ", parts)})";
+        return text;
     }
 }
 
@@ -91,34 +100,59 @@ public sealed record RerateResult(IReadOnlyList<Adjustment> Adjustments, IReadOn
 /// Re-rates CDRs already rated under an older tariff. The original CDR stream is replayed, in arrival order,
 /// through a fresh <see cref="RatingEngine"/> holding the new tariff, exactly as live rating does, so every
 /// effect of a changed record on later ones (allowance left, data cap, spend) shows in their charges. Each
-/// CDR the old run rated (matched by msisdn and id, the k-th rated record of a pair to the k-th CDR of that
-/// pair the replay rates or rejects) is compared; a changed charge becomes an <see cref="Adjustment"/>
-/// unless the <see cref="AdjustmentLedger"/> already brings the charge there. CDRs rated by only one side
-/// are reported as <see cref="RerateMismatch"/>es.
+/// CDR the old run rated is compared; a changed charge becomes an <see cref="Adjustment"/> unless the
+/// <see cref="AdjustmentLedger"/> already brings the charge there. CDRs rated by only one side are reported as
+/// <see cref="RerateMismatch"/>es.
 /// </summary>
 /// <remarks>
-/// Use: <see cref="AddRated"/> for every rated record of the old run (any order, e.g. a file or a topic read
-/// to its end), then <see cref="Replay"/> for every CDR in stream order, then <see cref="Finish"/> once.
+/// <para>
+/// Use: <see cref="AddRated"/> for every rated record of the old run (in the order the run wrote them, per
+/// subscriber: a file, or a topic read to its end), then <see cref="Scan"/> for every line of the CDR stream, then
+/// <see cref="Replay"/> for the same lines in the same order, then <see cref="Finish"/> once.
+/// </para>
+/// <para>
+/// Which line is which rated record (the scan): per subscriber, the rated CDRs are the run's accepted CDRs in order,
+/// so they are a subsequence of its CDR lines; a line and a record are the same CDR when id, type and start agree.
+/// From the end, each record takes the last such line before the line of the record after it; a record no line is
+/// left for is a gap (<c>rated-without-cdr</c>). The stream's beginning (a file suffix, a topic past its retention)
+/// is after the last gap whose earlier matched records can all be resends the run rejected as duplicates: among
+/// the 32 records before it, and fewer there than the gaps. The records before it are taken as rated. Then, from
+/// the beginning, each later record takes the earliest line that keeps the order (an original before its resend).
+/// While replaying, a line the replay rejects passes its record on to a later copy, a line before the subscriber's
+/// first re-rated one that carries the next record's key takes it over when it is no duplicate, and a first re-rated
+/// record the replay rejects as late or duplicate turns out to be a resend of a record before the beginning.
+/// </para>
+/// <para>
+/// Taking up (a stream that begins mid-cycle starts where the old run stood): at a subscriber's first line, its
+/// state is made from the records before the beginning and its first re-rated record: the cycle of the last record
+/// before it as that record left it (running totals; the other types' used units from the last earlier record of
+/// each), then the cycles of the fee records after it (fees are charged in the state's cycle: the cycle the run had
+/// moved into, and its spend S), then the first re-rated record's cycle as it stood before that record (its
+/// running totals less its own share: used units of its type, capped charges D, spend S). The ids of the last 32
+/// records before the beginning are the duplicate memory; the latest start among those records and fees is the
+/// stream time. Then every cycle is taken up at its first re-rated record, and the used units of a type at the first
+/// of that type: the counters the old run had just before. A cycle the replay opened itself had the same before its
+/// first record in both runs; a cycle already open when the stream began gets the old run's counters; a previous
+/// cycle the old run still kept open for late records (SPEC §7.11) is kept open.
+/// </para>
 /// </remarks>
 public sealed class Rerater
 {
     private readonly RatingEngine _engine;
     private readonly List<RatedRecord> _old = [];
-    private readonly List<int> _next = [];
+    private readonly List<int> _position = [];
     private readonly List<bool> _done = [];
     private readonly List<bool> _ambiguous = [];
+    private readonly List<bool> _beforeStream = [];
 
-    // (msisdn key, id hash) → first and last index of the chain of old records with that key, in file order.
-    private readonly Dictionary<(ulong Msisdn, ulong IdHash), (int Head, int Tail)> _pending = [];
+    // (msisdn key, cycle, id) → first record with it: the same id rated twice in one cycle makes an adjustment id ambiguous.
+    private readonly Dictionary<(ulong Msisdn, string Cycle, string Id), int> _firstOfId = [];
+    private readonly Dictionary<ulong, Subscriber> _subscribers = [];
     private readonly string _version;
     private readonly CdrDecoder _peek = new();
     private readonly IReadOnlySet<string>? _cycles;
-
-    // Per subscriber, the cycle its replay began in; per (subscriber, type), whether that cycle's used units are taken up.
-    private readonly Dictionary<ulong, int> _firstCycle = [];
-    private readonly Dictionary<ulong, List<int>> _bySubscriber = [];
-    private readonly HashSet<(ulong Msisdn, CdrType Type)> _takenUp = [];
-    private bool _replaying;
+    private bool _scanned;
+    private bool _aligned;
     private bool _finished;
 
     /// <param name="newTariff">The tariff to re-rate under.</param>
@@ -126,12 +160,17 @@ public sealed class Rerater
     /// <param name="ledger">Adjustments already recorded.</param>
     /// <param name="cycles">
     /// When given, only these cycles (<c>yyyy-MM-dd</c>) are re-rated: a CDR whose rated record is of another cycle is
-    /// left out of the replay, so the first replayed record of a chosen cycle takes the cycle up from its running totals.
+    /// left out of the replay, and each chosen cycle is taken up at its first re-rated record.
     /// </param>
-    public Rerater(Tariff newTariff, IEnumerable<SubscriberProfile> profiles, AdjustmentLedger? ledger = null, IReadOnlySet<string>? cycles = null)
+    /// <param name="profileLines">
+    /// Whether profile lines in the CDR stream replace profiles, as in an offline run (a CDR file); on Kafka they were
+    /// rejected, so a stream read from a topic is replayed without (the default).
+    /// </param>
+    public Rerater(Tariff newTariff, IEnumerable<SubscriberProfile> profiles, AdjustmentLedger? ledger = null,
+        IReadOnlySet<string>? cycles = null, bool profileLines = false)
     {
         _cycles = cycles;
-        _engine = new RatingEngine(newTariff);
+        _engine = new RatingEngine(newTariff) { AcceptsProfileLines = profileLines };
         foreach (var profile in profiles)
         {
             _engine.SetProfile(profile);
@@ -148,45 +187,58 @@ public sealed class Rerater
 
     public RerateSummary Summary { get; } = new();
 
-    /// <summary>Takes in one rated record of the old run (before the replay starts).</summary>
+    /// <summary>
+    /// Takes in one rated record of the old run (before the scan starts), in the order the run wrote them. A fee record
+    /// (<see cref="RatedRecord.IsFee"/>) is no CDR to compare: one written before a subscriber's part of the stream tells
+    /// the cycle the run had moved into, the cycle's spend after it, and a time the run had reached.
+    /// </summary>
     public void AddRated(RatedRecord record)
     {
-        if (_replaying)
+        if (_scanned || _aligned)
         {
-            throw new InvalidOperationException("rated records must all be added before the replay starts");
+            throw new InvalidOperationException("rated records must all be added before the CDR stream is scanned");
+        }
+
+        if (record.IsFee)
+        {
+            if (TryCycle(record.Cycle, out var feeCycle))
+            {
+                SubscriberOf(record.MsisdnKey).Fees.Add(new Fee(_old.Count, feeCycle, record.StartTicks, record.SpendAfter));
+            }
+
+            return;
         }
 
         var index = _old.Count;
         _old.Add(record);
-        _next.Add(-1);
         _done.Add(false);
         _ambiguous.Add(false);
+        _beforeStream.Add(false);
         Summary.RatedRecords++;
-        if (!_bySubscriber.TryGetValue(record.MsisdnKey, out var mine))
+        var subscriber = SubscriberOf(record.MsisdnKey);
+        _position.Add(subscriber.Records.Count);
+        subscriber.Records.Add(index);
+        if (!_firstOfId.TryAdd((record.MsisdnKey, record.Cycle, record.Id), index))
         {
-            _bySubscriber[record.MsisdnKey] = mine = [];
+            // Same id rated twice in one cycle: msisdn:cycle:id no longer names one CDR.
+            _ambiguous[_firstOfId[(record.MsisdnKey, record.Cycle, record.Id)]] = true;
+            _ambiguous[index] = true;
+        }
+    }
+
+    /// <summary>Takes in one line of the CDR stream (the first pass, before <see cref="Replay"/> of the same lines).</summary>
+    public void Scan(ReadOnlySpan<byte> line)
+    {
+        if (_aligned)
+        {
+            throw new InvalidOperationException("the CDR stream must be scanned before the replay starts");
         }
 
-        mine.Add(index);
-        var key = (record.MsisdnKey, IdHash(record.Id));
-        if (!_pending.TryGetValue(key, out var chain))
+        _scanned = true;
+        if (!SubscriberFile.IsBlank(line) && _peek.Decode(line, out var cdr) == InvalidCause.None && cdr.Kind == RecordKind.Cdr)
         {
-            _pending[key] = (index, index);
-            return;
+            SubscriberOf(cdr.MsisdnKey).Lines.Add(LineKey(cdr.Id, cdr.Type, cdr.Start));
         }
-
-        for (var i = chain.Head; i >= 0; i = _next[i])
-        {
-            if (_old[i].Cycle == record.Cycle && _old[i].Id == record.Id)
-            {
-                // Same id rated twice in one cycle: msisdn:cycle:id no longer names one CDR.
-                _ambiguous[i] = true;
-                _ambiguous[index] = true;
-            }
-        }
-
-        _next[chain.Tail] = index;
-        _pending[key] = (chain.Head, index);
     }
 
     /// <summary>Replays one CDR (the bytes of one record; a blank line is skipped) under the new tariff.</summary>
@@ -197,23 +249,79 @@ public sealed class Rerater
             throw new InvalidOperationException("the re-rate is finished");
         }
 
-        _replaying = true;
+        if (!_aligned)
+        {
+            if (!_scanned && _old.Count > 0)
+            {
+                throw new InvalidOperationException("scan the CDR stream before replaying it");
+            }
+
+            Align();
+        }
+
         if (SubscriberFile.IsBlank(cdr))
         {
             return;
         }
 
         Summary.CdrLines++;
-        if (!TakeUp(cdr))
+        var oldIndex = -1;
+        Subscriber? owner = null;
+        var ordinal = -1;
+        if (_peek.Decode(cdr, out var decoded) == InvalidCause.None && decoded.Kind is RecordKind.Cdr or RecordKind.Location
+            && _subscribers.TryGetValue(decoded.MsisdnKey, out var subscriber))
         {
-            return;
+            if (!subscriber.Begun)
+            {
+                Begin(subscriber, decoded.MsisdnKey);
+            }
+
+            if (decoded.Kind == RecordKind.Cdr)
+            {
+                if (subscriber.Replayed >= subscriber.Lines.Count)
+                {
+                    throw new InvalidOperationException("the replayed CDR stream holds more lines than the scanned one");
+                }
+
+                owner = subscriber;
+                ordinal = subscriber.Replayed++;
+                oldIndex = subscriber.LineRecord![ordinal];
+                var pulled = false;
+                if (oldIndex < 0 && !subscriber.Started)
+                {
+                    oldIndex = PullForward(subscriber, decoded.MsisdnKey, ordinal);
+                    pulled = oldIndex >= 0;
+                }
+
+                subscriber.Started |= oldIndex >= 0;
+                if (oldIndex >= 0 && !System.Text.Ascii.Equals(decoded.Id, _old[oldIndex].Id))
+                {
+                    oldIndex = -1; // two ids with one hash: not this record
+                }
+
+                if (oldIndex >= 0)
+                {
+                    _done[oldIndex] = true;
+                    if (_cycles is not null && !_cycles.Contains(_old[oldIndex].Cycle))
+                    {
+                        Summary.OutsideCycles++;
+                        return; // a CDR of a cycle not chosen: left out of the replay
+                    }
+
+                    if (!pulled)
+                    {
+                        TakeUp(subscriber, decoded.MsisdnKey, oldIndex);
+                    }
+                }
+            }
         }
 
-        var sink = new ReplaySink(this);
+        var sink = default(ReplaySink);
+        sink.Tariff = _engine.Tariff;
         var result = _engine.Process(cdr, ref sink);
-        if (result == RatingResult.Rated)
+        if (result == RatingResult.Rated && sink.HasRated)
         {
-            if (sink.OldIndex < 0)
+            if (oldIndex < 0)
             {
                 if (_cycles is not null && !_cycles.Contains(BillingCycle.ToText(sink.CycleDay)))
                 {
@@ -226,77 +334,443 @@ public sealed class Rerater
                 return;
             }
 
-            Compare(_old[sink.OldIndex], in sink, receiver);
+            Compare(oldIndex, in sink, receiver);
         }
-        else if (result == RatingResult.Rejected && sink.OldIndex >= 0)
+        else if (result == RatingResult.Rejected && oldIndex >= 0)
         {
-            var old = _old[sink.OldIndex];
+            if (PassOn(owner!, ordinal, oldIndex) || CopyBeforeStream(owner!, oldIndex, sink.Reason))
+            {
+                return;
+            }
+
+            var old = _old[oldIndex];
             Report(receiver, new RerateMismatch(RerateMismatchKind.RejectedByNewTariff, old.Id, old.Msisdn, old.Cycle, old.Charge, null,
                 old.TariffVersion, _version, RecordNames.ReasonText(sink.Reason), $"the old run rated this CDR; the new tariff rejects it: {sink.Detail}"));
         }
     }
 
     /// <summary>
-    /// A replay that begins mid-cycle starts where the original run stood (the records before it are taken as rated):
-    /// at a subscriber's first replayed record, the cycle's capped charges D and spend S are set to the record's running
-    /// totals minus its own contribution, and at the first replayed record of each type in that cycle, the used units of
-    /// the type likewise. Later cycles begin within the replay, so the replay's own counters are right for them. Records
-    /// without running totals (written before they existed) leave the counters as the replay has them.
+    /// A line the replay rejects passes its rated record on to the next later copy of it (same id) that is no rated
+    /// record's line: the old run rated that copy (a CDR rejected and sent again, e.g. after its profile was fixed).
+    /// False when there is none: the record stays with this line.
     /// </summary>
-    /// <returns>False when the CDR is of a cycle not chosen (<c>--cycles</c>): it is left out of the replay.</returns>
-    private bool TakeUp(ReadOnlySpan<byte> line)
+    private bool PassOn(Subscriber subscriber, int ordinal, int oldIndex)
     {
-        if (_peek.Decode(line, out var cdr) != InvalidCause.None || cdr.Kind != RecordKind.Cdr)
+        foreach (var j in subscriber.Positions[subscriber.Lines[ordinal]])
         {
-            return true;
+            if (j > ordinal && subscriber.LineRecord![j] < 0)
+            {
+                subscriber.LineRecord[j] = oldIndex;
+                _done[oldIndex] = false;
+                return true;
+            }
         }
 
-        var index = Peek(cdr.MsisdnKey, cdr.Id);
-        if (index >= 0 && _cycles is not null && !_cycles.Contains(_old[index].Cycle))
+        return false;
+    }
+
+    /// <summary>
+    /// Before the subscriber's first re-rated line: a line no rated record was given to, that carries the id of the
+    /// record after the first re-rated one, whose line comes later. When the id is not in the replay's duplicate memory,
+    /// this line may be that record's own (the line given to the first re-rated record then being a resend of a record
+    /// from before the stream, which <see cref="CopyBeforeStream"/> finds when the replay rejects it), so it takes the
+    /// record over, replayed as it stands. Returns the record, or -1.
+    /// </summary>
+    private int PullForward(Subscriber subscriber, ulong msisdnKey, int ordinal)
+    {
+        var hash = subscriber.Lines[ordinal];
+        var second = subscriber.Start + 1 < subscriber.Records.Count ? subscriber.Records[subscriber.Start + 1] : -1;
+        foreach (var j in subscriber.Positions[hash])
         {
-            _done[index] = true;
-            Summary.OutsideCycles++;
+            if (j <= ordinal || subscriber.LineRecord![j] != second || second < 0)
+            {
+                continue;
+            }
+
+            if (_engine.TryGetState(msisdnKey, out var state) && state.RecentIds.Contains(IdHash(_old[subscriber.LineRecord[j]].Id)))
+            {
+                return -1; // a duplicate now: the later copy is the rated one
+            }
+
+            var index = subscriber.LineRecord[j];
+            subscriber.LineRecord[j] = -1;
+            subscriber.LineRecord[ordinal] = index;
+            return index;
+        }
+
+        return -1;
+    }
+
+    /// <summary>
+    /// The replay starts a subscriber from the state the old run had before its first re-rated record, so a record the
+    /// old run accepted there is accepted again, unless the tariff changed what is late (grace, offset). When the replay
+    /// rejects that first record as late or a duplicate, its line is a copy the old run rejected too, sent again after
+    /// the stream began, and the record itself comes before the stream: it is taken as rated, and the subscriber's state
+    /// takes its counters after it and its id. False for any other record or reason.
+    /// </summary>
+    private bool CopyBeforeStream(Subscriber subscriber, int oldIndex, RejectReason reason)
+    {
+        if (reason is not (RejectReason.Late or RejectReason.Duplicate) || subscriber.Start >= subscriber.Records.Count
+            || subscriber.Records[subscriber.Start] != oldIndex)
+        {
             return false;
         }
 
-        if (index < 0 || _old[index] is not { UsedAfter: { } usedAfter } old || !TryCycle(old.Cycle, out var cycle))
+        _beforeStream[oldIndex] = true;
+        _done[oldIndex] = false;
+        var record = _old[oldIndex];
+        var key = record.MsisdnKey;
+        if (record.UsedAfter is { } usedAfter && TryCycle(record.Cycle, out var cycle) && _engine.TryGetState(key, out var state)
+            && (state.CycleDay == cycle || state.Previous?.Cycle == cycle))
         {
-            return true;
+            ref var counters = ref _engine.TakeUpCycle(key, cycle, record.StartTicks);
+            counters.Used[(int)record.CdrType] = usedAfter;
+            counters.Capped = record.CappedAfter ?? counters.Capped;
+            counters.Spend = record.SpendAfter ?? counters.Spend;
         }
 
-        var first = !_firstCycle.TryGetValue(cdr.MsisdnKey, out var firstCycle);
-        if (first)
-        {
-            _firstCycle[cdr.MsisdnKey] = firstCycle = cycle;
-        }
-
-        if (cycle != firstCycle || !_takenUp.Add((cdr.MsisdnKey, old.CdrType)))
-        {
-            return true;
-        }
-
-        long? capped = first && old.CappedAfter is { } d ? d - (RateWasCapped(old) ? old.Charge : 0) : null;
-        long? spend = first && old.SpendAfter is { } s ? s - old.Charge : null;
-
-        // The duplicate memory as the original run had it: the ids of the subscriber's last 32 rated records before this
-        // one (the rated file is in processing order), so a copy split from its original by the cut is still a duplicate.
-        List<string>? recent = null;
-        if (first)
-        {
-            var mine = _bySubscriber[cdr.MsisdnKey];
-            var at = mine.BinarySearch(index);
-            recent = [.. mine.Take(at < 0 ? ~at : at).TakeLast(IdMemory.Capacity).Select(i => _old[i].Id)];
-        }
-
-        var used = usedAfter - old.AllowanceUnits;
-        if (_engine.SeedCycle(cdr.MsisdnKey, cycle, cdr.StartTicks, old.CdrType, used, capped, spend, recent) && first
-            && (used != 0 || capped is not (null or 0) || spend is not (null or 0)))
-        {
-            // Counted when the cycle had usage before the replay's first record: the replay began mid-cycle.
-            Summary.TakenUpMidCycle++;
-        }
-
+        _engine.TakeUpHistory(key, [IdHash(record.Id)], record.StartTicks);
         return true;
+    }
+
+    /// <summary>
+    /// Reports the old run's rated records that no CDR of the stream matched, and counts those before the stream's
+    /// beginning (taken as rated). Call once, after the last CDR.
+    /// </summary>
+    public void Finish(IRerateReceiver receiver)
+    {
+        if (_finished)
+        {
+            return;
+        }
+
+        if (!_aligned)
+        {
+            Align();
+        }
+
+        _finished = true;
+        var takenUp = new HashSet<ulong>();
+        for (var i = 0; i < _old.Count; i++)
+        {
+            var old = _old[i];
+            if (_done[i] || (_cycles is not null && !_cycles.Contains(old.Cycle)))
+            {
+                continue;
+            }
+
+            if (_beforeStream[i])
+            {
+                Summary.TakenAsRated++;
+                takenUp.Add(old.MsisdnKey);
+                continue;
+            }
+
+            Report(receiver, new RerateMismatch(RerateMismatchKind.RatedWithoutCdr, old.Id, old.Msisdn, old.Cycle, old.Charge, null,
+                old.TariffVersion, _version, null, "no CDR with this id and msisdn came in the CDR stream, so it could not be re-rated"));
+        }
+
+        Summary.SubscribersTakenUp = takenUp.Count;
+    }
+
+    /// <summary>Re-rates in memory: all rated records, then all CDRs in order (scanned, then replayed).</summary>
+    public static RerateResult Run(Tariff newTariff, IEnumerable<SubscriberProfile> profiles, IEnumerable<RatedRecord> oldRated,
+        IEnumerable<ReadOnlyMemory<byte>> cdrs, AdjustmentLedger? ledger = null, IReadOnlySet<string>? cycles = null, bool profileLines = true)
+    {
+        var rerater = new Rerater(newTariff, profiles, ledger, cycles, profileLines);
+        foreach (var record in oldRated)
+        {
+            rerater.AddRated(record);
+        }
+
+        var lines = cdrs as IReadOnlyList<ReadOnlyMemory<byte>> ?? [.. cdrs];
+        foreach (var cdr in lines)
+        {
+            rerater.Scan(cdr.Span);
+        }
+
+        var collector = new Collector();
+        foreach (var cdr in lines)
+        {
+            rerater.Replay(cdr.Span, collector);
+        }
+
+        rerater.Finish(collector);
+        return new RerateResult(collector.Adjustments, collector.Mismatches, rerater.Summary);
+    }
+
+    private Subscriber SubscriberOf(ulong msisdnKey)
+    {
+        if (!_subscribers.TryGetValue(msisdnKey, out var subscriber))
+        {
+            _subscribers[msisdnKey] = subscriber = new Subscriber();
+        }
+
+        return subscriber;
+    }
+
+    /// <summary>Matches every subscriber's CDR lines with its rated records (see the remarks of <see cref="Rerater"/>).</summary>
+    private void Align()
+    {
+        _aligned = true;
+        foreach (var subscriber in _subscribers.Values)
+        {
+            var records = subscriber.Records;
+            var lines = subscriber.Lines;
+            var n = records.Count;
+            subscriber.LineRecord = new int[lines.Count];
+            Array.Fill(subscriber.LineRecord, -1);
+
+            var keys = new ulong[n];
+            for (var i = 0; i < n; i++)
+            {
+                keys[i] = RecordKey(_old[records[i]]);
+            }
+
+            // Where each key occurs among the lines, in line order.
+            var positions = subscriber.Positions;
+            for (var j = 0; j < lines.Count; j++)
+            {
+                if (!positions.TryGetValue(lines[j], out var list))
+                {
+                    positions[lines[j]] = list = [];
+                }
+
+                list.Add(j);
+            }
+
+            // From the end: each record takes the last line with its id before the line of the record after it.
+            var matched = new bool[n];
+            var bound = lines.Count;
+            var firstMatched = n;
+            for (var i = n - 1; i >= 0; i--)
+            {
+                if (!positions.TryGetValue(keys[i], out var list))
+                {
+                    continue;
+                }
+
+                var at = list.BinarySearch(bound);
+                at = (at < 0 ? ~at : at) - 1;
+                if (at >= 0)
+                {
+                    matched[i] = true;
+                    bound = list[at];
+                    firstMatched = i;
+                }
+            }
+
+            // The stream's beginning: after the last record no line holds (the last of a run of such records) whose matched
+            // predecessors can all be resends the run rejected as duplicates: among the 32 records before that beginning,
+            // and fewer there than the records no line holds. None matched: every record is before it.
+            var matchedBefore = new int[n + 1];
+            for (var i = 0; i < n; i++)
+            {
+                matchedBefore[i + 1] = matchedBefore[i] + (matched[i] ? 1 : 0);
+            }
+
+            var start = firstMatched == n ? n : 0;
+            for (var i = n - 1; i >= 0 && start == 0; i--)
+            {
+                var from = Math.Max(0, i + 1 - IdMemory.Capacity);
+                var resends = matchedBefore[i + 1] - matchedBefore[from];
+                if (!matched[i] && (i == n - 1 || matched[i + 1]) && (firstMatched > i || i + 1 - firstMatched <= IdMemory.Capacity)
+                    && resends <= i + 1 - from - resends)
+                {
+                    start = i + 1;
+                }
+            }
+
+            subscriber.Start = start;
+            for (var i = 0; i < start; i++)
+            {
+                _beforeStream[records[i]] = true;
+            }
+
+            // From the beginning: each record after it (gaps aside) takes the earliest line with its id that keeps the order.
+            var next = start;
+            for (var j = 0; j < lines.Count; j++)
+            {
+                while (next < n && !matched[next])
+                {
+                    next++;
+                }
+
+                if (next < n && lines[j] == keys[next])
+                {
+                    subscriber.LineRecord[j] = records[next++];
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// A subscriber's first line: its state as the old run had it where the stream begins. A state the replay made
+    /// before (only clocks can) is dropped, keeping its stream time and clock mark: the old run's stands instead. The
+    /// cycle of the last record before the stream is taken up as that record left it (its running totals; the other
+    /// types' used units from the last earlier record of each), then the cycle of the first re-rated record as it
+    /// stood before that record (its running totals less its own share), the later cycle ending the earlier one as an
+    /// advance would; the ids of the last 32 records before the stream become the duplicate memory.
+    /// </summary>
+    private void Begin(Subscriber subscriber, ulong msisdnKey)
+    {
+        subscriber.Begun = true;
+        var records = subscriber.Records;
+        if (records.Count == 0)
+        {
+            return;
+        }
+
+        var streamTime = long.MinValue;
+        var mark = UsageState.NoMark;
+        if (_engine.TryGetState(msisdnKey, out var made))
+        {
+            streamTime = made.StreamTime;
+            mark = made.Mark;
+            _engine.RemoveState(msisdnKey);
+        }
+
+        var earlier = Math.Min(subscriber.Start, records.Count);
+        for (var i = 0; i < earlier; i++)
+        {
+            streamTime = Math.Max(streamTime, _old[records[i]].StartTicks);
+        }
+
+        // Fee records before the stream: written before the first re-rated record (fees sort by the CDR records before them).
+        var firstIndex = earlier < records.Count ? records[earlier] : int.MaxValue;
+        var fees = subscriber.Fees.Where(f => f.Order <= firstIndex).ToList();
+        foreach (var fee in fees)
+        {
+            streamTime = Math.Max(streamTime, fee.StartTicks);
+        }
+
+        if (earlier > 0 && _old[records[earlier - 1]] is { UsedAfter: { } usedAfter } last && TryCycle(last.Cycle, out var lastCycle))
+        {
+            ref var counters = ref _engine.TakeUpCycle(msisdnKey, lastCycle, streamTime);
+            if (!Unsafe.IsNullRef(ref counters))
+            {
+                counters.Used[(int)last.CdrType] = usedAfter;
+                counters.Capped = last.CappedAfter ?? counters.Capped;
+                counters.Spend = last.SpendAfter ?? counters.Spend;
+                var seeded = Seeded.Cycle | TypeBit((int)last.CdrType);
+                for (var i = earlier - 2; i >= 0 && (seeded & Seeded.AllTypes) != Seeded.AllTypes; i--)
+                {
+                    var before = _old[records[i]];
+                    var bit = TypeBit((int)before.CdrType);
+                    if ((seeded & bit) == 0 && before.Cycle == last.Cycle && before.UsedAfter is { } used)
+                    {
+                        counters.Used[(int)before.CdrType] = used;
+                        seeded |= bit;
+                    }
+                }
+
+                subscriber.Seeded[lastCycle] = seeded;
+            }
+        }
+
+        // Fees charged after that record: the cycle the run had moved into (fees are charged in the state's cycle) and its S.
+        var lastIndex = earlier > 0 ? records[earlier - 1] : -1;
+        foreach (var fee in fees)
+        {
+            if (fee.Order <= lastIndex || fee.SpendAfter is not { } spendAfter
+                || (_engine.TryGetState(msisdnKey, out var now) && now.CycleDay > fee.Cycle))
+            {
+                continue;
+            }
+
+            ref var counters = ref _engine.TakeUpCycle(msisdnKey, fee.Cycle, streamTime);
+            if (!Unsafe.IsNullRef(ref counters))
+            {
+                counters.Spend = spendAfter;
+                subscriber.Seeded[fee.Cycle] = subscriber.Seeded.GetValueOrDefault(fee.Cycle) | Seeded.Cycle;
+            }
+        }
+
+        if (earlier < records.Count)
+        {
+            var first = records[earlier];
+            subscriber.ReplayFrom = int.MaxValue; // the replay has been in no cycle yet: any may be taken up
+            TakeUp(subscriber, msisdnKey, first, Math.Max(streamTime, _old[first].StartTicks));
+        }
+
+        // The duplicate memory: the ids of the last 32 records before the stream.
+        Span<ulong> ids = stackalloc ulong[IdMemory.Capacity];
+        var count = 0;
+        for (var i = Math.Max(0, earlier - IdMemory.Capacity); i < earlier; i++)
+        {
+            ids[count++] = IdHash(_old[records[i]].Id);
+        }
+
+        _engine.TakeUpHistory(msisdnKey, ids[..count], streamTime, mark);
+        subscriber.ReplayFrom = _engine.TryGetState(msisdnKey, out var state) ? state.CycleDay : int.MinValue;
+    }
+
+    /// <summary>
+    /// Before a re-rated record is replayed: at the first re-rated record of its cycle, the cycle's D and S as the old run
+    /// had them before it, and at the first of its type in the cycle, the type's used units likewise.
+    /// </summary>
+    private void TakeUp(Subscriber subscriber, ulong msisdnKey, int index, long? at = null)
+    {
+        var record = _old[index];
+        if (record.UsedAfter is not { } usedAfter || !TryCycle(record.Cycle, out var cycle))
+        {
+            return;
+        }
+
+        var type = (int)record.CdrType;
+        var seeded = subscriber.Seeded.GetValueOrDefault(cycle);
+        if ((seeded & (Seeded.Cycle | TypeBit(type))) == (Seeded.Cycle | TypeBit(type)))
+        {
+            return;
+        }
+
+        subscriber.Seeded[cycle] = seeded | Seeded.Cycle | TypeBit(type);
+
+        // A cycle older than the state's is taken up only when the replay has never been in it: the old run kept it open
+        // for late records while the replay began after it. One the replay ended itself stays as the replay left it.
+        if (_engine.TryGetState(msisdnKey, out var state) && state.CycleDay > cycle && cycle >= subscriber.ReplayFrom)
+        {
+            return;
+        }
+
+        ref var counters = ref _engine.TakeUpCycle(msisdnKey, cycle, at ?? record.StartTicks);
+        if (Unsafe.IsNullRef(ref counters))
+        {
+            return;
+        }
+
+        if ((seeded & TypeBit(type)) == 0)
+        {
+            counters.Used[type] = usedAfter - record.AllowanceUnits;
+        }
+
+        if ((seeded & Seeded.Cycle) == 0)
+        {
+            counters.Capped = CappedBefore(index);
+            if (record.SpendAfter is { } spend)
+            {
+                counters.Spend = spend - record.Charge;
+            }
+        }
+    }
+
+    /// <summary>
+    /// D of a record's cycle before it: the cappedAfter of the subscriber's previous record of that cycle, or, with none
+    /// in the rated records, its own cappedAfter less its charge when its rate is capped.
+    /// </summary>
+    private long CappedBefore(int index)
+    {
+        var record = _old[index];
+        var records = _subscribers[record.MsisdnKey].Records;
+        for (var i = _position[index] - 1; i >= 0; i--)
+        {
+            if (_old[records[i]] is { } before && before.Cycle == record.Cycle && before.CappedAfter is { } capped)
+            {
+                return capped;
+            }
+        }
+
+        return (record.CappedAfter ?? 0) - (RateWasCapped(record) ? record.Charge : 0);
     }
 
     /// <summary>Whether the rate that rated <paramref name="old"/> is capped (its charge then counted into D), under the replay's tariff.</summary>
@@ -320,6 +794,8 @@ public sealed class Rerater
         return rate >= 0 && plan.Rates[rate].Capped;
     }
 
+    private static Seeded TypeBit(int type) => (Seeded)(1 << type);
+
     private static bool TryCycle(string text, out int dayNumber)
     {
         dayNumber = 0;
@@ -332,67 +808,9 @@ public sealed class Rerater
         return true;
     }
 
-    /// <summary>The first old record of (msisdn, id) not yet matched, left unmatched; -1 when none.</summary>
-    private int Peek(ulong msisdnKey, ReadOnlySpan<byte> id)
+    private void Compare(int oldIndex, in ReplaySink replay, IRerateReceiver receiver)
     {
-        if (!_pending.TryGetValue((msisdnKey, XxHash3.HashToUInt64(id)), out var chain))
-        {
-            return -1;
-        }
-
-        for (var i = chain.Head; i >= 0; i = _next[i])
-        {
-            if (!_done[i] && System.Text.Ascii.Equals(id, _old[i].Id))
-            {
-                return i;
-            }
-        }
-
-        return -1;
-    }
-
-    /// <summary>Reports the old run's rated records that no CDR of the stream matched. Call once, after the last CDR.</summary>
-    public void Finish(IRerateReceiver receiver)
-    {
-        if (_finished)
-        {
-            return;
-        }
-
-        _finished = true;
-        for (var i = 0; i < _old.Count; i++)
-        {
-            if (!_done[i] && (_cycles is null || _cycles.Contains(_old[i].Cycle)))
-            {
-                var old = _old[i];
-                Report(receiver, new RerateMismatch(RerateMismatchKind.RatedWithoutCdr, old.Id, old.Msisdn, old.Cycle, old.Charge, null,
-                    old.TariffVersion, _version, null, "no CDR with this id and msisdn came in the CDR stream, so it could not be re-rated"));
-            }
-        }
-    }
-
-    /// <summary>Re-rates in memory: all rated records, then all CDRs in order.</summary>
-    public static RerateResult Run(Tariff newTariff, IEnumerable<SubscriberProfile> profiles, IEnumerable<RatedRecord> oldRated,
-        IEnumerable<ReadOnlyMemory<byte>> cdrs, AdjustmentLedger? ledger = null)
-    {
-        var rerater = new Rerater(newTariff, profiles, ledger);
-        foreach (var record in oldRated)
-        {
-            rerater.AddRated(record);
-        }
-
-        var collector = new Collector();
-        foreach (var cdr in cdrs)
-        {
-            rerater.Replay(cdr.Span, collector);
-        }
-
-        rerater.Finish(collector);
-        return new RerateResult(collector.Adjustments, collector.Mismatches, rerater.Summary);
-    }
-
-    private void Compare(RatedRecord old, in ReplaySink replay, IRerateReceiver receiver)
-    {
+        var old = _old[oldIndex];
         Summary.Compared++;
         var newCharge = replay.Charge;
         if (newCharge != old.Charge)
@@ -414,7 +832,7 @@ public sealed class Rerater
             return;
         }
 
-        if (_ambiguous[replay.OldIndex])
+        if (_ambiguous[oldIndex])
         {
             Report(receiver, new RerateMismatch(RerateMismatchKind.AmbiguousId, old.Id, old.Msisdn, old.Cycle, standing, newCharge,
                 standingVersion, _version, null,
@@ -450,6 +868,22 @@ public sealed class Rerater
         receiver.Mismatch(mismatch);
     }
 
+    /// <summary>
+    /// What ties a CDR line to a rated record: its id, type and start (as received), so a different CDR sent under an id
+    /// already used is not taken for the rated one.
+    /// </summary>
+    private static ulong LineKey(ReadOnlySpan<byte> id, CdrType type, ReadOnlySpan<byte> start)
+    {
+        var hash = new XxHash3();
+        hash.Append(id);
+        hash.Append([0, (byte)type]);
+        hash.Append(start);
+        return hash.GetCurrentHashAsUInt64();
+    }
+
+    private static ulong RecordKey(RatedRecord record) =>
+        LineKey(System.Text.Encoding.UTF8.GetBytes(record.Id), record.CdrType, System.Text.Encoding.UTF8.GetBytes(record.Start));
+
     private static ulong IdHash(string id)
     {
         Span<byte> buffer = stackalloc byte[256];
@@ -457,30 +891,60 @@ public sealed class Rerater
         return XxHash3.HashToUInt64(bytes);
     }
 
-    /// <summary>The first old record of (msisdn, id) not yet matched, marked matched; -1 when none is left.</summary>
-    private int Take(ulong msisdnKey, ReadOnlySpan<byte> id)
+    /// <summary>What is already taken up of one cycle of a subscriber: the used units per type, and D and S.</summary>
+    [Flags]
+    private enum Seeded : byte
     {
-        if (!_pending.TryGetValue((msisdnKey, XxHash3.HashToUInt64(id)), out var chain))
-        {
-            return -1;
-        }
-
-        for (var i = chain.Head; i >= 0; i = _next[i])
-        {
-            if (!_done[i] && System.Text.Ascii.Equals(id, _old[i].Id))
-            {
-                _done[i] = true;
-                return i;
-            }
-        }
-
-        return -1;
+        None = 0,
+        AllTypes = 0b111,
+        Cycle = 0b1000,
     }
 
-    /// <summary>Captures the engine's verdict on one CDR and takes its matching old record (no allocation on a match).</summary>
-    private struct ReplaySink(Rerater owner) : IRatingSink
+    /// <summary>One subscriber: its rated records, its CDR lines, and how far its replay has come.</summary>
+    private sealed class Subscriber
     {
-        public int OldIndex = -1;
+        /// <summary>Its rated records (indexes of <see cref="_old"/>), in the order the old run wrote them.</summary>
+        public List<int> Records { get; } = [];
+
+        /// <summary>The keys (<see cref="LineKey"/>) of its CDR lines, in stream order (from the scan).</summary>
+        public List<ulong> Lines { get; } = [];
+
+        /// <summary>Per line key, the positions of the lines with it, in order.</summary>
+        public Dictionary<ulong, List<int>> Positions { get; } = [];
+
+        /// <summary>Per CDR line, the rated record it is (-1: one the old run did not rate).</summary>
+        public int[]? LineRecord { get; set; }
+
+        /// <summary>The position in <see cref="Records"/> of its first record in the stream (the records before it taken as rated).</summary>
+        public int Start { get; set; }
+
+        public int Replayed { get; set; }
+
+        public bool Begun { get; set; }
+
+        /// <summary>Whether a line of it that is a rated record's was replayed.</summary>
+        public bool Started { get; set; }
+
+        /// <summary>The cycle of its state once taken up: a cycle older than this the replay has never been in.</summary>
+        public int ReplayFrom { get; set; } = int.MinValue;
+
+        public Dictionary<int, Seeded> Seeded { get; } = [];
+
+        /// <summary>Its fee records, in the order the old run wrote them.</summary>
+        public List<Fee> Fees { get; } = [];
+    }
+
+    /// <summary>
+    /// A fee record of the old run: <see cref="Order"/> is the number of rated CDR records taken in before it (so it comes
+    /// after the record with index <see cref="Order"/> − 1 and before the one with index <see cref="Order"/>).
+    /// </summary>
+    private readonly record struct Fee(int Order, int Cycle, long StartTicks, long? SpendAfter);
+
+    /// <summary>Captures the engine's verdict on one CDR (fee records of the replay's own cycle starts are not CDRs).</summary>
+    private struct ReplaySink : IRatingSink
+    {
+        public Tariff Tariff;
+        public bool HasRated;
         public string? Id;
         public ulong MsisdnKey;
         public int CycleDay;
@@ -493,18 +957,15 @@ public sealed class Rerater
         {
             if (rated.IsFee)
             {
-                return; // fee records are charged by the replay's clocks, not re-rated CDRs
+                return;
             }
 
+            HasRated = true;
             MsisdnKey = rated.MsisdnKey;
             CycleDay = rated.CycleDay;
             Charge = rated.Charge;
-            ZeroRated = rated.IsZeroRated ? ReasonOf(owner.Tariff, rated.ZeroRated) : null;
-            OldIndex = owner.Take(rated.MsisdnKey, rated.Id);
-            if (OldIndex < 0)
-            {
-                Id = System.Text.Encoding.UTF8.GetString(rated.Id);
-            }
+            ZeroRated = rated.IsZeroRated ? ReasonOf(Tariff, rated.ZeroRated) : null;
+            Id = System.Text.Encoding.UTF8.GetString(rated.Id);
         }
 
         public readonly void Reminder(in ReminderEvent reminder)
@@ -519,13 +980,6 @@ public sealed class Rerater
         {
             Reason = rejected.Reason;
             Detail = rejected.Detail;
-
-            // An invalid record was invalid for the old run as well: it cannot be the CDR a rated record came from.
-            if (rejected.Reason != RejectReason.Invalid)
-            {
-                MsisdnKey = rejected.MsisdnKey;
-                OldIndex = owner.Take(rejected.MsisdnKey, rejected.Id);
-            }
         }
 
         private static string ReasonOf(Tariff tariff, ReadOnlySpan<byte> reason)

@@ -48,7 +48,11 @@ public sealed class ZeroRatedEntry(RatedRecord record, long line, int localDay)
 /// rate matching the CDR's type, zone, direction and destination, B from that rate's increments, and
 /// C = (B × price + unit/2) / unit — allowances and caps aside.
 /// </summary>
-/// <remarks>Use: <see cref="Add"/> for every rated record, then (with a tariff) <see cref="OfferCdr"/> for every CDR line, then <see cref="Report"/>.</remarks>
+/// <remarks>
+/// Use: (with a ledger) <see cref="AddLedger"/> first, then <see cref="Add"/> for every rated record, then (with a
+/// tariff) <see cref="OfferCdr"/> for every CDR line, then <see cref="Report"/>. A ledger entry that names a CDR (a
+/// goodwill credit given with <c>--cdr</c>, a re-rating adjustment) is counted in the month of that CDR's rated record.
+/// </remarks>
 public sealed class ZeroRatingAudit
 {
     public const string NoCdr = "no-cdr";
@@ -65,6 +69,11 @@ public sealed class ZeroRatingAudit
     private readonly List<ZeroRatedEntry> _sample = [];
     private readonly Dictionary<(ulong Msisdn, ulong IdHash), List<ZeroRatedEntry>> _byKey = [];
     private readonly CdrDecoder _decoder = new();
+
+    // Ledger entries by the CDR they name (msisdn, id), and what the rated records tell about that CDR.
+    private readonly Dictionary<(string Msisdn, string Id), List<LedgerEntry>> _named = [];
+    private readonly Dictionary<(string Msisdn, string Id), NamedCdr> _namedFound = [];
+    private bool _hasLedger;
 
     public ZeroRatingAudit(int year, int month, Tariff? tariff, int sampleSize, int seed)
     {
@@ -125,17 +134,39 @@ public sealed class ZeroRatingAudit
     /// <summary>Local day number of an instant in the audit's time (tariff offset, or UTC).</summary>
     public int LocalDayOf(long utcTicks) => (int)Instant.FloorDays(utcTicks + _offsetTicks);
 
-    /// <summary>Whether <paramref name="record"/> starts within the audited month (local days).</summary>
-    public bool InMonth(RatedRecord record) => (uint)(LocalDayOf(record.StartTicks) - _firstDay) < (uint)_dayCount;
+    /// <summary>Takes the adjustment ledger (before the rated records): its entries that name a CDR are counted in that CDR's month.</summary>
+    public void AddLedger(IEnumerable<LedgerEntry> entries)
+    {
+        _hasLedger = true;
+        foreach (var entry in entries)
+        {
+            if (entry.CdrId is { } id)
+            {
+                if (!_named.TryGetValue((entry.Msisdn, id), out var list))
+                {
+                    _named[(entry.Msisdn, id)] = list = [];
+                }
+
+                list.Add(entry);
+            }
+        }
+    }
 
     /// <summary>Takes one rated record, in file order; <paramref name="line"/> identifies it in the sample.</summary>
     public void Add(RatedRecord record, long line)
     {
         RecordsRead++;
         var day = LocalDayOf(record.StartTicks);
-        if ((uint)(day - _firstDay) >= (uint)_dayCount)
+        var inMonth = (uint)(day - _firstDay) < (uint)_dayCount; // the unsigned compare also rejects days before the month
+        if (_named.Count > 0 && _named.ContainsKey((record.Msisdn, record.Id)))
         {
-            return; // outside the month (the unsigned compare also rejects days before it)
+            var found = _namedFound.GetValueOrDefault((record.Msisdn, record.Id));
+            _namedFound[(record.Msisdn, record.Id)] = new NamedCdr(found.InMonth || inMonth, found.ZeroRated || (inMonth && record.ZeroRated is not null));
+        }
+
+        if (!inMonth)
+        {
+            return;
         }
 
         RecordsInMonth++;
@@ -242,8 +273,36 @@ public sealed class ZeroRatingAudit
             total = total.Add(entry.Relief);
         }
 
+        LedgerFigures? ledger = null;
+        if (_hasLedger)
+        {
+            var byKind = new CreditTally[Enum.GetValues<AdjustmentKind>().Length];
+            long notFound = 0;
+            foreach (var (key, entries) in _named)
+            {
+                if (!_namedFound.TryGetValue(key, out var found))
+                {
+                    notFound += entries.Count;
+                    continue;
+                }
+
+                if (!found.InMonth)
+                {
+                    continue; // counted in its own month's report
+                }
+
+                foreach (var entry in entries)
+                {
+                    byKind[(int)entry.Kind] = byKind[(int)entry.Kind].Add(entry.Difference, found.ZeroRated);
+                }
+            }
+
+            ledger = new LedgerFigures(byKind, notFound);
+        }
+
         return new ZeroRatingReport
         {
+            Ledger = ledger,
             Month = $"{Year:D4}-{Month:D2}",
             TariffVersion = _tariff?.Version,
             UtcOffset = _tariff?.UtcOffset ?? "Z",
@@ -286,6 +345,25 @@ public sealed class ZeroRatingAudit
         entry.ReliefUnits = units;
         entry.Relief = (long)Pricing.Charge(units, rate); // ≤ 10^15: the tariff loader refuses rates that could charge more
     }
+}
+
+/// <summary>What the rated records say of a CDR a ledger entry names: whether it started in the month, and was zero-rated there.</summary>
+internal readonly record struct NamedCdr(bool InMonth, bool ZeroRated);
+
+/// <summary>Ledger entries of one kind naming a CDR of the month: how many, the sum of their differences (micros; negative = credit), how many on a zero-rated record.</summary>
+public readonly record struct CreditTally(long Count, long Difference, long OnZeroRated)
+{
+    public CreditTally Add(long difference, bool onZeroRated) =>
+        new(Count + 1, checked(Difference + difference), OnZeroRated + (onZeroRated ? 1 : 0));
+}
+
+/// <summary>
+/// The ledger's part of the report: per <see cref="AdjustmentKind"/>, the entries naming a CDR that started in the
+/// month; and the entries naming a CDR that no rated record read holds (so no month can be told).
+/// </summary>
+public sealed record LedgerFigures(IReadOnlyList<CreditTally> ByKind, long NotFound)
+{
+    public CreditTally Of(AdjustmentKind kind) => ByKind[(int)kind];
 }
 
 /// <summary>Count of zero-rated records, and relief over those priced.</summary>
@@ -333,4 +411,7 @@ public sealed record ZeroRatingReport
 
     /// <summary>The sampled records in file order.</summary>
     public required IReadOnlyList<ZeroRatedEntry> Sample { get; init; }
+
+    /// <summary>With a ledger: its entries naming a CDR of the month (goodwill credits, re-rating adjustments); else null.</summary>
+    public LedgerFigures? Ledger { get; init; }
 }

@@ -118,6 +118,20 @@ public static class ZeroRatingReportWriter
             output.WriteLine("Relief: not computed (it needs --tariff and --cdrs).");
         }
 
+        if (report.Ledger is { } ledger)
+        {
+            output.WriteLine();
+            output.WriteLine("Adjustment ledger: entries naming a CDR that started in the month (negative = credit)");
+            foreach (var kind in Enum.GetValues<AdjustmentKind>())
+            {
+                var tally = ledger.Of(kind);
+                var name = kind == AdjustmentKind.Goodwill ? "goodwill credits" : "re-rating adjustments";
+                output.WriteLine($"  {name.PadRight(width)} {tally.Count,10}   {Yuan(tally.Difference),12} yuan ({tally.Difference} micros), {tally.OnZeroRated} on zero-rated records");
+            }
+
+            output.WriteLine($"  naming a CDR no rated record read holds: {ledger.NotFound}");
+        }
+
         output.WriteLine();
         output.WriteLine($"Sample: {report.Sample.Count} of {report.ZeroRated} zero-rated records (requested {report.SampleRequested}, seed {report.Seed}),");
         output.WriteLine("reservoir sampling over the month's zero-rated records in file order; listed in zero-rating-sample.csv.");
@@ -163,6 +177,30 @@ public static class ZeroRatingReportWriter
         else
         {
             json.WriteNull("relief"u8);
+        }
+
+        if (report.Ledger is { } ledger)
+        {
+            json.WritePropertyName("ledger"u8);
+            json.WriteStartObject();
+            foreach (var kind in Enum.GetValues<AdjustmentKind>())
+            {
+                var tally = ledger.Of(kind);
+                json.WritePropertyName(LedgerEntry.KindName(kind));
+                json.WriteStartObject();
+                json.WriteNumber("count"u8, tally.Count);
+                json.WriteNumber("differenceMicros"u8, tally.Difference);
+                json.WriteString("differenceYuan"u8, Yuan(tally.Difference));
+                json.WriteNumber("onZeroRated"u8, tally.OnZeroRated);
+                json.WriteEndObject();
+            }
+
+            json.WriteNumber("notFound"u8, ledger.NotFound);
+            json.WriteEndObject();
+        }
+        else
+        {
+            json.WriteNull("ledger"u8);
         }
 
         json.WritePropertyName("sample"u8);

@@ -107,4 +107,67 @@ public sealed class RatedRecordReaderTests
         Assert.That(AdjustmentJson.TryParse(Encoding.UTF8.GetBytes(tampered), out var error), Is.Null);
         Assert.That(error, Does.Contain("difference"));
     }
+
+    [Test]
+    public void A_goodwill_credit_written_reads_back_equal()
+    {
+        var credit = GoodwillCredit.TryCreate("8613800000001", 5_000_000, "complaint 2026-1142", "a9", out var invalid)!;
+
+        var read = AdjustmentJson.TryParse(AdjustmentJson.ToLine(credit), out var error);
+
+        Assert.That(invalid, Is.Empty);
+        Assert.That(read, Is.EqualTo(credit), error);
+        Assert.That(((GoodwillCredit)read!).Amount, Is.EqualTo(5_000_000));
+    }
+
+    [Test]
+    public void A_ledger_line_written_before_kinds_existed_is_a_re_rating_adjustment()
+    {
+        const string Old = """{"adjustmentId":"8613800000001:2026-11-01:a9:v1->v2","id":"a9","msisdn":"8613800000001","cycle":"2026-11-01","oldCharge":1000000,"newCharge":0,"difference":-1000000,"oldTariffVersion":"v1","newTariffVersion":"v2","zeroRated":null}""";
+
+        var read = AdjustmentJson.TryParse(Encoding.UTF8.GetBytes(Old), out var error);
+
+        Assert.That(read, Is.EqualTo(new Adjustment("8613800000001:2026-11-01:a9:v1->v2", "a9", "8613800000001", "2026-11-01", 1_000_000, 0, -1_000_000, "v1", "v2", null)), error);
+    }
+
+    [Test]
+    public void A_goodwill_line_of_the_first_credit_command_is_read_with_no_cdr_for_an_empty_id()
+    {
+        const string First = """{"adjustmentId":"8613800000001:goodwill:account:0123456789abcdef","id":"","msisdn":"8613800000001","cycle":"","oldCharge":0,"newCharge":-700000,"difference":-700000,"oldTariffVersion":"","newTariffVersion":"","zeroRated":null,"kind":"goodwill","reason":"on the account"}""";
+
+        var read = AdjustmentJson.TryParse(Encoding.UTF8.GetBytes(First), out var error);
+
+        Assert.That(read, Is.EqualTo(new GoodwillCredit("8613800000001:goodwill:account:0123456789abcdef", "8613800000001", -700_000, "on the account", null)), error);
+    }
+
+    [TestCase("\"difference\":0", "must not be 0")]
+    [TestCase("\"reason\":\"\"", "reason must not be empty")]
+    [TestCase("\"msisdn\":\"12\"", "5-15 ASCII digits")]
+    public void A_goodwill_line_that_breaks_a_credit_rule_is_refused(string member, string message)
+    {
+        var name = member[..member.IndexOf(':', StringComparison.Ordinal)];
+        var line = Encoding.UTF8.GetString(AdjustmentJson.ToLine(GoodwillCredit.TryCreate("8613800000001", 5_000_000, "ticket", null, out _)!));
+        var broken = System.Text.RegularExpressions.Regex.Replace(line, name + ":(\"[^\"]*\"|-?[0-9]+)", member.Replace("$", "$$", StringComparison.Ordinal));
+
+        Assert.That(AdjustmentJson.TryParse(Encoding.UTF8.GetBytes(broken), out var error), Is.Null, broken);
+        Assert.That(error, Does.Contain(message));
+    }
+
+    [Test]
+    public void A_fee_record_is_read_only_when_fees_are_asked_for()
+    {
+        const string Fee = """{"id":"8613800000001:2026-12-01:fee:monthly","msisdn":"8613800000001","type":"fee","start":"2026-12-01T00:00:00+08:00","cycle":"2026-12-01","plan":"mini-18","tariffVersion":"v1","zone":null,"billableUnits":0,"allowanceUnits":0,"overageUnits":0,"charge":18000000,"zeroRated":null,"fee":"monthly","serviceId":null,"direction":null,"peer":null,"durationSec":null,"bytes":null,"visitedMcc":null,"usedAfter":null,"cappedAfter":null,"spendAfter":18000000}""";
+
+        var skipped = new RatedRecordReader().TryRead(Encoding.UTF8.GetBytes(Fee), out var why);
+        var fee = new RatedRecordReader { IncludeFees = true }.TryRead(Encoding.UTF8.GetBytes(Fee), out var error);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(skipped, Is.Null);
+            Assert.That(why, Is.EqualTo(RatedRecordReader.FeeRecord));
+            Assert.That(fee, Is.Not.Null, error);
+            Assert.That(fee!.IsFee, Is.True);
+            Assert.That((fee.Cycle, fee.Charge, fee.SpendAfter, fee.Zone), Is.EqualTo(("2026-12-01", 18_000_000L, (long?)18_000_000, "")));
+        });
+    }
 }

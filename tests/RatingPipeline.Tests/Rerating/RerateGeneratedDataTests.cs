@@ -38,16 +38,21 @@ public sealed partial class RerateGeneratedDataTests
 
     /// <summary>
     /// A replay that begins anywhere in the stream — a suffix of the CDR file, as a topic that no longer holds the
-    /// cycle's beginning gives — starts each subscriber's cycle from the running totals of its first replayed record
-    /// (and its duplicate memory from the rated records before it), so a tariff that changed only its version changes
-    /// no charge: no adjustment, whatever the cut (duplicates split by it, late records, allowances half used, caps).
+    /// cycle's beginning gives — starts each subscriber where the old run stood (its cycle's counters from the running
+    /// totals of its first re-rated record, its duplicate memory from the rated records before it), so a tariff that
+    /// changed only its version changes no charge and finds no mismatch, whatever the cut (duplicates split by it, late
+    /// records, allowances half used, caps); the records before the cut are said to be taken as rated.
     /// </summary>
     [TestCase(0)]
     [TestCase(1)]
     [TestCase(137)]
+    [TestCase(2_500)]
     [TestCase(4_000)]
+    [TestCase(6_666)]
     [TestCase(9_999)]
     [TestCase(12_345)]
+    [TestCase(15_001)]
+    [TestCase(17_777)]
     [TestCase(19_990)]
     public async Task Re_rating_any_suffix_under_a_new_version_alone_adjusts_nothing(int skip)
     {
@@ -62,11 +67,12 @@ public sealed partial class RerateGeneratedDataTests
         Assert.Multiple(() =>
         {
             Assert.That(code, Is.Zero, stderr);
-            Assert.That(stdout, Does.Contain(" 0 adjustments, total difference 0 micros"), stdout);
+            Assert.That(stdout, Does.Contain(" 0 adjustments, total difference 0 micros; 0 already adjusted, 0 mismatches"), stdout);
             Assert.That(File.Exists(adjustments) ? JsonLines(adjustments) : [], Is.Empty);
+            Assert.That(JsonLines(Path.Combine(outDir, "rerate-mismatches.jsonl")), Is.Empty);
             if (skip > 0)
             {
-                Assert.That(stdout, Does.Match("[1-9][0-9]* subscribers taken up mid-cycle"), "the suffix begins mid-cycle for most subscribers");
+                Assert.That(stdout, Does.Match("[1-9][0-9]* rated records before the replay taken as rated \\([1-9][0-9]* subscribers taken up where the old run stood\\)"), "the suffix begins mid-cycle for most subscribers");
             }
         });
     }

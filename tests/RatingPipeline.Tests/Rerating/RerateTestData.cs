@@ -88,7 +88,7 @@ internal static class RerateTestData
     public static RerateResult Rerate(string newTariff, string subscribers, string rated, string cdrs, AdjustmentLedger? ledger = null)
     {
         var tariff = TariffLoader.LoadFile(newTariff);
-        return Rerater.Run(tariff, SubscriberFile.Load(subscribers, tariff), RatedRecordReader.ReadFile(rated), Lines(cdrs), ledger);
+        return Rerater.Run(tariff, SubscriberFile.Load(subscribers, tariff), RatedRecordReader.ReadFile(rated, includeFees: true), Lines(cdrs), ledger);
     }
 
     public static async Task<(int Code, string Stdout, string Stderr)> RerateCliAsync(string newTariff, string subscribers, string rated, string cdrs, string outDir)

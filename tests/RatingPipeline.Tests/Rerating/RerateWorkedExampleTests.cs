@@ -86,8 +86,9 @@ public sealed class RerateWorkedExampleTests
             Is.EqualTo(new[] { ("a9", -1_000_000L), ("a10b", -1_000_000L) }));
         Assert.That(lines.Select(l => l.EnumerateObject().Select(p => p.Name)), Has.All.EquivalentTo(new[]
         {
-            "adjustmentId", "id", "msisdn", "cycle", "oldCharge", "newCharge", "difference", "oldTariffVersion", "newTariffVersion", "zeroRated",
+            "adjustmentId", "kind", "id", "msisdn", "cycle", "oldCharge", "newCharge", "difference", "oldTariffVersion", "newTariffVersion", "zeroRated", "reason",
         }));
+        Assert.That(lines.Select(l => (l.GetProperty("kind").GetString(), l.GetProperty("reason").ValueKind)), Has.All.EqualTo(("rerate", JsonValueKind.Null)));
         var totals = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "adjustment-totals.json"))).RootElement;
         Assert.Multiple(() =>
         {
