@@ -207,7 +207,7 @@ public sealed class CreditCommandTests
     [Test]
     public async Task Ledger_entries_of_both_kinds_pass_the_adjustment_schema()
     {
-        const string Schema = "adjustment.schema.json";
+        const string Schema = RecordSchemas.Adjustment;
         var oldRated = await RateAsync(ExampleTariff, ExampleSubscribers, ExampleCdrs, _folder.File("old"));
         var ledger = _folder.File("ledger");
         await RunAsync(new CreditOptions(Subscriber1, "5000000", "ticket 1", "a9", ledger, null));

@@ -47,8 +47,9 @@ public static class RecordSchemas
     public const string Bill = "bill.schema.json";
     public const string Clock = "clock.schema.json";
     public const string Location = "location.schema.json";
+    public const string Adjustment = "adjustment.schema.json";
 
-    public static readonly string[] All = [Cdr, Subscriber, Tariff, RatedCdr, Reminder, RejectedRecord, NoticeRecord, Bill, Clock, Location];
+    public static readonly string[] All = [Cdr, Subscriber, Tariff, RatedCdr, Reminder, RejectedRecord, NoticeRecord, Bill, Clock, Location, Adjustment];
 
     /// <summary>The nesting bound of the rater's CDR decoder, so deep but valid records are judged alike.</summary>
     private const int MaxDepth = 256;
