@@ -368,26 +368,27 @@ internal static class Verification
             $"{missing.Count} missing, {unexpected} unexpected; {input.ExtraCopies} CDRs held twice in cdrs, their later copies rejected duplicate{Examples(problems)}");
     }
 
-    /// <summary>The last <c>rater-state</c> record per subscriber equals the offline engine's final state, tagged with the offset of its last rated CDR.</summary>
+    /// <summary>The <c>rater-state</c> record a restore takes per subscriber (highest tag) equals the offline engine's final state, tagged with the offset of its last rated CDR.</summary>
     private static void CompareStates(CdrStream stream, InputCopies input, RatingEngine engine, Dictionary<ulong, int> lastAccepted, TopicContents topic, SuiteReport report)
     {
-        var last = new Dictionary<ulong, byte[]?>();
+        // The state a restore takes: per subscriber the highest offset tag, the later on a tie (see StateChangelog).
+        var last = new Dictionary<ulong, UsageState>();
+        var problems = new List<string>();
         foreach (var record in topic.Records.OrderBy(r => r.Partition).ThenBy(r => r.Offset))
         {
-            if (record.Key is { } key && MsisdnKey.TryCompute(key, out var k))
+            if (record.Key is { } key && MsisdnKey.TryCompute(key, out var k)
+                && !StateChangelog.Apply(last, k, record.Value, tombstone: record.Value is null))
             {
-                last[k] = record.Value;
+                Note(problems, $"{MsisdnKey.ToText(k)}: rater-state record at [{record.Partition}]@{record.Offset} does not decode");
             }
         }
 
-        var problems = new List<string>();
         long mismatches = 0;
         long usedKafka = 0, usedOffline = 0, spendKafka = 0, spendOffline = 0;
         foreach (var key in engine.StateKeys.Union(last.Keys).Distinct())
         {
             var hasOffline = engine.TryGetState(key, out var offline);
-            UsageState stored = default;
-            var hasStored = last.TryGetValue(key, out var bytes) && bytes is not null && UsageStateCodec.TryRead(bytes, out stored);
+            var hasStored = last.TryGetValue(key, out var stored);
             if (hasOffline)
             {
                 usedOffline += offline.Used[0] + offline.Used[1] + offline.Used[2];

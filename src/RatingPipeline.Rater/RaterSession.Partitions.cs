@@ -113,10 +113,14 @@ internal sealed partial class RaterSession
         _log.LogInformation("Partitions {Partitions} dropped", string.Join(',', dropped));
     }
 
-    /// <summary>Reads the partition of <c>rater-state</c> from the beginning to its end; the last record per key wins.</summary>
+    /// <summary>
+    /// Reads the partition of <c>rater-state</c> from the beginning to its end; per key the record with the highest
+    /// offset tag wins, the later on a tie (<see cref="StateChangelog"/>), and a tombstone removes.
+    /// </summary>
     private int RestoreStates(int partition)
     {
         var count = 0;
+        var stale = 0;
         ReadToEnd(_topics.RaterState, partition, (key, value) =>
         {
             if (!MsisdnKey.TryCompute(key, out var msisdnKey))
@@ -130,7 +134,15 @@ internal sealed partial class RaterSession
             }
             else if (UsageStateCodec.TryRead(value, out var state))
             {
-                LaneOf(partition).Engine.SetState(msisdnKey, in state);
+                // The highest tag wins, not the last record: a stale snapshot appended late never replaces a newer one.
+                var engine = LaneOf(partition).Engine;
+                if (engine.TryGetState(msisdnKey, out var held) && !StateChangelog.Supersedes(in state, in held))
+                {
+                    stale++;
+                    return;
+                }
+
+                engine.SetState(msisdnKey, in state);
                 Track(_statesByPartition, partition, msisdnKey);
                 count++;
             }
@@ -139,6 +151,12 @@ internal sealed partial class RaterSession
                 _log.LogError("rater-state partition {Partition}: unreadable state record for {Msisdn} ignored", partition, Msisdns.Mask(key));
             }
         });
+        if (stale > 0)
+        {
+            _log.LogWarning("rater-state partition {Partition}: {Stale} state records older than one before them ignored (appended late by a member that had lost the partition)",
+                partition, stale);
+        }
+
         return count;
     }
 

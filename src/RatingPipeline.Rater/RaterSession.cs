@@ -435,6 +435,11 @@ internal sealed partial class RaterSession : IDisposable
             _abandoning = true;
             _batch.Clear();
             _checkpointer.Dispose();
+
+            // Whatever this member handed to its producer reaches the broker (or fails) while the partitions are still
+            // its own: leaving the group first would let a new owner restore, and write newer states, before this
+            // member's last ones arrive.
+            _producer.Client.Flush(TimeSpan.FromSeconds(5));
             try
             {
                 _consumer.Close();

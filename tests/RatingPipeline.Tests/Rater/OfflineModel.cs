@@ -148,21 +148,26 @@ internal sealed record StateView(string Text)
             .Select(line => line.Split('=', 2)).ToDictionary(p => p[0], p => p.Length > 1 ? p[1] : "", StringComparer.Ordinal);
     }
 
-    /// <summary>The state the rater stored last for each subscriber, read from <c>rater-state</c> and decoded.</summary>
+    /// <summary>
+    /// The state a restore takes for each subscriber, read from <c>rater-state</c> in log order: the highest offset tag,
+    /// the later on a tie (<see cref="StateChangelog"/>).
+    /// </summary>
     public static Dictionary<string, StateView> FromChangelog(IEnumerable<TopicRecord> stateRecords, List<string> problems)
     {
-        var states = new Dictionary<string, StateView>(StringComparer.Ordinal);
-        foreach (var (key, record) in TopicReader.LastPerKey(stateRecords))
+        var current = new Dictionary<ulong, UsageState>();
+        var keys = new Dictionary<ulong, string>();
+        foreach (var record in stateRecords.OrderBy(r => r.Partition).ThenBy(r => r.Offset))
         {
-            if (record.Value is null || !UsageStateCodec.TryRead(record.Value, out var state))
+            var key = record.Key is null ? "" : Encoding.ASCII.GetString(record.Key);
+            if (!MsisdnKey.TryCompute(key, out var msisdnKey) || !StateChangelog.Apply(current, msisdnKey, record.Value, tombstone: record.Value is null))
             {
                 problems.Add($"rater-state of {key} at [{record.Partition}]@{record.Offset} does not decode");
                 continue;
             }
 
-            states[key] = Of(in state);
+            keys[msisdnKey] = key;
         }
 
-        return states;
+        return current.ToDictionary(s => keys[s.Key], s => Of(s.Value), StringComparer.Ordinal);
     }
 }
