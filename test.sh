@@ -8,7 +8,7 @@
 # carry the category needs-kcat, needs-smtp-sink, needs-prometheus or needs-yamllint).
 #
 #   ./test.sh                          everything
-#   ./test.sh --filter Category=unit   any dotnet test argument is passed on (e.g. the fast inner loop)
+#   ./test.sh --filter "FullyQualifiedName~Examples"   any dotnet test argument is passed on (README: the fast inner loop)
 set -uo pipefail
 cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
