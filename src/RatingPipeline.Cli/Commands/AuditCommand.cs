@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Text;
-using RatingPipeline.Cli.IO;
+using RatingPipeline.IO;
 using RatingPipeline.Rerating;
 using RatingPipeline.Tariffs;
 

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using Confluent.Kafka;
-using RatingPipeline.Cli.IO;
+using RatingPipeline.IO;
 using RatingPipeline.Kafka;
 using RatingPipeline.Rerating;
 

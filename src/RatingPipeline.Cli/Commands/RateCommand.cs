@@ -1,4 +1,4 @@
-using RatingPipeline.Cli.IO;
+using RatingPipeline.IO;
 using RatingPipeline.Output;
 using RatingPipeline.Rating;
 using RatingPipeline.Subscribers;

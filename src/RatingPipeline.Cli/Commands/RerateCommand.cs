@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Confluent.Kafka;
-using RatingPipeline.Cli.IO;
+using RatingPipeline.IO;
 using RatingPipeline.Kafka;
 using RatingPipeline.Rerating;
 using RatingPipeline.Subscribers;

@@ -7,7 +7,7 @@ namespace RatingPipeline.Rating;
 
 /// <summary>
 /// Re-rating only (never called by rating): taking a subscriber up where an earlier run stood, so a replay that begins
-/// after a cycle began starts from that run's counters instead of 0. The caller (<see cref="Rerating.Rerater"/>) reads
+/// after a cycle began starts from that run's counters instead of 0. The caller (the re-rater of RatingPipeline.Offline) reads
 /// those counters from the earlier run's rated records.
 /// </summary>
 public sealed partial class RatingEngine

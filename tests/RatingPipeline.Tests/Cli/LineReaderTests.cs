@@ -1,6 +1,6 @@
 using System.Text;
 using NUnit.Framework;
-using RatingPipeline.Cli.IO;
+using RatingPipeline.IO;
 
 namespace RatingPipeline.Tests.Cli;
 

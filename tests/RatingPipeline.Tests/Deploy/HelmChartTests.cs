@@ -22,7 +22,7 @@ public sealed partial class HelmChartTests
 
     private static readonly Lazy<HelmChart> Chart = new(() => new HelmChart(RepoFiles.Chart));
 
-    private static string DemoTariff => File.ReadAllText(RepoFiles.PathOf("src", "RatingPipeline.Core", "Synthetic", "demo-tariff.json"));
+    private static string DemoTariff => File.ReadAllText(RepoFiles.PathOf("src", "RatingPipeline.Offline", "Synthetic", "demo-tariff.json"));
 
     private static Dictionary<string, object?> Required => new()
     {

@@ -57,7 +57,7 @@ public sealed class CountryNameTests
         Assert.That(outside, Is.Empty);
     }
 
-    [TestCase("src", "RatingPipeline.Core", "Synthetic", "demo-tariff.json")]
+    [TestCase("src", "RatingPipeline.Offline", "Synthetic", "demo-tariff.json")]
     [TestCase("deploy", "config", "tariff", "tariff.json")]
     [TestCase("tests", "RatingPipeline.Tests", "Examples", "basic", "tariff.json")]
     [TestCase("tests", "RatingPipeline.Tests", "Examples", "cycle-close", "tariff.json")]

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Threading.Channels;
 
-namespace RatingPipeline.Cli.IO;
+namespace RatingPipeline.IO;
 
 /// <summary>
 /// An <see cref="IBufferWriter{T}"/> over a file that hands full chunks (pooled arrays) to a background

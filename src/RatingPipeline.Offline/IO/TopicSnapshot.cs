@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Confluent.Kafka;
 using RatingPipeline.Kafka;
 
-namespace RatingPipeline.Cli.IO;
+namespace RatingPipeline.IO;
 
 /// <summary>
 /// Reads a whole topic as it stands (every partition from its first offset to its end) into a JSON Lines

@@ -1,7 +1,7 @@
 using RatingPipeline.Subscribers;
 using RatingPipeline.Tariffs;
 
-namespace RatingPipeline.Cli.IO;
+namespace RatingPipeline.IO;
 
 /// <summary>
 /// The tariff and subscriber file every offline command starts from. A missing or refused file is reported as

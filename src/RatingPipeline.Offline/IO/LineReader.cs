@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 
-namespace RatingPipeline.Cli.IO;
+namespace RatingPipeline.IO;
 
 /// <summary>
 /// Reads a file as lines through a <see cref="Pipe"/>: a background task fills the pipe from the file while
