@@ -34,7 +34,7 @@ public sealed record FaultSuiteOptions
     public int Seed { get; init; } = 1;
 
     /// <summary>
-    /// <c>Rater:BatchMaxWaitMs</c> of the rater processes. Longer batches write fewer <c>rater-state</c> records
+    /// <c>Rater:BatchMaxWait</c> (in milliseconds here) of the rater processes. Longer batches write fewer <c>rater-state</c> records
     /// (one per subscriber touched per batch), which keeps every partition under the mock's size limit.
     /// </summary>
     public int BatchWaitMs { get; init; } = 1000;

@@ -165,10 +165,10 @@ public static class FaultSuiteRunner
             }
 
             yield return $"--Rater:TariffPath={_tariffPath}";
-            yield return "--Rater:TariffReloadIntervalMs=200";
+            yield return "--Rater:TariffReloadInterval=00:00:00.200";
             yield return $"--Rater:InstanceId={name}";
             yield return $"--Rater:GroupId={RaterGroup}";
-            yield return $"--Rater:BatchMaxWaitMs={options.BatchWaitMs}";
+            yield return $"--Rater:BatchMaxWait={TimeSpan.FromMilliseconds(options.BatchWaitMs):c}";
             yield return "--Rater:BatchMaxRecords=50000";
         }
 

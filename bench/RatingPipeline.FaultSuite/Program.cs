@@ -23,7 +23,7 @@ public static class Program
         var rate = new Option<int?>("--rate") { Description = "CDRs produced per second" };
         var cap = new Option<TimeSpan?>("--duration-cap") { Description = "Give up (and fail) after this long: 240s, 15m, 00:04:00", CustomParser = ParseDuration };
         var seed = new Option<int?>("--seed") { Description = "Seed of the data and the fault schedule" };
-        var batchWait = new Option<int?>("--batch-wait-ms") { Description = "Rater:BatchMaxWaitMs of the raters" };
+        var batchWait = new Option<int?>("--batch-wait-ms") { Description = "Rater:BatchMaxWait of the raters, in milliseconds" };
         var work = new Option<string?>("--work-dir") { Description = "Folder for logs and the offline run (default: a new temporary folder)" };
         var quiet = new Option<bool>("--quiet") { Description = "Print only the table" };
         var root = new RootCommand("RatingPipeline fault suite: faults under load, proven against the offline run.")

@@ -72,7 +72,7 @@ internal static class EmbeddedRun
             ["Rater:TariffPath"] = tariffPath,
             ["Rater:InstanceId"] = "scale",
             ["Rater:GroupId"] = group,
-            ["Rater:BatchMaxWaitMs"] = batchMaxWaitMs.ToString(Figures.Invariant),
+            ["Rater:BatchMaxWait"] = TimeSpan.FromMilliseconds(batchMaxWaitMs).ToString("c", Figures.Invariant),
             ["Http:Url"] = $"http://127.0.0.1:{LoopbackPort.Free()}",
             ["Logging:LogLevel:Default"] = "Warning",
         };

@@ -9,7 +9,7 @@ namespace RatingPipeline.Scale;
 
 /// <summary>
 /// CDR-to-reminder latency: CDRs are produced at a steady rate to an embedded cluster where one rater runs with
-/// <c>Rater:BatchMaxWaitMs</c> = 100; watchers read <c>reminders</c> and <c>rated-cdrs</c> as they appear and
+/// <c>Rater:BatchMaxWait</c> = 100 ms; watchers read <c>reminders</c> and <c>rated-cdrs</c> as they appear and
 /// time each record from the moment its CDR was handed to the producer (so the producer's linger, the broker,
 /// the rater's batch wait, rating, both acknowledgement waits and the watcher's fetch are all inside). Baseline
 /// in the same run: a watcher reading the <c>cdrs</c> topic itself, the broker hop every figure contains. The

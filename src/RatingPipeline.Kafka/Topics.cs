@@ -49,37 +49,45 @@ public static class TopicSet
     /// </summary>
     public static IEnumerable<string> All(TopicNames names)
     {
-        ArgumentNullException.ThrowIfNull(names);
-        (string Role, string Name)[] topics =
-        [
-            (nameof(names.Cdrs), names.Cdrs),
-            (nameof(names.Subscribers), names.Subscribers),
-            (nameof(names.RaterState), names.RaterState),
-            (nameof(names.RatedCdrs), names.RatedCdrs),
-            (nameof(names.Reminders), names.Reminders),
-            (nameof(names.CdrsDlq), names.CdrsDlq),
-            (nameof(names.NoticeLog), names.NoticeLog),
-            (nameof(names.NoticesDlq), names.NoticesDlq),
-            (nameof(names.Adjustments), names.Adjustments),
-            (nameof(names.Bills), names.Bills),
-        ];
+        var problem = Problems(names).FirstOrDefault();
+        if (problem is not null)
+        {
+            throw new ArgumentException(problem, nameof(names));
+        }
 
+        return Roles(names).Select(t => t.Name).ToArray();
+    }
+
+    /// <summary>What is wrong with <paramref name="names"/>, each naming its key: a blank name, two roles sharing one.</summary>
+    public static IEnumerable<string> Problems(TopicNames names)
+    {
+        ArgumentNullException.ThrowIfNull(names);
+        var topics = Roles(names);
         foreach (var (role, name) in topics)
         {
             if (string.IsNullOrWhiteSpace(name))
             {
-                throw new ArgumentException($"The topic name for {role} is blank.", nameof(names));
+                yield return $"Topics:{role}: the topic name for {role} is blank.";
             }
         }
 
-        var shared = topics.GroupBy(t => t.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
-        if (shared is not null)
+        foreach (var shared in topics.Where(t => !string.IsNullOrWhiteSpace(t.Name)).GroupBy(t => t.Name, StringComparer.Ordinal).Where(g => g.Count() > 1))
         {
-            throw new ArgumentException(
-                $"Topics {string.Join(" and ", shared.Select(t => t.Role))} share the name '{shared.Key}'.",
-                nameof(names));
+            yield return $"Topics {string.Join(" and ", shared.Select(t => t.Role))} share the name '{shared.Key}'.";
         }
-
-        return topics.Select(t => t.Name).ToArray();
     }
+
+    private static (string Role, string Name)[] Roles(TopicNames names) =>
+    [
+        (nameof(names.Cdrs), names.Cdrs),
+        (nameof(names.Subscribers), names.Subscribers),
+        (nameof(names.RaterState), names.RaterState),
+        (nameof(names.RatedCdrs), names.RatedCdrs),
+        (nameof(names.Reminders), names.Reminders),
+        (nameof(names.CdrsDlq), names.CdrsDlq),
+        (nameof(names.NoticeLog), names.NoticeLog),
+        (nameof(names.NoticesDlq), names.NoticesDlq),
+        (nameof(names.Adjustments), names.Adjustments),
+        (nameof(names.Bills), names.Bills),
+    ];
 }

@@ -15,11 +15,10 @@ public static class RaterHost
     public static WebApplication Build(string[] args, IDictionary<string, string?>? overrides = null)
     {
         var builder = WorkerHost.CreateBuilder(args, DefaultUrl, overrides);
-        builder.Services.AddOptions<RaterOptions>().Bind(builder.Configuration.GetSection(RaterOptions.Section)).ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<RaterOptions>, RaterOptionsValidator>();
-        builder.Services.AddOptions<TopicNames>().Bind(builder.Configuration.GetSection(TopicNames.SectionName))
-            .Validate(t => TryTopics(t), "Topics: every name must be set and distinct")
-            .ValidateOnStart();
+        var configuration = builder.Configuration;
+        builder.Services.AddValidatedOptions<RaterOptions>(configuration, RaterOptions.Section,
+            o => o.Validate().Concat(ValidatedOptions.RenamedKeys(configuration, RaterOptions.Section, RaterOptions.RenamedKeys)));
+        builder.Services.AddValidatedOptions<TopicNames>(configuration, TopicNames.SectionName, TopicSet.Problems);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<TariffSource>();
         builder.Services.AddSingleton<RaterMetrics>();
@@ -27,28 +26,5 @@ public static class RaterHost
         var app = builder.Build();
         app.MapWorkerEndpoints();
         return app;
-    }
-
-    private static bool TryTopics(TopicNames names)
-    {
-        try
-        {
-            _ = TopicSet.All(names).ToList();
-            return true;
-        }
-        catch (ArgumentException)
-        {
-            return false;
-        }
-    }
-
-    /// <summary>Reports every broken option with its key, not just "invalid".</summary>
-    private sealed class RaterOptionsValidator : IValidateOptions<RaterOptions>
-    {
-        public ValidateOptionsResult Validate(string? name, RaterOptions options)
-        {
-            var errors = options.Validate().ToList();
-            return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
-        }
     }
 }

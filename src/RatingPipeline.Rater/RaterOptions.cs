@@ -35,19 +35,28 @@ public sealed class RaterOptions
     public int BatchMaxRecords { get; set; } = 5000;
 
     /// <summary>
-    /// …or this many milliseconds after its first CDR. With checkpoints every batch (<see cref="CheckpointInterval"/> 0)
+    /// …or this long after its first CDR. With checkpoints every batch (<see cref="CheckpointInterval"/> 0)
     /// a batch waits this long to fill; otherwise a batch takes what the client holds and rating goes on at once.
     /// </summary>
-    public int BatchMaxWaitMs { get; set; } = 100;
+    public TimeSpan BatchMaxWait { get; set; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>How often the tariff file is checked for a new version.</summary>
-    public int TariffReloadIntervalMs { get; set; } = 1000;
+    public TimeSpan TariffReloadInterval { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>How long to wait for the cluster to acknowledge a batch's records before starting over.</summary>
-    public int AckTimeoutMs { get; set; } = 60_000;
+    /// <summary>How long to wait for the cluster to acknowledge a checkpoint's records before starting over.</summary>
+    public TimeSpan AckTimeout { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>librdkafka statistics interval (consumer lag metric); 0 disables.</summary>
-    public int StatisticsIntervalMs { get; set; } = 5000;
+    public TimeSpan StatisticsInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Keys of this section that took milliseconds before they took durations: refused with their new names.</summary>
+    public static readonly (string Old, string New, string Example)[] RenamedKeys =
+    [
+        ("BatchMaxWaitMs", nameof(BatchMaxWait), "00:00:00.100"),
+        ("TariffReloadIntervalMs", nameof(TariffReloadInterval), "00:00:01"),
+        ("AckTimeoutMs", nameof(AckTimeout), "00:01:00"),
+        ("StatisticsIntervalMs", nameof(StatisticsInterval), "00:00:05"),
+    ];
 
     public IEnumerable<string> Validate()
     {
@@ -75,9 +84,9 @@ public sealed class RaterOptions
             yield return "Rater:BatchMaxRecords must be 1..1000000";
         }
 
-        if (BatchMaxWaitMs is < 1 or > 60_000)
+        if (BatchMaxWait < TimeSpan.FromMilliseconds(1) || BatchMaxWait > TimeSpan.FromMinutes(1))
         {
-            yield return "Rater:BatchMaxWaitMs must be 1..60000";
+            yield return "Rater:BatchMaxWait must be 00:00:00.001..00:01:00";
         }
 
         if (CheckpointInterval < TimeSpan.Zero || CheckpointInterval > TimeSpan.FromDays(1))
@@ -90,14 +99,19 @@ public sealed class RaterOptions
             yield return "Rater:Lanes must be 1..256";
         }
 
-        if (TariffReloadIntervalMs < 100)
+        if (TariffReloadInterval < TimeSpan.FromMilliseconds(100) || TariffReloadInterval > TimeSpan.FromDays(1))
         {
-            yield return "Rater:TariffReloadIntervalMs must be ≥ 100";
+            yield return "Rater:TariffReloadInterval must be 00:00:00.100..1.00:00:00";
         }
 
-        if (AckTimeoutMs < 1000)
+        if (AckTimeout < TimeSpan.FromSeconds(1) || AckTimeout > TimeSpan.FromHours(1))
         {
-            yield return "Rater:AckTimeoutMs must be ≥ 1000";
+            yield return "Rater:AckTimeout must be 00:00:01..01:00:00";
+        }
+
+        if (StatisticsInterval < TimeSpan.Zero || StatisticsInterval > TimeSpan.FromDays(1))
+        {
+            yield return "Rater:StatisticsInterval must be 00:00:00..1.00:00:00 (0: no statistics)";
         }
     }
 }

@@ -67,7 +67,7 @@ internal sealed partial class RaterSession : IDisposable
         _intervalTicks = (long)(options.CheckpointInterval.TotalSeconds * Stopwatch.Frequency);
 
         var consumerConfig = KafkaClientTuning.Consumer(kafka.BootstrapServers, options.GroupId, "none", kafka.Embedded, kafka.Properties);
-        consumerConfig.StatisticsIntervalMs = options.StatisticsIntervalMs;
+        consumerConfig.StatisticsIntervalMs = (int)options.StatisticsInterval.TotalMilliseconds;
         if (options.StaticMembership)
         {
             consumerConfig.GroupInstanceId = options.InstanceId;
@@ -104,7 +104,7 @@ internal sealed partial class RaterSession : IDisposable
             .SetErrorHandler((_, e) => _log.LogWarning("Kafka producer: {Reason} ({Code}, fatal {Fatal})", e.Reason, e.Code, e.IsFatal))
             .SetLogHandler((_, _) => { })
             .Build());
-        _checkpointer = new Checkpointer(_producer, _ownership, topics.RaterState, TimeSpan.FromMilliseconds(options.AckTimeoutMs));
+        _checkpointer = new Checkpointer(_producer, _ownership, topics.RaterState, options.AckTimeout);
     }
 
     public void Run(CancellationToken stop)
@@ -167,11 +167,11 @@ internal sealed partial class RaterSession : IDisposable
 
     /// <summary>
     /// A batch: what the client holds now, up to <see cref="RaterOptions.BatchMaxRecords"/> (pipelined), or — with a
-    /// checkpoint per batch — up to that many or <see cref="RaterOptions.BatchMaxWaitMs"/> after the first record.
+    /// checkpoint per batch — up to that many or <see cref="RaterOptions.BatchMaxWait"/> after the first record.
     /// </summary>
     private void CollectBatch(CancellationToken stop)
     {
-        var wait = (long)Math.Min(100, _options.BatchMaxWaitMs);
+        var wait = (long)Math.Min(100, _options.BatchMaxWait.TotalMilliseconds);
         if (_pipelined)
         {
             // Wake up for the next mark even when no CDR arrives; while a checkpoint is in flight, look again soon for
@@ -197,7 +197,7 @@ internal sealed partial class RaterSession : IDisposable
             return;
         }
 
-        var deadline = Stopwatch.GetTimestamp() + (_options.BatchMaxWaitMs * Stopwatch.Frequency / 1000);
+        var deadline = Stopwatch.GetTimestamp() + (long)(_options.BatchMaxWait.TotalSeconds * Stopwatch.Frequency);
         while (_batch.Count < _options.BatchMaxRecords && !stop.IsCancellationRequested)
         {
             var left = deadline - Stopwatch.GetTimestamp();

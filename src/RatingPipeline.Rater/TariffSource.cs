@@ -24,7 +24,7 @@ public sealed class TariffSource
         _path = options.Value.TariffPath;
         _log = log;
         _time = time;
-        ReloadInterval = TimeSpan.FromMilliseconds(options.Value.TariffReloadIntervalMs);
+        ReloadInterval = options.Value.TariffReloadInterval;
         var bytes = File.ReadAllBytes(_path);
         _current = TariffLoader.Load(bytes); // a refused tariff at start stops the worker with the reason
         _hash = XxHash3.HashToUInt64(bytes);

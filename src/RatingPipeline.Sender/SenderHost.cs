@@ -28,22 +28,8 @@ public static class SenderHost
     {
         var builder = WorkerHost.CreateBuilder(args, DefaultUrl, overrides);
         var configuration = builder.Configuration;
-        builder.Services.AddOptions<SenderOptions>().Bind(configuration.GetSection(SenderOptions.Section)).ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<SenderOptions>, SenderOptionsValidator>();
-        builder.Services.AddOptions<TopicNames>().Bind(configuration.GetSection(TopicNames.SectionName))
-            .Validate(names =>
-            {
-                try
-                {
-                    _ = TopicSet.All(names);
-                    return true;
-                }
-                catch (ArgumentException)
-                {
-                    return false;
-                }
-            }, "Topics: every topic needs its own, non-blank name")
-            .ValidateOnStart();
+        builder.Services.AddValidatedOptions<SenderOptions>(configuration, SenderOptions.Section, SenderOptionsValidator.Check);
+        builder.Services.AddValidatedOptions<TopicNames>(configuration, TopicNames.SectionName, TopicSet.Problems);
         builder.Services.TryAddSingleton(TimeProvider.System);
         AddSender(builder.Services);
         services?.Invoke(builder.Services);

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 using MimeKit;
 using RatingPipeline.Sender.Channels;
 using RatingPipeline.Sender.Rendering;
@@ -7,14 +6,8 @@ using RatingPipeline.Sender.Rules;
 namespace RatingPipeline.Sender;
 
 /// <summary>Checks section <c>Sender</c> at start, templates included; every problem is named with its key.</summary>
-internal sealed class SenderOptionsValidator : IValidateOptions<SenderOptions>
+internal static class SenderOptionsValidator
 {
-    public ValidateOptionsResult Validate(string? name, SenderOptions options)
-    {
-        var errors = Check(options);
-        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
-    }
-
     public static string TemplatesPath(SenderOptions options) =>
         Path.IsPathRooted(options.TemplatesPath) ? options.TemplatesPath : Path.Combine(AppContext.BaseDirectory, options.TemplatesPath);
 

@@ -51,7 +51,7 @@ public sealed class PrometheusScrapeTests
             ["Rater:TariffPath"] = tariff,
             ["Rater:InstanceId"] = "rater-scraped",
             ["Rater:GroupId"] = $"rater-scraped-{Guid.NewGuid():N}",
-            ["Rater:StatisticsIntervalMs"] = "1000",
+            ["Rater:StatisticsInterval"] = "00:00:01",
             ["Http:Url"] = $"http://127.0.0.1:{raterPort}",
             ["Logging:LogLevel:Default"] = "Warning",
         });

@@ -67,7 +67,7 @@ public sealed class RaterHealthTests
         }
 
         var settings = new RaterSettings(_cluster.BootstrapServers, topics, $"{topics.Cdrs}-rater", Path.Combine(example, "tariff.json"), "health")
-            .Set("Rater:StatisticsIntervalMs", "500");
+            .Set("Rater:StatisticsInterval", "00:00:00.500");
 
         // A slow cluster (every response 1.5 s late) holds the instance before assignment and restore, however fast it starts.
         RaterProcess rater;

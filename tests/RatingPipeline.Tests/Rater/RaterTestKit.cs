@@ -88,7 +88,7 @@ internal sealed class RaterSettings
         _values["Rater:TariffPath"] = tariffPath;
         _values["Rater:GroupId"] = groupId;
         _values["Rater:InstanceId"] = instanceId;
-        _values["Rater:BatchMaxWaitMs"] = "50";
+        _values["Rater:BatchMaxWait"] = "00:00:00.050";
         _values["Http:Url"] = $"http://127.0.0.1:{Port}";
         _values["Topics:Cdrs"] = topics.Cdrs;
         _values["Topics:Subscribers"] = topics.Subscribers;

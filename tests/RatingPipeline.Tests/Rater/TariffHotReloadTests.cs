@@ -67,7 +67,7 @@ public sealed class TariffHotReloadTests
         var profiles = RecordKeys.Lines(Path.Combine(example, "subscribers.jsonl"));
         Kcat.Produce(_cluster.BootstrapServers, topics.Subscribers, profiles.Select(p => (RecordKeys.Of(p), Encoding.UTF8.GetString(p))));
         var settings = new RaterSettings(_cluster.BootstrapServers, topics, $"{topics.Cdrs}-rater", tariffPath, "tariff")
-            .Set("Rater:TariffReloadIntervalMs", "200");
+            .Set("Rater:TariffReloadInterval", "00:00:00.200");
         var rater = _raters.Start(settings);
         await rater.WaitReadyAsync(Patience);
         using var progress = new GroupProgress(_cluster.BootstrapServers, settings.GroupId, topics.Cdrs, _cluster.Partitions);

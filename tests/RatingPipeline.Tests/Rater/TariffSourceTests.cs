@@ -35,7 +35,7 @@ public sealed class TariffSourceTests
     public void A_new_entry_starting_in_the_past_is_counted_as_retroactive_and_one_in_the_future_is_not()
     {
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 24, 3, 0, 0, TimeSpan.Zero));
-        var source = new TariffSource(Options.Create(new RaterOptions { TariffPath = _path, TariffReloadIntervalMs = 1000 }),
+        var source = new TariffSource(Options.Create(new RaterOptions { TariffPath = _path, TariffReloadInterval = TimeSpan.FromSeconds(1) }),
             NullLogger<TariffSource>.Instance, clock);
         var before = RaterMetrics.RetroactiveEntries;
         Assert.That(source.Poll(), Is.Null, "the first check finds the file unchanged");
@@ -58,7 +58,7 @@ public sealed class TariffSourceTests
     public void A_refused_version_is_counted_and_the_previous_one_stays_in_force()
     {
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 24, 3, 0, 0, TimeSpan.Zero));
-        var source = new TariffSource(Options.Create(new RaterOptions { TariffPath = _path, TariffReloadIntervalMs = 1000 }),
+        var source = new TariffSource(Options.Create(new RaterOptions { TariffPath = _path, TariffReloadInterval = TimeSpan.FromSeconds(1) }),
             NullLogger<TariffSource>.Instance, clock);
         var version = source.Current.Version;
         var refusedBefore = RaterMetrics.TariffRefused;
