@@ -3,15 +3,21 @@ using RatingPipeline.Tariffs;
 namespace RatingPipeline.Subscribers;
 
 /// <summary>A subscriber file broke the profile rules; the message names the line.</summary>
-public sealed class SubscriberFileException(string message) : Exception(message)
+public sealed class SubscriberFileException : Exception
 {
     public SubscriberFileException()
-        : this("subscriber file refused")
+        : base("subscriber file refused")
     {
     }
 
+    public SubscriberFileException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Refused because of <paramref name="inner"/>: its message is added to <paramref name="message"/>, and it is kept as the cause.</summary>
     public SubscriberFileException(string message, Exception inner)
-        : this(message + ": " + inner.Message)
+        : base(message + ": " + inner.Message, inner)
     {
     }
 }
@@ -31,7 +37,7 @@ public static class SubscriberFile
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new SubscriberFileException($"cannot read subscriber file {path}: {e.Message}");
+            throw new SubscriberFileException($"cannot read subscriber file {path}", e);
         }
 
         var byKey = new Dictionary<ulong, SubscriberProfile>();

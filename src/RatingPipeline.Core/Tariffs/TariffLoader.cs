@@ -39,7 +39,7 @@ public static class TariffLoader
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new TariffException($"cannot read tariff file {path}: {e.Message}");
+            throw new TariffException($"cannot read tariff file {path}", e);
         }
 
         return Load(bytes);

@@ -133,15 +133,21 @@ public sealed record GoodwillCredit(string AdjustmentId, string Msisdn, long Dif
 }
 
 /// <summary>An adjustment file broke the record format; the message names the file and line.</summary>
-public sealed class AdjustmentFileException(string message) : Exception(message)
+public sealed class AdjustmentFileException : Exception
 {
     public AdjustmentFileException()
-        : this("adjustment file refused")
+        : base("adjustment file refused")
     {
     }
 
+    public AdjustmentFileException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Refused because of <paramref name="inner"/>: its message is added to <paramref name="message"/>, and it is kept as the cause.</summary>
     public AdjustmentFileException(string message, Exception inner)
-        : this(message + ": " + inner.Message)
+        : base(message + ": " + inner.Message, inner)
     {
     }
 }

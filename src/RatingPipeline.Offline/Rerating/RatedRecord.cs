@@ -67,15 +67,21 @@ public sealed record RatedRecord
 }
 
 /// <summary>A rated-record file broke the record format; the message names the file and line.</summary>
-public sealed class RatedFileException(string message) : Exception(message)
+public sealed class RatedFileException : Exception
 {
     public RatedFileException()
-        : this("rated file refused")
+        : base("rated file refused")
     {
     }
 
+    public RatedFileException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Refused because of <paramref name="inner"/>: its message is added to <paramref name="message"/>, and it is kept as the cause.</summary>
     public RatedFileException(string message, Exception inner)
-        : this(message + ": " + inner.Message)
+        : base(message + ": " + inner.Message, inner)
     {
     }
 }

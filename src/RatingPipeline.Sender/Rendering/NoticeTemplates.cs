@@ -6,7 +6,7 @@ using RatingPipeline.Sender.Reminders;
 namespace RatingPipeline.Sender.Rendering;
 
 /// <summary>A template file that cannot be used; the message lists every problem found.</summary>
-public sealed class TemplateException(string message) : Exception(message);
+public sealed class TemplateException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>
 /// The fixed notice templates: one text per notice kind (each reminder kind and <c>bill</c>) and language
@@ -81,7 +81,7 @@ public sealed partial class NoticeTemplates
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new TemplateException($"{path}: cannot read the notice templates: {e.Message}");
+            throw new TemplateException($"{path}: cannot read the notice templates: {e.Message}", e);
         }
 
         return Parse(bytes, options, path);
@@ -133,7 +133,7 @@ public sealed partial class NoticeTemplates
         }
         catch (JsonException e)
         {
-            throw new TemplateException($"{source}: not valid JSON: {e.Message}");
+            throw new TemplateException($"{source}: not valid JSON: {e.Message}", e);
         }
 
         foreach (var language in Languages)
