@@ -108,7 +108,7 @@ public static class FaultSuiteRunner
             _tariffPath = Path.Combine(_work, "tariff.json");
             await File.WriteAllBytesAsync(_tariffPath, SyntheticData.DemoTariffWithMonthlyFees(), stop);
 
-            _stream = new CdrStream(_cluster.BootstrapServers, _cluster.Topics.Cdrs, options.Seed, options.Subscribers, options.Cdrs);
+            _stream = new CdrStream(_cluster.BootstrapServers, _cluster.Topics.Cdrs, options.Partitions, options.Seed, options.Subscribers, options.Cdrs);
             _stream.LoadProfiles(_cluster.Topics.Subscribers, TimeSpan.FromSeconds(60));
             Log($"{options.Subscribers} profiles loaded; {options.Cdrs} CDRs generated, to stream at {options.Rate}/s");
 
@@ -504,7 +504,8 @@ public static class FaultSuiteRunner
                 TopicReader.Read(cluster.BootstrapServers, topics.Reminders, options.Partitions, timeout),
                 TopicReader.Read(cluster.BootstrapServers, topics.CdrsDlq, options.Partitions, timeout),
                 TopicReader.Read(cluster.BootstrapServers, topics.RaterState, options.Partitions, timeout),
-                TopicReader.Read(cluster.BootstrapServers, topics.Bills, options.Partitions, timeout));
+                TopicReader.Read(cluster.BootstrapServers, topics.Bills, options.Partitions, timeout),
+                TopicReader.Read(cluster.BootstrapServers, topics.Subscribers, options.Partitions, timeout));
             var noticesDlq = TopicReader.Read(cluster.BootstrapServers, topics.NoticesDlq, options.Partitions, timeout);
             Log("comparing with the offline run");
             var reminders = await Verification.VerifyAsync(_stream!, SyntheticData.DemoTariffWithMonthlyFees(), NewVersion, _report.SwitchIndex, contents,

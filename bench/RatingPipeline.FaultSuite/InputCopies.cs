@@ -24,12 +24,16 @@ internal sealed class InputCopies
     /// <summary>Copies beyond the first of a CDR in <c>cdrs</c>.</summary>
     public long ExtraCopies { get; private set; }
 
-    /// <summary>Records in <c>cdrs</c> that are no CDR of the stream (must be 0).</summary>
+    /// <summary>Records in <c>cdrs</c> that are no CDR or clock of the stream (must be 0).</summary>
     public long Foreign { get; private set; }
 
-    public static InputCopies Build(CdrStream stream, TopicContents cdrs)
+    /// <summary>Clock records in <c>cdrs</c> (one per clock and partition, and any copy a retry left).</summary>
+    public long ClockRecords { get; private set; }
+
+    public static InputCopies Build(CdrStream stream, IEnumerable<StreamClock> clocks, TopicContents cdrs)
     {
         var copies = new InputCopies(stream.Count);
+        var clockValues = clocks.Select(c => Encoding.Latin1.GetString(c.Value)).ToHashSet(StringComparer.Ordinal);
         // The bytes of each CDR per partition; identical CDRs (a generated duplicate) share one entry, so the
         // first index wins for both: they are the same input either way.
         var byContent = new Dictionary<(int, string), int>();
@@ -44,6 +48,12 @@ internal sealed class InputCopies
 
         foreach (var record in cdrs.Records)
         {
+            if (record.Key is null && clockValues.Contains(Encoding.Latin1.GetString(record.Value ?? [])))
+            {
+                copies.ClockRecords++;
+                continue;
+            }
+
             var position = (record.Partition, record.Offset);
             if (!copies._byPosition.TryGetValue(position, out var index))
             {

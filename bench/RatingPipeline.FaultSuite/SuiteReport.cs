@@ -11,6 +11,9 @@ public sealed class SuiteReport
 {
     public long CdrsIn { get; set; }
 
+    /// <summary>Clock records of the stream (each written to every partition).</summary>
+    public long Clocks { get; set; }
+
     public long Rated { get; set; }
 
     public long RatedOffline { get; set; }
@@ -110,6 +113,7 @@ public sealed class SuiteReport
         var rows = new List<(string, string)>
         {
             ("CDRs in", N(CdrsIn)),
+            ("clock records (to every partition)", N(Clocks)),
             ("rated (distinct ids; offline)", $"{N(Rated)} ({N(RatedOffline)})"),
             ("rejected (distinct dead letters; offline)", $"{N(Rejected)} ({N(RejectedOffline)})"),
             ("reminders (distinct eventIds; offline)", $"{N(Reminders)} ({N(RemindersOffline)})"),

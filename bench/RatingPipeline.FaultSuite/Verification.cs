@@ -15,7 +15,8 @@ internal sealed record ClusterContents(
     TopicContents Reminders,
     TopicContents DeadLetters,
     TopicContents State,
-    TopicContents Bills);
+    TopicContents Bills,
+    TopicContents Subscribers);
 
 /// <summary>
 /// Proves a run against the offline reference: the same CDRs, in the order they were produced (which per
@@ -39,6 +40,25 @@ internal static class Verification
         report.Check("every CDR acknowledged by the cluster", delivered.Length == stream.Count && stream.Failed == 0,
             $"{delivered.Length} of {stream.Count} acknowledged, {stream.Failed} failed{(stream.FirstError is { } e ? $" (first: {e})" : "")}");
         CheckInputOrder(stream, delivered, report);
+        var clocks = stream.Clocks.Where(c => c.Produced).ToList();
+        report.Clocks = clocks.Count;
+        report.Check("every clock record acknowledged in every partition", clocks.All(c => c.Delivered),
+            $"{clocks.Count(c => c.Delivered)} of {clocks.Count} clocks in every partition");
+
+        // Production order: each clock just before the CDR it was produced before (in every partition alike).
+        var sequence = new List<byte[]>(delivered.Length + clocks.Count);
+        var next = 0;
+        foreach (var i in delivered)
+        {
+            while (next < clocks.Count && clocks[next].Before <= i)
+            {
+                sequence.Add(clocks[next++].Value);
+            }
+
+            sequence.Add(stream.Values[i]);
+        }
+
+        sequence.AddRange(clocks.Skip(next).Select(c => c.Value));
 
         // The offline reference run: ratingctl rate on the same profiles and CDRs, in production order.
         Directory.CreateDirectory(folder);
@@ -47,7 +67,7 @@ internal static class Verification
         var cdrsPath = Path.Combine(folder, "cdrs.jsonl");
         await File.WriteAllBytesAsync(tariffPath, tariffV1, cancel);
         await WriteLinesAsync(subscribersPath, stream.Profiles, cancel);
-        await WriteLinesAsync(cdrsPath, delivered.Select(i => stream.Values[i]), cancel);
+        await WriteLinesAsync(cdrsPath, sequence, cancel);
         var profiles = SubscriberFile.Load(subscribersPath, tariff);
         var outDir = Path.Combine(folder, "out");
         var summary = await RateCommand.RateAsync(tariff, profiles, new RateOptions(tariffPath, subscribersPath, cdrsPath, outDir, Progress: false),
@@ -73,18 +93,18 @@ internal static class Verification
         var sink = default(DiscardSink);
         var ratedIndexes = new List<int>();
         var rejectedIndexes = new List<int>();
-        var lastAccepted = new Dictionary<ulong, int>();
+        next = 0;
         foreach (var i in delivered)
         {
+            while (next < clocks.Count && clocks[next].Before <= i)
+            {
+                engine.Process(clocks[next++].Value, ref sink);
+            }
+
             switch (engine.Process(stream.Values[i], ref sink))
             {
                 case RatingResult.Rated:
                     ratedIndexes.Add(i);
-                    if (MsisdnKey.TryCompute(stream.Keys[i], out var key))
-                    {
-                        lastAccepted[key] = i;
-                    }
-
                     break;
                 case RatingResult.Rejected:
                     rejectedIndexes.Add(i);
@@ -92,6 +112,11 @@ internal static class Verification
                 default:
                     break;
             }
+        }
+
+        while (next < clocks.Count)
+        {
+            engine.Process(clocks[next++].Value, ref sink);
         }
 
         var referenceAgrees = ratedIndexes.Count == ratedLines.Count && rejectedIndexes.Count == rejectedLines.Count;
@@ -106,10 +131,10 @@ internal static class Verification
         CompareReminders(reminderLines, cluster.Reminders, report);
         CompareBills(billLines, cluster.Bills, report);
         CompareFees(feeLines, cluster.Rated, report);
-        var input = InputCopies.Build(stream, cluster.Cdrs);
-        report.Check("cdrs holds only CDRs of the stream", input.Foreign == 0, $"{input.Foreign} other records");
+        var input = InputCopies.Build(stream, clocks, cluster.Cdrs);
+        report.Check("cdrs holds only CDRs and clocks of the stream", input.Foreign == 0, $"{input.Foreign} other records; {input.ClockRecords} clock records");
         CompareDeadLetters(stream, input, rejectedLines, rejectedIndexes, cluster.DeadLetters, report);
-        CompareStates(stream, input, engine, lastAccepted, cluster.State, report);
+        CompareStates(tariff, engine, cluster, report);
 
         foreach (var topic in new[] { cluster.Cdrs, cluster.Rated, cluster.Reminders, cluster.DeadLetters, cluster.State, cluster.Bills })
         {
@@ -368,13 +393,56 @@ internal static class Verification
             $"{missing.Count} missing, {unexpected} unexpected; {input.ExtraCopies} CDRs held twice in cdrs, their later copies rejected duplicate{Examples(problems)}");
     }
 
-    /// <summary>The <c>rater-state</c> record a restore takes per subscriber (highest tag) equals the offline engine's final state, tagged with the offset of its last rated CDR.</summary>
-    private static void CompareStates(CdrStream stream, InputCopies input, RatingEngine engine, Dictionary<ulong, int> lastAccepted, TopicContents topic, SuiteReport report)
+    /// <summary>
+    /// The <c>rater-state</c> record a restore takes per subscriber (highest tag) equals the state of a clean run over
+    /// <c>cdrs</c> as it sits in the cluster: partition by partition in offset order, each record tagged with its
+    /// offset and each clock applied to the subscribers of its partition, as the rater does — including the later copies
+    /// of a CDR the cluster holds twice (rejected duplicate) and the clocks' tags. That run's states must also equal the
+    /// production-order run's (the offline reference), tags aside: per subscriber both read the same records in the same order.
+    /// </summary>
+    private static void CompareStates(Tariff tariff, RatingEngine production, ClusterContents cluster, SuiteReport report)
     {
+        var problems = new List<string>();
+        var clean = new RatingEngine(tariff);
+        foreach (var record in cluster.Subscribers.Records.OrderBy(r => r.Partition).ThenBy(r => r.Offset))
+        {
+            if (record.Value is { } value && SubscriberProfile.TryParse(value, tariff, out var error) is { } profile)
+            {
+                clean.SetProfile(profile, clockGroup: record.Partition);
+            }
+        }
+
+        var sink = default(DiscardSink);
+        foreach (var record in cluster.Cdrs.Records.OrderBy(r => r.Partition).ThenBy(r => r.Offset))
+        {
+            clean.Process(record.Value ?? [], ref sink, record.Offset, clockGroup: record.Partition);
+        }
+
+        long referenceMismatches = 0;
+        foreach (var key in clean.StateKeys.Union(production.StateKeys).Distinct())
+        {
+            if (!clean.TryGetState(key, out var inOffsetOrder) || !production.TryGetState(key, out var inProductionOrder))
+            {
+                referenceMismatches++;
+                Note(problems, $"{MsisdnKey.ToText(key)}: in one offline run only");
+                continue;
+            }
+
+            inProductionOrder.OffsetTag = inOffsetOrder.OffsetTag;
+            if (!UsageStateCodec.ToArray(in inProductionOrder).AsSpan().SequenceEqual(UsageStateCodec.ToArray(in inOffsetOrder)))
+            {
+                referenceMismatches++;
+                Note(problems, $"{MsisdnKey.ToText(key)}: production order {Describe(inProductionOrder)}; offset order {Describe(inOffsetOrder)}");
+            }
+        }
+
+        report.Check("the offline runs in production and in offset order agree on every state", referenceMismatches == 0,
+            $"{clean.StateCount} states, {referenceMismatches} differ{Examples(problems)}");
+        problems.Clear();
+
         // The state a restore takes: per subscriber the highest offset tag, the later on a tie (see StateChangelog).
         var last = new Dictionary<ulong, UsageState>();
-        var problems = new List<string>();
-        foreach (var record in topic.Records.OrderBy(r => r.Partition).ThenBy(r => r.Offset))
+        foreach (var record in cluster.State.Records.OrderBy(r => r.Partition).ThenBy(r => r.Offset))
         {
             if (record.Key is { } key && MsisdnKey.TryCompute(key, out var k)
                 && !StateChangelog.Apply(last, k, record.Value, tombstone: record.Value is null))
@@ -385,9 +453,9 @@ internal static class Verification
 
         long mismatches = 0;
         long usedKafka = 0, usedOffline = 0, spendKafka = 0, spendOffline = 0;
-        foreach (var key in engine.StateKeys.Union(last.Keys).Distinct())
+        foreach (var key in clean.StateKeys.Union(last.Keys).Distinct())
         {
-            var hasOffline = engine.TryGetState(key, out var offline);
+            var hasOffline = clean.TryGetState(key, out var offline);
             var hasStored = last.TryGetValue(key, out var stored);
             if (hasOffline)
             {
@@ -408,9 +476,6 @@ internal static class Verification
                 continue;
             }
 
-            var expectedTag = lastAccepted.TryGetValue(key, out var index) ? input.FirstOffset(index, stream) : -2;
-            var tag = stored.OffsetTag;
-            offline.OffsetTag = tag; // the offline engine tags nothing; the tag is checked on its own
             if (offline.Previous is { } offlinePrevious && stored.Previous is { } storedPrevious)
             {
                 // An open previous cycle keeps the tariff version in force when it ended: the cluster run switched versions
@@ -418,17 +483,17 @@ internal static class Verification
                 offlinePrevious.TariffVersionId = storedPrevious.TariffVersionId;
             }
 
-            if (!UsageStateCodec.ToArray(in offline).AsSpan().SequenceEqual(UsageStateCodec.ToArray(in stored)) || tag != expectedTag)
+            if (!UsageStateCodec.ToArray(in offline).AsSpan().SequenceEqual(UsageStateCodec.ToArray(in stored)))
             {
                 mismatches++;
-                Note(problems, $"{MsisdnKey.ToText(key)}: rater-state {Describe(stored)} tag {tag}; offline {Describe(offline)} tag {expectedTag}");
+                Note(problems, $"{MsisdnKey.ToText(key)}: rater-state {Describe(stored)} tag {stored.OffsetTag}; offline {Describe(offline)} tag {offline.OffsetTag}");
             }
         }
 
         report.StateSubscribers = last.Count;
         report.StateMismatches = mismatches;
         report.Check("usage state per subscriber equals the offline run", mismatches == 0,
-            $"{last.Count} subscribers in rater-state, {engine.StateCount} offline, {mismatches} differ; used units {usedKafka} (offline {usedOffline}), spend {spendKafka} micros (offline {spendOffline}){Examples(problems)}");
+            $"{last.Count} subscribers in rater-state, {clean.StateCount} offline, {mismatches} differ; used units {usedKafka} (offline {usedOffline}), spend {spendKafka} micros (offline {spendOffline}){Examples(problems)}");
     }
 
     private static string Describe(in UsageState s) =>

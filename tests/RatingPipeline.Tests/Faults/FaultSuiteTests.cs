@@ -37,6 +37,9 @@ public sealed class FaultSuiteTests
             Assert.That(report.RaterRestarts, Is.EqualTo(options.RaterKills));
             Assert.That(report.SwitchIndex, Is.GreaterThan(0).And.LessThan(options.Cdrs));
             Assert.That(report.RatedUnderNewTariff, Is.GreaterThan(0));
+            Assert.That(report.Clocks, Is.GreaterThan(24), "hourly clocks in every partition through the stream, and after it");
+            Assert.That((report.Bills, report.Fees), Is.EqualTo((report.BillsOffline, report.FeesOffline)), "bills and fee records as offline");
+            Assert.That(report.BillsOffline, Is.GreaterThan(0), "cycles closed by clocks past their late grace");
             Assert.That(report.Elapsed, Is.LessThan(options.DurationCap));
             Assert.That(report.SenderIncluded, Is.True);
             Assert.That(report.Faults.GetValueOrDefault("sender SIGKILL"), Is.EqualTo(options.SenderKills));
