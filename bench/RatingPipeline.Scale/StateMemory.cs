@@ -10,9 +10,9 @@ using static RatingPipeline.Scale.Figures;
 namespace RatingPipeline.Scale;
 
 /// <summary>
-/// Memory per subscriber held by the rating engine: usage states (one fixed-size struct per subscriber in a
-/// dictionary keyed by the msisdn as a 64-bit integer) and profiles, measured with <c>GC.GetTotalMemory(true)</c>
-/// before and after putting the subscribers in. Baseline: the struct's own size plus a dictionary entry.
+/// Memory per subscriber held by the rating engine: usage states (one fixed-size struct per subscriber in chunks
+/// that never move, found through an index keyed by the msisdn as a 64-bit integer) and profiles, measured with <c>GC.GetTotalMemory(true)</c>
+/// before and after putting the subscribers in. Baseline: the struct's own size plus an index entry.
 /// </summary>
 internal static class StateMemory
 {
@@ -53,10 +53,11 @@ internal static class StateMemory
         GC.KeepAlive(engine);
 
         var structSize = Unsafe.SizeOf<UsageState>();
-        // Dictionary<ulong, UsageState>: an entry is the value, the key, the hash code and the next index; plus one bucket int.
-        var entrySize = structSize + sizeof(ulong) + sizeof(int) + sizeof(int) + sizeof(int);
+        // The struct in its chunk, plus the index (Dictionary<ulong, int>): an entry is the key, the slot, the hash code
+        // and the next index; plus one bucket int.
+        var entrySize = structSize + sizeof(ulong) + sizeof(int) + sizeof(int) + sizeof(int) + sizeof(int);
         Row("usage state, measured", $"{N((afterStates - before) / (double)subscribers, 1)} B", $"({N((afterStates - before) / 1048576.0, 1)} MiB in all)");
-        Row("baseline: sizeof(UsageState) + dictionary entry and bucket", $"{N(entrySize)} B", $"(struct {structSize} B; the rest is the dictionary's spare capacity)");
+        Row("baseline: sizeof(UsageState) + index entry and bucket", $"{N(entrySize)} B", $"(struct {structSize} B; the rest is the index's spare capacity and the last chunk's free slots)");
         Row("subscriber profile, measured", $"{N((afterProfiles - afterStates) / (double)subscribers, 1)} B", "(SubscriberProfile object, its strings, the dictionary entry)");
         Row("state + profile per subscriber", $"{N((afterProfiles - before) / (double)subscribers, 1)} B");
         Row("encoded state in rater-state (full duplicate memory)", $"{N(UsageStateCodec.ToArray(in state).Length)} B");

@@ -50,7 +50,7 @@ public sealed partial class RatingEngine
     private void ApplyClock<TSink>(ulong key, in Context context, long at, ReadOnlySpan<byte> atText, ref TSink sink, long offset)
         where TSink : struct, IRatingSink
     {
-        ref var state = ref CollectionsMarshal.GetValueRefOrAddDefault(_states, key, out var exists);
+        ref var state = ref _states.GetValueRefOrAddDefault(key, out var exists);
         if (!exists)
         {
             // A new state in the cycle containing T, advanced to T (nothing charged for its first cycle's start).

@@ -36,7 +36,7 @@ public sealed partial class RatingEngine
         }
 
         var context = new Context(profile, plan, tariff);
-        ref var state = ref CollectionsMarshal.GetValueRefOrAddDefault(_states, msisdnKey, out var exists);
+        ref var state = ref _states.GetValueRefOrAddDefault(msisdnKey, out var exists);
         if (!exists)
         {
             state = NewState(in context, cycle, at);
@@ -105,7 +105,7 @@ public sealed partial class RatingEngine
     /// </summary>
     internal bool TakeUpHistory(ulong msisdnKey, ReadOnlySpan<ulong> recentIds, long streamTime, long mark = UsageState.NoMark)
     {
-        ref var state = ref CollectionsMarshal.GetValueRefOrNullRef(_states, msisdnKey);
+        ref var state = ref _states.GetValueRefOrNullRef(msisdnKey);
         if (Unsafe.IsNullRef(ref state))
         {
             return false;

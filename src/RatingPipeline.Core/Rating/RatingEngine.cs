@@ -24,7 +24,7 @@ public sealed partial class RatingEngine(Tariff tariff)
 
     private readonly CdrDecoder _decoder = new();
     private readonly Dictionary<ulong, SubscriberProfile> _profiles = [];
-    private readonly Dictionary<ulong, UsageState> _states = [];
+    private readonly StateTable _states = new();
     private readonly Dictionary<int, ClockGroup> _groups = [];
     private readonly Dictionary<ulong, int> _profileGroup = [];
 
@@ -91,7 +91,7 @@ public sealed partial class RatingEngine(Tariff tariff)
 
     public bool TryGetState(ulong msisdnKey, out UsageState state) => _states.TryGetValue(msisdnKey, out state);
 
-    public void SetState(ulong msisdnKey, in UsageState state) => _states[msisdnKey] = state;
+    public void SetState(ulong msisdnKey, in UsageState state) => _states.Set(msisdnKey, in state);
 
     public bool RemoveState(ulong msisdnKey) => _states.Remove(msisdnKey);
 
@@ -185,7 +185,7 @@ public sealed partial class RatingEngine(Tariff tariff)
         }
 
         var cycle = BillingCycle.StartDay(cdr.StartTicks, tariff.UtcOffsetTicks, profile.CycleDay);
-        ref var existing = ref CollectionsMarshal.GetValueRefOrNullRef(_states, cdr.MsisdnKey);
+        ref var existing = ref _states.GetValueRefOrNullRef(cdr.MsisdnKey);
         var isNew = Unsafe.IsNullRef(ref existing);
         if (!isNew)
         {
@@ -232,7 +232,7 @@ public sealed partial class RatingEngine(Tariff tariff)
 
         // Accepted: only now does state change.
         var context = new Context(profile, plan, tariff);
-        ref var state = ref isNew ? ref CollectionsMarshal.GetValueRefOrAddDefault(_states, cdr.MsisdnKey, out _) : ref existing;
+        ref var state = ref isNew ? ref _states.GetValueRefOrAddDefault(cdr.MsisdnKey, out _) : ref existing;
         if (isNew)
         {
             state = NewState(in context, cycle, cdr.StartTicks);
