@@ -127,7 +127,7 @@ public sealed class AcknowledgedProducer(IProducer<byte[], byte[]> producer) : I
             cancel.ThrowIfCancellationRequested();
             if (Stopwatch.GetTimestamp() > deadline)
             {
-                throw new KafkaException(new Error(ErrorCode.Local_TimedOut, $"{what}: {group.Pending} records not acknowledged within {timeout.TotalMilliseconds:F0} ms"));
+                KafkaThrow.TimedOut($"{what}: {group.Pending} records not acknowledged within {timeout.TotalMilliseconds:F0} ms");
             }
 
             group.Wait(WaitSlice);
@@ -135,7 +135,7 @@ public sealed class AcknowledgedProducer(IProducer<byte[], byte[]> producer) : I
 
         if (group.Error is { } error)
         {
-            throw new KafkaException(new Error(ErrorCode.Local_Fail, $"{what} delivery failed: {error}"));
+            KafkaThrow.DeliveryFailed(what, error);
         }
     }
 

@@ -195,7 +195,7 @@ internal sealed class Checkpointer : IDisposable
                 lock (_gate)
                 {
                     _fault = ExceptionDispatchInfo.Capture(e is OperationCanceledException
-                        ? new KafkaException(new Error(ErrorCode.Local_Fail, "checkpoint cancelled: the session ends"))
+                        ? new KafkaException(new Error(ErrorCode.Local_Fail, "checkpoint cancelled: the session ends"), e)
                         : e);
                     _submitted = null;
                     Monitor.PulseAll(_gate);

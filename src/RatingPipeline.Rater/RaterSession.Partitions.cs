@@ -173,7 +173,7 @@ internal sealed partial class RaterSession
         {
             if (Stopwatch.GetTimestamp() > deadline)
             {
-                throw new KafkaException(new Error(ErrorCode.Local_TimedOut, $"restoring {tp} did not reach offset {high} within 60 s"));
+                KafkaThrow.TimedOut($"restoring {tp} did not reach offset {high} within 60 s");
             }
 
             var record = Consume(_profiles, TimeSpan.FromMilliseconds(100));
@@ -258,7 +258,7 @@ internal sealed partial class RaterSession
             {
                 if (Stopwatch.GetTimestamp() > deadline)
                 {
-                    throw new KafkaException(new Error(ErrorCode.Local_TimedOut, $"restoring {tp} did not reach offset {w.High.Value} within 120 s"));
+                    KafkaThrow.TimedOut($"restoring {tp} did not reach offset {w.High.Value} within 120 s");
                 }
 
                 var record = Consume(_restore, TimeSpan.FromMilliseconds(100));
