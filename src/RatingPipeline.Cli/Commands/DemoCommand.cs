@@ -102,9 +102,10 @@ public static class DemoCommand
 
         // The sender, delivering SMS and voice notices to a loopback gateway that counts them by idempotency key.
         await using var gateway = await LoopbackGateway.StartAsync();
-        // The sender serves its /metrics on the next port (9465 beside the rater's default 9464).
+        // The sender serves its /metrics on the next port (9465 beside the rater's default 9464), or on any free one
+        // when that is taken.
         var raterUri = new Uri(options.HttpUrl);
-        var senderUrl = new UriBuilder(raterUri) { Port = raterUri.Port + 1 }.Uri.ToString().TrimEnd('/');
+        var senderUrl = new UriBuilder(raterUri) { Port = PortIsFree(raterUri.Port + 1) ? raterUri.Port + 1 : 0 }.Uri.ToString().TrimEnd('/');
         var sender = SenderHost.Build([], new Dictionary<string, string?>
         {
             ["Kafka:BootstrapServers"] = bootstrap,
@@ -122,6 +123,7 @@ public static class DemoCommand
             ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
         });
         await sender.StartAsync(cancel);
+        senderUrl = sender.Urls.FirstOrDefault() ?? senderUrl;
         Console.WriteLine($"sender metrics on {senderUrl}/metrics; SMS and voice gateway on {gateway.Url}");
 
         long produced = 0;
@@ -212,6 +214,22 @@ public static class DemoCommand
     private sealed record BillLine(string Msisdn, string Cycle, string Plan, long Usage, long Fees, long TopUp, long Total);
 
     /// <summary>Micros as yuan: at least two decimals, no trailing zeros beyond them.</summary>
+    /// <summary>Whether a loopback port can be bound now (a port taken by another program is left alone).</summary>
+    private static bool PortIsFree(int port)
+    {
+        try
+        {
+            var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+            probe.Start();
+            probe.Stop();
+            return true;
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return false;
+        }
+    }
+
     private static string Yuan(long micros) => (micros / 1_000_000m).ToString("0.00####", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Each partition's high watermark (the offset its next record gets) of <paramref name="topic"/>.</summary>
