@@ -48,6 +48,9 @@ internal static class TariffCost
             ("10,000 zero-rating patterns, 14 rates per plan", Variant(demo, zeroRated: 10_000, rates: 0)),
             ("10 zero-rating patterns, 1,000 rates per plan", Variant(demo, zeroRated: 10, rates: 1_000)),
             ("10,000 zero-rating patterns, 1,000 rates per plan", Variant(demo, zeroRated: 10_000, rates: 1_000)),
+            ("100,000 patterns of 17 × '0' or 'x' (branching)", Adversarial(demo, k => new string([.. Enumerable.Range(0, 17).Select(bit => ((k >> bit) & 1) == 0 ? '0' : 'x')]), "2010-01-01T00:00:00+08:00")),
+            ("100,000 patterns sharing prefixes 13/138/1380 (every length 12-20)", Adversarial(demo, k => "1380" + (k % 1000).ToString("D3", Invariant) + new string('x', 5 + (k % 9)) + (k % 7 == 0 ? "*" : ""), "2010-01-01T00:00:00+08:00")),
+            ("100,000 wildcard-only patterns (x…x, x…x*), voice and SMS, in force from 2030", Adversarial(demo, k => new string('x', 1 + (k % 20)) + (k % 2 == 0 ? "*" : ""), "2030-01-01T00:00:00+08:00")),
         ];
         long? reference = null;
         foreach (var (name, bytes) in variants)
@@ -87,6 +90,30 @@ internal static class TariffCost
             var medianCpu = cpus.OrderBy(c => c).ElementAt(cpus.Count / 2);
             Row(name, $"{time.TotalNanoseconds / cdrs:F0} ns", $"wall; CPU {medianCpu.TotalNanoseconds / cdrs:F0} ns (tariff loaded in {loaded.TotalMilliseconds:F0} ms, {bytes.Length / 1024.0:F0} KiB)");
         }
+    }
+
+    /// <summary>
+    /// The demo tariff with 100,000 entries of <paramref name="pattern"/>'s shape after its own (so they never come
+    /// first where one of the demo's applies): patterns the stream's peers walk into but never complete (the branching
+    /// and shared-prefix lists, longer than any peer of theirs) or that are not in force yet (the wildcard-only list,
+    /// which would match every peer), so the stream rates exactly as with the demo's ten.
+    /// </summary>
+    private static byte[] Adversarial(byte[] demo, Func<int, string> pattern, string from)
+    {
+        var document = JsonNode.Parse(demo)!.AsObject();
+        var entries = document["zeroRated"]!.AsArray();
+        for (var k = 0; k < 100_000; k++)
+        {
+            entries.Add(new JsonObject
+            {
+                ["pattern"] = pattern(k),
+                ["types"] = new JsonArray("voice", "sms"),
+                ["from"] = from,
+                ["reason"] = $"adversarial-{k}",
+            });
+        }
+
+        return System.Text.Encoding.UTF8.GetBytes(document.ToJsonString());
     }
 
     /// <summary>The demo tariff padded to <paramref name="zeroRated"/> zero-rating entries and (when above 0) <paramref name="rates"/> rates per plan.</summary>
