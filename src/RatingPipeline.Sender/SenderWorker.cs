@@ -668,7 +668,13 @@ internal sealed class SenderWorker(
         var claimed = new List<(int Partition, MoReceived Mo)>();
         foreach (var (p, mo) in taken)
         {
-            if (_books.TryGetValue(p, out var book) && book.TryClaim(mo.EventId, NoticeRecordChannels.None, fromBacklog: false))
+            if (!_books.TryGetValue(p, out var book))
+            {
+                // The partition went to another member since: it answers the SMS after its restore.
+                continue;
+            }
+
+            if (book.TryClaim(mo.EventId, NoticeRecordChannels.None, fromBacklog: false))
             {
                 claimed.Add((p, mo));
             }

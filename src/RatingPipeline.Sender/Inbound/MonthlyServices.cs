@@ -53,7 +53,7 @@ public static class MonthlyServices
     /// <summary>
     /// The profile record <paramref name="profileJson"/> with <c>cancelledAt</c> set on the services numbered
     /// <paramref name="numbers"/> and nothing else changed (members the sender does not know included). The
-    /// instant is <paramref name="at"/> rounded up to the whole second, in <paramref name="utcOffset"/>; for a
+    /// instant is <paramref name="at"/> rounded down to the whole second, in <paramref name="utcOffset"/>; for a
     /// service ordered later than that, its <c>orderedAt</c> as written (SPEC §2.2: <c>cancelledAt</c> ≥
     /// <c>orderedAt</c>). Returns null, with the reason, when the result is not a valid profile.
     /// </summary>
@@ -69,7 +69,9 @@ public static class MonthlyServices
             return null;
         }
 
-        var seconds = (at.UtcTicks + TimeSpan.TicksPerSecond - 1) / TimeSpan.TicksPerSecond * TimeSpan.TicksPerSecond;
+        // Down to the second: the service is cancelled at (not after) the request, so an SMS that comes later
+        // in the same second already sees it cancelled.
+        var seconds = at.UtcTicks / TimeSpan.TicksPerSecond * TimeSpan.TicksPerSecond;
         var cancelAt = new DateTimeOffset(seconds, TimeSpan.Zero).ToOffset(utcOffset);
         var text = cancelAt.ToString("yyyy-MM-dd'T'HH:mm:sszzz", CultureInfo.InvariantCulture);
         foreach (var number in numbers)

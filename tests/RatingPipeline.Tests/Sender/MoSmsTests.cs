@@ -113,17 +113,17 @@ public sealed class MoSmsTests
     [Test]
     public void A_cancel_sets_cancelledAt_only_and_never_before_orderedAt()
     {
-        var json = """{"msisdn":"8613800001234","plan":"p","cycleDay":1,"x-bss":{"k":[1,2]},"services":[{"id":"a","name":{"zh":"甲","en":"A"},"price":1,"orderedAt":"2026-11-20T09:00:01.5+08:00","note":"n"},{"id":"b","name":{"zh":"乙","en":"B"},"price":2,"orderedAt":"2026-11-01T09:00:00Z"}]}""";
+        var json = """{"msisdn":"8613800001234","plan":"p","cycleDay":1,"x-bss":{"k":[1,2]},"services":[{"id":"a","name":{"zh":"甲","en":"A"},"price":1,"orderedAt":"2026-11-20T09:00:00.5+08:00","note":"n"},{"id":"b","name":{"zh":"乙","en":"B"},"price":2,"orderedAt":"2026-11-01T09:00:00Z"}]}""";
         var bytes = Encoding.UTF8.GetBytes(json);
         var profile = ProfileJson.Parse(json);
-        var at = new DateTimeOffset(2026, 11, 20, 1, 0, 0, 200, TimeSpan.Zero); // 09:00:00.2 at +08:00, before a's order
+        var at = new DateTimeOffset(2026, 11, 20, 1, 0, 0, 200, TimeSpan.Zero); // 09:00:00.2 at +08:00: 09:00:00 once rounded down, before a's order at 09:00:00.5
         var cancelled = MonthlyServices.Cancel(bytes, profile, [1, 2], at, TimeSpan.FromHours(8), out var error);
         Assert.That(cancelled, Is.Not.Null, error);
         var node = JsonNode.Parse(cancelled!)!;
         Assert.Multiple(() =>
         {
-            Assert.That((string?)node["services"]![0]!["cancelledAt"], Is.EqualTo("2026-11-20T09:00:01.5+08:00"), "not before its orderedAt (ordered after the rounded instant)");
-            Assert.That((string?)node["services"]![1]!["cancelledAt"], Is.EqualTo("2026-11-20T09:00:01+08:00"), "the instant rounded up to the second");
+            Assert.That((string?)node["services"]![0]!["cancelledAt"], Is.EqualTo("2026-11-20T09:00:00.5+08:00"), "not before its orderedAt (ordered after the instant rounded down)");
+            Assert.That((string?)node["services"]![1]!["cancelledAt"], Is.EqualTo("2026-11-20T09:00:00+08:00"), "the instant rounded down to the second");
             Assert.That(node["x-bss"]!.ToJsonString(), Is.EqualTo("""{"k":[1,2]}"""));
             Assert.That((string?)node["services"]![0]!["note"], Is.EqualTo("n"));
             Assert.That(SubscriberProfile.TryParse(cancelled, null, out _)!.Services.All(s => s.CancelledAt is not null), Is.True);
