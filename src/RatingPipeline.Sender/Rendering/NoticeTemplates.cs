@@ -15,7 +15,8 @@ public sealed class TemplateException(string message, Exception? inner = null) :
 /// must be there (the price beyond the plan and how to check usage in an allowance notice; the country and
 /// all four rates in a roaming notice; the price, the charge time and how to cancel — reply <c>0000</c> or
 /// <c>TD</c> — in a service pre-charge notice; …), no link but the configured self-service address, and no
-/// more SMS segments than configured even with the widest figures.
+/// more SMS segments than configured even with the widest figures. The same file holds the answers to
+/// mobile-originated SMS (<see cref="MoReplyKinds"/>), checked by the same rules.
 /// </summary>
 public sealed partial class NoticeTemplates
 {
