@@ -7,6 +7,7 @@ using Microsoft.Extensions.Options;
 using RatingPipeline.Hosting;
 using RatingPipeline.Kafka;
 using RatingPipeline.Sender.Channels;
+using RatingPipeline.Sender.Inbound;
 using RatingPipeline.Sender.Rendering;
 using RatingPipeline.Sender.Rules;
 
@@ -15,7 +16,8 @@ namespace RatingPipeline.Sender;
 /// <summary>
 /// The sender worker's host: configuration (<c>appsettings.json</c>, environment, command line, then
 /// the overrides given to <c>Build</c>), validated at start; JSON logs; <c>/metrics</c> and <c>/healthz</c> on
-/// <c>Http:Url</c> (default <see cref="DefaultUrl"/>); the consume loop as a hosted service.
+/// <c>Http:Url</c> (default <see cref="DefaultUrl"/>); <c>POST /v1/mo</c> for mobile-originated SMS (bearer token
+/// <c>Http:Auth:Token</c>); the consume loop as a hosted service.
 /// </summary>
 public static class SenderHost
 {
@@ -33,10 +35,12 @@ public static class SenderHost
         builder.Services.TryAddSingleton(TimeProvider.System);
         AddSender(builder.Services);
         services?.Invoke(builder.Services);
+        builder.Services.AddSingleton<MoInbox>();
         builder.Services.AddHostedService<SenderWorker>();
 
         var app = builder.Build();
         app.MapWorkerEndpoints();
+        app.MapMo();
         return app;
     }
 
@@ -57,6 +61,13 @@ public static class SenderHost
             return new NoticeRules(options, quiet);
         });
         services.AddSingleton(sp => CreateDelivery(sp.GetRequiredService<IOptions<SenderOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new MoRenderer(sp.GetRequiredService<NoticeTemplates>(), sp.GetRequiredService<IOptions<SenderOptions>>().Value));
+        services.AddSingleton(sp => new MoAnswerer(
+            sp.GetRequiredService<MoRenderer>(),
+            sp.GetRequiredService<NoticeDelivery>(),
+            sp.GetRequiredService<IOptions<SenderOptions>>().Value,
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<MoAnswerer>>()));
         services.AddSingleton(sp => new NoticeProcessor(
             sp.GetRequiredService<NoticeRenderer>(),
             sp.GetRequiredService<NoticeRules>(),

@@ -44,4 +44,19 @@ public static class SenderMetrics
     public static readonly Counter RemindersInvalid = Metrics.CreateCounter(
         "ratingpipeline_sender_reminders_invalid_total",
         "Reminder records the sender could not read (sent to notices-dlq).");
+
+    public static readonly Counter MoRequests = Metrics.CreateCounter(
+        "ratingpipeline_mo_requests_total",
+        "Requests to POST /v1/mo by result: accepted, unauthorized, invalid, too-large, unavailable.",
+        "result");
+
+    public static readonly Counter MoCommands = Metrics.CreateCounter(
+        "ratingpipeline_mo_commands_total",
+        "Mobile-originated SMS handled, by command (list, cancel, cancel-all, help) and outcome (answered, failed; duplicate: a replayed id, skipped).",
+        "command", "outcome");
+
+    public static readonly Counter MoReplies = Metrics.CreateCounter(
+        "ratingpipeline_mo_replies_total",
+        "Reply SMS to mobile-originated SMS by outcome (sent, failed).",
+        "outcome");
 }

@@ -64,6 +64,9 @@ public sealed class SenderOptions
 
     public SmtpOptions Smtp { get; set; } = new();
 
+    /// <summary>Mobile-originated SMS: <c>0000</c> and <c>TD</c> (docs/mo-sms.md).</summary>
+    public MoOptions Mo { get; set; } = new();
+
     internal static readonly IReadOnlyDictionary<string, bool> DefaultUrgent = new Dictionary<string, bool>(StringComparer.Ordinal)
     {
         ["roaming"] = true,
@@ -93,6 +96,19 @@ public sealed class SenderOptions
 
     public string HintFor(string language) =>
         UsageCheckHint.TryGetValue(language, out var hint) ? hint : DefaultUsageCheckHint.GetValueOrDefault(language, "");
+}
+
+/// <summary>Section <c>Sender:Mo</c>: the answers to mobile-originated SMS (<c>POST /v1/mo</c>).</summary>
+public sealed class MoOptions
+{
+    /// <summary>
+    /// Hours from a service's <c>orderedAt</c> to its first charge: the tariff's <c>vasNoticeLeadHours</c> (SPEC §3),
+    /// used for the next charge in a <c>0000</c> list. It must equal the tariff's value.
+    /// </summary>
+    public int VasNoticeLeadHours { get; set; } = 24;
+
+    /// <summary>Longest request body of <c>POST /v1/mo</c>, in bytes.</summary>
+    public int MaxRequestBytes { get; set; } = 16 * 1024;
 }
 
 /// <summary>Quiet hours in local time, <c>HH:MM</c>; start equal to end means none.</summary>

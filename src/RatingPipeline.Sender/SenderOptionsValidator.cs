@@ -31,6 +31,8 @@ internal static class SenderOptionsValidator
         Require(o.DedupWindow >= TimeSpan.FromHours(1), "Sender:DedupWindow must be at least 1 hour");
         Require(o.RestoreTimeout >= TimeSpan.FromSeconds(1), "Sender:RestoreTimeout must be at least 1 s");
         Require(o.VasPrechargeMargin >= TimeSpan.Zero && o.VasPrechargeMargin <= TimeSpan.FromDays(1), "Sender:VasPrechargeMargin must be 0..1 day");
+        Require(o.Mo.VasNoticeLeadHours is >= 0 and <= 720, "Sender:Mo:VasNoticeLeadHours must be 0..720 (the tariff's vasNoticeLeadHours)");
+        Require(o.Mo.MaxRequestBytes is >= 256 and <= 1024 * 1024, "Sender:Mo:MaxRequestBytes must be 256..1048576");
         if (QuietHours.TryCreate(o.QuietHours.Start, o.QuietHours.End, o.UtcOffset, out var quietError) is null)
         {
             errors.Add(quietError);

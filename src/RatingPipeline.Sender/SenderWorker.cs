@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RatingPipeline.Hosting;
 using RatingPipeline.Kafka;
+using RatingPipeline.Sender.Inbound;
 using RatingPipeline.Sender.Notices;
 using RatingPipeline.Sender.Reminders;
 using RatingPipeline.Sender.Rules;
@@ -22,12 +23,16 @@ namespace RatingPipeline.Sender;
 /// end (and keep following it), rebuild the partition's finished notices, deferred backlog and daily counts
 /// from <c>notice-log</c>, and follow the same-numbered <c>bills</c> partition from its committed offset
 /// (group <c>GroupId-bills</c>): a member owns a subscriber's reminders, bills, profile and notices together.
+/// It also follows those <c>notice-log</c> partitions for mobile-originated SMS taken in by <c>POST /v1/mo</c>
+/// (<c>received</c> records, on any instance) and answers each once (docs/mo-sms.md): a cancellation is
+/// published on <c>subscribers</c> first, then the replies are sent, then the answer is recorded.
 /// </summary>
 internal sealed class SenderWorker(
     IOptions<KafkaOptions> kafkaOptions,
     IOptions<SenderOptions> senderOptions,
     IOptions<TopicNames> topicNames,
     NoticeProcessor processor,
+    MoAnswerer answerer,
     NoticeRules rules,
     Readiness readiness,
     TimeProvider time,
@@ -39,10 +44,13 @@ internal sealed class SenderWorker(
     private readonly SenderOptions _options = senderOptions.Value;
     private readonly TopicNames _topics = topicNames.Value;
     private readonly Dictionary<int, Dictionary<string, SubscriberProfile>> _profiles = [];
+    private readonly Dictionary<int, Dictionary<string, byte[]>> _profileRecords = [];
+    private readonly List<(int Partition, MoReceived Mo)> _pendingMo = [];
     private readonly Dictionary<int, NoticeBook> _books = [];
     private readonly List<SettingChange> _settingChanges = [];
     private IConsumer<string?, byte[]?>? _profileConsumer;
     private IConsumer<string?, byte[]?>? _billsConsumer;
+    private IConsumer<string?, byte[]?>? _inboundConsumer;
     private DateTimeOffset _lastPrune;
 
     /// <summary>The consumer group whose committed offsets say which bills were handled.</summary>
@@ -67,6 +75,10 @@ internal sealed class SenderWorker(
             .SetErrorHandler((_, e) => logger.LogWarning("Kafka bills consumer: {Reason}", e.Reason))
             .Build();
         _billsConsumer = billsConsumer;
+        using var inboundConsumer = new ConsumerBuilder<string?, byte[]?>(RestoreConfig("-inbound"))
+            .SetErrorHandler((_, e) => logger.LogWarning("Kafka inbound SMS consumer: {Reason}", e.Reason))
+            .Build();
+        _inboundConsumer = inboundConsumer;
         using var consumer = new ConsumerBuilder<string?, byte[]?>(
                 KafkaClientTuning.Consumer(_kafka.BootstrapServers, _options.GroupId, "none", _kafka.Embedded, properties))
             .SetErrorHandler((_, e) => logger.LogWarning("Kafka consumer: {Reason}", e.Reason))
@@ -90,6 +102,8 @@ internal sealed class SenderWorker(
                 var batch = ConsumeBatch(consumer, stoppingToken);
                 var bills = ConsumeBills();
                 await HandleAsync(consumer, producer, batch, bills, deliveries.Token);
+                FollowInbound();
+                await AnswerMoAsync(producer, deliveries.Token);
                 PruneIfDue();
             }
         }
@@ -113,6 +127,8 @@ internal sealed class SenderWorker(
             _profileConsumer = null;
             billsConsumer.Close();
             _billsConsumer = null;
+            inboundConsumer.Close();
+            _inboundConsumer = null;
             logger.LogInformation("Sender stopped");
         }
     }
@@ -323,8 +339,9 @@ internal sealed class SenderWorker(
             readiness.SetNotReady("restoring profiles and notice log");
             var started = time.GetTimestamp();
             RestoreProfiles(numbers, stoppingToken);
-            RestoreNoticeLog(numbers, stoppingToken);
+            var inboundFrom = RestoreNoticeLog(numbers, stoppingToken);
             KeepSettingChangesToRecord(numbers);
+            _inboundConsumer!.IncrementalAssign(inboundFrom.Select(e => new TopicPartitionOffset(_topics.NoticeLog, e.Key, new Offset(e.Value))).ToList());
             FollowBills(numbers);
             logger.LogInformation("Assigned {Topic} partitions [{Partitions}]: {Profiles} profiles, {Finished} finished and {Deferred} deferred notices restored in {Ms} ms",
                 _topics.Reminders, string.Join(",", numbers), numbers.Sum(p => _profiles[p].Count), numbers.Sum(p => _books[p].FinishedCount),
@@ -345,11 +362,22 @@ internal sealed class SenderWorker(
             }
 
             _profiles.Remove(p);
+            _profileRecords.Remove(p);
         }
 
         if (numbers.Count > 0)
         {
             _settingChanges.RemoveAll(c => numbers.Contains(c.Partition));
+            _pendingMo.RemoveAll(m => numbers.Contains(m.Partition));
+            if (_inboundConsumer is { } inbound)
+            {
+                var following = inbound.Assignment.Where(tp => numbers.Contains(tp.Partition.Value)).ToList();
+                if (following.Count > 0)
+                {
+                    inbound.IncrementalUnassign(following);
+                }
+            }
+
             _profileConsumer?.IncrementalUnassign(numbers.Select(p => new TopicPartition(_topics.Subscribers, p)).ToList());
             if (_billsConsumer is { } bills)
             {
@@ -377,6 +405,7 @@ internal sealed class SenderWorker(
         foreach (var p in numbers)
         {
             _profiles[p] = new Dictionary<string, SubscriberProfile>(StringComparer.Ordinal);
+            _profileRecords[p] = new Dictionary<string, byte[]>(StringComparer.Ordinal);
             var watermarks = consumer.QueryWatermarkOffsets(new TopicPartition(_topics.Subscribers, p), TimeSpan.FromSeconds(30));
             if (watermarks.High.Value > watermarks.Low.Value)
             {
@@ -410,11 +439,17 @@ internal sealed class SenderWorker(
             .Select(p => new TopicPartitionOffset(_topics.Bills, p, Offset.Stored)).ToList());
     }
 
-    private void RestoreNoticeLog(List<int> numbers, CancellationToken stoppingToken)
+    /// <summary>
+    /// Rebuilds the books of <paramref name="numbers"/> from <c>notice-log</c> (and finds the SMS taken in but not
+    /// answered); returns per partition the offset up to which it was read, where following it goes on.
+    /// </summary>
+    private Dictionary<int, long> RestoreNoticeLog(List<int> numbers, CancellationToken stoppingToken)
     {
         using var consumer = new ConsumerBuilder<string?, byte[]?>(RestoreConfig("-restore")).Build();
         var now = time.GetUtcNow();
         var ends = new Dictionary<int, long>();
+        var followFrom = new Dictionary<int, long>();
+        var received = new List<(int Partition, MoReceived Mo)>();
         var starts = new List<TopicPartitionOffset>();
         var since = consumer.OffsetsForTimes(
             numbers.Select(p => new TopicPartitionTimestamp(_topics.NoticeLog, p, new Timestamp(now - _options.DedupWindow))),
@@ -425,6 +460,7 @@ internal sealed class SenderWorker(
             var watermarks = consumer.QueryWatermarkOffsets(new TopicPartition(_topics.NoticeLog, p), TimeSpan.FromSeconds(30));
             // No record at or after the window start (or no answer): read from the beginning, to be safe.
             var start = since.TryGetValue(p, out var offset) && offset.Value >= watermarks.Low.Value ? offset.Value : watermarks.Low.Value;
+            followFrom[p] = Math.Max(0, watermarks.High.Value);
             if (watermarks.High.Value > start)
             {
                 ends[p] = watermarks.High.Value;
@@ -434,7 +470,7 @@ internal sealed class SenderWorker(
 
         if (starts.Count == 0)
         {
-            return;
+            return followFrom;
         }
 
         consumer.Assign(starts);
@@ -452,6 +488,11 @@ internal sealed class SenderWorker(
                 reminder = Reminder.TryParse(record.Kind, Encoding.UTF8.GetBytes(element.GetRawText()), out _);
             }
 
+            if (MoReceived.Of(record) is { } mo)
+            {
+                received.Add((result.Partition.Value, mo));
+            }
+
             DateOnly? sentDay = record.SentAt is { } sentAt ? rules.QuietHours.LocalDay(sentAt) : null;
             _books[result.Partition.Value].Apply(record, reminder, sentDay);
         }, "notice-log", stoppingToken);
@@ -463,6 +504,17 @@ internal sealed class SenderWorker(
         {
             _books[p].Prune(horizon, oldestDay);
         }
+
+        // SMS taken in that no earlier owner answered: answered now, in the order they came.
+        foreach (var (p, mo) in received)
+        {
+            if (!_books[p].IsFinished(mo.EventId, NoticeRecordChannels.None) && !_pendingMo.Any(m => m.Partition == p && m.Mo.EventId == mo.EventId))
+            {
+                _pendingMo.Add((p, mo));
+            }
+        }
+
+        return followFrom;
     }
 
     /// <summary>Consumes until every partition in <paramref name="ends"/> reached its end offset (bounded by the restore timeout).</summary>
@@ -535,6 +587,7 @@ internal sealed class SenderWorker(
             if (result.Message.Key is { } key)
             {
                 profiles.Remove(key);
+                _profileRecords[result.Partition.Value].Remove(key);
             }
 
             return;
@@ -557,6 +610,7 @@ internal sealed class SenderWorker(
         }
 
         profiles[profile.Msisdn] = profile;
+        _profileRecords[result.Partition.Value][profile.Msisdn] = result.Message.Value;
     }
 
     private static void BacklogChanged(int delta)
@@ -569,6 +623,157 @@ internal sealed class SenderWorker(
         {
             SenderMetrics.Deferred.Dec(-delta);
         }
+    }
+
+    /// <summary>Takes the SMS written to the owned <c>notice-log</c> partitions since the last batch (by any instance's <c>POST /v1/mo</c>).</summary>
+    private void FollowInbound()
+    {
+        var consumer = _inboundConsumer!;
+        for (var i = 0; i < 10_000; i++)
+        {
+            var result = Consume(consumer, TimeSpan.Zero);
+            if (result is null)
+            {
+                return;
+            }
+
+            // Every notice of the partition passes here; only a received SMS is read in full.
+            if (result.IsPartitionEOF || result.Message.Value is not { } value || value.AsSpan().IndexOf("\"received\""u8) < 0
+                || !_books.TryGetValue(result.Partition.Value, out var book) || NoticeRecord.TryParse(value) is not { } record
+                || MoReceived.Of(record) is not { } mo || book.IsFinished(mo.EventId, NoticeRecordChannels.None))
+            {
+                continue;
+            }
+
+            _pendingMo.Add((result.Partition.Value, mo));
+        }
+    }
+
+    /// <summary>
+    /// Answers the SMS taken in, at most a batch's worth: one subscriber's in the order they came, subscribers
+    /// side by side. A replayed id (already answered, or twice in hand) is skipped. A cancellation's profile is
+    /// acknowledged on <c>subscribers</c> before any reply is sent; when that fails, the SMS waits for the next
+    /// batch, with the later ones of the same subscriber. The records are acknowledged on <c>notice-log</c> before
+    /// the book takes them.
+    /// </summary>
+    private async Task AnswerMoAsync(IProducer<string?, byte[]> producer, CancellationToken deliveryToken)
+    {
+        if (_pendingMo.Count == 0)
+        {
+            return;
+        }
+
+        var taken = _pendingMo.Take(_options.BatchSize).ToList();
+        _pendingMo.RemoveRange(0, taken.Count);
+        var claimed = new List<(int Partition, MoReceived Mo)>();
+        foreach (var (p, mo) in taken)
+        {
+            if (!_books.TryGetValue(p, out var book))
+            {
+                // The partition went to another member since: it answers the SMS after its restore.
+                continue;
+            }
+
+            if (book.TryClaim(mo.EventId, NoticeRecordChannels.None, fromBacklog: false))
+            {
+                claimed.Add((p, mo));
+            }
+            else
+            {
+                SenderMetrics.MoCommands.WithLabels(MoCommand.Parse(mo.Text).Name, "duplicate").Inc();
+                logger.LogInformation("SMS {MoId} from {Msisdn} already answered: skipped", mo.MoId, Msisdns.Mask(mo.Msisdn));
+            }
+        }
+
+        var groups = claimed.GroupBy(m => (m.Partition, m.Mo.Msisdn)).Select(g => g.ToList()).ToList();
+        var answers = new List<(int Partition, MoReceived Mo, IReadOnlyList<NoticeRecord> Records)>[groups.Count];
+        var retries = new List<(int Partition, MoReceived Mo)>[groups.Count];
+        var updates = new (int Partition, string Msisdn, SubscriberProfile Profile, byte[] Record)?[groups.Count];
+        await Parallel.ForEachAsync(
+            Enumerable.Range(0, groups.Count),
+            new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.MaxConcurrentDeliveries), CancellationToken = deliveryToken },
+            async (g, token) =>
+            {
+                answers[g] = [];
+                retries[g] = [];
+                var (partition, msisdn) = (groups[g][0].Partition, groups[g][0].Mo.Msisdn);
+                var profile = Profile(partition, msisdn);
+                var record = _profileRecords.TryGetValue(partition, out var records) ? records.GetValueOrDefault(msisdn) : null;
+                foreach (var (p, mo) in groups[g])
+                {
+                    if (retries[g].Count > 0)
+                    {
+                        retries[g].Add((p, mo));
+                        continue;
+                    }
+
+                    var plan = answerer.Plan(mo, profile, record);
+                    if (plan.Profile is { } changed)
+                    {
+                        try
+                        {
+                            await producer.ProduceAsync(new TopicPartition(_topics.Subscribers, new Partition(p)),
+                                new Message<string?, byte[]> { Key = msisdn, Value = changed, Timestamp = new Timestamp(time.GetUtcNow()) }, token);
+                        }
+                        catch (KafkaException e)
+                        {
+                            logger.LogWarning("Cancelling services of {Msisdn}: the profile was not published ({Reason}); tried again next batch",
+                                Msisdns.Mask(msisdn), e.Message);
+                            retries[g].Add((p, mo));
+                            continue;
+                        }
+
+                        profile = SubscriberProfile.TryParse(changed, null, out _)!;
+                        record = changed;
+                        updates[g] = (p, msisdn, profile, changed);
+                        logger.LogInformation("Services [{Services}] of {Msisdn} cancelled at its request (SMS {MoId})",
+                            string.Join(",", plan.Cancelled), Msisdns.Mask(msisdn), mo.MoId);
+                    }
+
+                    answers[g].Add((p, mo, await answerer.ReplyAsync(plan, token)));
+                }
+            });
+
+        // The profiles the sender published, as it will read them back from subscribers.
+        foreach (var update in updates)
+        {
+            if (update is { } u && _profiles.TryGetValue(u.Partition, out var profiles))
+            {
+                profiles[u.Msisdn] = u.Profile;
+                _profileRecords[u.Partition][u.Msisdn] = u.Record;
+            }
+        }
+
+        var done = answers.SelectMany(a => a).ToList();
+        var writes = new List<Task>();
+        var timestamp = new Timestamp(time.GetUtcNow());
+        foreach (var record in done.SelectMany(a => a.Records))
+        {
+            writes.Add(producer.ProduceAsync(_topics.NoticeLog, new Message<string?, byte[]> { Key = record.Msisdn, Value = record.ToUtf8Json(), Timestamp = timestamp }));
+        }
+
+        await Task.WhenAll(writes);
+        foreach (var (p, _, records) in done)
+        {
+            if (_books.TryGetValue(p, out var book))
+            {
+                foreach (var record in records)
+                {
+                    book.Apply(record, null, null);
+                }
+            }
+        }
+
+        var again = retries.SelectMany(r => r).ToList();
+        foreach (var (p, mo) in again)
+        {
+            if (_books.TryGetValue(p, out var book))
+            {
+                book.Release(mo.EventId, NoticeRecordChannels.None);
+            }
+        }
+
+        _pendingMo.InsertRange(0, again);
     }
 
     private void PruneIfDue()

@@ -18,8 +18,14 @@ public static class NoticeOutcomes
     /// <summary>A profile's <c>reminders</c> setting went from <c>off</c> to <c>on</c>.</summary>
     public const string OptInRecorded = "opt-in-recorded";
 
-    /// <summary>Outcomes after which the notice (or the recorded change) is never handled again.</summary>
-    public static bool IsFinal(string outcome) => outcome is Sent or SuppressedOptOut or Failed or OptOutRecorded or OptInRecorded;
+    /// <summary>A mobile-originated SMS taken in by <c>POST /v1/mo</c>, not yet answered (kind <c>mo</c>).</summary>
+    public const string Received = "received";
+
+    /// <summary>A mobile-originated SMS answered: its command done and its replies sent (kind <c>mo</c>).</summary>
+    public const string Answered = "answered";
+
+    /// <summary>Outcomes after which the notice (or the recorded change, or the answered SMS) is never handled again.</summary>
+    public static bool IsFinal(string outcome) => outcome is Sent or SuppressedOptOut or Failed or OptOutRecorded or OptInRecorded or Answered;
 
     /// <summary>Whether the record is a change of the <c>reminders</c> setting rather than the outcome of a notice.</summary>
     public static bool IsSettingChange(string outcome) => outcome is OptOutRecorded or OptInRecorded;
@@ -46,7 +52,7 @@ public sealed record NoticeRecord
 
     public required string Kind { get; init; }
 
-    /// <summary><c>sms</c>, <c>email</c> or <c>voice</c>; <c>none</c> for a record that could not be read.</summary>
+    /// <summary><c>sms</c>, <c>email</c> or <c>voice</c>; <c>none</c> for a record that delivers nothing (unreadable, setting change, inbound SMS).</summary>
     public required string Channel { get; init; }
 
     public required string Outcome { get; init; }
@@ -88,6 +94,21 @@ public sealed record NoticeRecord
 
     /// <summary>The timestamp of the changed profile's record on <c>subscribers</c> (<c>opt-out-recorded</c>, <c>opt-in-recorded</c>).</summary>
     public DateTimeOffset? ProfileAt { get; init; }
+
+    /// <summary>The gateway's id of a mobile-originated SMS (kinds <c>mo</c> and <c>mo-reply</c>).</summary>
+    public string? MoId { get; init; }
+
+    /// <summary>The number the mobile-originated SMS was sent to (the gateway's <c>to</c>; <c>received</c> only).</summary>
+    public string? ServiceNumber { get; init; }
+
+    /// <summary>What the mobile-originated SMS asked: <c>list</c>, <c>cancel</c>, <c>cancel-all</c> or <c>help</c> (<c>answered</c>).</summary>
+    public string? Command { get; init; }
+
+    /// <summary>The ids of the services the command cancelled (<c>answered</c>, when it cancelled any).</summary>
+    public IReadOnlyList<string>? Cancelled { get; init; }
+
+    /// <summary>How many reply SMS the answer took (<c>answered</c>).</summary>
+    public int? Replies { get; init; }
 
     public byte[] ToUtf8Json() => JsonSerializer.SerializeToUtf8Bytes(this, Json);
 

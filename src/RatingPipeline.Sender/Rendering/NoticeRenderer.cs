@@ -115,7 +115,7 @@ public sealed class NoticeRenderer(NoticeTemplates templates, SenderOptions opti
         });
     }
 
-    private static string Fill(string template, Func<string, string> value)
+    internal static string Fill(string template, Func<string, string> value)
     {
         var text = new StringBuilder(template.Length + 64);
         var i = 0;

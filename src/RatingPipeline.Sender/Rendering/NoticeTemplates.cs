@@ -15,7 +15,8 @@ public sealed class TemplateException(string message, Exception? inner = null) :
 /// must be there (the price beyond the plan and how to check usage in an allowance notice; the country and
 /// all four rates in a roaming notice; the price, the charge time and how to cancel — reply <c>0000</c> or
 /// <c>TD</c> — in a service pre-charge notice; …), no link but the configured self-service address, and no
-/// more SMS segments than configured even with the widest figures.
+/// more SMS segments than configured even with the widest figures. The same file holds the answers to
+/// mobile-originated SMS (<see cref="MoReplyKinds"/>), checked by the same rules.
 /// </summary>
 public sealed partial class NoticeTemplates
 {
@@ -59,6 +60,12 @@ public sealed partial class NoticeTemplates
     {
         [ReminderKinds.VasPrecharge] = ["0000", "TD"],
     };
+
+    /// <summary>
+    /// The keys of a language's texts: the notice kinds, the e-mail subject, and the answers to
+    /// mobile-originated SMS (<see cref="MoReplyKinds"/>).
+    /// </summary>
+    public static IEnumerable<string> Keys => NoticeKinds.All.Append(SubjectKey).Concat(MoReplyKinds.All);
 
     private readonly Dictionary<(string Language, string Key), string> _texts;
 
@@ -116,9 +123,9 @@ public sealed partial class NoticeTemplates
 
                 foreach (var entry in language.Value.EnumerateObject())
                 {
-                    if (entry.Name != SubjectKey && !NoticeKinds.All.Contains(entry.Name))
+                    if (!Keys.Contains(entry.Name))
                     {
-                        errors.Add($"{language.Name}.{entry.Name}: unknown kind (known: {string.Join(", ", NoticeKinds.All)}, {SubjectKey})");
+                        errors.Add($"{language.Name}.{entry.Name}: unknown kind (known: {string.Join(", ", Keys)})");
                     }
                     else if (entry.Value.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(entry.Value.GetString()))
                     {
@@ -138,7 +145,7 @@ public sealed partial class NoticeTemplates
 
         foreach (var language in Languages)
         {
-            foreach (var key in NoticeKinds.All.Append(SubjectKey))
+            foreach (var key in Keys)
             {
                 if (!texts.ContainsKey((language, key)) && !errors.Any(e => e.StartsWith($"{language}.{key}:", StringComparison.Ordinal)))
                 {
@@ -178,6 +185,19 @@ public sealed partial class NoticeTemplates
                     errors.Add($"{language}.{kind}: with the widest figures the text needs {length.Segments} SMS segments "
                         + $"({length.Units} {(length.Gsm7 ? "GSM-7 characters, 160 in one segment or 153 per segment" : "UCS-2 characters, 70 in one segment or 67 per segment")}), "
                         + $"more than Sender:MaxSmsSegments = {options.MaxSmsSegments}: \"{widest}\"");
+                }
+            }
+        }
+
+        foreach (var language in Languages)
+        {
+            foreach (var (key, widest) in MoRenderer.WorstCases(templates, options, language))
+            {
+                var length = SmsSegments.Measure(widest);
+                if (length.Segments > options.MaxSmsSegments)
+                {
+                    errors.Add($"{language}.{key}: with the widest figures (a list: one service) the text needs {length.Segments} SMS segments "
+                        + $"({length.Units} {(length.Gsm7 ? "GSM-7" : "UCS-2")} characters), more than Sender:MaxSmsSegments = {options.MaxSmsSegments}: \"{widest}\"");
                 }
             }
         }
@@ -233,12 +253,16 @@ public sealed partial class NoticeTemplates
         }
         else
         {
-            CheckPlaceholders(where, text, [.. CommonPlaceholders, .. KindPlaceholders[key]], RequiredPlaceholders[key], options, errors);
-            foreach (var word in RequiredWords.GetValueOrDefault(key, []))
+            var mo = MoReplyKinds.All.Contains(key);
+            var allowed = mo ? MoReplyKinds.Placeholders[key] : KindPlaceholders[key];
+            var required = mo ? MoReplyKinds.RequiredPlaceholders[key] : RequiredPlaceholders[key];
+            var words = mo ? MoReplyKinds.RequiredWords.GetValueOrDefault(key, []) : RequiredWords.GetValueOrDefault(key, []);
+            CheckPlaceholders(where, text, [.. CommonPlaceholders, .. allowed], required, options, errors);
+            foreach (var word in words)
             {
                 if (!text.Contains(word, StringComparison.Ordinal))
                 {
-                    errors.Add($"{where}: must say how to cancel, with the words {string.Join(" and ", RequiredWords[key].Select(w => $"'{w}'"))} (missing '{word}')");
+                    errors.Add($"{where}: must say how to cancel, with the words {string.Join(" and ", words.Select(w => $"'{w}'"))} (missing '{word}')");
                 }
             }
         }
