@@ -213,7 +213,6 @@ public static class DemoCommand
     /// <summary>The members of a bill (SPEC §7.8) the summary shows; money in micros.</summary>
     private sealed record BillLine(string Msisdn, string Cycle, string Plan, long Usage, long Fees, long TopUp, long Total);
 
-    /// <summary>Micros as yuan: at least two decimals, no trailing zeros beyond them.</summary>
     /// <summary>Whether a loopback port can be bound now (a port taken by another program is left alone).</summary>
     private static bool PortIsFree(int port)
     {
@@ -230,6 +229,7 @@ public static class DemoCommand
         }
     }
 
+    /// <summary>Micros as yuan: at least two decimals, no trailing zeros beyond them.</summary>
     private static string Yuan(long micros) => (micros / 1_000_000m).ToString("0.00####", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Each partition's high watermark (the offset its next record gets) of <paramref name="topic"/>.</summary>
