@@ -12,7 +12,8 @@ public static class RaterHost
 {
     public const string DefaultUrl = "http://127.0.0.1:9464";
 
-    public static WebApplication Build(string[] args, IDictionary<string, string?>? overrides = null)
+    /// <summary>Builds the rater; <paramref name="services"/> may add or replace services (e.g. logging) before the host is built.</summary>
+    public static WebApplication Build(string[] args, IDictionary<string, string?>? overrides = null, Action<IServiceCollection>? services = null)
     {
         var builder = WorkerHost.CreateBuilder(args, DefaultUrl, overrides);
         var configuration = builder.Configuration;
@@ -23,6 +24,7 @@ public static class RaterHost
         builder.Services.AddSingleton<TariffSource>();
         builder.Services.AddSingleton<RaterMetrics>();
         builder.Services.AddHostedService<RaterWorker>();
+        services?.Invoke(builder.Services);
         var app = builder.Build();
         app.MapWorkerEndpoints();
         return app;

@@ -3,6 +3,9 @@ using System.CommandLine;
 using System.Diagnostics;
 using Confluent.Kafka;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Serilog;
 using RatingPipeline.Cli.Options;
 using RatingPipeline.Kafka;
 using RatingPipeline.Rater;
@@ -66,6 +69,17 @@ public static class DemoCommand
         var tariffPath = Path.Combine(folder, "tariff.json");
         await File.WriteAllBytesAsync(tariffPath, SyntheticData.DemoTariffWithMonthlyFees(), cancel);
 
+        // The workers log to a file; the terminal shows only the live view and the summary.
+        var logPath = Path.Combine(folder, "demo.log");
+        await using var log = new Serilog.LoggerConfiguration().MinimumLevel.Information()
+            .WriteTo.File(logPath, formatProvider: System.Globalization.CultureInfo.InvariantCulture).CreateLogger();
+        void LogToFile(IServiceCollection services) => services.AddLogging(logging =>
+        {
+            logging.ClearProviders();
+            logging.AddSerilog(log, dispose: false);
+        });
+        Console.WriteLine($"logs: {logPath}");
+
         using var producer = new ProducerBuilder<byte[], byte[]>(KafkaClientTuning.Producer(bootstrap)).SetLogHandler((_, _) => { }).Build();
         var data = new SyntheticData(options.Seed, options.Subscribers, stepTicks: SimulatedPerSecond.Ticks / Math.Max(1, options.Rate), locationRecords: true);
         var partitions = ClockCommand.Partitions(bootstrap, topics.Cdrs);
@@ -94,14 +108,16 @@ public static class DemoCommand
             ["Rater:InstanceId"] = "demo",
             ["Rater:GroupId"] = $"ratingpipeline-demo-{Guid.NewGuid():N}",
             ["Http:Url"] = options.HttpUrl,
-            ["Logging:LogLevel:Default"] = "Warning",
-            ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
-        });
+            ["Logging:LogLevel:Default"] = "Information",
+            ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+        }, LogToFile);
         await rater.StartAsync(cancel);
         Console.WriteLine($"rater metrics on {options.HttpUrl}/metrics");
 
-        // The sender, delivering SMS and voice notices to a loopback gateway that counts them by idempotency key.
+        // The sender, delivering SMS and voice notices to a loopback gateway that counts them by idempotency key, and
+        // e-mail notices to an SMTP server on a loopback port.
         await using var gateway = await LoopbackGateway.StartAsync();
+        await using var mail = DemoMailServer.Start();
         // The sender serves its /metrics on the next port (9465 beside the rater's default 9464), or on any free one
         // when that is taken.
         var raterUri = new Uri(options.HttpUrl);
@@ -115,16 +131,22 @@ public static class DemoCommand
             ["Sender:Voice:Url"] = gateway.Url.ToString(),
             ["Sender:Sms:RatePerSecond"] = "2000",
             ["Sender:Voice:RatePerSecond"] = "2000",
+            ["Sender:Smtp:Host"] = "127.0.0.1",
+            ["Sender:Smtp:Port"] = mail.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Sender:Smtp:Security"] = "none",
+            ["Sender:Smtp:From"] = "notices@ratingpipeline.example",
+            ["Sender:Smtp:FromName"] = "RatingPipeline demo",
+            ["Sender:Smtp:RatePerSecond"] = "2000",
             // A demo shows notices at any hour: no quiet hours (the default is 22:00-08:00 local).
             ["Sender:QuietHours:Start"] = "00:00",
             ["Sender:QuietHours:End"] = "00:00",
             ["Http:Url"] = senderUrl,
-            ["Logging:LogLevel:Default"] = "Warning",
-            ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
-        });
+            ["Logging:LogLevel:Default"] = "Information",
+            ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+        }, LogToFile);
         await sender.StartAsync(cancel);
         senderUrl = sender.Urls.FirstOrDefault() ?? senderUrl;
-        Console.WriteLine($"sender metrics on {senderUrl}/metrics; SMS and voice gateway on {gateway.Url}");
+        Console.WriteLine($"sender metrics on {senderUrl}/metrics; SMS and voice gateway on {gateway.Url}; SMTP server on 127.0.0.1:{mail.Port}");
 
         long produced = 0;
         var clock = Stopwatch.StartNew();
@@ -172,14 +194,14 @@ public static class DemoCommand
 
         // Then let the sender deliver what the rater emitted: until the gateway sees no new notice for 2 s (bounded).
         var quietSince = Stopwatch.GetTimestamp();
-        var seen = gateway.DeliveriesByKey.Count;
+        var seen = gateway.DeliveriesByKey.Count + mail.Received;
         var senderUntil = Stopwatch.GetTimestamp() + (30 * Stopwatch.Frequency);
         while (Stopwatch.GetElapsedTime(quietSince) < TimeSpan.FromSeconds(2) && Stopwatch.GetTimestamp() < senderUntil)
         {
             await Task.Delay(200, CancellationToken.None);
-            if (gateway.DeliveriesByKey.Count != seen)
+            if (gateway.DeliveriesByKey.Count + mail.Received != seen)
             {
-                seen = gateway.DeliveriesByKey.Count;
+                seen = gateway.DeliveriesByKey.Count + mail.Received;
                 quietSince = Stopwatch.GetTimestamp();
             }
         }
@@ -192,7 +214,9 @@ public static class DemoCommand
         Console.WriteLine("rejected by reason: " + string.Join(", ", final.RejectedByReason.Select(r => $"{r.Key} {r.Value}")));
         Console.WriteLine("reminders by kind: " + string.Join(", ", final.RemindersByKind.Select(r => $"{r.Key} {r.Value}")));
         Console.WriteLine($"notices delivered to the loopback gateway: {gateway.DeliveriesByKey.Count} (requests {gateway.Received.Count}); "
-            + "opt-outs, deferrals and failures are in the notice-log topic and the sender's metrics");
+            + $"e-mail notices received by the SMTP server: {mail.Received}");
+        Console.WriteLine("notices by channel and outcome: " + NoticeOutcomes());
+        Console.WriteLine($"logs: {logPath}");
         Console.WriteLine($"bills: {final.Bills} (closed billing cycles); fee records: {final.Fees}; clock records: {clocks} "
             + $"({clocks / Math.Max(1, partitions.Count)} simulated hours, one per partition each)");
         var bills = ReadBills(bootstrap, topics.Bills, billsFrom);
@@ -212,6 +236,20 @@ public static class DemoCommand
 
     /// <summary>The members of a bill (SPEC §7.8) the summary shows; money in micros.</summary>
     private sealed record BillLine(string Msisdn, string Cycle, string Plan, long Usage, long Fees, long TopUp, long Total);
+
+    /// <summary>The sender's notice counts of this process by channel and outcome, e.g. <c>email sent 120, sms sent 800, sms suppressed-opt-out 12</c>.</summary>
+    private static string NoticeOutcomes()
+    {
+        var counts = new SortedDictionary<string, double>(StringComparer.Ordinal);
+        foreach (var labels in SenderMetrics.Notices.GetAllLabelValues())
+        {
+            // Labels: kind, channel, outcome.
+            var key = $"{labels[1]} {labels[2]}";
+            counts[key] = counts.GetValueOrDefault(key) + SenderMetrics.Notices.WithLabels(labels).Value;
+        }
+
+        return counts.Count == 0 ? "none" : string.Join(", ", counts.Select(c => $"{c.Key} {c.Value:0}"));
+    }
 
     /// <summary>Whether a loopback port can be bound now (a port taken by another program is left alone).</summary>
     private static bool PortIsFree(int port)

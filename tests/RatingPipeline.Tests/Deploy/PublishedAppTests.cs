@@ -171,8 +171,29 @@ public sealed partial class PublishedAppTests
             Assert.That(inTopic.Success ? inTopic.Groups["count"].Value : "", Is.EqualTo(bills.Groups["bills"].Value),
                 "every bill the rater counted is in the bills topic");
             Assert.That(inTopic.Success ? Yuan(inTopic, "total") : 0, Is.GreaterThanOrEqualTo(shown.Sum(b => Yuan(b, "total"))));
+
+            // E-mail notices reach the demo's SMTP server, every one the sender counted as sent; the terminal holds no
+            // log line (they go to the file the demo names), nor anything on stderr.
+            var mail = DemoMail().Match(run.Stdout);
+            var emailSent = DemoEmailSent().Match(run.Stdout);
+            Assert.That(mail.Success && emailSent.Success, Is.True, run.Stdout);
+            Assert.That(mail.Success ? long.Parse(mail.Groups["received"].Value, System.Globalization.CultureInfo.InvariantCulture) : 0, Is.Positive, "e-mail notices delivered");
+            Assert.That(mail.Groups["received"].Value, Is.EqualTo(emailSent.Groups["sent"].Value), "received by the SMTP server = sent by the sender");
+            Assert.That(run.Stdout.Split('\n').Where(l => l.TrimStart().StartsWith('{') || l.Contains("LogLevel", StringComparison.Ordinal)), Is.Empty, "no log lines on the terminal");
+            Assert.That(run.Stderr.Trim(), Is.Empty, "nothing on stderr");
+            var logs = DemoLogFile().Match(run.Stdout);
+            Assert.That(logs.Success && File.Exists(logs.Groups["path"].Value) && new FileInfo(logs.Groups["path"].Value).Length > 0, Is.True, "the log file named exists and holds the logs");
         });
     }
+
+    [GeneratedRegex(@"e-mail notices received by the SMTP server: (?<received>[0-9]+)$", RegexOptions.Multiline)]
+    private static partial Regex DemoMail();
+
+    [GeneratedRegex(@"^notices by channel and outcome: .*\bemail sent (?<sent>[0-9]+)\b", RegexOptions.Multiline)]
+    private static partial Regex DemoEmailSent();
+
+    [GeneratedRegex(@"^logs: (?<path>\S+)$", RegexOptions.Multiline)]
+    private static partial Regex DemoLogFile();
 
     [GeneratedRegex(@"^  bill [0-9]+ cycle [0-9]{4}-[0-9]{2}-[0-9]{2} \([^)]+\): total (?<total>[0-9]+\.[0-9]+) = usage (?<usage>[0-9]+\.[0-9]+) \+ fees (?<fees>[0-9]+\.[0-9]+) \+ top-up (?<topup>[0-9]+\.[0-9]+) yuan$", RegexOptions.Multiline)]
     private static partial Regex DemoBillLine();
