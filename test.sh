@@ -71,12 +71,16 @@ elif [ -n "$user_filter" ]; then
   filter="$user_filter"
 fi
 
-echo "== test"
+# The test projects one after the other (run side by side, the Kafka, process and timing tests would compete with
+# the unit tests for the cores): unit tests, then what needs the embedded cluster or child processes, then deployment.
 rm -rf TestResults
-dotnet test RatingPipeline.sln -c Release --no-build ${filter:+--filter "$filter"} \
-  --logger "trx;LogFileName=results.trx" --results-directory TestResults --logger "console;verbosity=normal" \
-  "${args[@]+"${args[@]}"}"
-status=$?
+status=0
+for project in RatingPipeline.Tests RatingPipeline.Tests.Kafka RatingPipeline.Tests.Deploy; do
+  echo "== test $project"
+  dotnet test "tests/$project" -c Release --no-build ${filter:+--filter "$filter"} \
+    --logger "trx;LogFileName=$project.trx" --results-directory TestResults --logger "console;verbosity=normal" \
+    "${args[@]+"${args[@]}"}" || status=1
+done
 
 # Failed tests again, with their messages, just above the totals so that the end of the log names them.
 python3 - <<'PY'

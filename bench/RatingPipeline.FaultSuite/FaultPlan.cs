@@ -1,7 +1,7 @@
 namespace RatingPipeline.FaultSuite;
 
 /// <summary>The faults the suite injects.</summary>
-internal enum FaultKind
+public enum FaultKind
 {
     /// <summary>SIGKILL a rater process, then start it again.</summary>
     KillRater,
@@ -35,14 +35,14 @@ internal enum FaultKind
 }
 
 /// <summary>One planned fault: what, and at which share of the CDR stream it is due.</summary>
-internal readonly record struct PlannedFault(FaultKind Kind, double DueAtShare);
+public readonly record struct PlannedFault(FaultKind Kind, double DueAtShare);
 
 /// <summary>
 /// The fault schedule of a run, drawn from the seed: kills and broker faults shuffled and spread over the
 /// stream (each at a random point of its own slice), with the second rater joining after the first quarter,
 /// the tariff switch at mid-stream and one rater stopped after three quarters.
 /// </summary>
-internal static class FaultPlan
+public static class FaultPlan
 {
     private static readonly FaultKind[] BrokerKinds =
         [FaultKind.ProduceErrors, FaultKind.FetchErrors, FaultKind.CommitErrors, FaultKind.BrokerDown, FaultKind.Latency];

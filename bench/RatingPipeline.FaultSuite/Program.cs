@@ -74,7 +74,7 @@ public static class Program
         return null;
     }
 
-    internal static bool TryParseDuration(string text, out TimeSpan value)
+    public static bool TryParseDuration(string text, out TimeSpan value)
     {
         value = default;
         if (text.Length > 1 && double.TryParse(text.AsSpan(0, text.Length - 1), NumberStyles.Float, CultureInfo.InvariantCulture, out var amount) && amount > 0)

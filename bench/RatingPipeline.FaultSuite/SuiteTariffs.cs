@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 namespace RatingPipeline.FaultSuite;
 
 /// <summary>The tariff versions of a run.</summary>
-internal static class SuiteTariffs
+public static class SuiteTariffs
 {
     /// <summary>
     /// The next version of <paramref name="tariff"/>: a new <c>version</c> and, last in the zero-rating list (so no
