@@ -5,13 +5,13 @@ using Confluent.Kafka;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Serilog;
 using RatingPipeline.Cli.Options;
 using RatingPipeline.Kafka;
 using RatingPipeline.Rater;
 using RatingPipeline.Sender;
 using RatingPipeline.Sender.Gateway;
 using RatingPipeline.Synthetic;
+using Serilog;
 using Spectre.Console;
 
 namespace RatingPipeline.Cli.Commands;
