@@ -7,6 +7,14 @@ public static class Program
 {
     public static async Task<int> Main(string[] args)
     {
+        var root = BuildRoot();
+        // Ctrl-C and SIGTERM cancel the command's token; it then has this long to stop before the process ends.
+        return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(30) });
+    }
+
+    /// <summary>Every command of <c>ratingctl</c>.</summary>
+    internal static RootCommand BuildRoot()
+    {
         var root = new RootCommand("RatingPipeline: real-time rating of call, SMS and data records, with consumption reminders.");
         root.Subcommands.Add(BuildRate());
         root.Subcommands.Add(GenerateCommand.Build());
@@ -19,8 +27,7 @@ public static class Program
         root.Subcommands.Add(LoadCommand.Build());
         root.Subcommands.Add(ClockCommand.Build());
         root.Subcommands.Add(CreditCommand.Build());
-        // Ctrl-C and SIGTERM cancel the command's token; it then has this long to stop before the process ends.
-        return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(30) });
+        return root;
     }
 
     private static Command BuildRate()

@@ -6,7 +6,8 @@ namespace RatingPipeline.Cli.Options;
 
 /// <summary>
 /// Durations on the command line as people write them: <c>20s</c>, <c>2m</c>, <c>1h</c>, <c>1h30m</c>, <c>500ms</c>,
-/// or a <see cref="TimeSpan"/> such as <c>00:00:20</c>.
+/// or a <see cref="TimeSpan"/> with its colons, such as <c>00:00:20</c>. A bare number is refused: its unit would be a
+/// guess (<see cref="TimeSpan"/> reads <c>20</c> as twenty days).
 /// </summary>
 public static partial class Durations
 {
@@ -32,7 +33,7 @@ public static partial class Durations
             }
         }
 
-        return TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var span) ? span : null;
+        return text.Contains(':', StringComparison.Ordinal) && TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var span) ? span : null;
     }
 
     /// <summary>A System.CommandLine parser for a duration option.</summary>
