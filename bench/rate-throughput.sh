@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# End-to-end throughput of `ratingctl rate`: builds ratingctl in Release, generates a synthetic data set once
-# (100,000 subscribers, 1,000,000 CDRs, seed 42), rates it several times and prints CDRs/s per run and the median,
-# with the I/O floor of the same file (`wc -l`, `cat > /dev/null`) measured in the same run.
+# End-to-end throughput of `ratingctl rate`: publishes ratingctl in Release (ReadyToRun, as a deployment would run it),
+# generates a synthetic data set once (100,000 subscribers, 1,000,000 CDRs, seed 42), then for each run rates it with
+# one lane and with the default lanes (one per core) back to back, and prints CDRs/s per run and the medians, with the
+# I/O floor of the same file (`wc -l`, `cat > /dev/null`) measured in the same run, checks that both give the same
+# bytes in every output file, and times the start: a 1-CDR run with the small tariff of the worked example.
 #   bench/rate-throughput.sh            # RUNS=5 SUBSCRIBERS=100000 CDRS=1000000 SEED=42 by default
 #   RUNS=3 CDRS=200000 bench/rate-throughput.sh
 #   KEEP=1 bench/rate-throughput.sh     # keep the data set and outputs (path printed)
+#   R2R=0 bench/rate-throughput.sh      # the plain build output instead of the ReadyToRun publish
 set -euo pipefail
 
 runs="${RUNS:-5}"
@@ -19,9 +22,16 @@ if [[ "${KEEP:-0}" != 1 ]]; then
     trap 'rm -rf "$work"' EXIT
 fi
 
-echo "building ratingctl (Release)"
-dotnet build "$root/src/RatingPipeline.Cli" -c Release --nologo -v quiet -clp:NoSummary > "$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
-ratingctl="$root/src/RatingPipeline.Cli/bin/Release/net10.0/ratingctl"
+if [[ "${R2R:-1}" == 1 ]]; then
+    echo "publishing ratingctl (Release, ReadyToRun, linux-x64)"
+    dotnet publish "$root/src/RatingPipeline.Cli" -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true \
+        -o "$work/ratingctl" --nologo -v quiet -clp:NoSummary > "$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
+    ratingctl="$work/ratingctl/ratingctl"
+else
+    echo "building ratingctl (Release)"
+    dotnet build "$root/src/RatingPipeline.Cli" -c Release --nologo -v quiet -clp:NoSummary > "$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
+    ratingctl="$root/src/RatingPipeline.Cli/bin/Release/net10.0/ratingctl"
+fi
 
 echo "generating $cdrs CDRs for $subscribers subscribers (seed $seed) in $work/data"
 "$ratingctl" generate --subscribers "$subscribers" --cdrs "$cdrs" --seed "$seed" --out "$work/data" > /dev/null
@@ -73,22 +83,54 @@ for tool in "wc -l" "cat"; do
         printf "  %-6s median of 3: %6.3f s  %12.0f lines/s  %7.0f MB/s\n", t, w, n / w, b / w / 1e6 }'
 done
 
+# The start: one CDR against the worked example's tariff and subscribers (median of 5).
+example="$root/tests/RatingPipeline.Tests/Examples/basic"
+head -1 "$example/cdrs.jsonl" > "$work/one.jsonl"
+starts=()
+for _ in 1 2 3 4 5; do
+    rm -rf "$work/out-one"
+    read -r wall _ _ _ < <(measure "$ratingctl" rate --tariff "$example/tariff.json" --subscribers "$example/subscribers.jsonl" \
+        --cdrs "$work/one.jsonl" --out "$work/out-one" --no-progress)
+    starts+=("$wall")
+done
 echo
-echo "ratingctl rate, $runs runs:"
-rates=()
-for ((run = 1; run <= runs; run++)); do
-    rm -rf "$work/out"
+echo "start (1 CDR, the worked example's tariff): median of 5 $(printf '%s\n' "${starts[@]}" | median) s  [${starts[*]}]"
+
+# Prints "wall user sys rss summary" of one rate run with the given lanes into "$work/out-$lanes".
+rate_run() {
+    local lanes="$1"
+    rm -rf "$work/out-$lanes"
     read -r wall user sys rss < <(measure "$ratingctl" rate --tariff "$work/data/tariff.json" --subscribers "$work/data/subscribers.jsonl" \
-        --cdrs "$input" --out "$work/out" --no-progress)
-    summary=$(cat "$work/stdout.txt")
-    rate=$(awk -v n="$lines" -v w="$wall" 'BEGIN { printf "%.0f", n / w }')
-    rates+=("$rate")
-    awk -v r="$run" -v w="$wall" -v u="$user" -v s="$sys" -v m="$rss" -v n="$lines" -v sum="$summary" 'BEGIN {
-        printf "  run %d: %6.2f s wall, %5.2f s user, %4.2f s sys, %4.0f MB max RSS  %10.0f CDR/s (%9.0f per CPU-second)  [%s]\n",
-            r, w, u, s, m / 1024, n / w, n / (u + s > 0 ? u + s : 1), sum }'
+        --cdrs "$input" --out "$work/out-$lanes" --no-progress --lanes "$lanes")
+    echo "$wall $user $sys $rss $(cat "$work/stdout.txt")"
+}
+
+report() {
+    awk -v r="$1" -v l="$2" -v w="$3" -v u="$4" -v s="$5" -v m="$6" -v n="$lines" -v sum="$7" 'BEGIN {
+        printf "  run %d, %s: %6.2f s wall, %5.2f s user, %4.2f s sys, %4.0f MB max RSS  %10.0f CDR/s (%9.0f per CPU-second)  [%s]\n",
+            r, l, w, u, s, m / 1024, n / w, n / (u + s > 0 ? u + s : 1), sum }'
+}
+
+lanes=$(nproc)
+echo
+echo "ratingctl rate, $runs runs, each one lane then $lanes lanes (--lanes 0: one per core):"
+rates=()
+ones=()
+for ((run = 1; run <= runs; run++)); do
+    read -r wall user sys rss summary < <(rate_run 1)
+    ones+=("$(awk -v n="$lines" -v w="$wall" 'BEGIN { printf "%.0f", n / w }')")
+    report "$run" "1 lane " "$wall" "$user" "$sys" "$rss" "$summary"
+    read -r wall user sys rss summary < <(rate_run 0)
+    rates+=("$(awk -v n="$lines" -v w="$wall" 'BEGIN { printf "%.0f", n / w }')")
+    report "$run" "$lanes lanes" "$wall" "$user" "$sys" "$rss" "$summary   load $(cut -d' ' -f1 /proc/loadavg)"
+    for file in rated reminders rejected bills; do
+        cmp -s "$work/out-1/$file.jsonl" "$work/out-0/$file.jsonl" || { echo "run $run: $file.jsonl differs between 1 and $lanes lanes" >&2; exit 1; }
+    done
 done
 
-median_rate=$(printf '%s\n' "${rates[@]}" | median)
 echo
-awk -v m="$median_rate" -v t="$target" 'BEGIN {
-    printf "median: %.0f CDR/s; target %d CDR/s: %s\n", m, t, (m >= t ? "MET" : "MISSED") }'
+echo "every output file byte-identical between 1 and $lanes lanes in every run"
+median_one=$(printf '%s\n' "${ones[@]}" | median)
+median_rate=$(printf '%s\n' "${rates[@]}" | median)
+awk -v o="$median_one" -v m="$median_rate" -v t="$target" -v l="$lanes" 'BEGIN {
+    printf "median, 1 lane: %.0f CDR/s\nmedian, %d lanes: %.0f CDR/s (%.2f x one lane); target %d CDR/s: %s\n", o, l, m, m / o, t, (m >= t ? "MET" : "MISSED") }'

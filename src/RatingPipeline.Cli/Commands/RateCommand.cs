@@ -1,14 +1,16 @@
 using RatingPipeline.IO;
-using RatingPipeline.Output;
-using RatingPipeline.Rating;
+using RatingPipeline.Lanes;
 using RatingPipeline.Subscribers;
 using RatingPipeline.Tariffs;
 using Spectre.Console;
 
 namespace RatingPipeline.Cli.Commands;
 
-/// <summary>Options of <c>ratingctl rate</c>.</summary>
-public sealed record RateOptions(string Tariff, string Subscribers, string Cdrs, string Out, bool Progress = true);
+/// <summary>
+/// Options of <c>ratingctl rate</c>. <c>Lanes</c>: rating lanes (threads, each rating its share of the subscribers), 0
+/// for one per core; the outputs are the same for any number.
+/// </summary>
+public sealed record RateOptions(string Tariff, string Subscribers, string Cdrs, string Out, bool Progress = true, int Lanes = 0);
 
 /// <summary>
 /// The totals of one offline run: the lines of each output file, then the accepted location records, the fee records
@@ -24,16 +26,14 @@ public sealed record RateSummary(long Lines, long Rated, long Rejected, long Rem
 
 /// <summary>
 /// <c>ratingctl rate</c>: rates a CDR file offline, line by line in file order, with exactly the engine the
-/// Kafka rater uses, and writes <c>rated.jsonl</c>, <c>reminders.jsonl</c>, <c>rejected.jsonl</c> and <c>bills.jsonl</c>.
+/// Kafka rater uses — one engine per rating lane, each with its share of the subscribers, the outputs merged back into
+/// processing order (<see cref="RatingLanes"/>) — and writes <c>rated.jsonl</c>, <c>reminders.jsonl</c>, <c>rejected.jsonl</c> and <c>bills.jsonl</c>.
 /// A bad CDR line is rejected, never fatal; a missing or invalid tariff or subscriber file is.
 /// </summary>
 public static class RateCommand
 {
     /// <summary>Input size above which a terminal gets a progress bar.</summary>
     private const long ProgressThreshold = 32L << 20;
-
-    /// <summary>Fewer bytes than any valid CDR line has (used to bound the usage states reserved up front).</summary>
-    private const long MinCdrBytes = 64;
 
     public static async Task<int> RunAsync(RateOptions options, TextWriter stdout, TextWriter stderr, CancellationToken cancel)
     {
@@ -53,69 +53,36 @@ public static class RateCommand
         return 0;
     }
 
-    public static async Task<RateSummary> RateAsync(Tariff tariff, IEnumerable<SubscriberProfile> profiles, RateOptions options,
+    public static async Task<RateSummary> RateAsync(Tariff tariff, IReadOnlyCollection<SubscriberProfile> profiles, RateOptions options,
         TextWriter stderr, CancellationToken cancel)
     {
-        var engine = new RatingEngine(tariff) { AcceptsProfileLines = true };
-        var profileCount = profiles.TryGetNonEnumeratedCount(out var count) ? count : 0;
         var size = new FileInfo(options.Cdrs).Length;
-
-        // A state exists only for a subscriber with an accepted CDR: at most one per profile and one per 64 bytes
-        // of input (every valid CDR line is longer), so a small input reserves little.
-        engine.EnsureCapacity(profileCount, (int)Math.Min(profileCount, size / MinCdrBytes));
-        foreach (var profile in profiles)
-        {
-            engine.SetProfile(profile);
-        }
+        var lanes = new RatingLanes(tariff, profiles, options.Lanes > 0 ? options.Lanes : RatingLanes.DefaultLanes, size);
 
         Directory.CreateDirectory(options.Out);
         await using var rated = new ChunkedFileWriter(Path.Combine(options.Out, "rated.jsonl"));
         await using var reminders = new ChunkedFileWriter(Path.Combine(options.Out, "reminders.jsonl"));
         await using var rejected = new ChunkedFileWriter(Path.Combine(options.Out, "rejected.jsonl"));
         await using var bills = new ChunkedFileWriter(Path.Combine(options.Out, "bills.jsonl"));
-        var sink = new JsonlSink(new RecordWriter(), rated, reminders, rejected, bills);
-        long lines = 0, located = 0, clocks = 0, profileLines = 0;
-
-        void OnLine(ReadOnlySpan<byte> line)
-        {
-            if (SubscriberFile.IsBlank(line))
-            {
-                return;
-            }
-
-            lines++;
-            switch (engine.Process(line, ref sink))
-            {
-                case RatingResult.Located:
-                    located++;
-                    break;
-                case RatingResult.Clock:
-                    clocks++;
-                    break;
-                case RatingResult.Profile:
-                    profileLines++;
-                    break;
-            }
-        }
-
+        LaneTotals totals;
         var showProgress = options.Progress && size >= ProgressThreshold && !Console.IsErrorRedirected;
         if (showProgress)
         {
             var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(stderr) });
-            await console.Progress()
+            totals = await console.Progress()
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new TransferSpeedColumn(), new RemainingTimeColumn())
                 .StartAsync(async context =>
                 {
                     var task = context.AddTask("rating", maxValue: size);
-                    await LineReader.ReadLinesAsync(options.Cdrs, OnLine, bytes => task.Value = bytes, cancel);
+                    return await Task.Run(() => lanes.Run(options.Cdrs, rated, reminders, rejected, bills, bytes => task.Value = bytes, cancel), cancel);
                 });
         }
         else
         {
-            await LineReader.ReadLinesAsync(options.Cdrs, OnLine, null, cancel);
+            totals = await Task.Run(() => lanes.Run(options.Cdrs, rated, reminders, rejected, bills, null, cancel), cancel);
         }
 
-        return new RateSummary(lines, sink.RatedCount, sink.RejectedCount, sink.ReminderCount, sink.BillCount, located, sink.FeeCount,
-            clocks, profileLines);
+        return new RateSummary(totals.Lines, totals.Rated, totals.Rejected, totals.Reminders, totals.Bills, totals.Located, totals.Fees,
+            totals.Clocks, totals.Profiles);
     }
 }

@@ -20,7 +20,8 @@ public sealed partial class ExampleTests
     public static IEnumerable<TestCaseData> Folders() =>
         Directory.Exists(ExamplesRoot)
             ? Directory.GetDirectories(ExamplesRoot).Order(StringComparer.Ordinal)
-                .Select(d => new TestCaseData(Path.GetFileName(d)).SetName($"Example_{Path.GetFileName(d)}_gives_its_expected_output"))
+                .SelectMany(d => new[] { 1, 2 }.Select(lanes => new TestCaseData(Path.GetFileName(d), lanes)
+                    .SetName($"Example_{Path.GetFileName(d)}_gives_its_expected_output_with_{lanes}_lane{(lanes == 1 ? "" : "s")}")))
             : [];
 
     [Test]
@@ -28,7 +29,7 @@ public sealed partial class ExampleTests
         Assert.That(Folders().Select(t => (string)t.Arguments[0]!), Is.SupersetOf(new[] { "basic", "cycle-close", "seed-rules" }));
 
     [TestCaseSource(nameof(Folders))]
-    public async Task Example_gives_its_expected_output(string name)
+    public async Task Example_gives_its_expected_output(string name, int lanes)
     {
         var folder = Path.Combine(ExamplesRoot, name);
         var outDir = Path.Combine(Path.GetTempPath(), $"rating-example-{name}-{Guid.NewGuid():N}");
@@ -37,7 +38,7 @@ public sealed partial class ExampleTests
             using var stdout = new StringWriter();
             using var stderr = new StringWriter();
             var options = new RateOptions(Path.Combine(folder, "tariff.json"), Path.Combine(folder, "subscribers.jsonl"),
-                Path.Combine(folder, "cdrs.jsonl"), outDir, Progress: false);
+                Path.Combine(folder, "cdrs.jsonl"), outDir, Progress: false, Lanes: lanes);
             var exit = await RateCommand.RunAsync(options, stdout, stderr, CancellationToken.None);
             Assert.That(exit, Is.Zero, () => $"exit code; stderr: {stderr}");
 

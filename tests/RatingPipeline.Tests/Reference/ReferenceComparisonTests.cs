@@ -35,8 +35,9 @@ public sealed class ReferenceComparisonTests
             { } one => [int.Parse(one, CultureInfo.InvariantCulture)],
         };
 
-    [Test]
-    public async Task Engine_agrees_with_the_reference_on_generated_streams()
+    [TestCase(1)]
+    [TestCase(2)]
+    public async Task Engine_agrees_with_the_reference_on_generated_streams(int lanes)
     {
         var dump = Setting("referenceDump", "REFERENCE_DUMP");
         var differing = new List<string>();
@@ -49,7 +50,7 @@ public sealed class ReferenceComparisonTests
             var folder = dump ?? Path.Combine(Path.GetTempPath(), $"rating-reference-{seed}-{Guid.NewGuid():N}");
             try
             {
-                var engine = await RunEngineAsync(stream, folder);
+                var engine = await RunEngineAsync(stream, folder, lanes);
                 if (dump is not null)
                 {
                     RunOutput.Of(reference).Write(Path.Combine(folder, "reference"));
@@ -112,7 +113,7 @@ public sealed class ReferenceComparisonTests
     }
 
     /// <summary>Writes the three files into <paramref name="folder"/>, runs <c>ratingctl rate</c> into <c>engine/</c>, reads its outputs.</summary>
-    private static async Task<RunOutput> RunEngineAsync(GeneratedStream stream, string folder)
+    private static async Task<RunOutput> RunEngineAsync(GeneratedStream stream, string folder, int lanes = 1)
     {
         Directory.CreateDirectory(folder);
         var tariff = Path.Combine(folder, "tariff.json");
@@ -124,7 +125,8 @@ public sealed class ReferenceComparisonTests
         var outDir = Path.Combine(folder, "engine");
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        var exit = await RateCommand.RunAsync(new RateOptions(tariff, subscribers, cdrs, outDir, Progress: false), stdout, stderr, CancellationToken.None);
+        var exit = await RateCommand.RunAsync(new RateOptions(tariff, subscribers, cdrs, outDir, Progress: false, Lanes: lanes), stdout, stderr,
+            CancellationToken.None);
         if (exit != 0)
         {
             return new RunOutput([], [], [], [], $"(exit {exit}: {stderr.ToString().Trim()})");

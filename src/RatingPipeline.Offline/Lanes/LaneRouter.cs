@@ -1,0 +1,171 @@
+using System.Buffers;
+using RatingPipeline.Records;
+
+namespace RatingPipeline.Lanes;
+
+/// <summary>
+/// Decides which rating lane a line of the CDR file goes to. Subscribers are sharded by msisdn: a CDR, a location
+/// record or a profile line goes to the lane that owns its msisdn; a valid clock record goes to every lane (each
+/// applies it to its own subscribers); a line the engine will refuse as <c>invalid</c> touches no state, so any lane
+/// can write its rejection (lane 0 does). One router serves one thread.
+/// </summary>
+/// <remarks>
+/// The route only has to be right for the lines the engine accepts. Most lines are read by a scan that finds the
+/// top-level <c>type</c> and <c>msisdn</c> without parsing the record: in a line without a backslash every quote
+/// delimits a string, so the nesting depth before a member is found by counting brackets outside strings. Whatever
+/// that scan cannot settle — an escape anywhere, a member not where it looks, a clock or a profile line — is decoded
+/// in full by the same decoder the engine uses.
+/// </remarks>
+public sealed class LaneRouter(int lanes)
+{
+    /// <summary>The route of a line every lane processes: a valid clock record.</summary>
+    public const byte EveryLane = byte.MaxValue;
+
+    /// <summary>At most this many lanes (a route is a byte, and <see cref="EveryLane"/> is taken).</summary>
+    public const int MaxLanes = 64;
+
+    private static readonly SearchValues<byte> Brackets = SearchValues.Create("{}[]"u8);
+
+    private readonly CdrDecoder _decoder = new();
+    private readonly int _lanes = lanes is >= 1 and <= MaxLanes
+        ? lanes
+        : throw new ArgumentOutOfRangeException(nameof(lanes), lanes, $"between 1 and {MaxLanes} lanes");
+
+    /// <summary>Lines the quick scan could not settle and that were decoded in full (for the figures).</summary>
+    public long Decoded { get; private set; }
+
+    /// <summary>The lane that owns a subscriber: the same for every record and profile of its msisdn.</summary>
+    public static int LaneOf(ulong msisdnKey, int lanes) =>
+        lanes == 1 ? 0 : (int)((uint)((msisdnKey * 0x9E3779B97F4A7C15UL) >> 32) % (uint)lanes);
+
+    /// <summary>The lane of a non-blank line, or <see cref="EveryLane"/>.</summary>
+    public byte Route(ReadOnlySpan<byte> line)
+    {
+        if (_lanes == 1)
+        {
+            return 0;
+        }
+
+        if (TryScanSubscriberRecord(line, out var key))
+        {
+            return (byte)LaneOf(key, _lanes);
+        }
+
+        Decoded++;
+        if (_decoder.Decode(line, out var cdr) != InvalidCause.None)
+        {
+            return 0; // refused as invalid whatever the lane: no state is read or changed
+        }
+
+        switch (cdr.Kind)
+        {
+            case RecordKind.Clock:
+                return EveryLane;
+            case RecordKind.Profile:
+                // A profile line's msisdn is kept by the decoder; one that is not a msisdn is refused by the profile
+                // reader, in any lane.
+                return _decoder.HasRejectedMsisdn && MsisdnKey.TryCompute(_decoder.RejectedMsisdn, out var profileKey)
+                    ? (byte)LaneOf(profileKey, _lanes)
+                    : (byte)0;
+            default:
+                return (byte)LaneOf(cdr.MsisdnKey, _lanes);
+        }
+    }
+
+    /// <summary>
+    /// True when the line, if the engine accepts it at all, is a CDR or location record of the msisdn with this key:
+    /// its top-level <c>type</c> is a string other than clock and profile, and its top-level <c>msisdn</c> a string of
+    /// 5–15 digits. False when that cannot be told without decoding.
+    /// </summary>
+    internal static bool TryScanSubscriberRecord(ReadOnlySpan<byte> line, out ulong key)
+    {
+        key = 0;
+        if (line.Contains((byte)'\\'))
+        {
+            return false;
+        }
+
+        if (!TryTopLevelString(line, "\"type\""u8, out var type) || type.SequenceEqual("clock"u8) || type.SequenceEqual("profile"u8))
+        {
+            return false;
+        }
+
+        return TryTopLevelString(line, "\"msisdn\""u8, out var msisdn) && MsisdnKey.TryCompute(msisdn, out key);
+    }
+
+    /// <summary>
+    /// The string value of the first occurrence of <paramref name="quotedName"/> when it is a member name of the
+    /// top-level object (depth 1, outside any string, followed by a colon) and its value a string. The line has no
+    /// backslash, so every quote delimits a string.
+    /// </summary>
+    private static bool TryTopLevelString(ReadOnlySpan<byte> line, ReadOnlySpan<byte> quotedName, out ReadOnlySpan<byte> value)
+    {
+        value = default;
+        var at = line.IndexOf(quotedName);
+        if (at < 0 || !AtTopLevel(line[..at]))
+        {
+            return false;
+        }
+
+        var rest = line[(at + quotedName.Length)..].TrimStart(" \t\r\n"u8);
+        if (rest.IsEmpty || rest[0] != (byte)':')
+        {
+            return false;
+        }
+
+        rest = rest[1..].TrimStart(" \t\r\n"u8);
+        if (rest.IsEmpty || rest[0] != (byte)'"')
+        {
+            return false;
+        }
+
+        var end = rest[1..].IndexOf((byte)'"');
+        if (end < 0)
+        {
+            return false;
+        }
+
+        value = rest.Slice(1, end);
+        return true;
+    }
+
+    /// <summary>Whether the position after <paramref name="prefix"/> is inside the top-level object and outside strings.</summary>
+    private static bool AtTopLevel(ReadOnlySpan<byte> prefix)
+    {
+        var open = prefix.IndexOfAnyExcept(" \t\r\n"u8);
+        if (open < 0 || prefix[open] != (byte)'{')
+        {
+            return false;
+        }
+
+        var inside = prefix[(open + 1)..];
+        if (inside.IndexOfAny(Brackets) < 0)
+        {
+            // The usual case: no bracket before the member, so depth 1; an even number of quotes, so outside strings.
+            return (inside.Count((byte)'"') & 1) == 0;
+        }
+
+        var depth = 1;
+        var inString = false;
+        foreach (var b in inside)
+        {
+            if (b == (byte)'"')
+            {
+                inString = !inString;
+            }
+            else if (!inString)
+            {
+                if (b is (byte)'{' or (byte)'[')
+                {
+                    depth++;
+                }
+                else if (b is (byte)'}' or (byte)']')
+                {
+                    depth--;
+                }
+            }
+        }
+
+        return depth == 1 && !inString;
+    }
+}
