@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 
 namespace RatingPipeline.Subscribers;
 
@@ -18,10 +19,34 @@ public sealed class NameTable
     /// <summary>Tariff versions a bill's members were fixed under.</summary>
     public static NameTable TariffVersions { get; } = new();
 
-    private readonly ConcurrentDictionary<string, int> _ids = new(StringComparer.Ordinal);
+    // Longest name looked up from UTF-8 without a string (plan ids are short).
+    private const int MaxSpanName = 128;
+
+    private readonly ConcurrentDictionary<string, int> _ids;
+    private readonly ConcurrentDictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _idsByChars;
     private readonly Lock _gate = new();
     private volatile Entry[] _entries = new Entry[16];
     private int _count;
+
+    public NameTable()
+    {
+        _ids = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
+        _idsByChars = _ids.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
+
+    /// <summary>The table's own string for a name given as UTF-8, if the name has a number already (no string is made).</summary>
+    public bool TryFind(ReadOnlySpan<byte> utf8, [NotNullWhen(true)] out string? name)
+    {
+        name = null;
+        if (utf8.Length > MaxSpanName)
+        {
+            return false;
+        }
+
+        Span<char> chars = stackalloc char[MaxSpanName];
+        var length = System.Text.Encoding.UTF8.GetChars(utf8, chars);
+        return _idsByChars.TryGetValue(chars[..length], out name, out _);
+    }
 
     /// <summary>The number of a name, given the first time it is seen.</summary>
     public int Intern(string name)
