@@ -19,6 +19,7 @@ public static class Program
         root.Subcommands.Add(LoadCommand.Build());
         root.Subcommands.Add(ClockCommand.Build());
         root.Subcommands.Add(CreditCommand.Build());
+        root.Subcommands.Add(UsageCommand.Build());
         // Ctrl-C and SIGTERM cancel the command's token; it then has this long to stop before the process ends.
         return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(30) });
     }

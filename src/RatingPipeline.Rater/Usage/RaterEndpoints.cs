@@ -65,11 +65,28 @@ public sealed class RaterEndpoints(
     }
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.Factory.StartNew(() => Follow(stoppingToken), stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        Task.Factory.StartNew(() => FollowForever(stoppingToken), stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    /// <summary>Follows the topic until the host stops; a failed reader is made anew (rating never depends on it).</summary>
+    private void FollowForever(CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                Follow(stop);
+            }
+            catch (Exception e) when (e is KafkaException or ArgumentException or InvalidOperationException)
+            {
+                log.LogError("Reader of {Topic} failed, starting it again in 5 s: {Error}", topics.Value.RaterEndpoints, e.Message);
+                stop.WaitHandle.WaitOne(TimeSpan.FromSeconds(5));
+            }
+        }
+    }
 
     private void Follow(CancellationToken stop)
     {
-        var config = KafkaClientTuning.Consumer(kafka.Value.BootstrapServers, $"{rater.Value.GroupId}-endpoints", "key,value", kafka.Value.Embedded, kafka.Value.Properties);
+        var config = KafkaClientTuning.Consumer(kafka.Value.BootstrapServers, $"{rater.Value.GroupId}-endpoints", "none", kafka.Value.Embedded, kafka.Value.Properties);
         config.ClientId = $"rater-{rater.Value.InstanceId}-endpoints";
         using var consumer = new ConsumerBuilder<byte[], byte[]>(config).SetLogHandler((_, _) => { }).SetErrorHandler((_, _) => { }).Build();
         var assigned = 0;
@@ -156,8 +173,16 @@ public sealed class RaterEndpoints(
 
     public override void Dispose()
     {
-        _producer?.Flush(TimeSpan.FromSeconds(5));
-        _producer?.Dispose();
+        // Disposed once as a singleton and once as a hosted service.
+        IProducer<byte[], byte[]>? producer;
+        lock (_producerLock)
+        {
+            producer = _producer;
+            _producer = null;
+        }
+
+        producer?.Flush(TimeSpan.FromSeconds(5));
+        producer?.Dispose();
         base.Dispose();
     }
 }
