@@ -124,7 +124,7 @@ public static class UsageCommand
             Interactive = InteractionSupport.No,
         });
         var currency = Text(usage, "currency") is { Length: > 0 } c ? c : "";
-        var summary = new Table().Title($"usage of {Escape(Text(usage, "msisdn"))}").AddColumn("").AddColumn("");
+        var summary = new Table().Title($"usage of {Escape(Text(usage, "msisdn"))}").AddColumn("").AddColumn("").HideHeaders();
         summary.AddRow("cycle", Escape($"{Text(usage, "cycle") ?? "(no usage yet)"}{(Text(usage, "cycleEnd") is { } end ? $" to {end}" : "")}"));
         summary.AddRow("plan", Escape(Text(usage, "plan") + (usage.GetProperty("planKnown").GetBoolean() ? "" : " (not in the tariff)")));
         summary.AddRow("spend", Money(usage.GetProperty("spend"), currency));

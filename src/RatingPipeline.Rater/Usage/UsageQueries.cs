@@ -14,7 +14,7 @@ namespace RatingPipeline.Rater.Usage;
 public sealed class UsageQueries
 {
     /// <summary>While waiting for input the rating thread looks at the queue at least this often.</summary>
-    public static readonly TimeSpan IdleServeInterval = TimeSpan.FromMilliseconds(5);
+    public static readonly TimeSpan IdleServeInterval = TimeSpan.FromMilliseconds(1);
 
     private readonly ConcurrentQueue<Pending> _queue = new();
     private volatile PartitionView _view = PartitionView.None;
