@@ -262,6 +262,15 @@ public sealed class UsageApiTests
         Assert.That(exit, Is.Zero, stderr.ToString());
         Assert.That(stdout.ToString(), Does.Contain($"usage of {redirected}").And.Contain("voice").And.Contain("remaining"));
         Assert.That(stderr.ToString(), Does.Contain($"answered by {b.Settings.BaseUrl}"));
+        // Every query is logged with the msisdn masked and the caller; no log line holds a whole msisdn.
+        var logs = a.Diagnostics() + b.Diagnostics();
+        Assert.That(logs, Does.Match(@"Usage query for \*+\d{4} from 127\.0\.0\.1:\d+ with token [0-9a-f]{8}: 307"));
+        Assert.That(logs, Does.Not.Contain(Token), "the token itself is never logged");
+        foreach (var msisdn in msisdns)
+        {
+            Assert.That(logs, Does.Not.Contain(msisdn), "unmasked msisdn in a log line");
+        }
+
         foreach (var response in answers.Values)
         {
             response.Dispose();
