@@ -133,7 +133,7 @@ internal static class Throughput
     /// returns the time from the first CDR produced to every CDR consumed and to every CDR's offset committed by
     /// <paramref name="group"/>, and the process's CPU time over the latter.
     /// </summary>
-    private static FeedTimes Feed(EmbeddedCluster cluster, string group, byte[][] keys, byte[][] values, Func<long> consumed)
+    internal static FeedTimes Feed(EmbeddedCluster cluster, string group, byte[][] keys, byte[][] values, Func<long> consumed)
     {
         using var producer = EmbeddedRun.NewProducer(cluster);
         using var offsets = new ConsumerBuilder<byte[], byte[]>(KafkaClientTuning.Consumer(cluster.BootstrapServers, group, "none", forEmbeddedCluster: true))
@@ -178,7 +178,7 @@ internal static class Throughput
     }
 
     /// <summary>One run: every record consumed (rated), every offset committed (durable), and the process's CPU time until then.</summary>
-    private sealed record FeedTimes(TimeSpan Consumed, TimeSpan Committed, TimeSpan Cpu)
+    internal sealed record FeedTimes(TimeSpan Consumed, TimeSpan Committed, TimeSpan Cpu)
     {
         public string Note(int records) =>
             $"({Committed.TotalSeconds:F1} s to all committed, {Consumed.TotalSeconds:F1} s to all consumed; CPU {Cpu.TotalMicroseconds / records:F1} µs per record, load {LoadAverage()})";

@@ -93,6 +93,8 @@ create cdrs --config cleanup.policy=delete --config "retention.ms=$WEEK_MS"
 create subscribers --config cleanup.policy=compact
 # The rater's changelog: compacted; short segments so compaction keeps a restore (read to the end) short.
 create rater-state --config cleanup.policy=compact --config segment.ms=3600000 --config min.cleanable.dirty.ratio=0.1
+# Which rater answers usage queries for which cdrs partition: compacted, one record per partition.
+create rater-endpoints --config cleanup.policy=compact
 # Outputs.
 create rated-cdrs --config cleanup.policy=delete --config "retention.ms=$RATED_MS"
 create reminders --config cleanup.policy=delete --config "retention.ms=$WEEK_MS"
@@ -111,7 +113,7 @@ keep bills "$NOTICE_LOG_MS"
 # Check: every topic exists with the same partition count (a topic created earlier with another count breaks
 # co-partitioning and must be fixed by hand).
 status=0
-for topic in cdrs subscribers rater-state rated-cdrs reminders cdrs-dlq notice-log notices-dlq adjustments bills; do
+for topic in cdrs subscribers rater-state rated-cdrs reminders cdrs-dlq notice-log notices-dlq adjustments bills rater-endpoints; do
   # shellcheck disable=SC2086
   count=$("$KAFKA_TOPICS" --bootstrap-server "$BOOTSTRAP" $client --describe --topic "$topic" \
     | sed -n 's/.*PartitionCount: *\([0-9][0-9]*\).*/\1/p' | head -n 1)

@@ -28,6 +28,7 @@ public static class Program
         root.Subcommands.Add(LoadCommand.Build());
         root.Subcommands.Add(ClockCommand.Build());
         root.Subcommands.Add(CreditCommand.Build());
+        root.Subcommands.Add(UsageCommand.Build());
         return root;
     }
 

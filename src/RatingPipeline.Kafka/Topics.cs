@@ -38,6 +38,9 @@ public sealed class TopicNames
 
     /// <summary>Bills of closed billing cycles.</summary>
     public string Bills { get; init; } = "bills";
+
+    /// <summary>Which rater instance answers usage queries for which <see cref="Cdrs"/> partition (compacted, key = partition number).</summary>
+    public string RaterEndpoints { get; init; } = "rater-endpoints";
 }
 
 /// <summary>The product's set of topics.</summary>
@@ -89,5 +92,6 @@ public static class TopicSet
         (nameof(names.NoticesDlq), names.NoticesDlq),
         (nameof(names.Adjustments), names.Adjustments),
         (nameof(names.Bills), names.Bills),
+        (nameof(names.RaterEndpoints), names.RaterEndpoints),
     ];
 }

@@ -4,10 +4,11 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using RatingPipeline.Hosting;
 using RatingPipeline.Kafka;
+using RatingPipeline.Rater.Usage;
 
 namespace RatingPipeline.Rater;
 
-/// <summary>Builds the rater application: configuration, validation, the worker, metrics and health endpoints.</summary>
+/// <summary>Builds the rater application: configuration, validation, the worker, metrics and health endpoints, the usage query API.</summary>
 public static class RaterHost
 {
     public const string DefaultUrl = "http://127.0.0.1:9464";
@@ -23,10 +24,12 @@ public static class RaterHost
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<TariffSource>();
         builder.Services.AddSingleton<RaterMetrics>();
+        builder.Services.AddUsageApi(configuration);
         builder.Services.AddHostedService<RaterWorker>();
         services?.Invoke(builder.Services);
         var app = builder.Build();
         app.MapWorkerEndpoints();
+        app.MapUsageApi();
         return app;
     }
 }

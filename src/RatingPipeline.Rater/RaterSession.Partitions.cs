@@ -22,6 +22,9 @@ internal sealed partial class RaterSession
         var numbers = partitions.Where(p => p.Topic == _topics.Cdrs).Select(p => p.Partition.Value).ToList();
         _readiness.SetNotReady($"restoring partitions {string.Join(',', numbers)}");
         RaterMetrics.SetReady(false);
+        _restoring.UnionWith(numbers);
+        PublishPartitions();
+        _endpoints.Advertise(numbers);
         foreach (var partition in numbers)
         {
             var started = Stopwatch.GetTimestamp();
@@ -29,6 +32,8 @@ internal sealed partial class RaterSession
             var profiles = RestoreProfiles(partition);
             _assigned.Add(partition);
             _ownership.Assign(partition);
+            _restoring.Remove(partition);
+            PublishPartitions();
             var elapsed = Stopwatch.GetElapsedTime(started);
             RaterMetrics.ObserveRestore(elapsed.TotalSeconds);
             _log.LogInformation("Partition {Partition} restored: {States} states, {Profiles} profiles in {Seconds:F3} s", partition, states, profiles, elapsed.TotalSeconds);
@@ -109,6 +114,8 @@ internal sealed partial class RaterSession
         }
 
         _profiles.IncrementalUnassign(dropped.Select(p => new TopicPartition(_topics.Subscribers, p)));
+        _restoring.ExceptWith(dropped);
+        PublishPartitions();
         SetStateMetrics();
         _log.LogInformation("Partitions {Partitions} dropped", string.Join(',', dropped));
     }

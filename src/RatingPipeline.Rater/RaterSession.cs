@@ -3,6 +3,7 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using RatingPipeline.Hosting;
 using RatingPipeline.Kafka;
+using RatingPipeline.Rater.Usage;
 using RatingPipeline.Rating;
 using RatingPipeline.Records;
 
@@ -38,6 +39,10 @@ internal sealed partial class RaterSession : IDisposable
     private readonly Dictionary<int, HashSet<ulong>> _statesByPartition = [];
     private readonly Dictionary<int, HashSet<ulong>> _profilesByPartition = [];
     private readonly HashSet<int> _assigned = [];
+    private readonly HashSet<int> _restoring = [];
+    private readonly UsageQueries _queries;
+    private readonly RaterEndpoints _endpoints;
+    private int _partitionCount;
 
     /// <summary>Input offsets of written checkpoints not committed yet (a commit the group refused while changing is put off).</summary>
     private readonly Dictionary<int, long> _uncommitted = [];
@@ -53,9 +58,11 @@ internal sealed partial class RaterSession : IDisposable
     private bool _abandoning;
 
     public RaterSession(RaterOptions options, KafkaOptions kafka, TopicNames topics, TariffSource tariffs, Readiness readiness,
-        RaterMetrics metrics, ILogger log)
+        RaterMetrics metrics, UsageQueries queries, RaterEndpoints endpoints, ILogger log)
     {
         _options = options;
+        _queries = queries;
+        _endpoints = endpoints;
         _topics = topics;
         _tariffs = tariffs;
         _readiness = readiness;
@@ -129,6 +136,10 @@ internal sealed partial class RaterSession : IDisposable
             CollectBatch(stop);
             RateBatch();
             AfterBatch();
+            if (_queries.HasWaiting)
+            {
+                _queries.Serve(AnswerQuery);
+            }
         }
 
         // Graceful stop: everything rated is made durable and committed; then leave the group so partitions move now.
@@ -161,6 +172,9 @@ internal sealed partial class RaterSession : IDisposable
 
         // Outputs go to the input's partition number when the counts match, so each subscriber's records stay
         // on one partition across topics (the sender relies on it); otherwise they are keyed by msisdn.
+        _partitionCount = cdrs;
+        PublishPartitions();
+
         var preserve = new[] { _topics.RatedCdrs, _topics.Reminders, _topics.CdrsDlq, _topics.Bills }.All(t => Count(t) == cdrs);
         _targets = new OutputTargets(_topics, cdrs, preserve);
     }
@@ -180,7 +194,7 @@ internal sealed partial class RaterSession : IDisposable
             wait = Math.Min(wait, untilMark > 0 && !_checkpointer.Busy ? untilMark : 5);
         }
 
-        var first = Consume(_consumer, TimeSpan.FromMilliseconds(wait));
+        var first = WaitForInput(wait);
         if (first is null)
         {
             return;
@@ -264,6 +278,51 @@ internal sealed partial class RaterSession : IDisposable
         SetStateMetrics();
         _batch.Clear();
     }
+
+    /// <summary>
+    /// The first record, waiting at most <paramref name="milliseconds"/>: in slices of <see cref="UsageQueries.IdleServeInterval"/>,
+    /// answering the usage queries that arrive meanwhile, so that an idle rater answers them at once.
+    /// </summary>
+    private ConsumeResult<byte[], byte[]>? WaitForInput(long milliseconds)
+    {
+        var slice = (long)UsageQueries.IdleServeInterval.TotalMilliseconds;
+        var deadline = Stopwatch.GetTimestamp() + (milliseconds * Stopwatch.Frequency / 1000);
+        while (true)
+        {
+            if (_queries.HasWaiting)
+            {
+                _queries.Serve(AnswerQuery);
+            }
+
+            var left = (deadline - Stopwatch.GetTimestamp()) * 1000 / Stopwatch.Frequency;
+            var record = Consume(_consumer, TimeSpan.FromMilliseconds(Math.Clamp(left, 0, slice)));
+            if (record is not null || left <= slice)
+            {
+                return record;
+            }
+        }
+    }
+
+    /// <summary>A usage query, on the rating thread between batches: the report of a subscriber whose profile is held here.</summary>
+    private QueryAnswer AnswerQuery(ulong msisdnKey)
+    {
+        foreach (var lane in _lanes)
+        {
+            if (!lane.Engine.Profiles.TryGetValue(msisdnKey, out var profile))
+            {
+                continue;
+            }
+
+            var hasState = lane.Engine.TryGetState(msisdnKey, out var state);
+            var partition = _profilesByPartition.FirstOrDefault(p => p.Value.Contains(msisdnKey)).Key;
+            return new QueryAnswer(QueryOutcome.Found, UsageReport.Build(profile, hasState, in state, lane.Engine.Tariff, partition));
+        }
+
+        return QueryAnswer.Unknown;
+    }
+
+    /// <summary>Publishes the owned and the restoring partitions to the usage query API.</summary>
+    private void PublishPartitions() => _queries.Publish(_partitionCount, _assigned, _restoring);
 
     private RatingLane LaneOf(int partition) => _lanes[partition % _lanes.Length];
 
@@ -454,6 +513,7 @@ internal sealed partial class RaterSession : IDisposable
             _checkpointer.Dispose();
         }
 
+        _queries.Close();
         _producer.Client.Flush(TimeSpan.FromSeconds(5));
         _producer.Dispose();
         _restore.Dispose();

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RatingPipeline.Hosting;
 using RatingPipeline.Kafka;
+using RatingPipeline.Rater.Usage;
 
 namespace RatingPipeline.Rater;
 
@@ -22,6 +23,8 @@ public sealed class RaterWorker(
     TariffSource tariffs,
     Readiness readiness,
     RaterMetrics metrics,
+    UsageQueries queries,
+    RaterEndpoints endpoints,
     IHostApplicationLifetime lifetime,
     ILogger<RaterWorker> log) : BackgroundService
 {
@@ -42,7 +45,7 @@ public sealed class RaterWorker(
             Exception? fault = null;
             try
             {
-                session = new RaterSession(options.Value, kafka.Value, topics.Value, tariffs, readiness, metrics, log);
+                session = new RaterSession(options.Value, kafka.Value, topics.Value, tariffs, readiness, metrics, queries, endpoints, log);
                 session.Run(stop);
             }
             catch (Exception e) when (!stop.IsCancellationRequested && e is KafkaException or InvalidOperationException)

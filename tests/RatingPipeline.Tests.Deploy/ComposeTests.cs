@@ -196,7 +196,7 @@ public sealed partial class ComposeTests
             foreach (var (topic, (partitions, configs)) in created)
             {
                 Assert.That(partitions, Is.EqualTo(6), topic);
-                Assert.That(configs["cleanup.policy"], Is.EqualTo(topic is "subscribers" or "rater-state" ? "compact" : "delete"), topic);
+                Assert.That(configs["cleanup.policy"], Is.EqualTo(topic is "subscribers" or "rater-state" or "rater-endpoints" ? "compact" : "delete"), topic);
                 Assert.That(configs["min.insync.replicas"], Is.EqualTo("1"), topic);
             }
 

@@ -100,6 +100,7 @@ public static class DemoCommand
 
         // Where this run's bills begin (an outside cluster's bills topic may hold earlier ones).
         var billsFrom = HighWatermarks(bootstrap, topics.Bills);
+        var queryToken = DemoUsageQuery.NewToken();
         var rater = RaterHost.Build([], new Dictionary<string, string?>
         {
             ["Kafka:BootstrapServers"] = bootstrap,
@@ -108,11 +109,13 @@ public static class DemoCommand
             ["Rater:InstanceId"] = "demo",
             ["Rater:GroupId"] = $"ratingpipeline-demo-{Guid.NewGuid():N}",
             ["Http:Url"] = options.HttpUrl,
+            ["Http:Auth:Token"] = queryToken,
             ["Logging:LogLevel:Default"] = "Information",
             ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
         }, LogToFile);
         await rater.StartAsync(cancel);
         Console.WriteLine($"rater metrics on {options.HttpUrl}/metrics");
+        Console.WriteLine($"usage query: {DemoUsageQuery.SampleCurl(options.HttpUrl, queryToken, SyntheticData.MsisdnOf(0))}");
 
         // The sender, delivering SMS and voice notices to a loopback gateway that counts them by idempotency key, and
         // e-mail notices to an SMTP server on a loopback port.

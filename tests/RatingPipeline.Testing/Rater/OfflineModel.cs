@@ -45,6 +45,9 @@ internal sealed class OfflineModel
         }
     }
 
+    /// <summary>The engine itself, for reading a subscriber's profile and state after a run.</summary>
+    public RatingEngine Engine => _engine;
+
     /// <summary>The tariff in force; replacing it applies from the next record on, as in the rater.</summary>
     public Tariff Tariff
     {

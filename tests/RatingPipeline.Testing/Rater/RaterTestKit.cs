@@ -56,6 +56,7 @@ internal static class TestTopics
             NoticesDlq = $"{prefix}.notices-dlq",
             Adjustments = $"{prefix}.adjustments",
             Bills = $"{prefix}.bills",
+            RaterEndpoints = $"{prefix}.rater-endpoints",
         };
         foreach (var topic in TopicSet.All(names))
         {
@@ -100,6 +101,7 @@ internal sealed class RaterSettings
         _values["Topics:NoticesDlq"] = topics.NoticesDlq;
         _values["Topics:Adjustments"] = topics.Adjustments;
         _values["Topics:Bills"] = topics.Bills;
+        _values["Topics:RaterEndpoints"] = topics.RaterEndpoints;
     }
 
     public TopicNames Topics { get; }

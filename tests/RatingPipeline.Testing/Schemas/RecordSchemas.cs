@@ -48,8 +48,9 @@ public static class RecordSchemas
     public const string Clock = "clock.schema.json";
     public const string Location = "location.schema.json";
     public const string Adjustment = "adjustment.schema.json";
+    public const string Usage = "usage.schema.json";
 
-    public static readonly string[] All = [Cdr, Subscriber, Tariff, RatedCdr, Reminder, RejectedRecord, NoticeRecord, Bill, Clock, Location, Adjustment];
+    public static readonly string[] All = [Cdr, Subscriber, Tariff, RatedCdr, Reminder, RejectedRecord, NoticeRecord, Bill, Clock, Location, Adjustment, Usage];
 
     /// <summary>The nesting bound of the rater's CDR decoder, so deep but valid records are judged alike.</summary>
     private const int MaxDepth = 256;

@@ -8,14 +8,14 @@ namespace RatingPipeline.Tests.Kafka;
 public sealed class TopicSetTests
 {
     [Test]
-    public void Default_topic_set_is_the_ten_product_topics_dead_letters_included()
+    public void Default_topic_set_is_the_eleven_product_topics_dead_letters_included()
     {
         Assert.That(
             TopicSet.All(new TopicNames()),
             Is.EqualTo(new[]
             {
                 "cdrs", "subscribers", "rater-state", "rated-cdrs", "reminders",
-                "cdrs-dlq", "notice-log", "notices-dlq", "adjustments", "bills",
+                "cdrs-dlq", "notice-log", "notices-dlq", "adjustments", "bills", "rater-endpoints",
             }));
     }
 
