@@ -116,8 +116,13 @@ public sealed class SenderKafkaTests
         ProduceReminders(cluster, [.. reminders, .. reminders.Take(6)]);
 
         Assert.That(await gateway.WaitForDeliveriesAsync(24, Patience), Is.True, $"delivered {gateway.DeliveriesByKey.Count} of 24");
+
+        // A notice's record is written to notice-log after the gateway answered: wait for all 24, then a little longer
+        // so that a twenty-fifth (a notice recorded twice) would show.
         var log = NoticeLog(cluster);
+        Assert.That(WaitFor(() => (log = NoticeLog(cluster)).Count >= 24), Is.True, $"{log.Count} of 24 notice-log records");
         await Task.Delay(500);
+        log = NoticeLog(cluster);
         Assert.Multiple(() =>
         {
             Assert.That(gateway.RequestsByKey, Has.Count.EqualTo(24));
