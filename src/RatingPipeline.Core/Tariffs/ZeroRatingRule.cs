@@ -71,7 +71,7 @@ public sealed class ZeroRatingTable
     internal const int MaxPeer = 34;
 
     /// <summary>Trie nodes and entries a walk may visit before it is given up for the bit-parallel match.</summary>
-    internal const int WorkBudget = 2048;
+    internal const int WorkBudget = 512;
 
     /// <summary>Entries ending at one node from which on their list gets a time index.</summary>
     internal const int IndexedList = 16;
@@ -538,16 +538,18 @@ internal sealed class ListTimeIndex
 /// <summary>
 /// The bounded match for a walk over budget: for each position and digit, the set of entries (one bit each, in list
 /// order) whose pattern accepts that digit there, and for each peer length the entries that can match it; the entries
-/// matching a peer are the AND of its digits' sets, read from the lowest bit up until one applies.
+/// matching a peer are the AND of its digits' sets (read row by row, a chunk of words at a time, with vector
+/// instructions), scanned from the lowest bit up until one applies.
 /// </summary>
 internal sealed class BitParallelMatch
 {
     private const int Digits = 10;
+    private const int ChunkWords = 2048; // 16 KB of the stack
 
     private readonly int[] _rule; // bit → rule index (ascending)
     private readonly int _words;
-    private readonly ulong[] _position; // ((word * MaxPeer) + position) * 10 + digit: entries that accept the digit there
-    private readonly ulong[] _length; // (word * (MaxPeer + 1)) + length: entries that accept a peer of that length
+    private readonly ulong[] _position; // (((position * 10) + digit) * words) + word: entries that accept the digit there
+    private readonly ulong[] _length; // (length * words) + word: entries that accept a peer of that length
 
     public BitParallelMatch(ZeroRatingRule[] rules, int[] ofType)
     {
@@ -570,7 +572,7 @@ internal sealed class BitParallelMatch
             var bit = 1UL << (b & 63);
             for (var length = body; length <= (star ? MaxPeer : body); length++)
             {
-                _length[(word * (MaxPeer + 1)) + length] |= bit;
+                _length[(length * _words) + word] |= bit;
             }
 
             for (var at = 0; at < MaxPeer; at++)
@@ -579,7 +581,7 @@ internal sealed class BitParallelMatch
                 {
                     if (at < body ? pattern[at] == 'x' || pattern[at] - '0' == d : star)
                     {
-                        _position[(((word * MaxPeer) + at) * Digits) + d] |= bit;
+                        _position[(((at * Digits) + d) * _words) + word] |= bit;
                     }
                 }
             }
@@ -588,29 +590,49 @@ internal sealed class BitParallelMatch
 
     public int Match(ZeroRatingRule[] rules, ReadOnlySpan<byte> peer, CdrType type, long startTicks, int zone)
     {
-        // Word by word: one word's sets for every position and digit lie together (2.7 KB).
-        const int MaxPeer = ZeroRatingTable.MaxPeer;
-        for (var word = 0; word < _words; word++)
+        Span<ulong> chunk = stackalloc ulong[Math.Min(_words, ChunkWords)];
+        for (var first = 0; first < _words; first += ChunkWords)
         {
-            var bits = _length[(word * (MaxPeer + 1)) + peer.Length];
-            var sets = _position.AsSpan(word * MaxPeer * Digits, MaxPeer * Digits);
-            for (var at = 0; at < peer.Length && bits != 0; at++)
+            var words = Math.Min(ChunkWords, _words - first);
+            var bits = chunk[..words];
+            _length.AsSpan((peer.Length * _words) + first, words).CopyTo(bits);
+            for (var at = 0; at < peer.Length; at++)
             {
-                bits &= sets[(at * Digits) + (peer[at] - '0')];
+                var row = _position.AsSpan((((at * Digits) + (peer[at] - '0')) * _words) + first, words);
+                And(bits, row);
             }
 
-            while (bits != 0)
+            for (var word = 0; word < words; word++)
             {
-                var rule = _rule[(word << 6) + System.Numerics.BitOperations.TrailingZeroCount(bits)];
-                if (rules[rule].AppliesTo(type, startTicks, zone))
+                for (var set = bits[word]; set != 0; set &= set - 1)
                 {
-                    return rule;
+                    var rule = _rule[((first + word) << 6) + System.Numerics.BitOperations.TrailingZeroCount(set)];
+                    if (rules[rule].AppliesTo(type, startTicks, zone))
+                    {
+                        return rule;
+                    }
                 }
-
-                bits &= bits - 1;
             }
         }
 
         return -1;
+    }
+
+    private static void And(Span<ulong> bits, ReadOnlySpan<ulong> row)
+    {
+        var i = 0;
+        if (System.Numerics.Vector.IsHardwareAccelerated)
+        {
+            var width = System.Numerics.Vector<ulong>.Count;
+            for (; i + width <= bits.Length; i += width)
+            {
+                (new System.Numerics.Vector<ulong>(bits[i..]) & new System.Numerics.Vector<ulong>(row[i..])).CopyTo(bits[i..]);
+            }
+        }
+
+        for (; i < bits.Length; i++)
+        {
+            bits[i] &= row[i];
+        }
     }
 }

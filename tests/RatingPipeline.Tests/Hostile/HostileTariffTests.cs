@@ -154,7 +154,7 @@ public sealed class HostileTariffTests
         var tariff = TariffLoader.Load(Encoding.UTF8.GetBytes(json));
         var loadTime = watch.Elapsed;
 
-        const int Cdrs = 200;
+        const int Cdrs = 2_000;
         var (rated, zeroRated, perSecond) = Rate(tariff, Cdrs, "voice", _ => new string('0', 17));
         TestContext.Out.WriteLine($"{shape}: {Patterns:N0} entries loaded in {loadTime.TotalMilliseconds:N0} ms; {Cdrs} voice CDRs rated at {perSecond:N0} CDRs/s, "
             + $"{zeroRated} zero-rated, {tariff.ZeroRating.FallbackCount} walks given up for the bit-parallel match");
