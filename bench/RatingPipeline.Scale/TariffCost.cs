@@ -51,6 +51,10 @@ internal static class TariffCost
             ("100,000 patterns of 17 × '0' or 'x' (branching)", Adversarial(demo, k => new string([.. Enumerable.Range(0, 17).Select(bit => ((k >> bit) & 1) == 0 ? '0' : 'x')]), "2010-01-01T00:00:00+08:00")),
             ("100,000 patterns sharing prefixes 13/138/1380 (every length 12-20)", Adversarial(demo, k => "1380" + (k % 1000).ToString("D3", Invariant) + new string('x', 5 + (k % 9)) + (k % 7 == 0 ? "*" : ""), "2010-01-01T00:00:00+08:00")),
             ("100,000 wildcard-only patterns (x…x, x…x*), voice and SMS, in force from 2030", Adversarial(demo, k => new string('x', 1 + (k % 20)) + (k % 2 == 0 ? "*" : ""), "2030-01-01T00:00:00+08:00")),
+            ("100,000 patterns of 17 × '0' or 'x', dates interleaved by the last character (2012 only / from 2030)", Adversarial(demo,
+                k => new string([.. Enumerable.Range(0, 17).Select(bit => ((k >> bit) & 1) == 0 ? '0' : 'x')]),
+                k => ((k >> 16) & 1) == 0 ? new DateTime(2012, 1, 1) : new DateTime(2030, 1, 1),
+                k => ((k >> 16) & 1) == 0 ? new DateTime(2013, 1, 1) : new DateTime(2100, 1, 1))),
         ];
         long? reference = null;
         foreach (var (name, bytes) in variants)
@@ -98,7 +102,13 @@ internal static class TariffCost
     /// and shared-prefix lists, longer than any peer of theirs) or that are not in force yet (the wildcard-only list,
     /// which would match every peer), so the stream rates exactly as with the demo's ten.
     /// </summary>
-    private static byte[] Adversarial(byte[] demo, Func<int, string> pattern, string from)
+    private static byte[] Adversarial(byte[] demo, Func<int, string> pattern, string from) => Adversarial(demo, pattern, _ => from, null);
+
+    /// <summary>The same with a window of dates per entry.</summary>
+    private static byte[] Adversarial(byte[] demo, Func<int, string> pattern, Func<int, DateTime> from, Func<int, DateTime> to) =>
+        Adversarial(demo, pattern, k => from(k).ToString("yyyy-MM-dd'T'HH:mm:ss'+08:00'", Invariant), k => to(k).ToString("yyyy-MM-dd'T'HH:mm:ss'+08:00'", Invariant));
+
+    private static byte[] Adversarial(byte[] demo, Func<int, string> pattern, Func<int, string> from, Func<int, string>? to)
     {
         var document = JsonNode.Parse(demo)!.AsObject();
         var entries = document["zeroRated"]!.AsArray();
@@ -108,9 +118,13 @@ internal static class TariffCost
             {
                 ["pattern"] = pattern(k),
                 ["types"] = new JsonArray("voice", "sms"),
-                ["from"] = from,
+                ["from"] = from(k),
                 ["reason"] = $"adversarial-{k}",
             });
+            if (to is not null)
+            {
+                entries[^1]!["to"] = to(k);
+            }
         }
 
         return System.Text.Encoding.UTF8.GetBytes(document.ToJsonString());

@@ -134,6 +134,39 @@ public sealed class HostileTariffTests
         Assert.That(zeroRated, Is.EqualTo(expectedZeroRated));
     }
 
+    /// <summary>
+    /// Two lists that defeat pruning by subtree. "miss-last": 100,000 patterns of 16 × '0' or 'x' and a final '1' —
+    /// the peer 0…0 (17 digits) follows both edges at every level and misses at the last digit, so no subtree can be
+    /// skipped; the walk is given up after its budget for the bit-parallel match. "windows": 100,000 entries of one
+    /// pattern (x…x, 17), each in force on one day of its own, every other day from 2020 on; a CDR on a day between
+    /// them matches the pattern and no entry applies — the list's time index finds that without reading the entries.
+    /// Both rate every CDR (no time is asserted; the tariff-size benchmark measures them) and report no entry.
+    /// </summary>
+    [TestCase("miss-last")]
+    [TestCase("windows")]
+    public void Lists_that_defeat_pruning_by_subtree_are_matched_in_bounded_work(string shape)
+    {
+        var entries = Enumerable.Range(0, Patterns).Select(k => shape == "miss-last"
+            ? $"{{\"pattern\":\"{new string([.. Enumerable.Range(0, 16).Select(bit => ((k >> bit) & 1) == 0 ? '0' : 'x')])}1\",\"types\":[\"voice\"],\"from\":\"2012-05-20T00:00:00+08:00\",\"reason\":\"r{k}\"}},"
+            : $"{{\"pattern\":\"{new string('x', 17)}\",\"types\":[\"voice\"],\"from\":\"{new DateTime(2020, 1, 1).AddDays(2 * k):yyyy-MM-dd}T00:00:00+08:00\",\"to\":\"{new DateTime(2020, 1, 1).AddDays((2 * k) + 1):yyyy-MM-dd}T00:00:00+08:00\",\"reason\":\"r{k}\"}},");
+        var json = Demo.Replace("\"zeroRated\": [", "\"zeroRated\": [" + string.Concat(entries), StringComparison.Ordinal);
+        var watch = Stopwatch.StartNew();
+        var tariff = TariffLoader.Load(Encoding.UTF8.GetBytes(json));
+        var loadTime = watch.Elapsed;
+
+        const int Cdrs = 2_000;
+        var (rated, zeroRated, perSecond) = Rate(tariff, Cdrs, "voice", _ => new string('0', 17));
+        TestContext.Out.WriteLine($"{shape}: {Patterns:N0} entries loaded in {loadTime.TotalMilliseconds:N0} ms; {Cdrs} voice CDRs rated at {perSecond:N0} CDRs/s, "
+            + $"{zeroRated} zero-rated, {tariff.ZeroRating.FallbackCount} walks given up for the bit-parallel match");
+        Assert.Multiple(() =>
+        {
+            Assert.That(rated, Is.EqualTo(Cdrs));
+            Assert.That(zeroRated, Is.Zero);
+            Assert.That(tariff.ZeroRating.FallbackCount, shape == "miss-last" ? Is.EqualTo(Cdrs) : Is.Zero,
+                shape == "miss-last" ? "every walk is over budget" : "the time index answers without a long walk");
+        });
+    }
+
     /// <summary>Rates <paramref name="count"/> SMS CDRs (peer by index) for 100 subscribers; returns rated, zero-rated and CDRs per second.</summary>
     private static (long Rated, long ZeroRated, double PerSecond) RateSms(Tariff tariff, int count, Func<int, string> peer) => Rate(tariff, count, "sms", peer);
 

@@ -16,12 +16,14 @@ public sealed class ZeroRatingTableTests
     private const int Zones = 5;
     private static readonly long Day = TimeSpan.TicksPerDay;
 
-    [TestCase(1, 40)]
-    [TestCase(2, 400)]
-    [TestCase(3, 4_000)]
-    [TestCase(4, 400)]
-    [TestCase(5, 40)]
-    public void The_table_reports_what_a_plain_scan_of_the_list_reports(int seed, int count)
+    [TestCase(1, 40, ZeroRatingTable.WorkBudget, ZeroRatingTable.IndexedList)]
+    [TestCase(2, 400, ZeroRatingTable.WorkBudget, ZeroRatingTable.IndexedList)]
+    [TestCase(3, 4_000, ZeroRatingTable.WorkBudget, ZeroRatingTable.IndexedList)]
+    [TestCase(4, 400, ZeroRatingTable.WorkBudget, ZeroRatingTable.IndexedList)]
+    [TestCase(5, 40, ZeroRatingTable.WorkBudget, ZeroRatingTable.IndexedList)]
+    [TestCase(6, 400, 3, 2, TestName = "The bit-parallel match and the list time indexes report what a plain scan reports")]
+    [TestCase(7, 4_000, 40, 1, TestName = "Walks given up part way report what a plain scan reports")]
+    public void The_table_reports_what_a_plain_scan_of_the_list_reports(int seed, int count, int workBudget, int indexedList)
     {
         var random = new Random(seed);
         var rules = Enumerable.Range(0, count).Select(_ => RandomRule(random)).ToList();
@@ -40,7 +42,7 @@ public sealed class ZeroRatingTableTests
                 : near with { Reason = $"other-dates-{i}", ToTicks = near.FromTicks + (random.Next(1, 400) * Day), To = "to" });
         }
 
-        var table = new ZeroRatingTable(rules);
+        var table = new ZeroRatingTable(rules, workBudget, indexedList);
         var lookups = 0;
         var matched = 0;
         for (var i = 0; i < 20_000; i++)
@@ -59,8 +61,12 @@ public sealed class ZeroRatingTableTests
             }
         }
 
-        TestContext.Out.WriteLine($"{rules.Count} entries, {lookups} lookups, {matched} matched");
+        TestContext.Out.WriteLine($"{rules.Count} entries, {lookups} lookups, {matched} matched, {table.FallbackCount} bit-parallel");
         Assert.That(matched, Is.GreaterThan(lookups / 20), "the peers reach entries often enough to test the order");
+        if (workBudget < ZeroRatingTable.WorkBudget)
+        {
+            Assert.That(table.FallbackCount, Is.InRange(1, lookups - 1), "some walks, not all, were given up for the bit-parallel match");
+        }
     }
 
     private static ZeroRatingRule RandomRule(Random random)
