@@ -44,6 +44,8 @@ internal sealed class BatchOutputs
     public int Fees;
     public int Bills;
     public int Skipped;
+    public int Located;
+    public int Clocks;
     public readonly int[] Rejected = new int[8];
     public readonly int[] Reminders = new int[ReminderKinds];
     public int[] ZeroRated = new int[8];
@@ -61,7 +63,7 @@ internal sealed class BatchOutputs
     {
         Bytes.ResetWrittenCount();
         Records.Clear();
-        Rated = Fees = Bills = Skipped = 0;
+        Rated = Fees = Bills = Skipped = Located = Clocks = 0;
         Array.Clear(Rejected);
         Array.Clear(Reminders);
         Array.Clear(ZeroRated);

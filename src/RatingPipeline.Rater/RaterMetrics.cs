@@ -14,6 +14,8 @@ public sealed class RaterMetrics
     private static readonly Counter Consumed = Metrics.CreateCounter("ratingpipeline_cdrs_consumed_total", "CDR records consumed from the cdrs topic.");
     private static readonly Counter RatedCounter = Metrics.CreateCounter("ratingpipeline_cdrs_rated_total", "CDRs rated (accepted), zero-rated included.");
     private static readonly Counter SkippedCounter = Metrics.CreateCounter("ratingpipeline_cdrs_skipped_total", "CDRs skipped on reprocessing because the subscriber's state already holds them.");
+    private static readonly Counter LocatedCounter = Metrics.CreateCounter("ratingpipeline_location_records_total", "Location records accepted (a subscriber registering in a network; no rated record).");
+    private static readonly Counter ClocksCounter = Metrics.CreateCounter("ratingpipeline_clock_records_total", "Clock records applied.");
     private static readonly Counter RejectedCounter = Metrics.CreateCounter("ratingpipeline_cdrs_rejected_total", "CDRs rejected to the dead-letter topic, by reason.", "reason");
     private static readonly Counter ZeroRatedCounter = Metrics.CreateCounter("ratingpipeline_cdrs_zero_rated_total", "CDRs zero-rated, by rule reason.", "rule");
     private static readonly Counter BillsCounter = Metrics.CreateCounter("ratingpipeline_bills_total", "Bills of closed billing cycles written to the bills topic.");
@@ -65,6 +67,8 @@ public sealed class RaterMetrics
         BillsCounter.Inc(0);
         FeesCounter.Inc(0);
         SkippedCounter.Inc(0);
+        LocatedCounter.Inc(0);
+        ClocksCounter.Inc(0);
         TariffRefusals.Inc(0);
         TariffReloads.Inc(0);
         Retroactive.Inc(0);
@@ -92,11 +96,13 @@ public sealed class RaterMetrics
         }
     }
 
-    /// <summary>Adds what one lane counted in a batch (rated, skipped, rejected, zero-rated, reminders, bills, fees).</summary>
+    /// <summary>Adds what one lane counted in a batch (rated, skipped, located, clocks, rejected, zero-rated, reminders, bills, fees).</summary>
     internal void CountBatch(BatchOutputs batch)
     {
         Add(RatedCounter, batch.Rated);
         Add(SkippedCounter, batch.Skipped);
+        Add(LocatedCounter, batch.Located);
+        Add(ClocksCounter, batch.Clocks);
         Add(FeesCounter, batch.Fees);
         Add(BillsCounter, batch.Bills);
         for (var reason = 1; reason < _rejected.Length; reason++)
@@ -191,12 +197,14 @@ public sealed class RaterMetrics
         Lag.GetAllLabelValues().Sum(labels => (long)Lag.WithLabels(labels).Value),
         Ready.Value > 0,
         (long)BillsCounter.Value,
-        (long)FeesCounter.Value);
+        (long)FeesCounter.Value,
+        (long)LocatedCounter.Value,
+        (long)ClocksCounter.Value);
 }
 
 /// <summary>A snapshot of the rater's counters.</summary>
 public sealed record RaterTotals(long Consumed, long Rated, long Skipped, IReadOnlyDictionary<string, long> RejectedByReason,
-    IReadOnlyDictionary<string, long> RemindersByKind, long Lag, bool Ready, long Bills, long Fees)
+    IReadOnlyDictionary<string, long> RemindersByKind, long Lag, bool Ready, long Bills, long Fees, long Located = 0, long Clocks = 0)
 {
     public long Rejected => RejectedByReason.Values.Sum();
 

@@ -50,9 +50,17 @@ internal sealed class RatingLane
             var offset = record.Offset.Value;
             Outputs.From(partition, offset, record.Message.Key);
             // A clock applies to the subscribers whose profiles are in the same-numbered subscribers partition.
-            if (Engine.Process(record.Message.Value ?? [], ref sink, offset, clockGroup: partition) == RatingResult.Skipped)
+            switch (Engine.Process(record.Message.Value ?? [], ref sink, offset, clockGroup: partition))
             {
-                Outputs.Skipped++;
+                case RatingResult.Skipped:
+                    Outputs.Skipped++;
+                    break;
+                case RatingResult.Located:
+                    Outputs.Located++;
+                    break;
+                case RatingResult.Clock:
+                    Outputs.Clocks++;
+                    break;
             }
 
             if (_changed.Count > 0)

@@ -230,6 +230,9 @@ public static class DemoCommand
             Console.WriteLine($"  bill {bill.Msisdn} cycle {bill.Cycle} ({bill.Plan}): total {Yuan(bill.Total)} = usage {Yuan(bill.Usage)} + fees {Yuan(bill.Fees)} "
                 + $"+ top-up {Yuan(bill.TopUp)} yuan");
         }
+        // Every record consumed is accounted for: rated, rejected, a location record, a clock, or one already applied.
+        Console.WriteLine($"records consumed: {final.Consumed} = {final.Rated} rated + {final.Rejected} rejected + {final.Located} location records "
+            + $"+ {final.Clocks} clocks + {final.Skipped} already applied{(final.Consumed == final.Rated + final.Rejected + final.Located + final.Clocks + final.Skipped ? "" : " (do not add up: see the log)")}");
         Console.WriteLine($"{produced} cdrs, {final.Rated} rated, {final.Rejected} rejected, {final.Reminders} reminders");
         return final.Consumed >= produced + clocks ? 0 : 1;
     }

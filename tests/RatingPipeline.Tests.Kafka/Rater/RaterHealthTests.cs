@@ -101,7 +101,13 @@ public sealed class RaterHealthTests
         Assert.That(await Body(settings, "/healthz/ready"), Is.EqualTo("ready\n"));
 
         // Traffic, so that the per-batch and per-partition families have samples; then every family is there.
-        var cdrs = RecordKeys.Lines(Path.Combine(example, "cdrs.jsonl"));
+        // With a location record and a clock, so that every kind of record is counted.
+        List<byte[]> cdrs =
+        [
+            .. RecordKeys.Lines(Path.Combine(example, "cdrs.jsonl")),
+            """{"id":"loc-1","type":"location","msisdn":"8613800000001","start":"2026-12-10T08:00:00+08:00","visitedMcc":"454"}"""u8.ToArray(),
+            """{"type":"clock","at":"2026-12-11T00:00:00+08:00"}"""u8.ToArray(),
+        ];
         Kcat.Produce(_cluster.BootstrapServers, topics.Cdrs, cdrs.Select(c => (RecordKeys.Of(c), Encoding.UTF8.GetString(c))));
         using (var progress = new GroupProgress(_cluster.BootstrapServers, settings.GroupId, topics.Cdrs, _cluster.Partitions))
         {
@@ -115,6 +121,12 @@ public sealed class RaterHealthTests
         Assert.That(families.Where(f => !Present(scrape)(f)), Is.Empty, "families missing from /metrics");
         Assert.That(complete, Is.True);
         Assert.That(scrape.Value("ratingpipeline_cdrs_consumed_total"), Is.EqualTo(cdrs.Count));
+        Assert.That(scrape.Value("ratingpipeline_location_records_total"), Is.EqualTo(1));
+        Assert.That(scrape.Value("ratingpipeline_clock_records_total"), Is.EqualTo(1));
+        var rejected = scrape.Samples.Where(s => s.Name == "ratingpipeline_cdrs_rejected_total").Sum(s => s.Value);
+        Assert.That(scrape.Value("ratingpipeline_cdrs_rated_total") + rejected + scrape.Value("ratingpipeline_location_records_total")
+            + scrape.Value("ratingpipeline_clock_records_total") + scrape.Value("ratingpipeline_cdrs_skipped_total"), Is.EqualTo(cdrs.Count),
+            "every record consumed is rated, rejected, a location record, a clock or one already applied");
         Assert.That(scrape.Families["ratingpipeline_batch_duration_seconds"], Is.EqualTo("histogram"));
     }
 
