@@ -3,9 +3,10 @@
 # generates a synthetic data set once (100,000 subscribers, 1,000,000 CDRs, seed 42), then for each run rates it with
 # one lane and with the default lanes (one per core) back to back, and prints CDRs/s per run and the medians, with the
 # I/O floor of the same file (`wc -l`, `cat > /dev/null`) measured in the same run, checks that both give the same
-# bytes in every output file, and times the start: a 1-CDR run with the small tariff of the worked example.
+# bytes in every output file, and times the start (a 1-CDR run with the small tariff of the worked example) and the
+# profile load (a 1-CDR run with 1,000,000 subscribers, less the start).
 #   bench/rate-throughput.sh            # RUNS=5 SUBSCRIBERS=100000 CDRS=1000000 SEED=42 by default
-#   RUNS=3 CDRS=200000 bench/rate-throughput.sh
+#   RUNS=3 CDRS=200000 PROFILES=100000 bench/rate-throughput.sh
 #   KEEP=1 bench/rate-throughput.sh     # keep the data set and outputs (path printed)
 #   R2R=0 bench/rate-throughput.sh      # the plain build output instead of the ReadyToRun publish
 set -euo pipefail
@@ -13,6 +14,7 @@ set -euo pipefail
 runs="${RUNS:-5}"
 subscribers="${SUBSCRIBERS:-100000}"
 cdrs="${CDRS:-1000000}"
+profiles="${PROFILES:-1000000}"
 seed="${SEED:-42}"
 target="${TARGET:-1000000}"
 
@@ -93,8 +95,34 @@ for _ in 1 2 3 4 5; do
         --cdrs "$work/one.jsonl" --out "$work/out-one" --no-progress)
     starts+=("$wall")
 done
+start=$(printf '%s\n' "${starts[@]}" | median)
 echo
-echo "start (1 CDR, the worked example's tariff): median of 5 $(printf '%s\n' "${starts[@]}" | median) s  [${starts[*]}]"
+echo "start (1 CDR, the worked example's tariff): median of 5 $start s  [${starts[*]}]"
+
+# Profile load: one CDR against a set of $PROFILES subscribers (generated with the same seed), less the start above
+# (median of 5), beside `wc -l` of the same subscriber file.
+"$ratingctl" generate --subscribers "$profiles" --cdrs 1 --seed "$seed" --out "$work/profiles" > /dev/null
+profiles_file="$work/profiles/subscribers.jsonl"
+profile_count=$(wc -l < "$profiles_file")
+head -1 "$work/profiles/cdrs.jsonl" > "$work/one-of-set.jsonl"
+loads=()
+for _ in 1 2 3 4 5; do
+    rm -rf "$work/out-profiles"
+    read -r wall _ _ _ < <(measure "$ratingctl" rate --tariff "$work/profiles/tariff.json" --subscribers "$profiles_file" \
+        --cdrs "$work/one-of-set.jsonl" --out "$work/out-profiles" --no-progress --lanes 1)
+    loads+=("$wall")
+done
+walls=()
+for _ in 1 2 3; do
+    read -r wall _ _ _ < <(measure wc -l "$profiles_file")
+    walls+=("$wall")
+done
+load=$(printf '%s\n' "${loads[@]}" | median)
+wc_wall=$(printf '%s\n' "${walls[@]}" | median)
+awk -v n="$profile_count" -v l="$load" -v s="$start" -v w="$wc_wall" 'BEGIN {
+    net = l - s; if (net < 0.001) net = 0.001; if (w < 0.001) w = 0.001
+    printf "profile load (%d profiles): 1-CDR run median of 5 %.3f s, less the start %.3f s = %.3f s: %.0f profiles/s; wc -l of the file %.3f s (%.0f lines/s); target 1000000 profiles/s: %s\n",
+        n, l, s, net, n / net, w, n / w, (n / net >= 1000000 ? "MET" : "MISSED") }'
 
 # Prints "wall user sys rss summary" of one rate run with the given lanes into "$work/out-$lanes".
 rate_run() {
@@ -134,3 +162,20 @@ median_one=$(printf '%s\n' "${ones[@]}" | median)
 median_rate=$(printf '%s\n' "${rates[@]}" | median)
 awk -v o="$median_one" -v m="$median_rate" -v t="$target" -v l="$lanes" 'BEGIN {
     printf "median, 1 lane: %.0f CDR/s\nmedian, %d lanes: %.0f CDR/s (%.2f x one lane); target %d CDR/s: %s\n", o, l, m, m / o, t, (m >= t ? "MET" : "MISSED") }'
+
+# What the JIT costs: the one-lane run as published (ReadyToRun: methods compiled ahead of time) against the same run
+# with DOTNET_ReadyToRun=0 (every method, the framework's included, compiled at run time), 3 pairs alternating.
+if [[ "${R2R:-1}" == 1 ]]; then
+    jit_on=()
+    jit_off=()
+    for _ in 1 2 3; do
+        read -r wall user sys _ _ < <(rate_run 1)
+        jit_on+=("$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')")
+        read -r wall user sys _ _ < <(DOTNET_ReadyToRun=0 rate_run 1)
+        jit_off+=("$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')")
+    done
+    on=$(printf '%s\n' "${jit_on[@]}" | median)
+    off=$(printf '%s\n' "${jit_off[@]}" | median)
+    awk -v on="$on" -v off="$off" 'BEGIN {
+        printf "JIT: one lane, CPU median of 3: ReadyToRun %.2f s, everything compiled at run time %.2f s: the JIT costs about %.2f s of CPU on this run without ReadyToRun\n", on, off, off - on }'
+fi
