@@ -4,12 +4,12 @@
 # a summary into OUT (default: a new folder under /tmp) and prints where.
 #   bench/run-all.sh                 # everything, full sizes (about an hour on a 2-core machine)
 #   QUICK=1 bench/run-all.sh         # smaller sizes and shorter runs (about 15 minutes)
-#   STEPS="scale faults" bench/run-all.sh   # a subset: micro alloc rate scale faults
+#   STEPS="scale faults" bench/run-all.sh   # a subset: micro alloc rate rerate scale faults
 set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out="${OUT:-$(mktemp -d "${TMPDIR:-/tmp}/ratingpipeline-bench.XXXXXX")}"
-steps="${STEPS:-micro alloc rate scale faults}"
+steps="${STEPS:-micro alloc rate rerate scale faults}"
 quick="${QUICK:-0}"
 mkdir -p "$out"
 cd "$root"
@@ -52,6 +52,13 @@ for step in $steps; do
             else
                 run rate bench/rate-throughput.sh
             fi ;;
+        rerate)
+            # ratingctl rerate end to end, one lane against one per core.
+            if [[ "$quick" == 1 ]]; then
+                run rerate env RUNS=3 CDRS=200000 SUBSCRIBERS=20000 bench/rerate-throughput.sh
+            else
+                run rerate bench/rerate-throughput.sh
+            fi ;;
         scale)
             # State memory, restore time, Kafka throughput against passthrough and kcat, latency, tariff size.
             if [[ "$quick" == 1 ]]; then
@@ -67,7 +74,7 @@ for step in $steps; do
                 run faults dotnet bench/RatingPipeline.FaultSuite/bin/Release/net10.0/RatingPipeline.FaultSuite.dll --mode full --work-dir "$out/faults"
             fi ;;
         *)
-            echo "unknown step '$step' (micro alloc rate scale faults)" >&2
+            echo "unknown step '$step' (micro alloc rate rerate scale faults)" >&2
             exit 2 ;;
     esac
 done

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using RatingPipeline.Cli.Commands;
-using RatingPipeline.Lanes;
 
 namespace RatingPipeline.Cli;
 
@@ -39,18 +38,7 @@ public static class Program
         var cdrs = new Option<string>("--cdrs") { Description = "CDRs, JSON Lines, in arrival order", Required = true };
         var output = new Option<string>("--out") { Description = "Output folder for rated.jsonl, reminders.jsonl, rejected.jsonl", Required = true };
         var noProgress = new Option<bool>("--no-progress") { Description = "Never draw a progress bar" };
-        var lanes = new Option<int>("--lanes")
-        {
-            Description = "Rating lanes: threads that each rate their share of the subscribers (default: one per core); the outputs are the same for any number",
-            DefaultValueFactory = _ => 0,
-        };
-        lanes.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<int>() is < 0 or > LaneRouter.MaxLanes)
-            {
-                result.AddError($"--lanes must be between 1 and {LaneRouter.MaxLanes} (0: one per core)");
-            }
-        });
+        var lanes = LanesOption.Create("rate");
         var command = new Command("rate", "Rate a CDR file offline, exactly as the Kafka rater would.")
         {
             tariff, subscribers, cdrs, output, noProgress, lanes,

@@ -7,8 +7,9 @@ using RatingPipeline.Tariffs;
 namespace RatingPipeline.Cli.Commands;
 
 /// <summary>Options of <c>ratingctl audit zero-rating</c>.</summary>
+/// <remarks><c>Lanes</c>: audit lanes (threads, each with its share of the subscribers), 0 for one per core; the report is the same for any number.</remarks>
 public sealed record ZeroRatingAuditOptions(string Rated, string Month, string Out, int Sample = 100, int Seed = 1, string? Tariff = null, string? Cdrs = null,
-    string? Adjustments = null);
+    string? Adjustments = null, int Lanes = 0);
 
 /// <summary>
 /// <c>ratingctl audit zero-rating</c>: the monthly zero-rating report — counts per rule and per local day, the
@@ -46,7 +47,8 @@ public static class AuditCommand
             Description = "The adjustment ledger (adjustments.jsonl): its entries naming a CDR of the month (goodwill credits, re-rating adjustments) are counted; in topic mode the adjustments topic when not given",
         };
         var output = new Option<string>("--out") { Description = $"Output folder for {SampleFile}, {SummaryTextFile}, {SummaryJsonFile}", Required = true };
-        var zeroRating = new Command("zero-rating", ZeroRatingHelp) { rated, fromTopic, bootstrap, month, sample, seed, tariff, cdrs, adjustments, output };
+        var lanes = LanesOption.Create("audit");
+        var zeroRating = new Command("zero-rating", ZeroRatingHelp) { rated, fromTopic, bootstrap, month, sample, seed, tariff, cdrs, adjustments, output, lanes };
         zeroRating.SetAction(async (result, cancel) =>
         {
             var ratedPath = result.GetValue(rated);
@@ -96,7 +98,7 @@ public static class AuditCommand
 
             return await RunZeroRatingAsync(
                 new ZeroRatingAuditOptions(ratedPath, result.GetValue(month)!, outDir, result.GetValue(sample), result.GetValue(seed), result.GetValue(tariff), cdrsPath,
-                    ledgerPath),
+                    ledgerPath, result.GetValue(lanes)),
                 Console.Out, Console.Error, cancel);
         });
         return new Command("audit", "Audit reports over rated records.") { zeroRating };
@@ -146,7 +148,7 @@ public static class AuditCommand
             }
         }
 
-        var audit = new ZeroRatingAudit(year, month, tariff, options.Sample, options.Seed);
+        var audit = new ZeroRatingAuditLanes(year, month, tariff, options.Sample, options.Seed, LanesOption.Resolve(options.Lanes));
         try
         {
             if (options.Adjustments is not null)
@@ -154,10 +156,7 @@ public static class AuditCommand
                 audit.AddLedger(AdjustmentJson.ReadFile(options.Adjustments));
             }
 
-            foreach (var (line, record) in RatedRecordReader.ReadFileWithLines(options.Rated))
-            {
-                audit.Add(record, line);
-            }
+            await Task.Run(() => audit.ReadRated(options.Rated, cancel), cancel);
         }
         catch (RatedFileException e)
         {
@@ -172,7 +171,7 @@ public static class AuditCommand
 
         if (options.Cdrs is not null && audit.WantsCdrs)
         {
-            await LineReader.ReadLinesAsync(options.Cdrs, audit.OfferCdr, null, cancel);
+            await Task.Run(() => audit.OfferCdrs(options.Cdrs, cancel), cancel);
         }
 
         var report = audit.Report();

@@ -57,7 +57,7 @@ public static class RateCommand
         TextWriter stderr, CancellationToken cancel)
     {
         var size = new FileInfo(options.Cdrs).Length;
-        var lanes = new RatingLanes(tariff, profiles, options.Lanes > 0 ? options.Lanes : RatingLanes.DefaultLanes, size);
+        var lanes = new RatingLanes(tariff, profiles, LanesOption.Resolve(options.Lanes), size);
 
         Directory.CreateDirectory(options.Out);
         await using var rated = new ChunkedFileWriter(Path.Combine(options.Out, "rated.jsonl"));

@@ -10,9 +10,11 @@ namespace RatingPipeline.Cli.Commands;
 
 /// <summary>
 /// Options of <c>ratingctl rerate</c>. <c>ProfileLines</c>: whether profile lines in the CDR file replace profiles (an
-/// offline run's file); false for a stream read from the cdrs topic, where the rater rejected them.
+/// offline run's file); false for a stream read from the cdrs topic, where the rater rejected them. <c>Lanes</c>: re-rating
+/// lanes (threads, each with its share of the subscribers), 0 for one per core; the outputs are the same for any number.
 /// </summary>
-public sealed record RerateOptions(string Tariff, string Subscribers, string Rated, string Cdrs, string Out, IReadOnlySet<string>? Cycles = null, bool ProfileLines = true);
+public sealed record RerateOptions(string Tariff, string Subscribers, string Rated, string Cdrs, string Out, IReadOnlySet<string>? Cycles = null, bool ProfileLines = true,
+    int Lanes = 0);
 
 /// <summary>
 /// <c>ratingctl rerate</c>: re-rates already-rated CDRs under a newer tariff (e.g. after Apple activation ports
@@ -47,9 +49,10 @@ public static class RerateCommand
         {
             Description = "Re-rate only these billing cycles, by name: yyyy-MM-dd[,yyyy-MM-dd…] (CDRs of other cycles are left out of the replay)",
         };
+        var lanes = LanesOption.Create("re-rate");
         var command = new Command("rerate", "Re-rate already-rated CDRs under a newer tariff and write the adjustments (credits and debits) per CDR.")
         {
-            tariff, subscribers, rated, cdrs, fromTopic, bootstrap, output, cycles,
+            tariff, subscribers, rated, cdrs, fromTopic, bootstrap, output, cycles, lanes,
         };
         command.SetAction(async (result, cancel) =>
         {
@@ -82,7 +85,7 @@ public static class RerateCommand
                 return 2;
             }
 
-            return await RunAsync(new RerateOptions(result.GetValue(tariff)!, s, r, c, outDir, chosen), Console.Out, Console.Error, cancel);
+            return await RunAsync(new RerateOptions(result.GetValue(tariff)!, s, r, c, outDir, chosen, Lanes: result.GetValue(lanes)), Console.Out, Console.Error, cancel);
         });
         return command;
     }
@@ -169,14 +172,12 @@ public static class RerateCommand
 
         Directory.CreateDirectory(options.Out);
         var adjustmentsPath = Path.Combine(options.Out, AdjustmentsFile);
-        Rerater rerater;
+        RerateLanes rerater;
         try
         {
-            rerater = new Rerater(tariff, profiles, new AdjustmentLedger(AdjustmentJson.ReadFile(adjustmentsPath)), options.Cycles, options.ProfileLines);
-            foreach (var record in RatedRecordReader.ReadFile(options.Rated, includeFees: true))
-            {
-                rerater.AddRated(record);
-            }
+            rerater = new RerateLanes(tariff, profiles, new AdjustmentLedger(AdjustmentJson.ReadFile(adjustmentsPath)), options.Cycles, options.ProfileLines,
+                LanesOption.Resolve(options.Lanes));
+            await Task.Run(() => rerater.ReadRated(options.Rated, cancel), cancel);
         }
         catch (AdjustmentFileException e)
         {
@@ -195,9 +196,7 @@ public static class RerateCommand
             using var receiver = new JsonlRerateReceiver(adjustments, mismatches);
 
             // Two passes over the CDRs: the scan matches each subscriber's lines with its rated records, then the replay.
-            await LineReader.ReadLinesAsync(options.Cdrs, rerater.Scan, null, cancel);
-            await LineReader.ReadLinesAsync(options.Cdrs, line => rerater.Replay(line, receiver), null, cancel);
-            rerater.Finish(receiver);
+            await Task.Run(() => rerater.Run(options.Cdrs, receiver, cancel), cancel);
         }
 
         // Totals of the whole ledger (what stands to be credited), replaced atomically.
@@ -205,7 +204,7 @@ public static class RerateCommand
         var temporary = totalsPath + ".tmp";
         await using (var totals = File.Create(temporary))
         {
-            AdjustmentTotalsJson.Write(totals, AdjustmentTotals.Of(rerater.Ledger.Adjustments), rerater.Summary, tariff.Version);
+            AdjustmentTotalsJson.Write(totals, AdjustmentTotals.Of(rerater.Ledger), rerater.Summary, tariff.Version);
         }
 
         File.Move(temporary, totalsPath, overwrite: true);

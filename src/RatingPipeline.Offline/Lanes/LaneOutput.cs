@@ -5,37 +5,6 @@ using RatingPipeline.Records;
 
 namespace RatingPipeline.Lanes;
 
-/// <summary>The four output files, in the order of <see cref="LaneOutput.Files"/>.</summary>
-public enum OutputFile
-{
-    Rated = 0,
-    Reminders = 1,
-    Rejected = 2,
-    Bills = 3,
-}
-
-/// <summary>
-/// A stretch of one lane's output: the ends of its four buffers after it. A line of the lane's own is one segment; a
-/// clock record is one segment per subscriber that wrote something, with the subscriber's msisdn order key, so the
-/// lanes' segments of one clock can be merged into ascending msisdn order.
-/// </summary>
-internal struct Segment
-{
-    public ulong Order;
-    public int Rated;
-    public int Reminders;
-    public int Rejected;
-    public int Bills;
-
-    public readonly int End(int file) => file switch
-    {
-        0 => Rated,
-        1 => Reminders,
-        2 => Rejected,
-        _ => Bills,
-    };
-}
-
 /// <summary>A growable byte buffer written by one lane, read by the merger once the lane is done with its block.</summary>
 internal sealed class LaneBuffer(int capacity) : IBufferWriter<byte>
 {
@@ -71,70 +40,124 @@ internal sealed class LaneBuffer(int capacity) : IBufferWriter<byte>
     }
 }
 
-/// <summary>What one lane did with one block of lines: its outputs and where each line's part of them ends.</summary>
-internal sealed class LaneOutput
+/// <summary>What one lane wrote for one block of lines: one byte buffer per output file, in segments.</summary>
+internal sealed class LaneOutput : LaneParts
 {
-    public const int Files = 4;
-
     public readonly LaneBuffer[] Buffers;
 
-    /// <summary>The block's lines this lane processes (indices into the block), in file order.</summary>
-    public int[] Lines = new int[1024];
-
-    public int LineCount;
-
-    /// <summary>Per processed line: the number of segments after it.</summary>
-    public int[] LineSegmentEnds = new int[1024];
-
-    public Segment[] Segments = new Segment[1024];
-
-    public int SegmentCount;
-
-    public LaneOutput(int bufferBytes)
+    /// <param name="files">The output files.</param>
+    /// <param name="bufferBytes">The first file's buffer; the others get an eighth of it.</param>
+    public LaneOutput(int files, int bufferBytes)
+        : base(files)
     {
-        Buffers = new LaneBuffer[Files];
-        for (var i = 0; i < Files; i++)
+        Buffers = new LaneBuffer[files];
+        for (var i = 0; i < files; i++)
         {
-            // Rated records are most of the output; the other files a few per cent of it.
+            // The first file (rated records, adjustments) is most of the output; the others a few per cent of it.
             Buffers[i] = new LaneBuffer(i == 0 ? bufferBytes : bufferBytes / 8);
         }
     }
 
-    public void Reset()
+    protected override int End(int channel) => Buffers[channel].Count;
+
+    protected override void Clear()
     {
-        LineCount = 0;
-        SegmentCount = 0;
         foreach (var buffer in Buffers)
         {
             buffer.Reset();
         }
     }
+}
 
-    public void AddLine(int line)
+/// <summary>
+/// Copies the lanes' outputs of each block into the output files in processing order; consecutive parts of one lane
+/// are copied as one, and with one lane each buffer is copied whole.
+/// </summary>
+internal sealed class ByteMerger(IBufferWriter<byte>[] files, int lanes) : OrderedMerger<LaneOutput>(lanes)
+{
+    /// <summary>Per lane and file: the end of what was copied.</summary>
+    private readonly int[,] _copied = new int[lanes, files.Length];
+
+    /// <summary>Per file: the part waiting to be copied (lane, start, end).</summary>
+    private readonly (int Lane, int Start, int End)[] _pending = new (int, int, int)[files.Length];
+
+    public override void Merge(LineBlock<LaneOutput> block)
     {
-        if (LineCount == Lines.Length)
+        if (Lanes == 1)
         {
-            Array.Resize(ref Lines, Lines.Length * 2);
-            Array.Resize(ref LineSegmentEnds, Lines.Length);
+            CopyAll(block.Parts[0]);
+            return;
         }
 
-        Lines[LineCount++] = line;
+        base.Merge(block);
     }
 
-    /// <summary>Ends a segment at the buffers' current ends.</summary>
-    public void EndSegment(ulong order)
+    public void CopyAll(LaneOutput output)
     {
-        if (SegmentCount == Segments.Length)
+        for (var file = 0; file < files.Length; file++)
         {
-            Array.Resize(ref Segments, Segments.Length * 2);
+            Copy(files[file], output.Buffers[file].Written(0, output.Buffers[file].Count));
         }
+    }
 
-        ref var segment = ref Segments[SegmentCount++];
-        segment.Order = order;
-        segment.Rated = Buffers[0].Count;
-        segment.Reminders = Buffers[1].Count;
-        segment.Rejected = Buffers[2].Count;
-        segment.Bills = Buffers[3].Count;
+    protected override void Begin(LaneOutput[] parts)
+    {
+        Array.Clear(_copied);
+        Array.Fill(_pending, (-1, 0, 0));
+    }
+
+    protected override void Take(LaneOutput[] parts, int lane, int segment)
+    {
+        for (var file = 0; file < files.Length; file++)
+        {
+            var start = _copied[lane, file];
+            var end = parts[lane].SegmentEnd(segment, file);
+            if (end == start)
+            {
+                continue;
+            }
+
+            _copied[lane, file] = end;
+            ref var pending = ref _pending[file];
+            if (pending.Lane == lane && pending.End == start)
+            {
+                pending.End = end;
+                continue;
+            }
+
+            Flush(parts, file);
+            pending = (lane, start, end);
+        }
+    }
+
+    protected override void End(LaneOutput[] parts)
+    {
+        for (var file = 0; file < files.Length; file++)
+        {
+            Flush(parts, file);
+        }
+    }
+
+    private void Flush(LaneOutput[] parts, int file)
+    {
+        ref var pending = ref _pending[file];
+        if (pending.Lane >= 0)
+        {
+            Copy(files[file], parts[pending.Lane].Buffers[file].Written(pending.Start, pending.End));
+            pending = (-1, 0, 0);
+        }
+    }
+
+    private static void Copy(IBufferWriter<byte> to, ReadOnlySpan<byte> bytes)
+    {
+        while (!bytes.IsEmpty)
+        {
+            var span = to.GetSpan(1);
+            var n = Math.Min(span.Length, bytes.Length);
+            bytes[..n].CopyTo(span);
+            to.Advance(n);
+            bytes = bytes[n..];
+        }
     }
 }
 

@@ -16,7 +16,7 @@ namespace RatingPipeline.Lanes;
 /// that scan cannot settle — an escape anywhere, a member not where it looks, a clock or a profile line — is decoded
 /// in full by the same decoder the engine uses.
 /// </remarks>
-public sealed class LaneRouter(int lanes)
+public sealed class LaneRouter(int lanes) : ILaneRoute
 {
     /// <summary>The route of a line every lane processes: a valid clock record.</summary>
     public const byte EveryLane = byte.MaxValue;
@@ -98,7 +98,7 @@ public sealed class LaneRouter(int lanes)
     /// top-level object (depth 1, outside any string, followed by a colon) and its value a string. The line has no
     /// backslash, so every quote delimits a string.
     /// </summary>
-    private static bool TryTopLevelString(ReadOnlySpan<byte> line, ReadOnlySpan<byte> quotedName, out ReadOnlySpan<byte> value)
+    internal static bool TryTopLevelString(ReadOnlySpan<byte> line, ReadOnlySpan<byte> quotedName, out ReadOnlySpan<byte> value)
     {
         value = default;
         var at = line.IndexOf(quotedName);

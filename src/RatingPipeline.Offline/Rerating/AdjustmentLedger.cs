@@ -14,9 +14,14 @@ public sealed class AdjustmentLedger
     private readonly Dictionary<(string Msisdn, string Cycle, string Id), Adjustment> _latest = [];
     private readonly List<LedgerEntry> _all = [];
 
+    /// <summary>Entries recorded before, read but never changed through this ledger (shared by the lanes of a re-rate).</summary>
+    private readonly AdjustmentLedger? _recorded;
+
     public AdjustmentLedger()
     {
     }
+
+    private AdjustmentLedger(AdjustmentLedger recorded) => _recorded = recorded;
 
     /// <summary>A ledger holding <paramref name="recorded"/>, in file order (later adjustments of a CDR build on earlier ones).</summary>
     public AdjustmentLedger(IEnumerable<LedgerEntry> recorded)
@@ -27,21 +32,31 @@ public sealed class AdjustmentLedger
         }
     }
 
-    public int Count => _all.Count;
+    public int Count => (_recorded?.Count ?? 0) + _all.Count;
 
     /// <summary>All adjustments, recorded ones first, in the order they were added.</summary>
-    public IReadOnlyList<LedgerEntry> Adjustments => _all;
+    public IReadOnlyList<LedgerEntry> Adjustments => _recorded is null ? _all : [.. _recorded.Adjustments, .. _all];
 
-    public bool TryGet(string adjustmentId, out LedgerEntry adjustment) => _byId.TryGetValue(adjustmentId, out adjustment!);
+    /// <summary>The entries added to this ledger itself (of an overlay: not those of the ledger it lies over).</summary>
+    internal IReadOnlyList<LedgerEntry> Added => _all;
+
+    /// <summary>
+    /// A ledger over <paramref name="recorded"/>: it answers for the recorded entries and its own, adds only to its own, and
+    /// never changes <paramref name="recorded"/>, so several overlays (one per lane) may read it at once.
+    /// </summary>
+    internal static AdjustmentLedger Over(AdjustmentLedger recorded) => new(recorded);
+
+    public bool TryGet(string adjustmentId, out LedgerEntry adjustment) =>
+        _byId.TryGetValue(adjustmentId, out adjustment!) || (_recorded is not null && _recorded.TryGet(adjustmentId, out adjustment));
 
     /// <summary>The latest re-rating adjustment recorded for the CDR (msisdn, cycle, id), if any: its new charge is the charge as it stands.</summary>
     public Adjustment? LatestFor(string msisdn, string cycle, string id) =>
-        _latest.TryGetValue((msisdn, cycle, id), out var adjustment) ? adjustment : null;
+        _latest.TryGetValue((msisdn, cycle, id), out var adjustment) ? adjustment : _recorded?.LatestFor(msisdn, cycle, id);
 
     /// <summary>Adds an entry; false (and nothing changes) when its id is already recorded.</summary>
     public bool Add(LedgerEntry entry)
     {
-        if (!_byId.TryAdd(entry.AdjustmentId, entry))
+        if ((_recorded is not null && _recorded.TryGet(entry.AdjustmentId, out _)) || !_byId.TryAdd(entry.AdjustmentId, entry))
         {
             return false;
         }

@@ -121,6 +121,29 @@ public sealed class RatedRecordReader
         }
     }
 
+    /// <summary>
+    /// One line of a rated-record file read as <see cref="ReadFileWithLines"/> reads it: a UTF-8 byte order mark at the
+    /// start of the first line is dropped, bytes that are not UTF-8 read as U+FFFD, and a line that is blank or a fee
+    /// record (without <see cref="IncludeFees"/>) is passed over (null, and a null error). Null and the error for a
+    /// line that is not a rated record.
+    /// </summary>
+    public RatedRecord? TryReadLine(ReadOnlySpan<byte> line, bool first, out string? error)
+    {
+        if (first && line.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
+        {
+            line = line[3..];
+        }
+
+        if (!System.Text.Unicode.Utf8.IsValid(line))
+        {
+            line = System.Text.Encoding.UTF8.GetBytes(System.Text.Encoding.UTF8.GetString(line));
+        }
+
+        var record = TryRead(line, out var refused);
+        error = record is not null || refused == FeeRecord || string.IsNullOrWhiteSpace(System.Text.Encoding.UTF8.GetString(line)) ? null : refused;
+        return record;
+    }
+
     private RatedRecord? Read(ReadOnlySpan<byte> utf8, out string error)
     {
         var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = 64 });

@@ -62,6 +62,26 @@ public sealed class RerateSummary
 
     internal void Count(RerateMismatchKind kind) => _mismatches[(int)kind]++;
 
+    /// <summary>Adds the counts of a re-rate of other subscribers (another lane's).</summary>
+    internal void Add(RerateSummary other)
+    {
+        RatedRecords += other.RatedRecords;
+        CdrLines += other.CdrLines;
+        Compared += other.Compared;
+        Changed += other.Changed;
+        AlreadyAdjusted += other.AlreadyAdjusted;
+        Adjustments += other.Adjustments;
+        Difference = checked(Difference + other.Difference);
+        SameVersionAdjustments += other.SameVersionAdjustments;
+        TakenAsRated += other.TakenAsRated;
+        SubscribersTakenUp += other.SubscribersTakenUp;
+        OutsideCycles += other.OutsideCycles;
+        for (var i = 0; i < _mismatches.Length; i++)
+        {
+            _mismatches[i] += other._mismatches[i];
+        }
+    }
+
     /// <summary>
     /// The one-line summary: <c>N records compared, N adjustments, total difference X micros; N already adjusted, N
     /// mismatches</c>, with the count per kind when there are mismatches, then the CDRs of other cycles left out and the
@@ -106,9 +126,9 @@ public sealed record RerateResult(IReadOnlyList<Adjustment> Adjustments, IReadOn
 /// </summary>
 /// <remarks>
 /// <para>
-/// Use: <see cref="AddRated"/> for every rated record of the old run (in the order the run wrote them, per
+/// Use: <see cref="AddRated(RatedRecord)"/> for every rated record of the old run (in the order the run wrote them, per
 /// subscriber: a file, or a topic read to its end), then <see cref="Scan"/> for every line of the CDR stream, then
-/// <see cref="Replay"/> for the same lines in the same order, then <see cref="Finish"/> once.
+/// <see cref="Replay"/> for the same lines in the same order, then <see cref="Finish(IRerateReceiver)"/> once.
 /// </para>
 /// <para>
 /// Which line is which rated record (the scan): per subscriber, the rated CDRs are the run's accepted CDRs in order,
@@ -144,6 +164,9 @@ public sealed class Rerater
     private readonly List<bool> _done = [];
     private readonly List<bool> _ambiguous = [];
     private readonly List<bool> _beforeStream = [];
+
+    // Per rated record: its place in the old run's output (the order Finish reports in).
+    private readonly List<long> _orders = [];
 
     // (msisdn key, cycle, id) → first record with it: the same id rated twice in one cycle makes an adjustment id ambiguous.
     private readonly Dictionary<(ulong Msisdn, string Cycle, string Id), int> _firstOfId = [];
@@ -192,7 +215,13 @@ public sealed class Rerater
     /// (<see cref="RatedRecord.IsFee"/>) is no CDR to compare: one written before a subscriber's part of the stream tells
     /// the cycle the run had moved into, the cycle's spend after it, and a time the run had reached.
     /// </summary>
-    public void AddRated(RatedRecord record)
+    public void AddRated(RatedRecord record) => AddRated(record, _old.Count);
+
+    /// <summary>
+    /// <see cref="AddRated(RatedRecord)"/> with the record's place in the old run's output (its line in the rated file),
+    /// which <see cref="Finish(IRerateReceiver, Action{long})"/> tells after each record it reports.
+    /// </summary>
+    internal void AddRated(RatedRecord record, long order)
     {
         if (_scanned || _aligned)
         {
@@ -214,6 +243,7 @@ public sealed class Rerater
         _done.Add(false);
         _ambiguous.Add(false);
         _beforeStream.Add(false);
+        _orders.Add(order);
         Summary.RatedRecords++;
         var subscriber = SubscriberOf(record.MsisdnKey);
         _position.Add(subscriber.Records.Count);
@@ -437,7 +467,13 @@ public sealed class Rerater
     /// Reports the old run's rated records that no CDR of the stream matched, and counts those before the stream's
     /// beginning (taken as rated). Call once, after the last CDR.
     /// </summary>
-    public void Finish(IRerateReceiver receiver)
+    public void Finish(IRerateReceiver receiver) => Finish(receiver, null);
+
+    /// <summary>
+    /// <see cref="Finish(IRerateReceiver)"/>, telling <paramref name="afterRecord"/> the place (given to
+    /// <see cref="AddRated(RatedRecord, long)"/>) of each record after reporting it.
+    /// </summary>
+    internal void Finish(IRerateReceiver receiver, Action<long>? afterRecord)
     {
         if (_finished)
         {
@@ -468,6 +504,7 @@ public sealed class Rerater
 
             Report(receiver, new RerateMismatch(RerateMismatchKind.RatedWithoutCdr, old.Id, old.Msisdn, old.Cycle, old.Charge, null,
                 old.TariffVersion, _version, null, "no CDR with this id and msisdn came in the CDR stream, so it could not be re-rated"));
+            afterRecord?.Invoke(_orders[i]);
         }
 
         Summary.SubscribersTakenUp = takenUp.Count;

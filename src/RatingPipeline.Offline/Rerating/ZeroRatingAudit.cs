@@ -50,7 +50,7 @@ public sealed class ZeroRatedEntry(RatedRecord record, long line, int localDay)
 /// </summary>
 /// <remarks>
 /// Use: (with a ledger) <see cref="AddLedger"/> first, then <see cref="Add"/> for every rated record, then (with a
-/// tariff) <see cref="OfferCdr"/> for every CDR line, then <see cref="Report"/>. A ledger entry that names a CDR (a
+/// tariff) <see cref="OfferCdr"/> for every CDR line, then <see cref="Report()"/>. A ledger entry that names a CDR (a
 /// goodwill credit given with <c>--cdr</c>, a re-rating adjustment) is counted in the month of that CDR's rated record.
 /// </remarks>
 public sealed class ZeroRatingAudit
@@ -64,9 +64,7 @@ public sealed class ZeroRatingAudit
     private readonly int _firstDay;
     private readonly int _dayCount;
     private readonly int _sampleSize;
-    private readonly Random _random;
     private readonly List<ZeroRatedEntry> _entries = [];
-    private readonly List<ZeroRatedEntry> _sample = [];
     private readonly Dictionary<(ulong Msisdn, ulong IdHash), List<ZeroRatedEntry>> _byKey = [];
     private readonly CdrDecoder _decoder = new();
 
@@ -91,7 +89,6 @@ public sealed class ZeroRatingAudit
         _dayCount = Instant.DaysInMonth(year, month);
         _sampleSize = sampleSize;
         Seed = seed;
-        _random = new Random(seed);
     }
 
     public int Year { get; }
@@ -175,24 +172,7 @@ public sealed class ZeroRatingAudit
             return;
         }
 
-        var entry = new ZeroRatedEntry(record, line, day);
-        var seen = _entries.Count;
-        _entries.Add(entry);
-
-        // Algorithm R: the first N candidates fill the reservoir; candidate i (0-based, i ≥ N) replaces slot j = Next(i + 1) when j < N.
-        if (_sample.Count < _sampleSize)
-        {
-            _sample.Add(entry);
-        }
-        else if (_sampleSize > 0)
-        {
-            var j = _random.Next(seen + 1);
-            if (j < _sampleSize)
-            {
-                _sample[j] = entry;
-            }
-        }
-
+        _entries.Add(new ZeroRatedEntry(record, line, day));
         if (_tariff is not null)
         {
             var key = (record.MsisdnKey, XxHash3.HashToUInt64(System.Text.Encoding.UTF8.GetBytes(record.Id)));
@@ -201,7 +181,7 @@ public sealed class ZeroRatingAudit
                 _byKey[key] = list = [];
             }
 
-            list.Add(entry);
+            list.Add(_entries[^1]);
         }
     }
 
@@ -242,22 +222,50 @@ public sealed class ZeroRatingAudit
     }
 
     /// <summary>Builds the report (counts, relief, sample in file order).</summary>
-    public ZeroRatingReport Report()
+    public ZeroRatingReport Report() => Report([this]);
+
+    /// <summary>
+    /// The report of audits that each took the records (and ledger entries, and CDRs) of their share of the subscribers,
+    /// all with the same month, tariff, sample size and seed: the counts and relief added up, the sample drawn over their
+    /// zero-rated records merged back into file order — the report one audit of every record makes.
+    /// </summary>
+    internal static ZeroRatingReport Report(IReadOnlyList<ZeroRatingAudit> shards)
     {
+        var first = shards[0];
+        List<ZeroRatedEntry> entries = shards.Count == 1 ? first._entries : [.. shards.SelectMany(s => s._entries).OrderBy(e => e.Line)];
+        var hasRelief = first.HasRelief;
         var rules = new SortedDictionary<string, AuditTally>(StringComparer.Ordinal);
-        var days = new AuditTally[_dayCount];
+        var days = new AuditTally[first._dayCount];
         var total = default(AuditTally);
         var unpriced = new SortedDictionary<string, long>(StringComparer.Ordinal);
-        if (HasRelief)
+        if (hasRelief)
         {
             unpriced[NoCdr] = 0;
             unpriced[UnknownPlan] = 0;
             unpriced[NoRate] = 0;
         }
 
-        foreach (var entry in _entries)
+        // Algorithm R over the zero-rated records in file order: the first N fill the reservoir; record i (0-based, i ≥ N)
+        // replaces slot j = Next(i + 1) when j < N.
+        var sample = new List<ZeroRatedEntry>();
+        var random = new Random(first.Seed);
+        for (var seen = 0; seen < entries.Count; seen++)
         {
-            if (HasRelief && !entry.HasCdr)
+            var entry = entries[seen];
+            if (sample.Count < first._sampleSize)
+            {
+                sample.Add(entry);
+            }
+            else if (first._sampleSize > 0)
+            {
+                var j = random.Next(seen + 1);
+                if (j < first._sampleSize)
+                {
+                    sample[j] = entry;
+                }
+            }
+
+            if (hasRelief && !entry.HasCdr)
             {
                 entry.ReliefNote = NoCdr;
             }
@@ -269,31 +277,34 @@ public sealed class ZeroRatingAudit
 
             var reason = entry.Record.ZeroRated!;
             rules[reason] = rules.GetValueOrDefault(reason).Add(entry.Relief);
-            days[entry.LocalDay - _firstDay] = days[entry.LocalDay - _firstDay].Add(entry.Relief);
+            days[entry.LocalDay - first._firstDay] = days[entry.LocalDay - first._firstDay].Add(entry.Relief);
             total = total.Add(entry.Relief);
         }
 
         LedgerFigures? ledger = null;
-        if (_hasLedger)
+        if (first._hasLedger)
         {
             var byKind = new CreditTally[Enum.GetValues<AdjustmentKind>().Length];
             long notFound = 0;
-            foreach (var (key, entries) in _named)
+            foreach (var shard in shards)
             {
-                if (!_namedFound.TryGetValue(key, out var found))
+                foreach (var (key, named) in shard._named)
                 {
-                    notFound += entries.Count;
-                    continue;
-                }
+                    if (!shard._namedFound.TryGetValue(key, out var found))
+                    {
+                        notFound += named.Count;
+                        continue;
+                    }
 
-                if (!found.InMonth)
-                {
-                    continue; // counted in its own month's report
-                }
+                    if (!found.InMonth)
+                    {
+                        continue; // counted in its own month's report
+                    }
 
-                foreach (var entry in entries)
-                {
-                    byKind[(int)entry.Kind] = byKind[(int)entry.Kind].Add(entry.Difference, found.ZeroRated);
+                    foreach (var entry in named)
+                    {
+                        byKind[(int)entry.Kind] = byKind[(int)entry.Kind].Add(entry.Difference, found.ZeroRated);
+                    }
                 }
             }
 
@@ -303,20 +314,20 @@ public sealed class ZeroRatingAudit
         return new ZeroRatingReport
         {
             Ledger = ledger,
-            Month = $"{Year:D4}-{Month:D2}",
-            TariffVersion = _tariff?.Version,
-            UtcOffset = _tariff?.UtcOffset ?? "Z",
-            HasRelief = HasRelief,
-            RecordsRead = RecordsRead,
-            RecordsInMonth = RecordsInMonth,
+            Month = $"{first.Year:D4}-{first.Month:D2}",
+            TariffVersion = first._tariff?.Version,
+            UtcOffset = first._tariff?.UtcOffset ?? "Z",
+            HasRelief = hasRelief,
+            RecordsRead = shards.Sum(s => s.RecordsRead),
+            RecordsInMonth = shards.Sum(s => s.RecordsInMonth),
             ZeroRated = total.Count,
             Rules = [.. rules.Select(kv => new AuditLine(kv.Key, kv.Value))],
-            Days = [.. days.Select((tally, i) => new AuditLine(BillingCycle.ToText(_firstDay + i), tally))],
+            Days = [.. days.Select((tally, i) => new AuditLine(BillingCycle.ToText(first._firstDay + i), tally))],
             Total = total,
             Unpriced = unpriced,
-            SampleRequested = _sampleSize,
-            Seed = Seed,
-            Sample = [.. _sample.OrderBy(e => e.Line)],
+            SampleRequested = first._sampleSize,
+            Seed = first.Seed,
+            Sample = [.. sample.OrderBy(e => e.Line)],
         };
     }
 

@@ -84,18 +84,28 @@ internal static class RerateTestData
     public static IEnumerable<ReadOnlyMemory<byte>> Lines(string path) =>
         File.ReadAllLines(path).Select(l => (ReadOnlyMemory<byte>)Encoding.UTF8.GetBytes(l));
 
-    /// <summary>Re-rates in memory (Core API) with the subscriber file read under the new tariff.</summary>
-    public static RerateResult Rerate(string newTariff, string subscribers, string rated, string cdrs, AdjustmentLedger? ledger = null)
+    /// <summary>Re-rates on <paramref name="lanes"/> lanes with the subscriber file read under the new tariff; the findings in memory.</summary>
+    public static RerateResult Rerate(int lanes, string newTariff, string subscribers, string rated, string cdrs, AdjustmentLedger? ledger = null)
     {
         var tariff = TariffLoader.LoadFile(newTariff);
-        return Rerater.Run(tariff, SubscriberFile.Load(subscribers, tariff), RatedRecordReader.ReadFile(rated, includeFees: true), Lines(cdrs), ledger);
+        return Rerate(lanes, tariff, SubscriberFile.Load(subscribers, tariff), rated, cdrs, ledger);
     }
 
-    public static async Task<(int Code, string Stdout, string Stderr)> RerateCliAsync(string newTariff, string subscribers, string rated, string cdrs, string outDir)
+    /// <summary>Re-rates on <paramref name="lanes"/> lanes (profile lines in the CDR file replace profiles); the findings in memory.</summary>
+    public static RerateResult Rerate(int lanes, Tariff tariff, IReadOnlyCollection<SubscriberProfile> profiles, string rated, string cdrs, AdjustmentLedger? ledger = null)
+    {
+        var rerater = new RerateLanes(tariff, profiles, ledger, null, profileLines: true, lanes);
+        rerater.ReadRated(rated, CancellationToken.None);
+        var findings = new Findings();
+        rerater.Run(cdrs, findings, CancellationToken.None);
+        return new RerateResult(findings.Adjustments, findings.Mismatches, rerater.Summary);
+    }
+
+    public static async Task<(int Code, string Stdout, string Stderr)> RerateCliAsync(int lanes, string newTariff, string subscribers, string rated, string cdrs, string outDir)
     {
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        var code = await RerateCommand.RunAsync(new RerateOptions(newTariff, subscribers, rated, cdrs, outDir), stdout, stderr, CancellationToken.None);
+        var code = await RerateCommand.RunAsync(new RerateOptions(newTariff, subscribers, rated, cdrs, outDir, Lanes: lanes), stdout, stderr, CancellationToken.None);
         return (code, stdout.ToString(), stderr.ToString());
     }
 
@@ -108,5 +118,16 @@ internal static class RerateTestData
         var path = folder.File(name);
         File.WriteAllText(path, string.Join("\n", lines) + "\n");
         return path;
+    }
+
+    private sealed class Findings : IRerateReceiver
+    {
+        public List<Adjustment> Adjustments { get; } = [];
+
+        public List<RerateMismatch> Mismatches { get; } = [];
+
+        public void Adjustment(Adjustment adjustment) => Adjustments.Add(adjustment);
+
+        public void Mismatch(RerateMismatch mismatch) => Mismatches.Add(mismatch);
     }
 }

@@ -153,7 +153,7 @@ public sealed class RatingLanesTests
     /// a clock ignores, and one written with an escape); every 350 lines a profile line moving a subscriber to another
     /// plan and cycle day; some bad and blank lines; and after the last CDR three clocks a day apart, so cycles close.
     /// </summary>
-    private static IEnumerable<string> WithClocksAndProfileLines(string[] cdrs, string[] profiles, string[] plans)
+    internal static IEnumerable<string> WithClocksAndProfileLines(string[] cdrs, string[] profiles, string[] plans)
     {
         var lastStart = "";
         for (var i = 0; i < cdrs.Length; i++)
@@ -231,7 +231,7 @@ public sealed class RatingLanesTests
     }
 
     /// <summary>Null when equal; else the first differing line of each.</summary>
-    private static string? FirstDifference(byte[] expected, byte[] actual)
+    internal static string? FirstDifference(byte[] expected, byte[] actual)
     {
         if (expected.AsSpan().SequenceEqual(actual))
         {

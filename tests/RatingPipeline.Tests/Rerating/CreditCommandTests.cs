@@ -13,9 +13,12 @@ namespace RatingPipeline.Tests.Rerating;
 /// goodwill, a deterministic adjustmentId), recorded once however often it is given, checked before it is recorded,
 /// left alone by re-rating and counted by the zero-rating audit in the month of the CDR it names.
 /// </summary>
-[TestFixture]
-public sealed class CreditCommandTests
+[TestFixture(1)]
+[TestFixture(2)]
+public sealed class CreditCommandTests(int lanes)
 {
+    private readonly int _lanes = lanes;
+
     private const string Subscriber1 = "8613800000001";
 
     private TestFolder _folder = null!;
@@ -144,8 +147,8 @@ public sealed class CreditCommandTests
         var ledger = _folder.File("ledger");
         Assert.That((await RunAsync(new CreditOptions(Subscriber1, "400000", "ticket 7", "a9", ledger, null))).Code, Is.Zero);
 
-        var unchanged = await RerateCliAsync(ExampleTariff, ExampleSubscribers, oldRated, ExampleCdrs, ledger);
-        var latePort = await RerateCliAsync(Write(TariffWithLatePort("2026-11-15.1"), _folder, "new.json"), ExampleSubscribers, oldRated, ExampleCdrs, ledger);
+        var unchanged = await RerateCliAsync(_lanes, ExampleTariff, ExampleSubscribers, oldRated, ExampleCdrs, ledger);
+        var latePort = await RerateCliAsync(_lanes, Write(TariffWithLatePort("2026-11-15.1"), _folder, "new.json"), ExampleSubscribers, oldRated, ExampleCdrs, ledger);
 
         var lines = JsonLines(Path.Combine(ledger, RerateCommand.AdjustmentsFile));
         Assert.Multiple(() =>
@@ -173,18 +176,18 @@ public sealed class CreditCommandTests
             Assert.That((await RunAsync(new CreditOptions(Subscriber1, "300000", reason, cdr, ledger, null))).Code, Is.Zero);
         }
 
-        await RerateCliAsync(Write(TariffWithLatePort("2026-11-15.1"), _folder, "new.json"), ExampleSubscribers, oldRated, ExampleCdrs, ledger);
+        await RerateCliAsync(_lanes, Write(TariffWithLatePort("2026-11-15.1"), _folder, "new.json"), ExampleSubscribers, oldRated, ExampleCdrs, ledger);
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
         var auditDir = _folder.File("audit");
 
         var code = await AuditCommand.RunZeroRatingAsync(
-            new ZeroRatingAuditOptions(oldRated, "2026-11", auditDir, Adjustments: Path.Combine(ledger, RerateCommand.AdjustmentsFile)), stdout, stderr, CancellationToken.None);
+            new ZeroRatingAuditOptions(oldRated, "2026-11", auditDir, Adjustments: Path.Combine(ledger, RerateCommand.AdjustmentsFile), Lanes: _lanes), stdout, stderr, CancellationToken.None);
 
         var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(auditDir, AuditCommand.SummaryJsonFile))).RootElement.GetProperty("ledger");
         var december = _folder.File("audit-12");
         await AuditCommand.RunZeroRatingAsync(
-            new ZeroRatingAuditOptions(oldRated, "2026-12", december, Adjustments: Path.Combine(ledger, RerateCommand.AdjustmentsFile)), TextWriter.Null, TextWriter.Null, CancellationToken.None);
+            new ZeroRatingAuditOptions(oldRated, "2026-12", december, Adjustments: Path.Combine(ledger, RerateCommand.AdjustmentsFile), Lanes: _lanes), TextWriter.Null, TextWriter.Null, CancellationToken.None);
         var inDecember = JsonDocument.Parse(File.ReadAllText(Path.Combine(december, AuditCommand.SummaryJsonFile))).RootElement.GetProperty("ledger");
         Assert.Multiple(() =>
         {
@@ -212,7 +215,7 @@ public sealed class CreditCommandTests
         var ledger = _folder.File("ledger");
         await RunAsync(new CreditOptions(Subscriber1, "5000000", "ticket 1", "a9", ledger, null));
         await RunAsync(new CreditOptions(Subscriber1, "-1", "ticket 2 (中文)", null, ledger, null));
-        await RerateCliAsync(Write(TariffWithLatePort("2026-11-15.1"), _folder, "new.json"), ExampleSubscribers, oldRated, ExampleCdrs, ledger);
+        await RerateCliAsync(_lanes, Write(TariffWithLatePort("2026-11-15.1"), _folder, "new.json"), ExampleSubscribers, oldRated, ExampleCdrs, ledger);
         var lines = File.ReadAllLines(Path.Combine(ledger, RerateCommand.AdjustmentsFile)).Where(l => l.Length > 0).ToList();
         var checks = new List<RecordCheck>();
         foreach (var line in lines)

@@ -8,9 +8,12 @@ namespace RatingPipeline.Tests.Rerating;
 /// A change to one record moves the allowance left for later ones; the replay carries that into their
 /// charges. mini-18 has 20 SMS; national SMS mo at home use the allowance, then cost 100,000 each.
 /// </summary>
-[TestFixture]
-public sealed class RerateAllowanceShiftTests
+[TestFixture(1)]
+[TestFixture(2)]
+public sealed class RerateAllowanceShiftTests(int lanes)
 {
+    private readonly int _lanes = lanes;
+
     private const string Msisdn = "8613800000001";
     private const string Port = "10690000";
 
@@ -47,7 +50,7 @@ public sealed class RerateAllowanceShiftTests
         newTariff["version"] = "2026-11-15.1";
         ZeroRated(newTariff).Add(ZeroRatingEntry(Port, "activation-port"));
 
-        var result = Rerate(Write(newTariff, _folder, "new.json"), _subscribers, oldRated, _cdrs);
+        var result = Rerate(_lanes, Write(newTariff, _folder, "new.json"), _subscribers, oldRated, _cdrs);
 
         Assert.That(result.Adjustments.Select(a => (a.Id, a.OldCharge, a.NewCharge, a.Difference, a.ZeroRated)),
             Is.EqualTo(new[] { ("s20", 100_000L, 0L, -100_000L, (string?)null) }));
@@ -69,7 +72,7 @@ public sealed class RerateAllowanceShiftTests
         var withoutPort = TariffJson(ExampleTariff);
         withoutPort["version"] = "2026-11-15.1";
 
-        var result = Rerate(Write(withoutPort, _folder, "new.json"), _subscribers, oldRated, _cdrs);
+        var result = Rerate(_lanes, Write(withoutPort, _folder, "new.json"), _subscribers, oldRated, _cdrs);
 
         Assert.That(result.Adjustments.Select(a => (a.Id, a.Difference)), Is.EqualTo(new[] { ("s20", 100_000L) }));
     }
@@ -83,7 +86,7 @@ public sealed class RerateAllowanceShiftTests
         newTariff["version"] = "2026-11-15.1";
         ZeroRated(newTariff).Add(ZeroRatingEntry(Port, "activation-port", from: "2026-12-01T00:00:00+08:00"));
 
-        var result = Rerate(Write(newTariff, _folder, "new.json"), _subscribers, oldRated, _cdrs);
+        var result = Rerate(_lanes, Write(newTariff, _folder, "new.json"), _subscribers, oldRated, _cdrs);
 
         Assert.Multiple(() =>
         {

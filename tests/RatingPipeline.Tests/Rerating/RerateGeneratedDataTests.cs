@@ -12,9 +12,12 @@ namespace RatingPipeline.Tests.Rerating;
 /// a port that was charged is credited its whole charge, and nothing else changes (those SMS are rated by
 /// rates without allowance or cap, so no other record's charge depends on them).
 /// </summary>
-[TestFixture]
-public sealed partial class RerateGeneratedDataTests
+[TestFixture(1)]
+[TestFixture(2)]
+public sealed partial class RerateGeneratedDataTests(int lanes)
 {
+    private readonly int _lanes = lanes;
+
     private TestFolder _folder = null!;
     private string _tariff = null!;
     private string _subscribers = null!;
@@ -61,7 +64,7 @@ public sealed partial class RerateGeneratedDataTests
         var suffix = WriteLines(_folder, $"suffix-{skip}.jsonl", File.ReadLines(_cdrs).Skip(skip));
         var outDir = _folder.File($"suffix-adj-{skip}");
 
-        var (code, stdout, stderr) = await RerateCliAsync(Write(json, _folder, $"version-only-{skip}.json"), _subscribers, _oldRated, suffix, outDir);
+        var (code, stdout, stderr) = await RerateCliAsync(_lanes, Write(json, _folder, $"version-only-{skip}.json"), _subscribers, _oldRated, suffix, outDir);
         var adjustments = Path.Combine(outDir, "adjustments.jsonl");
 
         Assert.Multiple(() =>
@@ -90,13 +93,13 @@ public sealed partial class RerateGeneratedDataTests
         var tariff = Write(json, _folder, "new-cycles.json");
         var all = _folder.File("adj-all-cycles");
         var some = _folder.File("adj-some-cycles");
-        var (allCode, _, allErr) = await RerateCliAsync(tariff, _subscribers, _oldRated, _cdrs, all);
+        var (allCode, _, allErr) = await RerateCliAsync(_lanes, tariff, _subscribers, _oldRated, _cdrs, all);
         var everyCycle = JsonLines(Path.Combine(all, "adjustments.jsonl")).Select(a => a.GetProperty("cycle").GetString()!).Distinct().Order().ToList();
         var chosen = everyCycle.Where((_, i) => i % 2 == 0).ToHashSet();
 
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        var code = await RerateCommand.RunAsync(new RerateOptions(tariff, _subscribers, _oldRated, _cdrs, some, chosen), stdout, stderr, CancellationToken.None);
+        var code = await RerateCommand.RunAsync(new RerateOptions(tariff, _subscribers, _oldRated, _cdrs, some, chosen, Lanes: _lanes), stdout, stderr, CancellationToken.None);
 
         static IEnumerable<string> Lines(string folder) => File.ReadLines(Path.Combine(folder, "adjustments.jsonl")).Where(l => l.Length > 0);
         Assert.Multiple(() =>
@@ -119,7 +122,7 @@ public sealed partial class RerateGeneratedDataTests
         ZeroRated(json).Single(r => (string?)r!["reason"] == "apple-activation-2026")!["from"] = "2012-05-20T00:00:00+08:00";
         var outDir = _folder.File("adj");
 
-        var (code, stdout, stderr) = await RerateCliAsync(Write(json, _folder, "new.json"), _subscribers, _oldRated, _cdrs, outDir);
+        var (code, stdout, stderr) = await RerateCliAsync(_lanes, Write(json, _folder, "new.json"), _subscribers, _oldRated, _cdrs, outDir);
 
         // Expected, from the inputs alone: each rated SMS whose CDR's peer (+ → 00) matches 0044753741039*
         // and that was charged is credited −charge.
@@ -165,7 +168,7 @@ public sealed partial class RerateGeneratedDataTests
         json["version"] = "2026-11-20.9";
         var outDir = _folder.File("same");
 
-        var (code, stdout, _) = await RerateCliAsync(Write(json, _folder, "same.json"), _subscribers, _oldRated, _cdrs, outDir);
+        var (code, stdout, _) = await RerateCliAsync(_lanes, Write(json, _folder, "same.json"), _subscribers, _oldRated, _cdrs, outDir);
 
         Assert.That(code, Is.Zero);
         Assert.That(stdout, Does.StartWith($"{JsonLines(_oldRated).Count} records compared, 0 adjustments, total difference 0 micros; 0 already adjusted, 0 mismatches"));

@@ -15,9 +15,12 @@ namespace RatingPipeline.Tests.Rerating;
 /// beginning) starts every subscriber where the old run stood: the records before the stream are taken as rated, and
 /// a tariff that changed nothing but its version changes no charge, wherever the stream begins.
 /// </summary>
-[TestFixture]
-public sealed class RerateSuffixTests
+[TestFixture(1)]
+[TestFixture(2)]
+public sealed class RerateSuffixTests(int lanes)
 {
+    private readonly int _lanes = lanes;
+
     private const string Msisdn = "8613800000001";
 
     private TestFolder _folder = null!;
@@ -44,7 +47,7 @@ public sealed class RerateSuffixTests
         var newVersion = TariffJson(ExampleTariff);
         newVersion["version"] = "2026-11-15.1";
 
-        var (code, stdout, stderr) = await RerateCliAsync(Write(newVersion, _folder, "new.json"), subscribers, oldRated, last30, _folder.File("adj"));
+        var (code, stdout, stderr) = await RerateCliAsync(_lanes, Write(newVersion, _folder, "new.json"), subscribers, oldRated, last30, _folder.File("adj"));
 
         Assert.That(code, Is.Zero, stderr);
         Assert.That(stdout.Trim(), Is.EqualTo("30 records compared, 0 adjustments, total difference 0 micros; 0 already adjusted, 0 mismatches; "
@@ -72,8 +75,8 @@ public sealed class RerateSuffixTests
         ZeroRated(withPort).Add(ZeroRatingEntry(Port, "activation-port"));
         var tariff = Write(withPort, _folder, "new.json");
 
-        var suffix = Rerate(tariff, subscribers, oldRated, WriteLines(_folder, "stream.jsonl", stream));
-        var whole = Rerate(tariff, subscribers, oldRated, WriteLines(_folder, "whole.jsonl", before.Concat(stream)));
+        var suffix = Rerate(_lanes, tariff, subscribers, oldRated, WriteLines(_folder, "stream.jsonl", stream));
+        var whole = Rerate(_lanes, tariff, subscribers, oldRated, WriteLines(_folder, "whole.jsonl", before.Concat(stream)));
 
         Assert.Multiple(() =>
         {
@@ -106,8 +109,8 @@ public sealed class RerateSuffixTests
         for (var cut = 0; cut <= lines.Length; cut++)
         {
             var suffix = WriteLines(_folder, $"cut-{cut}.jsonl", lines.Skip(cut));
-            var credit = Rerate(latePort, ExampleSubscribers, oldRated, suffix);
-            var same = Rerate(newVersion, ExampleSubscribers, oldRated, suffix);
+            var credit = Rerate(_lanes, latePort, ExampleSubscribers, oldRated, suffix);
+            var same = Rerate(_lanes, newVersion, ExampleSubscribers, oldRated, suffix);
             var expected = cut <= a9 ? new[] { ("a9", -1_000_000L) } : [];
             var got = credit.Adjustments.Select(a => (a.Id, a.Difference)).ToArray();
             if (!got.SequenceEqual(expected) || same.Adjustments.Count > 0 || credit.Mismatches.Count + same.Mismatches.Count > 0)
@@ -158,15 +161,14 @@ public sealed class RerateSuffixTests
             versionOnly["version"] = "version-only";
             var tariff = TariffLoader.Load(Encoding.UTF8.GetBytes(versionOnly.ToJsonString()));
             var profiles = SubscriberFile.Load(subscribers, tariff);
-            var records = RatedRecordReader.ReadFile(oldRated, includeFees: true).ToList();
 
             for (var k = 0; k < Cuts; k++)
             {
                 var cut = lines.Count * k / Cuts;
                 var prefix = lines.Take(cut).ToList();
-                var stream = prefix.Where(l => l.Contains("\"type\":\"profile\"", StringComparison.Ordinal)).Concat(lines.Skip(cut))
-                    .Select(l => (ReadOnlyMemory<byte>)Encoding.UTF8.GetBytes(l)).ToList();
-                var result = Rerater.Run(tariff, profiles, records, stream);
+                var stream = WriteLines(_folder, $"seed-{seed}/stream-{k}.jsonl",
+                    prefix.Where(l => l.Contains("\"type\":\"profile\"", StringComparison.Ordinal)).Concat(lines.Skip(cut)));
+                var result = Rerate(_lanes, tariff, profiles, oldRated, stream);
                 runs++;
                 takenUp += result.Summary.TakenAsRated > 0 ? 1 : 0;
                 var unexplained = result.Mismatches.Where(m => cut == 0 || !BeforeTheStream(m, rejected, prefix)).ToList();

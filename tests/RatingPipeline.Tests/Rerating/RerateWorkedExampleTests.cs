@@ -7,9 +7,12 @@ using static RatingPipeline.Tests.Rerating.RerateTestData;
 namespace RatingPipeline.Tests.Rerating;
 
 /// <summary>Re-rating the worked example (Examples/basic) under tariffs with late zero-rating changes.</summary>
-[TestFixture]
-public sealed class RerateWorkedExampleTests
+[TestFixture(1)]
+[TestFixture(2)]
+public sealed class RerateWorkedExampleTests(int lanes)
 {
+    private readonly int _lanes = lanes;
+
     private const string OldVersion = "2026-11-01.1";
     private const string Subscriber1 = "8613800000001";
 
@@ -34,7 +37,7 @@ public sealed class RerateWorkedExampleTests
         // a9 (sms mo to 004475374102, intl) was rated by "sms * mo *": 1 × 1,000,000 / 1 = 1,000,000; zero-rated now: 0.
         var tariff = Write(TariffWithLatePort("2026-11-15.1"), _folder, "new.json");
 
-        var result = Rerate(tariff, ExampleSubscribers, _oldRated, ExampleCdrs);
+        var result = Rerate(_lanes, tariff, ExampleSubscribers, _oldRated, ExampleCdrs);
 
         Assert.That(result.Adjustments, Has.Count.EqualTo(1));
         var a9 = result.Adjustments[0];
@@ -64,7 +67,7 @@ public sealed class RerateWorkedExampleTests
         var rule = ZeroRated(json).Single(r => (string?)r!["reason"] == "apple-activation-2026")!;
         rule["from"] = "2026-11-01T00:00:00+08:00";
 
-        var result = Rerate(Write(json, _folder, "new.json"), ExampleSubscribers, _oldRated, ExampleCdrs);
+        var result = Rerate(_lanes, Write(json, _folder, "new.json"), ExampleSubscribers, _oldRated, ExampleCdrs);
 
         Assert.That(result.Adjustments.Select(a => (a.Id, a.OldCharge, a.NewCharge, a.Difference, a.ZeroRated)),
             Is.EqualTo(new[] { ("a10b", 1_000_000L, 0L, -1_000_000L, (string?)"apple-activation-2026") }));
@@ -77,7 +80,7 @@ public sealed class RerateWorkedExampleTests
         ZeroRated(json).Single(r => (string?)r!["reason"] == "apple-activation-2026")!["from"] = "2026-11-01T00:00:00+08:00";
         var outDir = _folder.File("adj");
 
-        var (code, stdout, stderr) = await RerateCliAsync(Write(json, _folder, "new.json"), ExampleSubscribers, _oldRated, ExampleCdrs, outDir);
+        var (code, stdout, stderr) = await RerateCliAsync(_lanes, Write(json, _folder, "new.json"), ExampleSubscribers, _oldRated, ExampleCdrs, outDir);
 
         Assert.That(code, Is.Zero, stderr);
         Assert.That(stdout.Trim(), Is.EqualTo($"{_oldRatedCount} records compared, 2 adjustments, total difference -2000000 micros; 0 already adjusted, 0 mismatches"));
@@ -108,10 +111,10 @@ public sealed class RerateWorkedExampleTests
     {
         var tariff = Write(TariffWithLatePort("2026-11-15.1"), _folder, "new.json");
         var outDir = _folder.File("adj");
-        var first = await RerateCliAsync(tariff, ExampleSubscribers, _oldRated, ExampleCdrs, outDir);
+        var first = await RerateCliAsync(_lanes, tariff, ExampleSubscribers, _oldRated, ExampleCdrs, outDir);
         var afterFirst = File.ReadAllText(Path.Combine(outDir, "adjustments.jsonl"));
 
-        var second = await RerateCliAsync(tariff, ExampleSubscribers, _oldRated, ExampleCdrs, outDir);
+        var second = await RerateCliAsync(_lanes, tariff, ExampleSubscribers, _oldRated, ExampleCdrs, outDir);
 
         Assert.Multiple(() =>
         {
@@ -135,8 +138,8 @@ public sealed class RerateWorkedExampleTests
         var v3 = Write(v3Json, _folder, "v3.json");
         var outDir = _folder.File("adj");
 
-        await RerateCliAsync(v2, ExampleSubscribers, _oldRated, ExampleCdrs, outDir);
-        var (code, stdout, _) = await RerateCliAsync(v3, ExampleSubscribers, _oldRated, ExampleCdrs, outDir);
+        await RerateCliAsync(_lanes, v2, ExampleSubscribers, _oldRated, ExampleCdrs, outDir);
+        var (code, stdout, _) = await RerateCliAsync(_lanes, v3, ExampleSubscribers, _oldRated, ExampleCdrs, outDir);
 
         var lines = JsonLines(Path.Combine(outDir, "adjustments.jsonl"));
         Assert.Multiple(() =>
@@ -156,9 +159,9 @@ public sealed class RerateWorkedExampleTests
     public async Task Reverting_to_the_old_tariff_debits_the_credit_back()
     {
         var outDir = _folder.File("adj");
-        await RerateCliAsync(Write(TariffWithLatePort("2026-11-15.1"), _folder, "v2.json"), ExampleSubscribers, _oldRated, ExampleCdrs, outDir);
+        await RerateCliAsync(_lanes, Write(TariffWithLatePort("2026-11-15.1"), _folder, "v2.json"), ExampleSubscribers, _oldRated, ExampleCdrs, outDir);
 
-        var (_, stdout, _) = await RerateCliAsync(ExampleTariff, ExampleSubscribers, _oldRated, ExampleCdrs, outDir);
+        var (_, stdout, _) = await RerateCliAsync(_lanes, ExampleTariff, ExampleSubscribers, _oldRated, ExampleCdrs, outDir);
 
         var last = JsonLines(Path.Combine(outDir, "adjustments.jsonl"))[^1];
         Assert.Multiple(() =>
@@ -179,10 +182,10 @@ public sealed class RerateWorkedExampleTests
         // v1 → v2 (credit), v2 → v1 (revert), v1 → v2 again: its id is already recorded, so it is reported instead.
         var v2 = Write(TariffWithLatePort("2026-11-15.1"), _folder, "v2.json");
         var outDir = _folder.File("adj");
-        await RerateCliAsync(v2, ExampleSubscribers, _oldRated, ExampleCdrs, outDir);
-        await RerateCliAsync(ExampleTariff, ExampleSubscribers, _oldRated, ExampleCdrs, outDir);
+        await RerateCliAsync(_lanes, v2, ExampleSubscribers, _oldRated, ExampleCdrs, outDir);
+        await RerateCliAsync(_lanes, ExampleTariff, ExampleSubscribers, _oldRated, ExampleCdrs, outDir);
 
-        var (code, stdout, _) = await RerateCliAsync(v2, ExampleSubscribers, _oldRated, ExampleCdrs, outDir);
+        var (code, stdout, _) = await RerateCliAsync(_lanes, v2, ExampleSubscribers, _oldRated, ExampleCdrs, outDir);
 
         var mismatches = JsonLines(Path.Combine(outDir, "rerate-mismatches.jsonl"));
         Assert.Multiple(() =>
@@ -216,7 +219,7 @@ public sealed class RerateWorkedExampleTests
         var ratedWithGhost = WriteLines(_folder, "rated-with-ghost.jsonl", rated);
         var outDir = _folder.File("adj");
 
-        var (code, stdout, stderr) = await RerateCliAsync(Write(json, _folder, "new.json"), ExampleSubscribers, ratedWithGhost, ExampleCdrs, outDir);
+        var (code, stdout, stderr) = await RerateCliAsync(_lanes, Write(json, _folder, "new.json"), ExampleSubscribers, ratedWithGhost, ExampleCdrs, outDir);
 
         var mismatches = JsonLines(Path.Combine(outDir, "rerate-mismatches.jsonl"));
         Assert.That(code, Is.Zero, stderr);
@@ -246,7 +249,7 @@ public sealed class RerateWorkedExampleTests
         rated.Insert(2, "{\"id\":\"a3\",\"msisdn\":\"8613800000001\"}");
         var bad = WriteLines(_folder, "bad-rated.jsonl", rated);
 
-        var (code, _, stderr) = await RerateCliAsync(ExampleTariff, ExampleSubscribers, bad, ExampleCdrs, _folder.File("adj"));
+        var (code, _, stderr) = await RerateCliAsync(_lanes, ExampleTariff, ExampleSubscribers, bad, ExampleCdrs, _folder.File("adj"));
 
         Assert.That(code, Is.EqualTo(2));
         Assert.That(stderr, Does.Contain("bad-rated.jsonl:3:"));

@@ -14,9 +14,12 @@ namespace RatingPipeline.Tests.Rerating;
 /// The monthly zero-rating audit on a hand-made stream whose relief is worked out by hand (example tariff,
 /// mini-18 subscriber): the month and days by local start, relief per record, unpriced records, CSV quoting.
 /// </summary>
-[TestFixture]
-public sealed class ZeroRatingAuditTests
+[TestFixture(1)]
+[TestFixture(2)]
+public sealed class ZeroRatingAuditTests(int lanes)
 {
+    private readonly int _lanes = lanes;
+
     private const string Msisdn = "8613800000001";
 
     // id, line, and what the record should show (local day at +08:00, relief in micros) — see each comment.
@@ -72,7 +75,7 @@ public sealed class ZeroRatingAuditTests
     {
         var outDir = _folder.File("audit");
 
-        var (code, stdout, stderr) = await AuditAsync(new ZeroRatingAuditOptions(_rated, "2026-11", outDir, Sample: 10, Tariff: ExampleTariff, Cdrs: _cdrs));
+        var (code, stdout, stderr) = await AuditAsync(_lanes, new ZeroRatingAuditOptions(_rated, "2026-11", outDir, Sample: 10, Tariff: ExampleTariff, Cdrs: _cdrs));
 
         Assert.That(code, Is.Zero, stderr);
         var summary = Summary(outDir);
@@ -118,7 +121,7 @@ public sealed class ZeroRatingAuditTests
     {
         var outDir = _folder.File("audit");
 
-        var (code, _, stderr) = await AuditAsync(new ZeroRatingAuditOptions(_rated, "2026-11", outDir));
+        var (code, _, stderr) = await AuditAsync(_lanes, new ZeroRatingAuditOptions(_rated, "2026-11", outDir));
 
         Assert.That(code, Is.Zero, stderr);
         var summary = Summary(outDir);
@@ -141,7 +144,7 @@ public sealed class ZeroRatingAuditTests
         var withoutS4 = WriteLines(_folder, "cdrs-without-s4.jsonl", Cdrs.Where(l => !l.Contains("262", StringComparison.Ordinal)));
         var outDir = _folder.File("audit");
 
-        var (code, _, _) = await AuditAsync(new ZeroRatingAuditOptions(_rated, "2026-11", outDir, Tariff: ExampleTariff, Cdrs: withoutS4));
+        var (code, _, _) = await AuditAsync(_lanes, new ZeroRatingAuditOptions(_rated, "2026-11", outDir, Tariff: ExampleTariff, Cdrs: withoutS4));
 
         var relief = Summary(outDir).GetProperty("relief");
         Assert.Multiple(() =>
@@ -160,7 +163,7 @@ public sealed class ZeroRatingAuditTests
     {
         var outDir = _folder.File("audit");
 
-        await AuditAsync(new ZeroRatingAuditOptions(_rated, "2026-11", outDir, Tariff: ExampleTariff, Cdrs: _cdrs));
+        await AuditAsync(_lanes, new ZeroRatingAuditOptions(_rated, "2026-11", outDir, Tariff: ExampleTariff, Cdrs: _cdrs));
 
         var text = File.ReadAllText(Path.Combine(outDir, "zero-rating-sample.csv"));
         Assert.Multiple(() =>
@@ -180,7 +183,7 @@ public sealed class ZeroRatingAuditTests
     [TestCase("2026-11-01")] // a day, not a month
     public async Task A_month_not_written_yyyy_MM_is_refused(string month)
     {
-        var (code, _, stderr) = await AuditAsync(new ZeroRatingAuditOptions(_rated, month, _folder.File("audit")));
+        var (code, _, stderr) = await AuditAsync(_lanes, new ZeroRatingAuditOptions(_rated, month, _folder.File("audit")));
 
         Assert.That(code, Is.EqualTo(2));
         Assert.That(stderr, Does.Contain("--month must be yyyy-MM"));
@@ -190,7 +193,7 @@ public sealed class ZeroRatingAuditTests
     [TestCase(false, true)] // the CDRs are only read to price relief, which needs the tariff
     public async Task Relief_needs_both_tariff_and_cdrs(bool withTariff, bool withCdrs)
     {
-        var (code, _, stderr) = await AuditAsync(new ZeroRatingAuditOptions(_rated, "2026-11", _folder.File("audit"),
+        var (code, _, stderr) = await AuditAsync(_lanes, new ZeroRatingAuditOptions(_rated, "2026-11", _folder.File("audit"),
             Tariff: withTariff ? ExampleTariff : null, Cdrs: withCdrs ? _cdrs : null));
 
         Assert.That(code, Is.EqualTo(2));
@@ -206,11 +209,11 @@ public sealed class ZeroRatingAuditTests
     public void Micros_are_shown_as_yuan_with_two_decimals_rounded_half_away_from_zero(long micros, string yuan) =>
         Assert.That(ZeroRatingReportWriter.Yuan(micros), Is.EqualTo(yuan));
 
-    internal static async Task<(int Code, string Stdout, string Stderr)> AuditAsync(ZeroRatingAuditOptions options)
+    internal static async Task<(int Code, string Stdout, string Stderr)> AuditAsync(int lanes, ZeroRatingAuditOptions options)
     {
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        var code = await AuditCommand.RunZeroRatingAsync(options, stdout, stderr, CancellationToken.None);
+        var code = await AuditCommand.RunZeroRatingAsync(options with { Lanes = lanes }, stdout, stderr, CancellationToken.None);
         return (code, stdout.ToString(), stderr.ToString());
     }
 
@@ -286,9 +289,12 @@ public sealed class ZeroRatingAuditTests
 }
 
 /// <summary>The audit on a generated month: counts equal a direct count; the sample is reproducible.</summary>
-[TestFixture]
-public sealed class ZeroRatingAuditGeneratedDataTests
+[TestFixture(1)]
+[TestFixture(2)]
+public sealed class ZeroRatingAuditGeneratedDataTests(int lanes)
 {
+    private readonly int _lanes = lanes;
+
     private TestFolder _folder = null!;
     private string _tariff = null!;
     private string _cdrs = null!;
@@ -325,7 +331,7 @@ public sealed class ZeroRatingAuditGeneratedDataTests
     {
         var outDir = _folder.File("audit-counts");
 
-        var (code, _, stderr) = await ZeroRatingAuditTests.AuditAsync(new ZeroRatingAuditOptions(_rated, "2026-11", outDir, Tariff: _tariff, Cdrs: _cdrs));
+        var (code, _, stderr) = await ZeroRatingAuditTests.AuditAsync(_lanes, new ZeroRatingAuditOptions(_rated, "2026-11", outDir, Tariff: _tariff, Cdrs: _cdrs));
 
         // Direct count: the local (+08:00) date of each record's start, with the framework's own parser.
         var inMonth = JsonLines(_rated)
@@ -401,7 +407,7 @@ public sealed class ZeroRatingAuditGeneratedDataTests
     private async Task<List<string[]>> SampleAsync(int seed, string name, int size = 20)
     {
         var outDir = _folder.File("sample-" + name);
-        var (code, _, stderr) = await ZeroRatingAuditTests.AuditAsync(new ZeroRatingAuditOptions(_rated, "2026-11", outDir, Sample: size, Seed: seed, Tariff: _tariff, Cdrs: _cdrs));
+        var (code, _, stderr) = await ZeroRatingAuditTests.AuditAsync(_lanes, new ZeroRatingAuditOptions(_rated, "2026-11", outDir, Sample: size, Seed: seed, Tariff: _tariff, Cdrs: _cdrs));
         Assert.That(code, Is.Zero, stderr);
         return ZeroRatingAuditTests.Csv(outDir);
     }

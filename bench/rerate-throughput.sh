@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# End-to-end throughput of `ratingctl rerate`: publishes ratingctl in Release (ReadyToRun), generates a synthetic data
+# set once (100,000 subscribers, 1,000,000 CDRs, seed 42), rates it once with the generated tariff (the old rated
+# records), then re-rates it under a late whitelist change (the 2026 Apple activation ports zero-rated from 2012, a new
+# version) with one lane and with the default lanes (one per core), alternating, each run into a fresh ledger; prints
+# CDRs/s per run and the medians, and checks that every output file is byte-identical between the two.
+#   bench/rerate-throughput.sh            # RUNS=3 SUBSCRIBERS=100000 CDRS=1000000 SEED=42 by default
+#   RUNS=5 CDRS=200000 bench/rerate-throughput.sh
+#   KEEP=1 bench/rerate-throughput.sh     # keep the data set and outputs (path printed)
+#   R2R=0 bench/rerate-throughput.sh      # the plain build output instead of the ReadyToRun publish
+set -euo pipefail
+
+[[ -x /usr/bin/time ]] || { echo "needs GNU time at /usr/bin/time" >&2; exit 2; }
+
+runs="${RUNS:-3}"
+subscribers="${SUBSCRIBERS:-100000}"
+cdrs="${CDRS:-1000000}"
+seed="${SEED:-42}"
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+work="$(mktemp -d "${TMPDIR:-/tmp}/rerate-throughput.XXXXXX")"
+if [[ "${KEEP:-0}" != 1 ]]; then
+    trap 'rm -rf "$work"' EXIT
+fi
+
+if [[ "${R2R:-1}" == 1 ]]; then
+    echo "publishing ratingctl (Release, ReadyToRun, linux-x64)"
+    dotnet publish "$root/src/RatingPipeline.Cli" -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true \
+        -o "$work/ratingctl" --nologo -v quiet -clp:NoSummary > "$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
+    ratingctl="$work/ratingctl/ratingctl"
+else
+    echo "building ratingctl (Release)"
+    dotnet build "$root/src/RatingPipeline.Cli" -c Release --nologo -v quiet -clp:NoSummary > "$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
+    ratingctl="$root/src/RatingPipeline.Cli/bin/Release/net10.0/ratingctl"
+fi
+
+echo "generating $cdrs CDRs for $subscribers subscribers (seed $seed) in $work/data, and rating them once"
+"$ratingctl" generate --subscribers "$subscribers" --cdrs "$cdrs" --seed "$seed" --out "$work/data" > /dev/null
+"$ratingctl" rate --tariff "$work/data/tariff.json" --subscribers "$work/data/subscribers.jsonl" --cdrs "$work/data/cdrs.jsonl" \
+    --out "$work/old" --no-progress > /dev/null
+input="$work/data/cdrs.jsonl"
+lines=$(wc -l < "$input")
+rated=$(wc -l < "$work/old/rated.jsonl")
+
+# The late whitelist change: the Apple activation ports of 2026 zero-rated from 2012, under a new version.
+sed -e 's/"version": "[^"]*"/"version": "rerate-bench.1"/' \
+    -e '/"pattern": "0044753741039\*"/,/"reason"/ s/"from": "[^"]*"/"from": "2012-05-20T00:00:00+08:00"/' \
+    "$work/data/tariff.json" > "$work/new-tariff.json"
+cmp -s "$work/data/tariff.json" "$work/new-tariff.json" && { echo "the tariff change did not apply" >&2; exit 1; }
+
+# Runs a command; prints "wall user sys maxrss_kb".
+measure() {
+    /usr/bin/time -v -o "$work/time.txt" "$@" > "$work/stdout.txt" 2> "$work/stderr.txt" || { cat "$work/stderr.txt" >&2; return 1; }
+    awk -F': ' '
+        /Elapsed \(wall clock\)/ { n = split($2, p, ":"); wall = 0; for (i = 1; i <= n; i++) wall = wall * 60 + p[i] }
+        /User time/ { user = $2 }
+        /System time/ { sys = $2 }
+        /Maximum resident set size/ { rss = $2 }
+        END { printf "%.3f %.2f %.2f %d\n", wall, user, sys, rss }' "$work/time.txt"
+}
+
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# Prints "wall user sys rss summary" of one re-rate with the given lanes into a fresh "$work/out-$lanes".
+rerate_run() {
+    local lanes="$1"
+    rm -rf "$work/out-$lanes"
+    read -r wall user sys rss < <(measure "$ratingctl" rerate --tariff "$work/new-tariff.json" --subscribers "$work/data/subscribers.jsonl" \
+        --rated "$work/old/rated.jsonl" --cdrs "$input" --out "$work/out-$lanes" --lanes "$lanes")
+    echo "$wall $user $sys $rss $(cat "$work/stdout.txt")"
+}
+
+report() {
+    awk -v r="$1" -v l="$2" -v w="$3" -v u="$4" -v s="$5" -v m="$6" -v n="$lines" -v sum="$7" 'BEGIN {
+        printf "  run %d, %s: %6.2f s wall, %5.2f s user, %4.2f s sys, %4.0f MB max RSS  %9.0f CDR/s  [%s]\n",
+            r, l, w, u, s, m / 1024, n / w, sum }'
+}
+
+lanes=$(nproc)
+echo
+echo "input: $input, $lines CDR lines, $rated rated records; $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "ratingctl rerate, $runs runs, each one lane then $lanes lanes (--lanes 0: one per core):"
+ones=()
+rates=()
+for ((run = 1; run <= runs; run++)); do
+    read -r wall user sys rss summary < <(rerate_run 1)
+    ones+=("$(awk -v n="$lines" -v w="$wall" 'BEGIN { printf "%.0f", n / w }')")
+    report "$run" "1 lane " "$wall" "$user" "$sys" "$rss" "$summary"
+    read -r wall user sys rss summary < <(rerate_run 0)
+    rates+=("$(awk -v n="$lines" -v w="$wall" 'BEGIN { printf "%.0f", n / w }')")
+    report "$run" "$lanes lanes" "$wall" "$user" "$sys" "$rss" "load $(cut -d' ' -f1 /proc/loadavg)"
+    for file in adjustments.jsonl rerate-mismatches.jsonl adjustment-totals.json; do
+        cmp -s "$work/out-1/$file" "$work/out-0/$file" || { echo "run $run: $file differs between 1 and $lanes lanes" >&2; exit 1; }
+    done
+done
+
+echo
+echo "every output file byte-identical between 1 and $lanes lanes in every run"
+median_one=$(printf '%s\n' "${ones[@]}" | median)
+median_rate=$(printf '%s\n' "${rates[@]}" | median)
+awk -v o="$median_one" -v m="$median_rate" -v l="$lanes" 'BEGIN {
+    printf "median, 1 lane: %.0f CDR/s\nmedian, %d lanes: %.0f CDR/s (%.2f x one lane)\n", o, l, m, m / o }'

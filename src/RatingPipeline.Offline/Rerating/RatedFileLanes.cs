@@ -1,0 +1,87 @@
+using RatingPipeline.Lanes;
+using RatingPipeline.Records;
+
+namespace RatingPipeline.Rerating;
+
+/// <summary>
+/// Routes a line of a rated-record file to the lane of its msisdn: read by the scan of <see cref="LaneRouter"/> when the
+/// line has no escape, else from the record read in full; a line that is no rated record goes to lane 0 (whose lane
+/// reports it).
+/// </summary>
+internal sealed class RatedLaneRouter(int lanes) : ILaneRoute
+{
+    private readonly RatedRecordReader _reader = new() { IncludeFees = true };
+
+    public long Decoded { get; private set; }
+
+    public byte Route(ReadOnlySpan<byte> line)
+    {
+        if (lanes == 1)
+        {
+            return 0;
+        }
+
+        if (!line.Contains((byte)'\\') && LaneRouter.TryTopLevelString(line, "\"msisdn\""u8, out var msisdn) && MsisdnKey.TryCompute(msisdn, out var key))
+        {
+            return (byte)LaneRouter.LaneOf(key, lanes);
+        }
+
+        Decoded++;
+        return _reader.TryReadLine(line, first: true, out _) is { } record ? (byte)LaneRouter.LaneOf(record.MsisdnKey, lanes) : (byte)0;
+    }
+}
+
+/// <summary>
+/// A lane's part of reading a rated-record file: reads each of its lines as <see cref="RatedRecordReader.ReadFileWithLines"/>
+/// does and hands the record on with its line number; keeps the first line that is no rated record, and reads no
+/// further lines after it.
+/// </summary>
+internal sealed class RatedLineWorker(bool includeFees, Action<RatedRecord, long> take) : LaneWorker<NoOutput>
+{
+    private readonly RatedRecordReader _reader = new() { IncludeFees = includeFees };
+
+    /// <summary>The first refused line of the lane (line number and error), if any.</summary>
+    public (long Line, string Error)? Refused { get; private set; }
+
+    public override void Line(ReadOnlySpan<byte> line, long number, bool everyLane, NoOutput parts)
+    {
+        if (Refused is not null)
+        {
+            return;
+        }
+
+        if (_reader.TryReadLine(line, number == 1, out var error) is { } record)
+        {
+            take(record, number);
+        }
+        else if (error is not null)
+        {
+            Refused = (number, error);
+        }
+    }
+}
+
+/// <summary>The passes of a rated-record file and a CDR file through the lanes that re-rating and the audit share.</summary>
+internal static class RatedFileLanes
+{
+    /// <summary>
+    /// Reads a rated-record file into the lanes: each record to the <paramref name="take"/> of its subscriber's lane, with its
+    /// line number, in file order per lane. A line that is no rated record stops the reading as
+    /// <see cref="RatedRecordReader.ReadFileWithLines"/> does: the first such line of the file is thrown.
+    /// </summary>
+    public static long Read(string path, bool includeFees, IReadOnlyList<Action<RatedRecord, long>> take, CancellationToken cancel)
+    {
+        var workers = take.Select(t => new RatedLineWorker(includeFees, t)).ToArray();
+        var pass = LanePass.Run(path, new RatedLaneRouter(workers.Length), workers, () => new NoOutput(), null, null, cancel);
+        if (workers.Where(w => w.Refused is not null).Select(w => w.Refused!.Value).OrderBy(r => r.Line).FirstOrDefault() is { Error: not null } refused)
+        {
+            throw new RatedFileException($"{path}:{refused.Line}: {refused.Error}");
+        }
+
+        return pass.Lines;
+    }
+
+    /// <summary>Hands each line of a CDR file to the handler of its lane (<see cref="LaneRouter"/>); returns the non-blank lines.</summary>
+    public static long Offer(string path, IReadOnlyList<IO.LineReader.LineHandler> handlers, CancellationToken cancel) =>
+        LanePass.Run(path, new LaneRouter(handlers.Count), [.. handlers.Select(h => new HandlerWorker(h))], () => new NoOutput(), null, null, cancel).Lines;
+}

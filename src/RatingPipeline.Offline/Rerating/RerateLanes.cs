@@ -1,0 +1,170 @@
+using RatingPipeline.IO;
+using RatingPipeline.Lanes;
+using RatingPipeline.Subscribers;
+using RatingPipeline.Tariffs;
+
+namespace RatingPipeline.Rerating;
+
+/// <summary>
+/// Re-rates on several threads with the result of one <see cref="Rerater"/>: subscribers are sharded by msisdn as the
+/// rating lanes shard them (<see cref="LaneRouter"/>), each lane a <see cref="Rerater"/> with its share of the profiles,
+/// of the old run's rated records and of the CDR stream, and its own ledger over the recorded one (an adjustment id
+/// names its msisdn, so no two lanes can write the same). The rated file is read, the CDR file scanned and then
+/// replayed through the lanes (<see cref="LanePass"/>); what the lanes find while replaying is merged back into the
+/// order of the CDR lines, and the rated records left without a CDR into the order of the rated file — so the receiver
+/// hears exactly what one re-rater tells it, in the same order.
+/// </summary>
+public sealed class RerateLanes
+{
+    private readonly Rerater[] _lanes;
+    private readonly AdjustmentLedger _recorded;
+    private readonly List<LedgerEntry> _added = [];
+
+    /// <param name="newTariff">The tariff to re-rate under.</param>
+    /// <param name="profiles">The subscriber profiles of the original run.</param>
+    /// <param name="recorded">Adjustments already recorded (read, never changed).</param>
+    /// <param name="cycles">As for <see cref="Rerater"/>: only these cycles, when given.</param>
+    /// <param name="profileLines">As for <see cref="Rerater"/>: whether profile lines in the CDR stream replace profiles.</param>
+    /// <param name="lanes">The number of lanes (1 to <see cref="LaneRouter.MaxLanes"/>).</param>
+    public RerateLanes(Tariff newTariff, IReadOnlyCollection<SubscriberProfile> profiles, AdjustmentLedger? recorded, IReadOnlySet<string>? cycles,
+        bool profileLines, int lanes)
+    {
+        LanePass.CheckLanes(lanes);
+        _recorded = recorded ?? new AdjustmentLedger();
+        var shares = new List<SubscriberProfile>[lanes];
+        for (var lane = 0; lane < lanes; lane++)
+        {
+            shares[lane] = [];
+        }
+
+        foreach (var profile in profiles)
+        {
+            shares[LaneRouter.LaneOf(profile.MsisdnKey, lanes)].Add(profile);
+        }
+
+        _lanes = [.. shares.Select(share => new Rerater(newTariff, share, AdjustmentLedger.Over(_recorded), cycles, profileLines))];
+    }
+
+    /// <summary>The counts of the run (after <see cref="Run"/>).</summary>
+    public RerateSummary Summary { get; } = new();
+
+    /// <summary>The recorded adjustments, then those of this run in the order they were written.</summary>
+    public IReadOnlyList<LedgerEntry> Ledger => [.. _recorded.Adjustments, .. _added];
+
+    /// <summary>
+    /// Takes in the old run's rated file (fee records included), each record into the lane of its subscriber. Throws
+    /// <see cref="RatedFileException"/> for the first line that is no rated record. Call once, before <see cref="Run"/>.
+    /// </summary>
+    public void ReadRated(string ratedPath, CancellationToken cancel) =>
+        RatedFileLanes.Read(ratedPath, includeFees: true, [.. _lanes.Select(r => (Action<RatedRecord, long>)r.AddRated)], cancel);
+
+    /// <summary>
+    /// Re-rates: the CDR file scanned and replayed, then the rated records left without a CDR reported. Call once, after
+    /// <see cref="ReadRated"/>.
+    /// </summary>
+    public RerateSummary Run(string cdrPath, IRerateReceiver receiver, CancellationToken cancel)
+    {
+        RatedFileLanes.Offer(cdrPath, [.. _lanes.Select(r => (LineReader.LineHandler)r.Scan)], cancel);
+
+        var merger = new EventMerger(receiver, _added, _lanes.Length);
+        var workers = _lanes.Select(r => new ReplayWorker(r)).ToArray();
+        var replay = LanePass.Run(cdrPath, new LaneRouter(_lanes.Length), workers, () => new LaneEvents(), merger, null, cancel);
+
+        // The records no CDR matched, each a segment ordered by its line in the rated file.
+        var parts = new LaneEvents[_lanes.Length];
+        for (var lane = 0; lane < _lanes.Length; lane++)
+        {
+            var events = parts[lane] = new LaneEvents();
+            _lanes[lane].Finish(new LaneReceiver { Parts = events }, order => events.EndSegment((ulong)order));
+        }
+
+        merger.MergeByOrder(parts);
+        foreach (var lane in _lanes)
+        {
+            Summary.Add(lane.Summary);
+        }
+
+        Summary.CdrLines = replay.Lines; // a clock is every lane's line, and one line of the stream
+        return Summary;
+    }
+
+    /// <summary>An adjustment or a mismatch, as the re-rater told it.</summary>
+    private readonly record struct RerateEvent(Adjustment? Adjustment, RerateMismatch? Mismatch);
+
+    /// <summary>What one lane found in one block (or at the finish): its events, in segments.</summary>
+    private sealed class LaneEvents() : LaneParts(1)
+    {
+        public List<RerateEvent> Events { get; } = [];
+
+        protected override int End(int channel) => Events.Count;
+
+        protected override void Clear() => Events.Clear();
+    }
+
+    private sealed class LaneReceiver : IRerateReceiver
+    {
+        public LaneEvents Parts { get; set; } = null!;
+
+        public void Adjustment(Adjustment adjustment) => Parts.Events.Add(new RerateEvent(adjustment, null));
+
+        public void Mismatch(RerateMismatch mismatch) => Parts.Events.Add(new RerateEvent(null, mismatch));
+    }
+
+    /// <summary>A lane: replays its lines of each block.</summary>
+    private sealed class ReplayWorker(Rerater rerater) : LaneWorker<LaneEvents>
+    {
+        private readonly LaneReceiver _receiver = new();
+
+        public override void BeginBlock(LaneEvents parts) => _receiver.Parts = parts;
+
+        public override void Line(ReadOnlySpan<byte> line, long number, bool everyLane, LaneEvents parts)
+        {
+            var before = parts.Events.Count;
+            rerater.Replay(line, _receiver);
+            if (everyLane && parts.Events.Count != before)
+            {
+                // A clock record is replayed by every lane; it changes states, but is no CDR to compare.
+                throw new InvalidOperationException($"line {number}: a record every lane replays told the re-rate something");
+            }
+        }
+    }
+
+    /// <summary>Tells the receiver the lanes' events in processing order, and keeps the adjustments in that order.</summary>
+    private sealed class EventMerger(IRerateReceiver receiver, List<LedgerEntry> added, int lanes) : OrderedMerger<LaneEvents>(lanes)
+    {
+        private readonly int[] _told = new int[lanes];
+
+        public override void Merge(LineBlock<LaneEvents> block)
+        {
+            if (Lanes == 1)
+            {
+                _told[0] = 0;
+                TellUpTo(block.Parts[0], 0, block.Parts[0].Events.Count);
+                return;
+            }
+
+            base.Merge(block);
+        }
+
+        protected override void Begin(LaneEvents[] parts) => Array.Clear(_told);
+
+        protected override void Take(LaneEvents[] parts, int lane, int segment) => TellUpTo(parts[lane], lane, parts[lane].SegmentEnd(segment, 0));
+
+        private void TellUpTo(LaneEvents parts, int lane, int end)
+        {
+            for (; _told[lane] < end; _told[lane]++)
+            {
+                var told = parts.Events[_told[lane]];
+                if (told.Adjustment is { } adjustment)
+                {
+                    added.Add(adjustment);
+                    receiver.Adjustment(adjustment);
+                }
+                else
+                {
+                    receiver.Mismatch(told.Mismatch!);
+                }
+            }
+        }
+    }
+}

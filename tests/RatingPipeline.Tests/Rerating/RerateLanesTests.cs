@@ -1,0 +1,143 @@
+using System.Text.Json.Nodes;
+using NUnit.Framework;
+using RatingPipeline.Cli.Commands;
+using RatingPipeline.Synthetic;
+using RatingPipeline.Tests.Cli;
+using static RatingPipeline.Tests.Rerating.RerateTestData;
+
+namespace RatingPipeline.Tests.Rerating;
+
+/// <summary>
+/// <c>ratingctl rerate</c> and <c>ratingctl audit zero-rating</c> with several lanes write exactly the bytes one lane
+/// writes — the adjustments appended to the ledger, the mismatches, the totals, the audit's sample and summaries — on
+/// generated data with clock records, profile lines, invalid and blank lines, CDRs missing from the replayed stream, a
+/// changed price, a removed rate and a late whitelist change, rated once by the old tariff; and again on a second
+/// re-rate over the ledger the first one wrote.
+/// </summary>
+[TestFixture]
+public sealed class RerateLanesTests
+{
+    private static readonly string[] RerateFiles = [RerateCommand.AdjustmentsFile, RerateCommand.MismatchesFile, RerateCommand.TotalsFile];
+    private static readonly string[] AuditFiles = [AuditCommand.SampleFile, AuditCommand.SummaryTextFile, AuditCommand.SummaryJsonFile];
+
+    private TestFolder _folder = null!;
+    private string _data = "";
+
+    [OneTimeSetUp]
+    public async Task GenerateAndRate()
+    {
+        _folder = new TestFolder();
+        _data = _folder.File("data");
+        await GenerateCommand.RunAsync(_data, subscribers: 1_500, cdrs: 30_000, seed: 11, CancellationToken.None);
+        var tariff = Path.Combine(_data, "tariff.json");
+        await File.WriteAllBytesAsync(tariff, SyntheticData.DemoTariffWithMonthlyFees());
+        var cdrs = Path.Combine(_data, "cdrs.jsonl");
+        var lines = RatingLanesTests.WithClocksAndProfileLines(await File.ReadAllLinesAsync(cdrs), await File.ReadAllLinesAsync(Path.Combine(_data, "subscribers.jsonl")),
+            [.. JsonNode.Parse(await File.ReadAllBytesAsync(tariff))!["plans"]!.AsObject().Select(p => p.Key)]).ToList();
+        await File.WriteAllLinesAsync(cdrs, lines);
+        await RateAsync(tariff, Path.Combine(_data, "subscribers.jsonl"), cdrs, Path.Combine(_data, "old"));
+
+        // The replayed stream lacks every 501st line (rated records left without a CDR, in many subscribers).
+        await File.WriteAllLinesAsync(Path.Combine(_data, "replayed.jsonl"), lines.Where((_, i) => i % 501 != 500));
+
+        // The new tariff: a new version, the 2026 Apple ports whitelisted from 2012, every rate's price up a tenth, and
+        // every plan's Hong Kong data rate gone (those CDRs are rejected now).
+        var json = TariffJson(tariff);
+        json["version"] = "2026-11-20.1";
+        ZeroRated(json).Single(r => (string?)r!["reason"] == "apple-activation-2026")!["from"] = "2012-05-20T00:00:00+08:00";
+        foreach (var (_, plan) in json["plans"]!.AsObject())
+        {
+            var rates = plan!["rates"]!.AsArray();
+            foreach (var rate in rates)
+            {
+                rate!["price"] = (long)rate["price"]! * 11 / 10;
+            }
+
+            foreach (var hongKongData in rates.Where(r => (string?)r!["type"] == "data" && (string?)r["zone"] == "HMT").ToList())
+            {
+                rates.Remove(hongKongData);
+            }
+        }
+
+        Write(json, _folder, "new.json");
+    }
+
+    [OneTimeTearDown]
+    public void CleanUp() => _folder.Dispose();
+
+    [Test]
+    public async Task Two_and_three_lanes_re_rate_and_audit_with_the_bytes_of_one_lane()
+    {
+        var one = await RerateTwiceAsync(lanes: 1);
+        Assert.Multiple(() =>
+        {
+            // The run must exercise what the lanes have to merge: adjustments, every kind of finding, a ledger read back.
+            Assert.That(one.Stdout[0], Does.Match(@"^\d+ records compared, [1-9]\d* adjustments, .* 0 already adjusted, [1-9]\d* mismatches \(.*rejected-by-new-tariff.*rated-without-cdr"));
+            Assert.That(one.Stdout[1], Does.Match(@", 0 adjustments, total difference 0 micros; [1-9]\d* already adjusted"));
+            Assert.That(one.Files[RerateCommand.AdjustmentsFile], Has.Length.GreaterThan(0));
+        });
+        var audit = await AuditAsync(lanes: 1);
+        Assert.That(audit.Stdout, Does.Match(@"^[1-9]\d* zero-rated records in 2026-11 .* relief .*; sample 50 \(seed 3\); [1-9]\d* goodwill credits"));
+        foreach (var lanes in new[] { 2, 3 })
+        {
+            var several = await RerateTwiceAsync(lanes);
+            var severalAudit = await AuditAsync(lanes);
+            Assert.Multiple(() =>
+            {
+                Assert.That(several.Stdout, Is.EqualTo(one.Stdout), $"summaries with {lanes} lanes");
+                foreach (var file in RerateFiles)
+                {
+                    Assert.That(RatingLanesTests.FirstDifference(one.Files[file], several.Files[file]), Is.Null, $"{file} with {lanes} lanes");
+                }
+
+                Assert.That(severalAudit.Stdout, Is.EqualTo(audit.Stdout), $"audit summary with {lanes} lanes");
+                foreach (var file in AuditFiles)
+                {
+                    Assert.That(RatingLanesTests.FirstDifference(audit.Files[file], severalAudit.Files[file]), Is.Null, $"{file} with {lanes} lanes");
+                }
+            });
+        }
+    }
+
+    /// <summary>Re-rates into a fresh ledger, then once more over it; the outputs of the second run (its ledger holds both).</summary>
+    private async Task<(string[] Stdout, Dictionary<string, byte[]> Files)> RerateTwiceAsync(int lanes)
+    {
+        var output = _folder.File($"rerate-{lanes}");
+        var stdout = new List<string>();
+        foreach (var run in new[] { 1, 2 })
+        {
+            using var writer = new StringWriter();
+            using var stderr = new StringWriter();
+            var exit = await RerateCommand.RunAsync(
+                new RerateOptions(_folder.File("new.json"), Path.Combine(_data, "subscribers.jsonl"), Path.Combine(_data, "old", "rated.jsonl"),
+                    Path.Combine(_data, "replayed.jsonl"), output, Lanes: lanes),
+                writer, stderr, CancellationToken.None);
+            Assert.That(exit, Is.Zero, () => $"run {run} with {lanes} lanes; stderr: {stderr}");
+            stdout.Add(writer.ToString().Trim());
+            if (run == 1)
+            {
+                // A goodwill credit on a CDR of the month, for the audit's ledger figures.
+                var zeroRated = JsonLines(Path.Combine(_data, "old", "rated.jsonl")).First(r => r.GetProperty("zeroRated").ValueKind == System.Text.Json.JsonValueKind.String);
+                var credit = await CreditCommand.RunAsync(
+                    new CreditOptions(zeroRated.GetProperty("msisdn").GetString(), "5000000", "complaint", zeroRated.GetProperty("id").GetString(), output, null),
+                    TextWriter.Null, stderr, CancellationToken.None);
+                Assert.That(credit, Is.Zero, () => stderr.ToString());
+            }
+        }
+
+        return ([.. stdout], RerateFiles.ToDictionary(f => f, f => File.ReadAllBytes(Path.Combine(output, f))));
+    }
+
+    private async Task<(string Stdout, Dictionary<string, byte[]> Files)> AuditAsync(int lanes)
+    {
+        var output = _folder.File($"audit-{lanes}");
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var exit = await AuditCommand.RunZeroRatingAsync(
+            new ZeroRatingAuditOptions(Path.Combine(_data, "old", "rated.jsonl"), "2026-11", output, Sample: 50, Seed: 3, Tariff: _folder.File("new.json"),
+                Cdrs: Path.Combine(_data, "replayed.jsonl"), Adjustments: Path.Combine(_folder.File($"rerate-{lanes}"), RerateCommand.AdjustmentsFile), Lanes: lanes),
+            stdout, stderr, CancellationToken.None);
+        Assert.That(exit, Is.Zero, () => $"audit with {lanes} lanes; stderr: {stderr}");
+        return (stdout.ToString().Trim(), AuditFiles.ToDictionary(f => f, f => File.ReadAllBytes(Path.Combine(output, f))));
+    }
+}
