@@ -24,46 +24,14 @@ if [[ "${KEEP:-0}" != 1 ]]; then
     trap 'rm -rf "$work"' EXIT
 fi
 
-if [[ "${R2R:-1}" == 1 ]]; then
-    echo "publishing ratingctl (Release, ReadyToRun, linux-x64)"
-    dotnet publish "$root/src/RatingPipeline.Cli" -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true \
-        -o "$work/ratingctl" --nologo -v quiet -clp:NoSummary > "$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
-    ratingctl="$work/ratingctl/ratingctl"
-else
-    echo "building ratingctl (Release)"
-    dotnet build "$root/src/RatingPipeline.Cli" -c Release --nologo -v quiet -clp:NoSummary > "$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
-    ratingctl="$root/src/RatingPipeline.Cli/bin/Release/net10.0/ratingctl"
-fi
+source "$root/bench/lib.sh"
+build_ratingctl
 
 echo "generating $cdrs CDRs for $subscribers subscribers (seed $seed) in $work/data"
 "$ratingctl" generate --subscribers "$subscribers" --cdrs "$cdrs" --seed "$seed" --out "$work/data" > /dev/null
 input="$work/data/cdrs.jsonl"
 bytes=$(stat -c %s "$input")
 lines=$(wc -l < "$input")
-
-have_time=0
-if [[ -x /usr/bin/time ]]; then
-    have_time=1
-fi
-
-# Runs a command; prints "wall user sys maxrss_kb".
-measure() {
-    if [[ $have_time == 1 ]]; then
-        /usr/bin/time -v -o "$work/time.txt" "$@" > "$work/stdout.txt" 2> "$work/stderr.txt" || { cat "$work/stderr.txt" >&2; return 1; }
-        awk -F': ' '
-            /Elapsed \(wall clock\)/ { n = split($2, p, ":"); wall = 0; for (i = 1; i <= n; i++) wall = wall * 60 + p[i] }
-            /User time/ { user = $2 }
-            /System time/ { sys = $2 }
-            /Maximum resident set size/ { rss = $2 }
-            END { printf "%.3f %.2f %.2f %d\n", wall, user, sys, rss }' "$work/time.txt"
-    else
-        local TIMEFORMAT="%R %U %S"
-        { time "$@" > "$work/stdout.txt" 2> "$work/stderr.txt"; } 2> "$work/time.txt" || { cat "$work/stderr.txt" >&2; return 1; }
-        echo "$(cat "$work/time.txt") 0"
-    fi
-}
-
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 echo
 echo "input: $input, $lines lines, $bytes bytes; $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"
