@@ -13,10 +13,10 @@ using RatingPipeline.Sender.Gateway;
 using RatingPipeline.Sender.Inbound;
 using RatingPipeline.Sender.Notices;
 using RatingPipeline.Sender.Rendering;
+using RatingPipeline.Testing;
 using RatingPipeline.Tests.Kafka;
 using RatingPipeline.Tests.Rater;
 using RatingPipeline.Tests.Support;
-using RatingPipeline.Testing;
 
 namespace RatingPipeline.Tests.Sender;
 
