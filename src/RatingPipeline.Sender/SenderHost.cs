@@ -62,9 +62,14 @@ public static class SenderHost
         });
         services.AddSingleton(sp => CreateDelivery(sp.GetRequiredService<IOptions<SenderOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new MoRenderer(sp.GetRequiredService<NoticeTemplates>(), sp.GetRequiredService<IOptions<SenderOptions>>().Value));
+        services.AddSingleton(sp => new UsageApiClient(
+            sp.GetRequiredService<IOptions<SenderOptions>>().Value,
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<UsageApiClient>>()));
         services.AddSingleton(sp => new MoAnswerer(
             sp.GetRequiredService<MoRenderer>(),
             sp.GetRequiredService<NoticeDelivery>(),
+            sp.GetRequiredService<UsageApiClient>(),
             sp.GetRequiredService<IOptions<SenderOptions>>().Value,
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<MoAnswerer>>()));

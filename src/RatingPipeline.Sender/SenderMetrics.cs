@@ -52,11 +52,16 @@ public static class SenderMetrics
 
     public static readonly Counter MoCommands = Metrics.CreateCounter(
         "ratingpipeline_mo_commands_total",
-        "Mobile-originated SMS handled, by command (list, cancel, cancel-all, help) and outcome (answered, failed; duplicate: a replayed id, skipped).",
+        "Mobile-originated SMS handled, by command (list, cancel, cancel-all, usage, help) and outcome (answered, failed; duplicate: a replayed id, skipped).",
         "command", "outcome");
 
     public static readonly Counter MoReplies = Metrics.CreateCounter(
         "ratingpipeline_mo_replies_total",
         "Reply SMS to mobile-originated SMS by outcome (sent, failed).",
         "outcome");
+
+    public static readonly Counter UsageLookups = Metrics.CreateCounter(
+        "ratingpipeline_mo_usage_lookups_total",
+        "Usage summaries asked of the rater's usage query API for 查询/CXLL, by result (found, not-configured, not-available, later).",
+        "result");
 }

@@ -67,6 +67,9 @@ public sealed class SenderOptions
     /// <summary>Mobile-originated SMS: <c>0000</c> and <c>TD</c> (docs/mo-sms.md).</summary>
     public MoOptions Mo { get; set; } = new();
 
+    /// <summary>The rater's usage query API, asked for the usage summary of <c>查询</c> / <c>CXLL</c> (docs/mo-sms.md).</summary>
+    public UsageApiOptions UsageApi { get; set; } = new();
+
     internal static readonly IReadOnlyDictionary<string, bool> DefaultUrgent = new Dictionary<string, bool>(StringComparer.Ordinal)
     {
         ["roaming"] = true,
@@ -109,6 +112,30 @@ public sealed class MoOptions
 
     /// <summary>Longest request body of <c>POST /v1/mo</c>, in bytes.</summary>
     public int MaxRequestBytes { get; set; } = 16 * 1024;
+}
+
+/// <summary>
+/// Section <c>Sender:UsageApi</c>: where the sender asks for a subscriber's usage (<c>GET /v1/subscribers/{msisdn}/usage</c>
+/// on any rater; a rater that does not own the subscriber answers 307 to the owner, which is followed).
+/// </summary>
+public sealed class UsageApiOptions
+{
+    /// <summary>A rater's base address, e.g. <c>http://rater:9464</c>; empty: <c>查询</c> is answered "not available".</summary>
+    public string Url { get; set; } = "";
+
+    /// <summary>The raters' bearer token (their <c>Http:Auth:Token</c>); required with <see cref="Url"/>.</summary>
+    public string Token { get; set; } = "";
+
+    /// <summary>Time for one attempt (redirects included).</summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Retries after the first attempt (503, 429, 5xx, timeouts, refused connections).</summary>
+    public int MaxRetries { get; set; } = 2;
+
+    /// <summary>Delay before a retry (doubled each time, with jitter); a rater's <c>Retry-After</c> is followed up to 2 s.</summary>
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(300);
+
+    public bool IsConfigured => Url.Length > 0;
 }
 
 /// <summary>Quiet hours in local time, <c>HH:MM</c>; start equal to end means none.</summary>

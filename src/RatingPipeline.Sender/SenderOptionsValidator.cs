@@ -33,6 +33,14 @@ internal static class SenderOptionsValidator
         Require(o.VasPrechargeMargin >= TimeSpan.Zero && o.VasPrechargeMargin <= TimeSpan.FromDays(1), "Sender:VasPrechargeMargin must be 0..1 day");
         Require(o.Mo.VasNoticeLeadHours is >= 0 and <= 720, "Sender:Mo:VasNoticeLeadHours must be 0..720 (the tariff's vasNoticeLeadHours)");
         Require(o.Mo.MaxRequestBytes is >= 256 and <= 1024 * 1024, "Sender:Mo:MaxRequestBytes must be 256..1048576");
+        Require(o.UsageApi.Url.Length == 0 || (Uri.TryCreate(o.UsageApi.Url, UriKind.Absolute, out var usage) && usage.Scheme is "http" or "https"),
+            $"Sender:UsageApi:Url '{o.UsageApi.Url}' must be a rater's absolute http(s) address (or empty: no usage summary by SMS)");
+        Require(o.UsageApi.Url.Length == 0 || o.UsageApi.Token.Length >= 16,
+            "Sender:UsageApi:Token must be the raters' Http:Auth:Token (at least 16 characters) when Sender:UsageApi:Url is set");
+        Require(o.UsageApi.Token.All(c => c is > ' ' and < '\x7f'), "Sender:UsageApi:Token must be printable ASCII without spaces");
+        Require(o.UsageApi.Timeout >= TimeSpan.FromMilliseconds(10) && o.UsageApi.Timeout <= TimeSpan.FromSeconds(30), "Sender:UsageApi:Timeout must be 10 ms..30 s");
+        Require(o.UsageApi.MaxRetries is >= 0 and <= 5, "Sender:UsageApi:MaxRetries must be 0..5");
+        Require(o.UsageApi.RetryDelay >= TimeSpan.Zero && o.UsageApi.RetryDelay <= TimeSpan.FromSeconds(5), "Sender:UsageApi:RetryDelay must be 0..5 s");
         if (QuietHours.TryCreate(o.QuietHours.Start, o.QuietHours.End, o.UtcOffset, out var quietError) is null)
         {
             errors.Add(quietError);

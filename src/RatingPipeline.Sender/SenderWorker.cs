@@ -707,7 +707,7 @@ internal sealed class SenderWorker(
                         continue;
                     }
 
-                    var plan = answerer.Plan(mo, profile, record);
+                    var plan = await answerer.PlanAsync(mo, profile, record, token);
                     if (plan.Profile is { } changed)
                     {
                         try

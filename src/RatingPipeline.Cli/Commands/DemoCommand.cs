@@ -24,7 +24,9 @@ namespace RatingPipeline.Cli.Commands;
 /// second at any rate (a CDR every 20 s of stream time at 2,000 CDRs/s), its roaming trips begin with a location
 /// record, and the demo writes a clock record to every partition each simulated hour, as the scheduler would: within
 /// 30 s, cycles close, bills are written and the demo plans' monthly fees are charged. The summary reads this run's
-/// bills back from the bills topic and shows their count, their sum and the largest ones.
+/// bills back from the bills topic and shows their count, their sum and the largest ones. The usage query API and the
+/// sender's <c>POST /v1/mo</c> take one random token per run; the demo prints a <c>curl</c> for each, and shows the
+/// replies to SMS a subscriber sends (<see cref="DemoMo"/>).
 /// </summary>
 public static class DemoCommand
 {
@@ -45,7 +47,7 @@ public static class DemoCommand
         var seed = new Option<int>("--seed") { Description = "Random seed of the synthetic data", DefaultValueFactory = _ => 1 };
         var noLive = new Option<bool>("--no-live") { Description = "Print a line per second instead of a live table" };
         var url = new Option<string>("--http-url") { Description = "Where the rater serves /metrics and /healthz", DefaultValueFactory = _ => RaterHost.DefaultUrl };
-        var command = new Command("demo", "Run the pipeline on an embedded Kafka-protocol cluster with synthetic traffic and live figures.")
+        var command = new Command("demo", Description)
         {
             subscribers, rate, duration, bootstrap, partitions, seed, noLive, url,
         };
@@ -55,6 +57,15 @@ public static class DemoCommand
             cancel));
         return command;
     }
+
+    /// <summary>What <c>ratingctl demo --help</c> says the demo does, and how to send it an SMS and see the reply.</summary>
+    public const string Description =
+        "Run the pipeline on an embedded Kafka-protocol cluster with synthetic traffic and live figures.\n"
+        + "While it runs it prints two one-line curl commands with this run's random token: 'usage query:' asks the rater for a "
+        + "subscriber's usage, and 'SMS to the sender:' sends '0000' from subscriber 8613800000000 (who has two monthly "
+        + "services) to the sender's POST /v1/mo, as an SMS gateway would. Run it in another terminal (--duration 5m gives time to try); change \"text\" to "
+        + "'TD 1' (cancel service 1), 'TD ALL' or '查询' (usage summary). The reply SMS reaches the demo's loopback gateway: "
+        + "the live table shows the last one, --no-live prints each as 'SMS reply to MSISDN: TEXT', and the summary lists them all.";
 
     public static async Task<int> RunAsync(Options options, CancellationToken cancel)
     {
@@ -91,7 +102,7 @@ public static class DemoCommand
             producer.Produce(topics.Subscribers, new Message<byte[], byte[]>
             {
                 Key = System.Text.Encoding.ASCII.GetBytes(SyntheticData.MsisdnOf(i)),
-                Value = buffer.WrittenSpan.ToArray(),
+                Value = i == DemoMo.Subscriber ? DemoMo.WithServices(buffer.WrittenSpan, data.NowTicks) : buffer.WrittenSpan.ToArray(),
             });
         }
 
@@ -143,6 +154,10 @@ public static class DemoCommand
             // A demo shows notices at any hour: no quiet hours (the default is 22:00-08:00 local).
             ["Sender:QuietHours:Start"] = "00:00",
             ["Sender:QuietHours:End"] = "00:00",
+            // SMS from subscribers (POST /v1/mo) take the run's token too; 查询 asks the demo's rater.
+            ["Http:Auth:Token"] = queryToken,
+            ["Sender:UsageApi:Url"] = options.HttpUrl,
+            ["Sender:UsageApi:Token"] = queryToken,
             ["Http:Url"] = senderUrl,
             ["Logging:LogLevel:Default"] = "Information",
             ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
@@ -150,6 +165,10 @@ public static class DemoCommand
         await sender.StartAsync(cancel);
         senderUrl = sender.Urls.FirstOrDefault() ?? senderUrl;
         Console.WriteLine($"sender metrics on {senderUrl}/metrics; SMS and voice gateway on {gateway.Url}; SMTP server on 127.0.0.1:{mail.Port}");
+        Console.WriteLine($"SMS to the sender: {DemoMo.SampleCurl(senderUrl, queryToken, SyntheticData.MsisdnOf(DemoMo.Subscriber), "0000")}");
+        Console.WriteLine(options.Live
+            ? "  (also TD 1, TD ALL, 查询 as text; the last reply SMS is shown in the table, all of them at the end)"
+            : "  (also TD 1, TD ALL, 查询 as text; each reply SMS is printed as it comes)");
 
         long produced = 0;
         var clock = Stopwatch.StartNew();
@@ -159,9 +178,10 @@ public static class DemoCommand
         var generator = Task.Run(() => Stream(producer, data, options.Rate, topics.Cdrs, partitions, ref produced, ref clocks, stopStreaming.Token),
             CancellationToken.None);
 
+        var repliesShown = 0;
         if (options.Live)
         {
-            await AnsiConsole.Live(Table(RaterMetrics.ReadTotals(), Interlocked.Read(ref produced), clock.Elapsed, 0, 0))
+            await AnsiConsole.Live(Table(RaterMetrics.ReadTotals(), Interlocked.Read(ref produced), clock.Elapsed, 0, 0, []))
                 .StartAsync(async context =>
                 {
                     long lastRated = 0;
@@ -173,7 +193,7 @@ public static class DemoCommand
                         var now = clock.Elapsed;
                         var perSecond = (totals.Rated + totals.Rejected - lastRated) / Math.Max(0.001, (now - lastTime).TotalSeconds);
                         (lastRated, lastTime) = (totals.Rated + totals.Rejected, now);
-                        context.UpdateTarget(Table(totals, Interlocked.Read(ref produced), now, perSecond, gateway.DeliveriesByKey.Count));
+                        context.UpdateTarget(Table(totals, Interlocked.Read(ref produced), now, perSecond, gateway.DeliveriesByKey.Count, DemoMo.Replies(gateway)));
                     }
                 });
         }
@@ -184,6 +204,7 @@ public static class DemoCommand
                 await Task.Delay(1000, CancellationToken.None);
                 var t = RaterMetrics.ReadTotals();
                 Console.WriteLine($"{clock.Elapsed:mm\\:ss} produced {Interlocked.Read(ref produced)}, rated {t.Rated}, rejected {t.Rejected}, reminders {t.Reminders}, lag {t.Lag}, notices {gateway.DeliveriesByKey.Count}");
+                repliesShown = PrintReplies(gateway, repliesShown);
             }
         }
 
@@ -209,6 +230,11 @@ public static class DemoCommand
             }
         }
 
+        if (!options.Live)
+        {
+            PrintReplies(gateway, repliesShown);
+        }
+
         await sender.StopAsync(CancellationToken.None);
         await sender.DisposeAsync();
         await rater.StopAsync(CancellationToken.None);
@@ -219,6 +245,13 @@ public static class DemoCommand
         Console.WriteLine($"notices delivered to the loopback gateway: {gateway.DeliveriesByKey.Count} (requests {gateway.Received.Count}); "
             + $"e-mail notices received by the SMTP server: {mail.Received}");
         Console.WriteLine("notices by channel and outcome: " + NoticeOutcomes());
+        var replies = DemoMo.Replies(gateway);
+        Console.WriteLine($"replies to SMS from subscribers: {replies.Count}");
+        foreach (var (to, text) in replies)
+        {
+            Console.WriteLine($"  SMS reply to {to}: {text}");
+        }
+
         Console.WriteLine($"logs: {logPath}");
         Console.WriteLine($"bills: {final.Bills} (closed billing cycles); fee records: {final.Fees}; clock records: {clocks} "
             + $"({clocks / Math.Max(1, partitions.Count)} simulated hours, one per partition each)");
@@ -235,6 +268,18 @@ public static class DemoCommand
             + $"+ {final.Clocks} clocks + {final.Skipped} already applied{(final.Consumed == final.Rated + final.Rejected + final.Located + final.Clocks + final.Skipped ? "" : " (do not add up: see the log)")}");
         Console.WriteLine($"{produced} cdrs, {final.Rated} rated, {final.Rejected} rejected, {final.Reminders} reminders");
         return final.Consumed >= produced + clocks ? 0 : 1;
+    }
+
+    /// <summary>Prints the replies to SMS after the first <paramref name="shown"/>; returns how many are shown now.</summary>
+    private static int PrintReplies(LoopbackGateway gateway, int shown)
+    {
+        var replies = DemoMo.Replies(gateway);
+        foreach (var (to, text) in replies.Skip(shown))
+        {
+            Console.WriteLine($"SMS reply to {to}: {text}");
+        }
+
+        return Math.Max(shown, replies.Count);
     }
 
     /// <summary>How many bills the summary shows one by one (the largest).</summary>
@@ -359,7 +404,7 @@ public static class DemoCommand
         producer.Flush(TimeSpan.FromSeconds(30));
     }
 
-    private static Table Table(RaterTotals totals, long produced, TimeSpan elapsed, double perSecond, int notices)
+    private static Table Table(RaterTotals totals, long produced, TimeSpan elapsed, double perSecond, int notices, IReadOnlyList<(string To, string Text)> replies)
     {
         var table = new Table().Border(TableBorder.Rounded).Title("[bold]RatingPipeline demo[/]").AddColumn("figure").AddColumn(new TableColumn("value").RightAligned());
         table.AddRow("elapsed", $"{elapsed:mm\\:ss}");
@@ -371,6 +416,12 @@ public static class DemoCommand
         table.AddRow("notices delivered", $"{notices:N0}");
         table.AddRow("bills (closed cycles)", $"{totals.Bills:N0}");
         table.AddRow("fee records", $"{totals.Fees:N0}");
+        table.AddRow("SMS replies to subscribers", replies.Count == 0 ? "none yet" : $"{replies.Count:N0}");
+        if (replies.Count > 0)
+        {
+            table.AddRow($"last reply, to {replies[^1].To}", Markup.Escape(replies[^1].Text));
+        }
+
         foreach (var (kind, count) in totals.RemindersByKind)
         {
             table.AddRow($"reminders: {kind}", $"{count:N0}");

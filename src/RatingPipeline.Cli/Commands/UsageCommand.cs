@@ -2,19 +2,44 @@ using System.CommandLine;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Text;
 using System.Text.Json;
+using Confluent.Kafka;
+using Microsoft.Extensions.Configuration;
+using RatingPipeline.Kafka;
+using RatingPipeline.Rater.Usage;
 using Spectre.Console;
 
 namespace RatingPipeline.Cli.Commands;
 
-/// <summary>Options of <c>ratingctl usage</c>: the subscriber, a rater's URL, the bearer token (else <c>RATINGPIPELINE_TOKEN</c>).</summary>
-public sealed record UsageOptions(string Msisdn, string Url, string? Token);
+/// <summary>
+/// Options of <c>ratingctl usage</c>: the subscriber, a rater's URL or the cluster to find the owning rater in, the
+/// bearer token (else <c>RATINGPIPELINE_TOKEN</c>).
+/// </summary>
+public sealed record UsageOptions(string Msisdn, string? Url, string? Token, UsageCluster? Cluster = null);
+
+/// <summary>
+/// Where <c>ratingctl usage --bootstrap</c> finds the owner of a subscriber: the cluster, the <c>cdrs</c> topic (its
+/// partition count), the <c>rater-endpoints</c> topic, the raters' partitioner (<c>Http:Partitioner</c>) and
+/// librdkafka properties.
+/// </summary>
+public sealed record UsageCluster(string Bootstrap, string CdrsTopic, string EndpointsTopic, string Partitioner, IReadOnlyDictionary<string, string> Properties)
+{
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+}
 
 /// <summary>
 /// <c>ratingctl usage MSISDN --url URL [--token T]</c>: asks a rater's usage query API for a subscriber's current cycle
 /// and prints it as tables. Any rater of the group will do: one that does not own the subscriber's partition answers
 /// 307 with the owner's URL, which this command follows (at most 3 times) sending the token again — HTTP clients drop
 /// the <c>Authorization</c> header on a redirect to another host, so <c>curl -L</c> alone would not.
+/// <para>
+/// <c>ratingctl usage MSISDN --bootstrap HOST:PORT</c> finds the owner itself, as the raters do: the subscriber's
+/// partition of <c>cdrs</c> by the producers' partitioner (<see cref="KeyPartitioner"/>), and that partition's last
+/// record on <c>rater-endpoints</c> (read to its end with <see cref="RaterEndpoints.ReadToEnd"/>); then it asks that
+/// URL as <c>--url</c> does. The environment's <c>Kafka__Properties__NAME</c>, <c>Topics__Cdrs</c>,
+/// <c>Topics__RaterEndpoints</c> and <c>Http__Partitioner</c> apply when the options are not given, as for the raters.
+/// </para>
 /// </summary>
 public static class UsageCommand
 {
@@ -24,16 +49,87 @@ public static class UsageCommand
     public static Command Build()
     {
         var msisdn = new Argument<string>("msisdn") { Description = "The subscriber (digits)" };
-        var url = new Option<string>("--url") { Description = "A rater's HTTP address, e.g. http://127.0.0.1:9464", Required = true };
+        var url = new Option<string?>("--url") { Description = "A rater's HTTP address, e.g. http://127.0.0.1:9464 (a redirect to the owner is followed)" };
+        var bootstrap = new Option<string?>("--bootstrap")
+        {
+            Description = "Kafka bootstrap servers, HOST:PORT[,…]: find the rater that owns the subscriber on the rater-endpoints topic (instead of --url)",
+        };
+        var partitioner = new Option<string?>("--partitioner")
+        {
+            Description = "With --bootstrap: the partitioner of the cdrs producers, consistent or murmur2 (default: the environment's Http__Partitioner, else consistent)",
+        };
+        var cdrsTopic = new Option<string?>("--cdrs-topic") { Description = "With --bootstrap: the CDR topic (default: the environment's Topics__Cdrs, else cdrs)" };
+        var endpointsTopic = new Option<string?>("--endpoints-topic")
+        {
+            Description = "With --bootstrap: the raters' endpoints topic (default: the environment's Topics__RaterEndpoints, else rater-endpoints)",
+        };
         var token = new Option<string?>("--token") { Description = "Bearer token of the query API (Http:Auth:Token); default: the RATINGPIPELINE_TOKEN environment variable" };
         var command = new Command("usage", "Show a subscriber's current cycle (usage, spend, balance, services) from the rater's usage query API.")
         {
-            msisdn, url, token,
+            msisdn, url, bootstrap, partitioner, cdrsTopic, endpointsTopic, token,
         };
-        command.SetAction((result, cancel) => RunAsync(
-            new UsageOptions(result.GetValue(msisdn)!, result.GetValue(url)!, result.GetValue(token) ?? Environment.GetEnvironmentVariable("RATINGPIPELINE_TOKEN")),
-            Console.Out, Console.Error, cancel));
+        command.SetAction(async (result, cancel) =>
+        {
+            var environment = new ConfigurationBuilder().AddEnvironmentVariables().Build();
+            UsageCluster? cluster = null;
+            if (result.GetValue(bootstrap) is { Length: > 0 } servers)
+            {
+                cluster = ClusterOf(servers, result.GetValue(cdrsTopic), result.GetValue(endpointsTopic), result.GetValue(partitioner), environment);
+            }
+
+            return await RunAsync(
+                new UsageOptions(result.GetValue(msisdn)!, result.GetValue(url), result.GetValue(token) ?? Environment.GetEnvironmentVariable("RATINGPIPELINE_TOKEN"), cluster),
+                Console.Out, Console.Error, cancel);
+        });
         return command;
+    }
+
+    /// <summary>The cluster options, the environment's (as the raters read it) where an option is not given.</summary>
+    public static UsageCluster ClusterOf(string bootstrap, string? cdrsTopic, string? endpointsTopic, string? partitioner, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var defaults = new TopicNames();
+        static string First(params string?[] values) => values.First(v => !string.IsNullOrWhiteSpace(v))!;
+        var properties = configuration.GetSection("Kafka:Properties").GetChildren()
+            .Where(p => p.Value is not null)
+            .ToDictionary(p => p.Key, p => p.Value!, StringComparer.Ordinal);
+        return new UsageCluster(bootstrap, First(cdrsTopic, configuration["Topics:Cdrs"], defaults.Cdrs),
+            First(endpointsTopic, configuration["Topics:RaterEndpoints"], defaults.RaterEndpoints),
+            First(partitioner, configuration["Http:Partitioner"], KeyPartitioner.Consistent), properties);
+    }
+
+    /// <summary>
+    /// The URL of the rater that owns <paramref name="msisdn"/>'s partition as <c>rater-endpoints</c> names it; null, with
+    /// the reason printed, when the cluster cannot say.
+    /// </summary>
+    public static async Task<string?> OwnerAsync(string msisdn, UsageCluster cluster, TextWriter stderr)
+    {
+        ArgumentNullException.ThrowIfNull(cluster);
+        ArgumentNullException.ThrowIfNull(stderr);
+        try
+        {
+            var partitions = ClockCommand.Partitions(cluster.Bootstrap, cluster.CdrsTopic, UsageCluster.Timeout, cluster.Properties).Count;
+            var partition = KeyPartitioner.Partition(cluster.Partitioner, Encoding.ASCII.GetBytes(msisdn), partitions);
+            var owners = RaterEndpoints.ReadToEnd(cluster.Bootstrap, cluster.EndpointsTopic, cluster.Properties, UsageCluster.Timeout, out var ignored);
+            if (ignored > 0)
+            {
+                await stderr.WriteLineAsync($"{Me}: {ignored} record(s) of {cluster.EndpointsTopic} are no endpoint; skipped");
+            }
+
+            if (!owners.TryGetValue(partition, out var owner))
+            {
+                await stderr.WriteLineAsync($"{Me}: no rater has advertised partition {partition} of {cluster.CdrsTopic} on {cluster.EndpointsTopic} yet (is a rater running and assigned?)");
+                return null;
+            }
+
+            await stderr.WriteLineAsync($"{Me}: partition {partition} of {cluster.CdrsTopic} is owned by {owner.Instance} at {owner.Url}");
+            return owner.Url;
+        }
+        catch (Exception e) when (e is InvalidOperationException or TimeoutException or KafkaException or ArgumentException)
+        {
+            await stderr.WriteLineAsync($"{Me}: {e.Message}");
+            return null;
+        }
     }
 
     /// <returns>0 with the answer printed; 2 for bad input; 1 when the rater refused or did not answer (its reason printed).</returns>
@@ -45,9 +141,27 @@ public static class UsageCommand
             return 2;
         }
 
-        if (!Uri.TryCreate(options.Url, UriKind.Absolute, out var baseUri) || baseUri.Scheme is not ("http" or "https"))
+        if ((options.Url is null) == (options.Cluster is null))
         {
-            await stderr.WriteLineAsync($"{Me}: --url {options.Url}: give the rater's address, e.g. http://127.0.0.1:9464");
+            await stderr.WriteLineAsync($"{Me}: give either --url (a rater's address) or --bootstrap (the cluster to find the owning rater in)");
+            return 2;
+        }
+
+        if (options.Cluster is { } cluster && !KeyPartitioner.IsKnown(cluster.Partitioner))
+        {
+            await stderr.WriteLineAsync($"{Me}: --partitioner {cluster.Partitioner}: {KeyPartitioner.Consistent} or {KeyPartitioner.Murmur2}");
+            return 2;
+        }
+
+        var url = options.Url ?? await OwnerAsync(options.Msisdn, options.Cluster!, stderr);
+        if (url is null)
+        {
+            return 1;
+        }
+
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var baseUri) || baseUri.Scheme is not ("http" or "https"))
+        {
+            await stderr.WriteLineAsync($"{Me}: --url {url}: give the rater's address, e.g. http://127.0.0.1:9464");
             return 2;
         }
 

@@ -125,35 +125,112 @@ public sealed class RaterEndpoints(
 
     private int AssignAll(IConsumer<byte[], byte[]> consumer)
     {
-        using var admin = new DependentAdminClientBuilder(consumer.Handle).Build();
-        var topic = admin.GetMetadata(topics.Value.RaterEndpoints, TimeSpan.FromSeconds(10)).Topics.FirstOrDefault();
-        if (topic is null || topic.Error.IsError || topic.Partitions.Count == 0)
+        var beginning = Beginning(consumer, topics.Value.RaterEndpoints, TimeSpan.FromSeconds(10));
+        if (beginning is null)
         {
             log.LogWarning("Topic {Topic} not found: queries for partitions of other instances get 503 until it exists", topics.Value.RaterEndpoints);
             return 0;
         }
 
-        consumer.Assign(topic.Partitions.Select(p => new TopicPartitionOffset(topics.Value.RaterEndpoints, p.PartitionId, Offset.Beginning)));
-        return topic.Partitions.Count;
+        consumer.Assign(beginning);
+        return beginning.Count;
     }
 
     private void Apply(byte[]? key, byte[] value)
     {
+        if (TryRead(value, out var endpoint))
+        {
+            _owners[endpoint.Partition] = endpoint;
+            return;
+        }
+
+        log.LogWarning("Record of {Topic} with key {Key} is no endpoint; ignored", topics.Value.RaterEndpoints, key is null ? "(none)" : System.Text.Encoding.ASCII.GetString(key));
+    }
+
+    /// <summary>
+    /// The owners as the topic names them now: reads <paramref name="topic"/> from its beginning to its end (each
+    /// partition to where it ended when assigned), the last record of a partition naming its owner. For tools that ask
+    /// once (<c>ratingctl usage --bootstrap</c>); a record that is no endpoint is skipped and counted in
+    /// <paramref name="ignored"/>. Throws <see cref="InvalidOperationException"/> when the topic does not exist and
+    /// <see cref="TimeoutException"/> when its end is not reached within <paramref name="timeout"/>.
+    /// </summary>
+    public static Dictionary<int, Endpoint> ReadToEnd(string bootstrap, string topic, IEnumerable<KeyValuePair<string, string>>? properties, TimeSpan timeout, out int ignored)
+    {
+        var config = KafkaClientTuning.Consumer(bootstrap, $"ratingpipeline-endpoints-reader-{Guid.NewGuid():N}", "none", properties: properties);
+        config.EnablePartitionEof = true;
+        using var consumer = new ConsumerBuilder<byte[], byte[]>(config).SetLogHandler((_, _) => { }).SetErrorHandler((_, _) => { }).Build();
+        var beginning = Beginning(consumer, topic, timeout) ?? throw new InvalidOperationException($"topic {topic} does not exist at {bootstrap}");
+        var owners = new Dictionary<int, Endpoint>();
+        var pending = beginning.Select(p => p.Partition.Value).ToHashSet();
+        ignored = 0;
+        var deadline = DateTime.UtcNow + timeout;
+        consumer.Assign(beginning);
         try
         {
-            if (JsonSerializer.Deserialize(value, EndpointJson.Default.Endpoint) is { Url.Length: > 0 } endpoint && endpoint.Partition >= 0
-                && Uri.TryCreate(endpoint.Url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https")
+            while (pending.Count > 0)
             {
-                _owners[endpoint.Partition] = endpoint;
-                return;
+                var left = deadline - DateTime.UtcNow;
+                if (left <= TimeSpan.Zero)
+                {
+                    throw new TimeoutException($"the end of {topic} (partitions {string.Join(",", pending.Order())}) was not reached within {timeout.TotalSeconds:0.#} s");
+                }
+
+                if (consumer.Consume(left < TimeSpan.FromMilliseconds(200) ? left : TimeSpan.FromMilliseconds(200)) is not { } record)
+                {
+                    continue;
+                }
+
+                if (record.IsPartitionEOF)
+                {
+                    pending.Remove(record.Partition.Value);
+                }
+                else if (record.Message.Value is { } value && TryRead(value, out var endpoint))
+                {
+                    owners[endpoint.Partition] = endpoint;
+                }
+                else
+                {
+                    ignored++;
+                }
+            }
+        }
+        finally
+        {
+            consumer.Close();
+        }
+
+        return owners;
+    }
+
+    /// <summary>A record's value as an endpoint: a partition ≥ 0 and an absolute http(s) URL.</summary>
+    internal static bool TryRead(byte[] value, out Endpoint endpoint)
+    {
+        try
+        {
+            if (JsonSerializer.Deserialize(value, EndpointJson.Default.Endpoint) is { Url.Length: > 0 } read && read.Partition >= 0
+                && Uri.TryCreate(read.Url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https")
+            {
+                endpoint = read;
+                return true;
             }
         }
         catch (JsonException)
         {
-            // refused below
+            // not an endpoint
         }
 
-        log.LogWarning("Record of {Topic} with key {Key} is no endpoint; ignored", topics.Value.RaterEndpoints, key is null ? "(none)" : System.Text.Encoding.ASCII.GetString(key));
+        endpoint = null!;
+        return false;
+    }
+
+    /// <summary>Every partition of <paramref name="topic"/> at its beginning; null when the topic does not exist.</summary>
+    private static List<TopicPartitionOffset>? Beginning(IConsumer<byte[], byte[]> consumer, string topic, TimeSpan timeout)
+    {
+        using var admin = new DependentAdminClientBuilder(consumer.Handle).Build();
+        var found = admin.GetMetadata(topic, timeout).Topics.FirstOrDefault();
+        return found is null || found.Error.IsError || found.Partitions.Count == 0
+            ? null
+            : [.. found.Partitions.Select(p => new TopicPartitionOffset(topic, p.PartitionId, Offset.Beginning))];
     }
 
     private IProducer<byte[], byte[]> Producer()

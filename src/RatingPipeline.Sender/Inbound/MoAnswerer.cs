@@ -69,7 +69,7 @@ public sealed record MoPlan(MoReceived Mo, MoCommand Command, string Language, I
 /// (each reply, then the inbound SMS <c>answered</c>). Replies are answers the subscriber asked for: quiet hours,
 /// the daily limit and the reminders opt-out do not apply to them.
 /// </summary>
-public sealed class MoAnswerer(MoRenderer renderer, NoticeDelivery delivery, SenderOptions options, TimeProvider time, ILogger<MoAnswerer> logger)
+public sealed class MoAnswerer(MoRenderer renderer, NoticeDelivery delivery, UsageApiClient usageApi, SenderOptions options, TimeProvider time, ILogger<MoAnswerer> logger)
 {
     private readonly TimeSpan _utcOffset = QuietHours.TryParseOffset(options.UtcOffset, out var offset) ? offset : TimeSpan.Zero;
 
@@ -80,7 +80,22 @@ public sealed class MoAnswerer(MoRenderer renderer, NoticeDelivery delivery, Sen
         return $"{mo.EventId}:reply:{n}";
     }
 
-    public MoPlan Plan(MoReceived mo, SubscriberProfile? profile, byte[]? profileJson)
+    /// <summary>
+    /// <see cref="Plan"/>, for <c>查询</c> / <c>CXLL</c> with the usage summary asked of the rater's usage query API first.
+    /// </summary>
+    public async Task<MoPlan> PlanAsync(MoReceived mo, SubscriberProfile? profile, byte[]? profileJson, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(mo);
+        var usage = MoCommand.Parse(mo.Text).Kind == MoCommandKind.Usage ? await usageApi.LookUpAsync(mo.Msisdn, cancellationToken) : null;
+        return Plan(mo, profile, profileJson, usage);
+    }
+
+    /// <summary>
+    /// What to answer. <paramref name="usage"/> is what the usage query API gave for <c>查询</c> / <c>CXLL</c>: the
+    /// summary, or when there is none (not configured, refused, no answer in time) a short text saying so, with the
+    /// reason for <c>notice-log</c>; the SMS is answered either way.
+    /// </summary>
+    public MoPlan Plan(MoReceived mo, SubscriberProfile? profile, byte[]? profileJson, UsageLookup? usage = null)
     {
         ArgumentNullException.ThrowIfNull(mo);
         var command = MoCommand.Parse(mo.Text);
@@ -113,6 +128,11 @@ public sealed class MoAnswerer(MoRenderer renderer, NoticeDelivery delivery, Sen
                 var cancelled = active.Where(s => numbers.Contains(s.Number)).ToList();
                 return new MoPlan(mo, command, language, renderer.Cancelled(cancelled, language), profileBytes,
                     [.. cancelled.Select(s => profile!.Services[s.Number - 1].Id)], null);
+            case MoCommandKind.Usage:
+                usage ??= new UsageLookup(UsageLookupResult.NotConfigured, null, "the usage query API was not asked");
+                return new MoPlan(mo, command, language,
+                    [usage.Summary is { } summary ? renderer.Usage(summary, language) : renderer.UsageUnavailable(usage.Result == UsageLookupResult.Later, language)],
+                    null, [], usage.Reason);
             default:
                 return new MoPlan(mo, command, language, [renderer.Help(language)], null, [], null);
         }

@@ -17,6 +17,9 @@ public enum MoCommandKind
 
     /// <summary><c>TD ALL</c> (or <c>退订 ALL</c>, <c>退订全部</c>): cancel every monthly service.</summary>
     CancelAll,
+
+    /// <summary><c>查询</c> or <c>CXLL</c>: the usage summary of the current cycle, from the rater's usage query API.</summary>
+    Usage,
 }
 
 /// <summary>
@@ -29,12 +32,13 @@ public sealed record MoCommand(MoCommandKind Kind, IReadOnlyList<int> Numbers)
     /// <summary>The highest service number a command may name (a profile has at most 16 services).</summary>
     public const int MaxNumber = 999;
 
-    /// <summary>The name written to <c>notice-log</c>: <c>list</c>, <c>cancel</c>, <c>cancel-all</c> or <c>help</c>.</summary>
+    /// <summary>The name written to <c>notice-log</c>: <c>list</c>, <c>cancel</c>, <c>cancel-all</c>, <c>usage</c> or <c>help</c>.</summary>
     public string Name => Kind switch
     {
         MoCommandKind.List => "list",
         MoCommandKind.Cancel => "cancel",
         MoCommandKind.CancelAll => "cancel-all",
+        MoCommandKind.Usage => "usage",
         _ => "help",
     };
 
@@ -44,6 +48,11 @@ public sealed record MoCommand(MoCommandKind Kind, IReadOnlyList<int> Numbers)
         if (t == "0000")
         {
             return new MoCommand(MoCommandKind.List, []);
+        }
+
+        if (t is "查询" or "CXLL")
+        {
+            return new MoCommand(MoCommandKind.Usage, []);
         }
 
         string rest;

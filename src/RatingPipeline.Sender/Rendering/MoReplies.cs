@@ -1,4 +1,5 @@
 using System.Globalization;
+using RatingPipeline.Sender.Inbound;
 
 namespace RatingPipeline.Sender.Rendering;
 
@@ -17,8 +18,14 @@ public static class MoReplyKinds
     public const string CancelledItem = "mo-cancelled-item";
     public const string UnknownNumber = "mo-unknown-number";
     public const string Help = "mo-help";
+    public const string Usage = "mo-usage";
+    public const string UsageBalance = "mo-usage-balance";
+    public const string UsageLater = "mo-usage-later";
+    public const string UsageUnavailable = "mo-usage-unavailable";
 
-    public static readonly IReadOnlyList<string> All = [List, ListItem, NoServices, Cancelled, CancelledItem, UnknownNumber, Help];
+    public static readonly IReadOnlyList<string> All = [List, ListItem, NoServices, Cancelled, CancelledItem, UnknownNumber, Help, Usage, UsageBalance, UsageLater, UsageUnavailable];
+
+    private static readonly string[] UsageFigures = ["period", "voiceUsed", "voiceRemaining", "smsUsed", "smsRemaining", "dataUsed", "dataRemaining", "spend", "balance"];
 
     internal static readonly IReadOnlyDictionary<string, string[]> Placeholders = new Dictionary<string, string[]>(StringComparer.Ordinal)
     {
@@ -29,6 +36,10 @@ public static class MoReplyKinds
         [CancelledItem] = ["number", "serviceName"],
         [UnknownNumber] = ["numbers"],
         [Help] = [],
+        [Usage] = UsageFigures,
+        [UsageBalance] = ["remaining"],
+        [UsageLater] = [],
+        [UsageUnavailable] = [],
     };
 
     internal static readonly IReadOnlyDictionary<string, string[]> RequiredPlaceholders = new Dictionary<string, string[]>(StringComparer.Ordinal)
@@ -40,6 +51,10 @@ public static class MoReplyKinds
         [CancelledItem] = ["serviceName"],
         [UnknownNumber] = ["numbers"],
         [Help] = [],
+        [Usage] = UsageFigures,
+        [UsageBalance] = ["remaining"],
+        [UsageLater] = [],
+        [UsageUnavailable] = [],
     };
 
     /// <summary>How to cancel, as written: the list and the help say it.</summary>
@@ -97,6 +112,21 @@ public sealed class MoRenderer(NoticeTemplates templates, SenderOptions options)
 
     public string Help(string language) => Single(MoReplyKinds.Help, NoticeTemplates.Normalise(language));
 
+    /// <summary>
+    /// The usage summary (<c>查询</c>): the cycle, used and remaining allowance per type, the cycle's spend, and for a
+    /// prepaid subscriber the balance left (<c>mo-usage-balance</c> in <c>{balance}</c>; empty for postpaid).
+    /// </summary>
+    public string Usage(UsageSummary usage, string language)
+    {
+        ArgumentNullException.ThrowIfNull(usage);
+        var lang = NoticeTemplates.Normalise(language);
+        return Fill(templates.Text(lang, MoReplyKinds.Usage), lang, name => UsageValue(usage, name, lang));
+    }
+
+    /// <summary>No summary: "try again later" (<paramref name="later"/>) or "not available".</summary>
+    public string UsageUnavailable(bool later, string language) =>
+        Single(later ? MoReplyKinds.UsageLater : MoReplyKinds.UsageUnavailable, NoticeTemplates.Normalise(language));
+
     /// <summary>The numbers of a "no such number" answer: at most <see cref="MaxNumbersShown"/>, comma-separated.</summary>
     public static string NumberList(IReadOnlyList<int> numbers)
     {
@@ -121,6 +151,45 @@ public sealed class MoRenderer(NoticeTemplates templates, SenderOptions options)
         yield return (MoReplyKinds.NoServices, renderer.NoServices(language));
         yield return (MoReplyKinds.Help, renderer.Help(language));
         yield return (MoReplyKinds.UnknownNumber, renderer.UnknownNumbers([.. Enumerable.Repeat(999, MaxNumbersShown + 1)], language));
+
+        // The widest volumes of the notices (99,999.98 minutes, 99,999 messages, 1,023.99 GB), the widest money, a
+        // prepaid balance, the widest cycle.
+        var widestUsage = new UsageSummary("2026-12-28", "2027-01-28", [5_999_999, 99_999, 1_099_500_000_000], [5_999_999, 99_999, 1_099_500_000_000],
+            9_999_999_990_000, -9_999_999_990_000);
+        yield return (MoReplyKinds.Usage, renderer.Usage(widestUsage, language));
+        yield return (MoReplyKinds.UsageLater, renderer.UsageUnavailable(later: true, language));
+        yield return (MoReplyKinds.UsageUnavailable, renderer.UsageUnavailable(later: false, language));
+    }
+
+    private string UsageValue(UsageSummary usage, string name, string lang)
+    {
+        switch (name)
+        {
+            case "period":
+                return usage is { Cycle: { } cycle, CycleEnd: { } end } ? Figures.Period(cycle, end, lang) : lang == "en" ? "this cycle" : "本计费周期";
+            case "spend":
+                return Figures.Money(usage.Spend, lang);
+            case "balance":
+                return usage.PrepaidRemaining is { } remaining
+                    ? Fill(templates.Text(lang, MoReplyKinds.UsageBalance), lang, n => n == "remaining" ? Figures.Money(remaining, lang) : "")
+                    : "";
+            default:
+                for (var t = 0; t < UsageSummary.Types.Count; t++)
+                {
+                    var type = UsageSummary.Types[t];
+                    if (name == type + "Used")
+                    {
+                        return Figures.Volume(type, usage.Used[t], lang);
+                    }
+
+                    if (name == type + "Remaining")
+                    {
+                        return Figures.Volume(type, usage.Remaining[t], lang);
+                    }
+                }
+
+                return "";
+        }
     }
 
     private string ListItemValue(ListedService s, string name, string lang) => name switch

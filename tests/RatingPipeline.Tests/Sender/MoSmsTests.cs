@@ -40,7 +40,11 @@ public sealed class MoSmsTests
     [TestCase("TD 0", "help", new int[0], Description = "numbers start at 1")]
     [TestCase("TD 1x", "help", new int[0], Description = "not a number")]
     [TestCase("TD 1000", "help", new int[0], Description = "more than three digits")]
-    [TestCase("查询", "help", new int[0], Description = "the usage summary is not offered by SMS")]
+    [TestCase("查询", "usage", new int[0])]
+    [TestCase(" CXLL ", "usage", new int[0])]
+    [TestCase("cxll", "usage", new int[0])]
+    [TestCase("ＣＸＬＬ", "usage", new int[0])]
+    [TestCase("查询 1", "help", new int[0], Description = "nothing may follow the keyword")]
     [TestCase("", "help", new int[0])]
     public void An_SMS_text_reads_as_its_command(string text, string command, int[] numbers)
     {
@@ -86,6 +90,88 @@ public sealed class MoSmsTests
         json["zh"]![key] = text;
         var error = Assert.Throws<TemplateException>(() => NoticeTemplates.Parse(Encoding.UTF8.GetBytes(json.ToJsonString()), new SenderOptions()));
         Assert.That(error!.Message, Does.Contain($"zh.{key}").And.Contain(message));
+    }
+
+    /// <summary>An answer of the rater's usage query API as docs/self-service.md shows it, with a prepaid balance.</summary>
+    private const string RaterAnswer = """
+        {"msisdn":"8613800001234","partition":3,"offsetTag":1784,"tariffVersion":"2026-11-01.1","currency":"CNY",
+         "plan":"basic-58","planKnown":true,"cycle":"2026-11-01","cycleEnd":"2026-12-01",
+         "usage":{"voice":{"unit":"seconds","used":300,"allowance":6000,"remaining":5700,"remindersFired":[]},
+                  "sms":{"unit":"messages","used":1,"allowance":100,"remaining":99,"remindersFired":[]},
+                  "data":{"unit":"bytes","used":142336,"allowance":10737418240,"remaining":10737275904,"remindersFired":[]}},
+         "spend":1980000,"highSpendThreshold":200000000,
+         "data":{"cappedCharges":0,"cap":100000000,"capRemaining":100000000},
+         "prepaid":{"balance":50000000,"balanceAsOf":"2026-11-01T00:00:00+08:00","chargesSince":1980000,"remaining":48020000,"lowBalanceThreshold":null},
+         "reminders":{"dataCap":false,"highSpend":false,"lowBalance":false},
+         "fees":[],"services":[],"openPreviousCycle":null}
+        """;
+
+    [Test]
+    public void The_usage_reply_shows_the_raters_figures_in_minutes_messages_MB_GB_and_yuan_with_the_prepaid_balance()
+    {
+        var summary = UsageSummary.TryParse(Encoding.UTF8.GetBytes(RaterAnswer));
+        Assert.That(summary, Is.Not.Null);
+        Assert.Multiple(() =>
+        {
+            Assert.That(Renderer().Usage(summary!, "zh"), Is.EqualTo(
+                "【用量查询】2026-11-01至2026-11-30：通话已用5分钟剩95分钟，短信已用1条剩99条，流量已用0.14MB剩10GB，消费1.98元。余额48.02元。"));
+            Assert.That(Renderer().Usage(summary!, "en"), Is.EqualTo(
+                "Usage 2026-11-01 to 2026-11-30: voice 5 min used, 95 min left; SMS 1 message used, 99 messages left; data 0.14 MB used, 10 GB left; spend 1.98 yuan. Balance 48.02 yuan."));
+            var postpaid = summary! with { PrepaidRemaining = null, Cycle = null, CycleEnd = null };
+            Assert.That(Renderer().Usage(postpaid, "zh"), Does.StartWith("【用量查询】本计费周期：").And.EndWith("消费1.98元。"), "no balance for postpaid, no cycle yet");
+            Assert.That(Renderer().Usage(postpaid, "en"), Does.EndWith("spend 1.98 yuan."));
+        });
+    }
+
+    [TestCase("{}", Description = "no members")]
+    [TestCase("""{"usage":{"voice":{"used":1,"remaining":2}},"spend":3}""", Description = "a type missing")]
+    [TestCase("not json", Description = "not JSON")]
+    [TestCase("""{"usage":{"voice":{"used":"1","remaining":2},"sms":{"used":1,"remaining":2},"data":{"used":1,"remaining":2}},"spend":3}""", Description = "a figure as a string")]
+    public void An_answer_that_is_not_a_usage_summary_is_read_as_none(string body) =>
+        Assert.That(UsageSummary.TryParse(Encoding.UTF8.GetBytes(body)), Is.Null);
+
+    [Test]
+    public void Without_a_summary_the_usage_reply_says_try_again_later_or_not_available_with_no_figures()
+    {
+        var options = new SenderOptions { SelfServiceUrl = "https://my.operator.example" };
+        Assert.Multiple(() =>
+        {
+            Assert.That(Renderer(options).UsageUnavailable(later: true, "zh"), Is.EqualTo("【用量查询】暂时无法查询您的用量，请稍后再试。查询用量请访问https://my.operator.example"));
+            Assert.That(Renderer(options).UsageUnavailable(later: false, "zh"), Is.EqualTo("【用量查询】短信查询用量暂不可用。查询用量请访问https://my.operator.example"));
+            Assert.That(Renderer(options).UsageUnavailable(later: true, "en"), Does.Contain("try again later"));
+            Assert.That(Renderer(options).UsageUnavailable(later: false, "en"), Does.StartWith("Usage by SMS is not available."));
+        });
+    }
+
+    [Test]
+    public void The_usage_reply_with_the_widest_figures_fits_two_segments_and_a_longer_text_is_refused_at_load()
+    {
+        var widest = MoRenderer.WorstCases(NoticeTemplates.Parse(Encoding.UTF8.GetBytes(ShippedTemplates), new SenderOptions()), new SenderOptions(), "zh")
+            .Single(c => c.Key == MoReplyKinds.Usage).Text;
+        Assert.That(widest, Does.Contain("9999999.99元").And.Contain("-9999999.99元").And.Contain("1023.99GB"), "the widest figures are in the worst case");
+        Assert.That(SmsSegments.Measure(widest).Segments, Is.EqualTo(2));
+
+        var json = JsonNode.Parse(ShippedTemplates)!;
+        json["zh"]![MoReplyKinds.Usage] = "【用量查询】" + new string('长', 100) + "{period}{voiceUsed}{voiceRemaining}{smsUsed}{smsRemaining}{dataUsed}{dataRemaining}{spend}{balance}";
+        var error = Assert.Throws<TemplateException>(() => NoticeTemplates.Parse(Encoding.UTF8.GetBytes(json.ToJsonString()), new SenderOptions()));
+        Assert.That(error!.Message, Does.Contain("zh.mo-usage: with the widest figures"));
+
+        json = JsonNode.Parse(ShippedTemplates)!;
+        json["en"]![MoReplyKinds.Usage] = "Usage {period}: {voiceUsed} used, spend {spend}.{balance}";
+        error = Assert.Throws<TemplateException>(() => NoticeTemplates.Parse(Encoding.UTF8.GetBytes(json.ToJsonString()), new SenderOptions()));
+        Assert.That(error!.Message, Does.Contain("en.mo-usage: must contain {voiceRemaining}"));
+    }
+
+    [TestCase("", "", true, Description = "not configured")]
+    [TestCase("http://rater:9464", "0123456789abcdef", true)]
+    [TestCase("http://rater:9464", "", false, Description = "the raters refuse a query without the token")]
+    [TestCase("http://rater:9464", "short", false, Description = "shorter than the raters accept")]
+    [TestCase("rater:9464", "0123456789abcdef", false, Description = "not an absolute http(s) address")]
+    [TestCase("ftp://rater", "0123456789abcdef", false)]
+    public void The_usage_API_options_are_checked_at_start(string url, string token, bool valid)
+    {
+        var errors = SenderOptionsValidator.Check(new SenderOptions { Sms = { Url = "http://127.0.0.1:1/sms" }, UsageApi = { Url = url, Token = token } });
+        Assert.That(errors.Where(e => e.StartsWith("Sender:UsageApi", StringComparison.Ordinal)), valid ? Is.Empty : Is.Not.Empty, string.Join("; ", errors));
     }
 
     [Test]
