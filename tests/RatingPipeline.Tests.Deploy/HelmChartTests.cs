@@ -286,6 +286,25 @@ public sealed partial class HelmChartTests
     }
 
     [Test]
+    public void With_a_query_token_the_sender_asks_the_raters_usage_api_and_guards_its_mo_endpoint_with_the_same_token()
+    {
+        var without = Env(Container(Single(Render(new()), "Deployment", "billing-ratingpipeline-sender")));
+        var objects = Render(new() { ["rater.queryApi.tokenSecret"] = "query-token" });
+        var sender = Env(Container(Single(objects, "Deployment", "billing-ratingpipeline-sender")));
+        var rater = Env(Container(Single(objects, "StatefulSet", "billing-ratingpipeline-rater")));
+        var token = new Dictionary<string, object?> { ["name"] = "query-token", ["key"] = "token" };
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(without.Keys, Has.None.StartsWith("Sender__UsageApi__").And.None.EqualTo("Http__Auth__Token"), "no token, no usage API");
+            Assert.That(Yaml.At(sender["Sender__UsageApi__Url"], "value"), Is.EqualTo("http://billing-ratingpipeline-rater:9464"));
+            Assert.That(Yaml.At(sender["Sender__UsageApi__Token"], "valueFrom", "secretKeyRef"), Is.EqualTo(token));
+            Assert.That(Yaml.At(sender["Http__Auth__Token"], "valueFrom", "secretKeyRef"), Is.EqualTo(token));
+            Assert.That(Yaml.At(rater["Http__Auth__Token"], "valueFrom", "secretKeyRef"), Is.EqualTo(token));
+        });
+    }
+
+    [Test]
     public void The_clock_is_an_hourly_cronjob_writing_a_clock_now_to_the_workers_cluster_and_cdr_topic()
     {
         var clock = Single(Render(new() { ["topics.Cdrs"] = "acme.cdrs" }), "CronJob", "billing-ratingpipeline-clock");
