@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Confluent.Kafka;
 using RatingPipeline.Kafka;
 
@@ -46,49 +45,19 @@ internal static class TopicReader
         config.ClientId = "fault-suite-reader";
         using var consumer = new ConsumerBuilder<byte[], byte[]>(config).SetLogHandler((_, _) => { }).Build();
         var contents = new TopicContents(topic, partitions);
+        var ranges = PartitionReader.Whole(consumer, topic, Enumerable.Range(0, partitions));
         var next = new long[partitions];
-        var open = 0;
-        var assignment = new List<TopicPartitionOffset>();
-        for (var p = 0; p < partitions; p++)
+        foreach (var range in ranges)
         {
-            var w = consumer.QueryWatermarkOffsets(new TopicPartition(topic, p), TimeSpan.FromSeconds(30));
-            contents.Low[p] = w.Low.Value;
-            contents.High[p] = w.High.Value;
-            next[p] = w.Low.Value;
-            if (w.High.Value > w.Low.Value)
-            {
-                open++;
-                assignment.Add(new TopicPartitionOffset(topic, p, w.Low.Value));
-            }
+            contents.Low[range.Partition] = range.Low;
+            contents.High[range.Partition] = range.End;
+            next[range.Partition] = range.Low;
         }
 
-        if (open == 0)
+        foreach (var record in PartitionReader.ReadToEnd(consumer, topic, ranges, new ReadToEndOptions { Timeout = timeout }))
         {
-            return contents;
-        }
-
-        consumer.Assign(assignment);
-        var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
-        while (open > 0)
-        {
-            if (Stopwatch.GetTimestamp() > deadline)
-            {
-                throw new TimeoutException($"reading {topic} did not reach its end offsets within {timeout.TotalSeconds:F0} s");
-            }
-
-            var record = consumer.Consume(TimeSpan.FromMilliseconds(200));
-            if (record is null || record.IsPartitionEOF)
-            {
-                continue;
-            }
-
             var p = record.Partition.Value;
             var offset = record.Offset.Value;
-            if (offset >= contents.High[p])
-            {
-                continue; // written after reading started
-            }
-
             if (offset > next[p])
             {
                 contents.Gaps += offset - next[p];
@@ -98,12 +67,10 @@ internal static class TopicReader
             var copy = new TopicRecord(p, offset, record.Message.Key, record.Message.Value, record.Message.Headers);
             contents.Records.Add(copy);
             contents.Bytes[p] += copy.Size;
-            if (next[p] == contents.High[p])
-            {
-                open--;
-            }
         }
 
+        // A partition can end in offsets without records (the read ends when the consumer's position gets there).
+        contents.Gaps += ranges.Sum(r => Math.Max(0, r.End - next[r.Partition]));
         consumer.Close();
         return contents;
     }

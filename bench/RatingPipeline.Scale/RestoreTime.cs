@@ -103,29 +103,15 @@ internal static class RestoreTime
     {
         var config = KafkaClientTuning.Consumer(bootstrap, "scale-restore", "none", forEmbeddedCluster: true);
         using var reader = new ConsumerBuilder<byte[], byte[]>(config).SetLogHandler((_, _) => { }).Build();
+        var read = new ReadToEndOptions { Timeout = TimeSpan.FromMinutes(5) };
         var count = 0;
         for (var p = 0; p < Partitions; p++)
         {
-            var tp = new TopicPartition(topic, p);
-            var w = reader.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(30));
-            if (w.High.Value <= w.Low.Value)
+            foreach (var record in PartitionReader.ReadToEnd(reader, topic, PartitionReader.Whole(reader, topic, [p]), read))
             {
-                continue;
-            }
-
-            reader.Assign(new TopicPartitionOffset(tp, Offset.Beginning));
-            while (true)
-            {
-                var record = reader.Consume(TimeSpan.FromSeconds(30)) ?? throw new TimeoutException($"{tp} stalled");
                 apply(record.Message.Key, record.Message.Value);
                 count++;
-                if (record.Offset.Value >= w.High.Value - 1)
-                {
-                    break;
-                }
             }
-
-            reader.Unassign();
         }
 
         return count;

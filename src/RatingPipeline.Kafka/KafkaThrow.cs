@@ -20,4 +20,9 @@ public static class KafkaThrow
     [DoesNotReturn]
     [StackTraceHidden]
     public static void DeliveryFailed(string what, string error) => throw new KafkaException(new Error(ErrorCode.Local_Fail, $"{what} delivery failed: {error}"));
+
+    /// <summary>The client reported a fatal error (it cannot go on; only new clients can).</summary>
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void Fatal(string what, Error error) => throw new KafkaException(new Error(error.Code, $"{what}: {error.Reason}", isFatal: true));
 }

@@ -170,29 +170,14 @@ internal sealed partial class RaterSession
     /// <summary>Reads the partition of <c>subscribers</c> to its end, then keeps following it for updates.</summary>
     private int RestoreProfiles(int partition)
     {
-        var tp = new TopicPartition(_topics.Subscribers, partition);
-        var (low, high) = Watermarks(tp);
-        _profiles.IncrementalAssign([new TopicPartitionOffset(tp, Offset.Beginning)]);
+        var ranges = PartitionReader.Whole(_profiles, _topics.Subscribers, [partition]);
         var count = 0;
-        var deadline = Stopwatch.GetTimestamp() + (60 * Stopwatch.Frequency);
-        var position = low;
-        while (position < high)
+        foreach (var record in PartitionReader.ReadToEnd(_profiles, _topics.Subscribers, ranges, _profilesRead))
         {
-            if (Stopwatch.GetTimestamp() > deadline)
-            {
-                KafkaThrow.TimedOut($"restoring {tp} did not reach offset {high} within 60 s");
-            }
-
-            var record = Consume(_profiles, TimeSpan.FromMilliseconds(100));
-            if (record is null)
-            {
-                continue;
-            }
-
+            // The profiles of the partitions already followed arrive meanwhile too: every record is applied.
             ApplyProfile(record);
             if (record.Partition.Value == partition)
             {
-                position = record.Offset.Value + 1;
                 count++;
             }
         }
@@ -242,48 +227,12 @@ internal sealed partial class RaterSession
         Track(_profilesByPartition, partition, profile.MsisdnKey);
     }
 
-    private (long Low, long High) Watermarks(TopicPartition tp)
-    {
-        var w = _profiles.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(30));
-        return (w.Low.Value, w.High.Value);
-    }
-
     private void ReadToEnd(string topic, int partition, Action<byte[], byte[]?> apply)
     {
-        var tp = new TopicPartition(topic, partition);
-        var w = _restore.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(30));
-        if (w.High.Value <= w.Low.Value)
+        var ranges = PartitionReader.Whole(_restore, topic, [partition]);
+        foreach (var record in PartitionReader.ReadToEnd(_restore, topic, ranges, _restoreRead))
         {
-            return;
-        }
-
-        _restore.Assign(new TopicPartitionOffset(tp, Offset.Beginning));
-        try
-        {
-            var deadline = Stopwatch.GetTimestamp() + (120 * Stopwatch.Frequency);
-            while (true)
-            {
-                if (Stopwatch.GetTimestamp() > deadline)
-                {
-                    KafkaThrow.TimedOut($"restoring {tp} did not reach offset {w.High.Value} within 120 s");
-                }
-
-                var record = Consume(_restore, TimeSpan.FromMilliseconds(100));
-                if (record is null)
-                {
-                    continue;
-                }
-
-                apply(record.Message.Key ?? [], record.Message.Value);
-                if (record.Offset.Value >= w.High.Value - 1)
-                {
-                    break;
-                }
-            }
-        }
-        finally
-        {
-            _restore.Unassign();
+            apply(record.Message.Key ?? [], record.Message.Value);
         }
     }
 
@@ -292,18 +241,13 @@ internal sealed partial class RaterSession
     /// is reported as a non-fatal error while librdkafka fetches again from the same position, so it is logged
     /// and the loop goes on. Only a fatal error ends the session.
     /// </summary>
-    private ConsumeResult<byte[], byte[]>? Consume(IConsumer<byte[], byte[]> consumer, TimeSpan timeout)
+    private ConsumeResult<byte[], byte[]>? Consume(IConsumer<byte[], byte[]> consumer, TimeSpan timeout) =>
+        PartitionReader.ConsumeOrRetry(consumer, timeout, e => ConsumeRetried(consumer, e), consumer.Name);
+
+    private void ConsumeRetried(IConsumer<byte[], byte[]> consumer, Error error)
     {
-        try
-        {
-            return consumer.Consume(timeout);
-        }
-        catch (ConsumeException e) when (!e.Error.IsFatal)
-        {
-            RaterMetrics.CountConsumeError();
-            _log.LogWarning("Kafka consumer {Client}: {Reason} ({Code}); the client retries", consumer.Name, e.Error.Reason, e.Error.Code);
-            return null;
-        }
+        RaterMetrics.CountConsumeError();
+        _log.LogWarning("Kafka consumer {Client}: {Reason} ({Code}); the client retries", consumer.Name, error.Reason, error.Code);
     }
 
     private void OnStatistics(string json)

@@ -34,6 +34,8 @@ internal sealed partial class RaterSession : IDisposable
     private readonly IConsumer<byte[], byte[]> _restore;
     private readonly AcknowledgedProducer _producer;
     private readonly Checkpointer _checkpointer;
+    private readonly ReadToEndOptions _restoreRead;
+    private readonly ReadToEndOptions _profilesRead;
     private readonly PartitionOwnership _ownership = new();
     private readonly List<ConsumeResult<byte[], byte[]>> _batch = [];
     private readonly Dictionary<int, HashSet<ulong>> _statesByPartition = [];
@@ -111,6 +113,8 @@ internal sealed partial class RaterSession : IDisposable
             .SetErrorHandler((_, e) => _log.LogWarning("Kafka producer: {Reason} ({Code}, fatal {Fatal})", e.Reason, e.Code, e.IsFatal))
             .SetLogHandler((_, _) => { })
             .Build());
+        _restoreRead = new ReadToEndOptions { Timeout = TimeSpan.FromSeconds(120), OnRetriedError = e => ConsumeRetried(_restore, e) };
+        _profilesRead = new ReadToEndOptions { Timeout = TimeSpan.FromSeconds(60), Follow = true, OnRetriedError = e => ConsumeRetried(_profiles, e) };
         _checkpointer = new Checkpointer(_producer, _ownership, topics.RaterState, options.AckTimeout);
     }
 

@@ -184,18 +184,11 @@ internal sealed class SenderWorker(
     /// partition) is the client's to retry: what was read so far is handled and the loop goes on. Every
     /// consumer of the sender (reminders, profiles, notice-log restore) reads through here.
     /// </summary>
-    private ConsumeResult<string?, byte[]?>? Consume(IConsumer<string?, byte[]?> consumer, TimeSpan timeout)
-    {
-        try
-        {
-            return consumer.Consume(timeout);
-        }
-        catch (ConsumeException e) when (!e.Error.IsFatal)
-        {
-            logger.LogWarning("Kafka consumer: {Reason} ({Code}); the client retries", e.Error.Reason, e.Error.Code);
-            return null;
-        }
-    }
+    private ConsumeResult<string?, byte[]?>? Consume(IConsumer<string?, byte[]?> consumer, TimeSpan timeout) =>
+        PartitionReader.ConsumeOrRetry(consumer, timeout, ConsumeRetried, consumer.Name);
+
+    private void ConsumeRetried(Error error) =>
+        logger.LogWarning("Kafka consumer: {Reason} ({Code}); the client retries", error.Reason, error.Code);
 
     private async Task HandleAsync(
         IConsumer<string?, byte[]?> consumer,
@@ -401,20 +394,17 @@ internal sealed class SenderWorker(
     private void RestoreProfiles(List<int> numbers, CancellationToken stoppingToken)
     {
         var consumer = _profileConsumer!;
-        var ends = new Dictionary<int, long>();
         foreach (var p in numbers)
         {
             _profiles[p] = new Dictionary<string, SubscriberProfile>(StringComparer.Ordinal);
             _profileRecords[p] = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-            var watermarks = consumer.QueryWatermarkOffsets(new TopicPartition(_topics.Subscribers, p), TimeSpan.FromSeconds(30));
-            if (watermarks.High.Value > watermarks.Low.Value)
-            {
-                ends[p] = watermarks.High.Value;
-            }
         }
 
-        consumer.IncrementalAssign(numbers.Select(p => new TopicPartitionOffset(_topics.Subscribers, p, Offset.Beginning)).ToList());
-        ReadUntil(consumer, ends, r => ApplyProfile(r, restoring: true), "subscribers", stoppingToken);
+        var ranges = PartitionReader.Whole(consumer, _topics.Subscribers, numbers);
+        foreach (var result in PartitionReader.ReadToEnd(consumer, _topics.Subscribers, ranges, RestoreRead(follow: true), stoppingToken))
+        {
+            ApplyProfile(result, restoring: true);
+        }
     }
 
     /// <summary>
@@ -447,39 +437,25 @@ internal sealed class SenderWorker(
     {
         using var consumer = new ConsumerBuilder<string?, byte[]?>(RestoreConfig("-restore")).Build();
         var now = time.GetUtcNow();
-        var ends = new Dictionary<int, long>();
-        var followFrom = new Dictionary<int, long>();
         var received = new List<(int Partition, MoReceived Mo)>();
-        var starts = new List<TopicPartitionOffset>();
         var since = consumer.OffsetsForTimes(
             numbers.Select(p => new TopicPartitionTimestamp(_topics.NoticeLog, p, new Timestamp(now - _options.DedupWindow))),
             TimeSpan.FromSeconds(30)).ToDictionary(t => t.Partition.Value, t => t.Offset);
         foreach (var p in numbers)
         {
             _books[p] = new NoticeBook(BacklogChanged);
-            var watermarks = consumer.QueryWatermarkOffsets(new TopicPartition(_topics.NoticeLog, p), TimeSpan.FromSeconds(30));
-            // No record at or after the window start (or no answer): read from the beginning, to be safe.
-            var start = since.TryGetValue(p, out var offset) && offset.Value >= watermarks.Low.Value ? offset.Value : watermarks.Low.Value;
-            followFrom[p] = Math.Max(0, watermarks.High.Value);
-            if (watermarks.High.Value > start)
-            {
-                ends[p] = watermarks.High.Value;
-                starts.Add(new TopicPartitionOffset(_topics.NoticeLog, p, new Offset(start)));
-            }
         }
 
-        if (starts.Count == 0)
-        {
-            return followFrom;
-        }
-
-        consumer.Assign(starts);
+        // No record at or after the window start (or no answer): read from the beginning, to be safe.
+        var ranges = PartitionReader.Ranges(consumer, numbers.Select(p => new TopicPartitionOffset(_topics.NoticeLog, p,
+            since.TryGetValue(p, out var offset) && offset.Value >= 0 ? offset : Offset.Beginning)));
+        var followFrom = ranges.ToDictionary(r => r.Partition, r => r.End);
         var horizon = now - _options.DedupWindow;
-        ReadUntil(consumer, ends, result =>
+        foreach (var result in PartitionReader.ReadToEnd(consumer, _topics.NoticeLog, ranges, RestoreRead(), stoppingToken))
         {
             if (result.Message.Value is not { } value || NoticeRecord.TryParse(value) is not { } record)
             {
-                return;
+                continue;
             }
 
             Reminder? reminder = null;
@@ -495,7 +471,8 @@ internal sealed class SenderWorker(
 
             DateOnly? sentDay = record.SentAt is { } sentAt ? rules.QuietHours.LocalDay(sentAt) : null;
             _books[result.Partition.Value].Apply(record, reminder, sentDay);
-        }, "notice-log", stoppingToken);
+        }
+
         consumer.Close();
 
         // Finished notices older than the window were read only so that they cancel older deferrals.
@@ -517,43 +494,9 @@ internal sealed class SenderWorker(
         return followFrom;
     }
 
-    /// <summary>Consumes until every partition in <paramref name="ends"/> reached its end offset (bounded by the restore timeout).</summary>
-    private void ReadUntil(IConsumer<string?, byte[]?> consumer, Dictionary<int, long> ends, Action<ConsumeResult<string?, byte[]?>> apply, string what, CancellationToken stoppingToken)
-    {
-        var started = time.GetTimestamp();
-        var pending = new Dictionary<int, long>(ends);
-        while (pending.Count > 0)
-        {
-            stoppingToken.ThrowIfCancellationRequested();
-            if (time.GetElapsedTime(started) > _options.RestoreTimeout)
-            {
-                throw new TimeoutException($"restoring {what} partitions [{string.Join(",", pending.Keys)}] took longer than Sender:RestoreTimeout ({_options.RestoreTimeout})");
-            }
-
-            var result = Consume(consumer, TimeSpan.FromMilliseconds(100));
-            if (result is null)
-            {
-                continue;
-            }
-
-            var p = result.Partition.Value;
-            if (result.IsPartitionEOF)
-            {
-                if (pending.TryGetValue(p, out var end) && result.Offset.Value >= end)
-                {
-                    pending.Remove(p);
-                }
-
-                continue;
-            }
-
-            apply(result);
-            if (pending.TryGetValue(p, out var last) && result.Offset.Value + 1 >= last)
-            {
-                pending.Remove(p);
-            }
-        }
-    }
+    /// <summary>A restore read: bounded by <see cref="SenderOptions.RestoreTimeout"/>; the client's own retries are logged.</summary>
+    private ReadToEndOptions RestoreRead(bool follow = false) =>
+        new() { Timeout = _options.RestoreTimeout, Follow = follow, OnRetriedError = ConsumeRetried };
 
     /// <summary>Applies the profile updates that arrived since the last batch.</summary>
     private void FollowProfiles()

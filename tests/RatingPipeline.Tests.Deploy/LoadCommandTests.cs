@@ -72,17 +72,11 @@ public sealed class LoadCommandTests
     {
         var config = KafkaClientTuning.Consumer(cluster.BootstrapServers, $"load-test-{Guid.NewGuid():N}", "all", forEmbeddedCluster: true);
         using var consumer = new ConsumerBuilder<byte[], byte[]>(config).SetLogHandler((_, _) => { }).Build();
-        var partitions = Enumerable.Range(0, cluster.Partitions).Select(p => new TopicPartition(topic, p)).ToList();
-        var end = partitions.Sum(p => consumer.QueryWatermarkOffsets(p, TimeSpan.FromSeconds(10)).High.Value);
-        consumer.Assign(partitions.Select(p => new TopicPartitionOffset(p, Offset.Beginning)));
+        var ranges = PartitionReader.Whole(consumer, topic, Enumerable.Range(0, cluster.Partitions));
         var records = new List<(string, string, DateTime)>();
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (records.Count < end && DateTime.UtcNow < deadline)
+        foreach (var record in PartitionReader.ReadToEnd(consumer, topic, ranges, new ReadToEndOptions { Timeout = TimeSpan.FromSeconds(30) }))
         {
-            if (consumer.Consume(TimeSpan.FromMilliseconds(200)) is { } record)
-            {
-                records.Add((Encoding.ASCII.GetString(record.Message.Key), Encoding.UTF8.GetString(record.Message.Value), record.Message.Timestamp.UtcDateTime));
-            }
+            records.Add((Encoding.ASCII.GetString(record.Message.Key), Encoding.UTF8.GetString(record.Message.Value), record.Message.Timestamp.UtcDateTime));
         }
 
         return [.. records.OrderBy(r => r.Item3)];

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Confluent.Kafka;
 using RatingPipeline.Kafka;
 
@@ -50,43 +49,14 @@ public static class TopicSnapshot
     {
         var config = KafkaClientTuning.Consumer(bootstrap, $"ratingctl-snapshot-{Guid.NewGuid():N}", "none");
         using var consumer = new ConsumerBuilder<byte[], byte[]>(config).SetLogHandler((_, _) => { }).Build();
-        using var admin = new DependentAdminClientBuilder(consumer.Handle).Build();
-        var metadata = admin.GetMetadata(topic, TimeSpan.FromSeconds(30));
-        var partitions = metadata.Topics.SingleOrDefault(t => t.Topic == topic)?.Partitions.Select(p => p.PartitionId).Order().ToList();
-        if (partitions is null || partitions.Count == 0)
+        var read = new ReadToEndOptions { Timeout = TimeSpan.FromSeconds(300) };
+        foreach (var partition in PartitionReader.PartitionsOf(consumer, topic))
         {
-            throw new InvalidOperationException($"topic {topic} does not exist at {bootstrap}");
-        }
-
-        foreach (var partition in partitions)
-        {
-            var tp = new TopicPartition(topic, partition);
-            var marks = consumer.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(30));
-            if (marks.High.Value <= marks.Low.Value)
+            // Partition by partition: a subscriber's records keep their order, and only one partition is read at a time.
+            var ranges = PartitionReader.Whole(consumer, topic, [partition]);
+            foreach (var record in PartitionReader.ReadToEnd(consumer, topic, ranges, read, cancel))
             {
-                continue;
-            }
-
-            consumer.Assign(new TopicPartitionOffset(tp, marks.Low));
-            var deadline = Stopwatch.GetTimestamp() + (300 * Stopwatch.Frequency);
-            while (!cancel.IsCancellationRequested)
-            {
-                if (Stopwatch.GetTimestamp() > deadline)
-                {
-                    throw new TimeoutException($"reading {tp} did not reach offset {marks.High.Value} within 300 s");
-                }
-
-                var record = consumer.Consume(TimeSpan.FromMilliseconds(200));
-                if (record is null)
-                {
-                    continue;
-                }
-
                 yield return (partition, record.Offset.Value, record.Message.Key, record.Message.Value);
-                if (record.Offset.Value >= marks.High.Value - 1)
-                {
-                    break;
-                }
             }
         }
 

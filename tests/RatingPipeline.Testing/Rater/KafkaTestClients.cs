@@ -23,53 +23,19 @@ internal static class TopicReader
     {
         var config = KafkaClientTuning.Consumer(bootstrap, $"reader-{Guid.NewGuid():N}", "headers", forEmbeddedCluster: true);
         using var consumer = new ConsumerBuilder<byte[], byte[]>(config).Build();
-        var ends = new long[partitions];
-        var assignment = new List<TopicPartitionOffset>();
-        for (var p = 0; p < partitions; p++)
-        {
-            var w = consumer.QueryWatermarkOffsets(new TopicPartition(topic, p), TimeSpan.FromSeconds(10));
-            ends[p] = w.High.Value;
-            if (w.High.Value > w.Low.Value)
-            {
-                assignment.Add(new TopicPartitionOffset(topic, p, w.Low));
-            }
-        }
-
+        var ranges = PartitionReader.Whole(consumer, topic, Enumerable.Range(0, partitions));
         var records = new List<TopicRecord>();
-        if (assignment.Count == 0)
+        try
         {
-            return records;
-        }
-
-        consumer.Assign(assignment);
-        var positions = ends.Select(_ => -1L).ToArray();
-        foreach (var start in assignment)
-        {
-            positions[start.Partition.Value] = start.Offset.Value;
-        }
-
-        var clock = Stopwatch.StartNew();
-        for (var polls = 0; Enumerable.Range(0, partitions).Any(p => positions[p] >= 0 && positions[p] < ends[p]); polls++)
-        {
-            if (clock.Elapsed > Patience || polls > 1_000_000)
-            {
-                Assert.Fail($"reading {topic} did not reach its end offsets {string.Join(',', ends)} within {Patience}");
-            }
-
-            var result = consumer.Consume(TimeSpan.FromMilliseconds(100));
-            if (result is null || result.IsPartitionEOF)
-            {
-                continue;
-            }
-
-            var p = result.Partition.Value;
-            if (result.Offset.Value < ends[p])
+            foreach (var result in PartitionReader.ReadToEnd(consumer, topic, ranges, new ReadToEndOptions { Timeout = Patience }))
             {
                 var headers = result.Message.Headers?.Select(h => KeyValuePair.Create(h.Key, h.GetValueBytes())).ToList() ?? [];
-                records.Add(new TopicRecord(p, result.Offset.Value, result.Message.Key, result.Message.Value, headers));
+                records.Add(new TopicRecord(result.Partition.Value, result.Offset.Value, result.Message.Key, result.Message.Value, headers));
             }
-
-            positions[p] = result.Offset.Value + 1;
+        }
+        catch (KafkaException e) when (e.Error.Code == ErrorCode.Local_TimedOut)
+        {
+            Assert.Fail($"reading {topic} did not reach its end offsets {string.Join(',', ranges.Select(r => r.End))} within {Patience}: {e.Message}");
         }
 
         consumer.Close();
