@@ -36,6 +36,20 @@ public static class KafkaClientTuning
         return config;
     }
 
+    /// <summary>Producer configuration with the product defaults for the cluster <paramref name="kafka"/> describes.</summary>
+    public static ProducerConfig Producer(KafkaOptions kafka)
+    {
+        ArgumentNullException.ThrowIfNull(kafka);
+        return Producer(kafka.BootstrapServers, kafka.Properties);
+    }
+
+    /// <summary>Consumer configuration with the product defaults for the cluster <paramref name="kafka"/> describes.</summary>
+    public static ConsumerConfig Consumer(KafkaOptions kafka, string groupId, string consumeResultFields)
+    {
+        ArgumentNullException.ThrowIfNull(kafka);
+        return Consumer(kafka.BootstrapServers, groupId, consumeResultFields, kafka.Embedded, kafka.Properties);
+    }
+
     /// <summary>Consumer configuration with the product defaults.</summary>
     /// <param name="bootstrapServers">Brokers to bootstrap from.</param>
     /// <param name="groupId">The consumer group.</param>

@@ -75,7 +75,7 @@ internal sealed partial class RaterSession : IDisposable
         _pipelined = options.CheckpointInterval > TimeSpan.Zero;
         _intervalTicks = (long)(options.CheckpointInterval.TotalSeconds * Stopwatch.Frequency);
 
-        var consumerConfig = KafkaClientTuning.Consumer(kafka.BootstrapServers, options.GroupId, "none", kafka.Embedded, kafka.Properties);
+        var consumerConfig = KafkaClientTuning.Consumer(kafka, options.GroupId, "none");
         consumerConfig.StatisticsIntervalMs = (int)options.StatisticsInterval.TotalMilliseconds;
         if (options.StaticMembership)
         {
@@ -93,18 +93,18 @@ internal sealed partial class RaterSession : IDisposable
             .Build();
 
         // Profiles: the subscribers partitions matching the assigned cdrs partitions, assigned by hand.
-        var profileConfig = KafkaClientTuning.Consumer(kafka.BootstrapServers, $"{options.GroupId}-profiles", "none", kafka.Embedded, kafka.Properties);
+        var profileConfig = KafkaClientTuning.Consumer(kafka, $"{options.GroupId}-profiles", "none");
         profileConfig.ClientId = $"rater-{options.InstanceId}-profiles";
         _profiles = new ConsumerBuilder<byte[], byte[]>(profileConfig).SetLogHandler((_, _) => { }).Build();
 
         // State restore: one reader for the session, assigned one rater-state partition at a time. Creating and
         // destroying a client per partition costs a connection each, and librdkafka's destroy can hang when it
         // races a leader re-query after a fetch error; the session's clients are destroyed only when it ends.
-        var restoreConfig = KafkaClientTuning.Consumer(kafka.BootstrapServers, $"{options.GroupId}-restore", "none", kafka.Embedded, kafka.Properties);
+        var restoreConfig = KafkaClientTuning.Consumer(kafka, $"{options.GroupId}-restore", "none");
         restoreConfig.ClientId = $"rater-{options.InstanceId}-restore";
         _restore = new ConsumerBuilder<byte[], byte[]>(restoreConfig).SetLogHandler((_, _) => { }).Build();
 
-        var producerConfig = KafkaClientTuning.Producer(kafka.BootstrapServers, kafka.Properties);
+        var producerConfig = KafkaClientTuning.Producer(kafka);
         producerConfig.ClientId = $"rater-{options.InstanceId}";
         producerConfig.QueueBufferingMaxMessages = 1_000_000;
         // Only the error of a delivery report is read: nothing else is marshalled back per record.

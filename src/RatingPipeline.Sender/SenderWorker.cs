@@ -62,15 +62,14 @@ internal sealed class SenderWorker(
     private async Task RunAsync(CancellationToken stoppingToken)
     {
         readiness.SetNotReady("joining the consumer group");
-        var properties = _kafka.Properties;
-        using var producer = new ProducerBuilder<string?, byte[]>(KafkaClientTuning.Producer(_kafka.BootstrapServers, properties))
+        using var producer = new ProducerBuilder<string?, byte[]>(KafkaClientTuning.Producer(_kafka))
             .SetErrorHandler((_, e) => logger.LogWarning("Kafka producer: {Reason}", e.Reason))
             .Build();
         using var profileConsumer = new ConsumerBuilder<string?, byte[]?>(RestoreConfig("-profiles", "timestamp"))
             .SetErrorHandler((_, e) => logger.LogWarning("Kafka profile consumer: {Reason}", e.Reason))
             .Build();
         _profileConsumer = profileConsumer;
-        var billsConfig = KafkaClientTuning.Consumer(_kafka.BootstrapServers, BillsGroup, "none", _kafka.Embedded, properties);
+        var billsConfig = KafkaClientTuning.Consumer(_kafka, BillsGroup, "none");
         using var billsConsumer = new ConsumerBuilder<string?, byte[]?>(billsConfig)
             .SetErrorHandler((_, e) => logger.LogWarning("Kafka bills consumer: {Reason}", e.Reason))
             .Build();
@@ -80,7 +79,7 @@ internal sealed class SenderWorker(
             .Build();
         _inboundConsumer = inboundConsumer;
         using var consumer = new ConsumerBuilder<string?, byte[]?>(
-                KafkaClientTuning.Consumer(_kafka.BootstrapServers, _options.GroupId, "none", _kafka.Embedded, properties))
+                KafkaClientTuning.Consumer(_kafka, _options.GroupId, "none"))
             .SetErrorHandler((_, e) => logger.LogWarning("Kafka consumer: {Reason}", e.Reason))
             .SetPartitionsAssignedHandler((_, partitions) => Assign(partitions, stoppingToken))
             .SetPartitionsRevokedHandler((_, partitions) => Drop(partitions.Select(p => p.TopicPartition), "revoked"))
@@ -386,7 +385,7 @@ internal sealed class SenderWorker(
 
     private ConsumerConfig RestoreConfig(string suffix, string fields = "none")
     {
-        var config = KafkaClientTuning.Consumer(_kafka.BootstrapServers, _options.GroupId + suffix, fields, _kafka.Embedded, _kafka.Properties);
+        var config = KafkaClientTuning.Consumer(_kafka, _options.GroupId + suffix, fields);
         config.EnablePartitionEof = true;
         return config;
     }

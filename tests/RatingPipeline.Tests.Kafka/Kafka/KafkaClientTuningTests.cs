@@ -26,6 +26,30 @@ public sealed class KafkaClientTuningTests
     }
 
     [Test]
+    public void Clients_built_from_the_Kafka_options_take_its_servers_embedded_fetch_wait_and_pass_through_properties()
+    {
+        var kafka = new KafkaOptions
+        {
+            BootstrapServers = Bootstrap,
+            Embedded = true,
+            Properties = new Dictionary<string, string> { ["security.protocol"] = "ssl", ["linger.ms"] = "20" },
+        };
+
+        var consumer = KafkaClientTuning.Consumer(kafka, "sender", "none");
+        var producer = KafkaClientTuning.Producer(kafka);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(consumer.BootstrapServers, Is.EqualTo(Bootstrap));
+            Assert.That(consumer.GroupId, Is.EqualTo("sender"));
+            Assert.That(consumer.FetchWaitMaxMs, Is.EqualTo(KafkaClientTuning.EmbeddedFetchWaitMaxMs));
+            Assert.That(consumer.SecurityProtocol, Is.EqualTo(SecurityProtocol.Ssl));
+            Assert.That(producer.BootstrapServers, Is.EqualTo(Bootstrap));
+            Assert.That(producer.LingerMs, Is.EqualTo(20), "a pass-through property wins over the product default");
+        });
+    }
+
+    [Test]
     public void Consumer_commits_manually_with_cooperative_sticky_assignment_from_the_earliest_offset()
     {
         var config = KafkaClientTuning.Consumer(Bootstrap, "rater", consumeResultFields: "topic,headers");

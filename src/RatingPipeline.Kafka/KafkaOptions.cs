@@ -1,8 +1,9 @@
-namespace RatingPipeline.Hosting;
+namespace RatingPipeline.Kafka;
 
 /// <summary>
 /// Section <c>Kafka</c>: where the cluster is, and any librdkafka property passed through unchanged
-/// (<c>Kafka:Properties:security.protocol</c>, <c>sasl.mechanism</c>, <c>ssl.ca.location</c>, …).
+/// (<c>Kafka:Properties:security.protocol</c>, <c>sasl.mechanism</c>, <c>ssl.ca.location</c>, …). The workers' clients
+/// are built from it by <see cref="KafkaClientTuning"/>.
 /// </summary>
 public sealed class KafkaOptions
 {
