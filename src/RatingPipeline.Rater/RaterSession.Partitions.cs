@@ -17,9 +17,8 @@ namespace RatingPipeline.Rater;
 /// </summary>
 internal sealed partial class RaterSession
 {
-    private void OnAssigned(List<TopicPartition> partitions)
+    void IPartitionOwner.Assigned(IReadOnlyList<int> numbers)
     {
-        var numbers = partitions.Where(p => p.Topic == _topics.Cdrs).Select(p => p.Partition.Value).ToList();
         _readiness.SetNotReady($"restoring partitions {string.Join(',', numbers)}");
         RaterMetrics.SetReady(false);
         _restoring.UnionWith(numbers);
@@ -44,7 +43,7 @@ internal sealed partial class RaterSession
         RaterMetrics.SetReady(true);
     }
 
-    private void OnRevoked(List<TopicPartitionOffset> partitions)
+    void IPartitionOwner.Revoked(IReadOnlyList<int> partitions)
     {
         // Rate the batch in hand and checkpoint everything (outputs, states, commit) while the partitions are still ours,
         // then drop them. A session abandoned after a fault finishes nothing: the next owner starts from the last commit.
@@ -54,14 +53,14 @@ internal sealed partial class RaterSession
             CheckpointNow();
         }
 
-        Drop(partitions.Select(p => p.Partition.Value));
+        Drop(partitions);
     }
 
-    private void OnLost(List<TopicPartitionOffset> partitions)
+    void IPartitionOwner.Lost(IReadOnlyList<int> partitions)
     {
         // Lost: another member may own them already; nothing may be written or committed for them (a checkpoint in
-        // flight drops their states, see Checkpointer).
-        var lost = partitions.Select(p => p.Partition.Value).ToHashSet();
+        // flight drops their states, see Checkpointer; their staged offsets are dropped by the consumer).
+        var lost = partitions.ToHashSet();
         _batch.RemoveAll(r => lost.Contains(r.Partition.Value));
         Drop(lost);
     }
@@ -74,11 +73,6 @@ internal sealed partial class RaterSession
             _ownership.Release(partition);
             _assigned.Remove(partition);
             LaneOf(partition).Positions.Remove(partition);
-            if (_uncommitted.Remove(partition, out var next))
-            {
-                _log.LogWarning("Partition {Partition} leaves with its records before offset {Offset} rated but not committed (the group was changing): the next owner reads them again, skips the applied CDRs by their state tags and writes their dead letters again",
-                    partition, next);
-            }
 
             if (_statesByPartition.Remove(partition, out var states))
             {

@@ -20,7 +20,7 @@ namespace RatingPipeline.Rater;
 /// after every batch on the rating thread. Any fault throws: the worker starts a new session from the last committed
 /// offsets and the stored states, which is what makes reprocessing exact.
 /// </summary>
-internal sealed partial class RaterSession : IDisposable
+internal sealed partial class RaterSession : IPartitionOwner, IDisposable
 {
     private readonly RaterOptions _options;
     private readonly TopicNames _topics;
@@ -29,7 +29,7 @@ internal sealed partial class RaterSession : IDisposable
     private readonly RaterMetrics _metrics;
     private readonly ILogger _log;
     private readonly RatingLane[] _lanes;
-    private readonly IConsumer<byte[], byte[]> _consumer;
+    private readonly PartitionOwningConsumer<byte[], byte[]> _input;
     private readonly IConsumer<byte[], byte[]> _profiles;
     private readonly IConsumer<byte[], byte[]> _restore;
     private readonly AcknowledgedProducer _producer;
@@ -46,16 +46,12 @@ internal sealed partial class RaterSession : IDisposable
     private readonly RaterEndpoints _endpoints;
     private int _partitionCount;
 
-    /// <summary>Input offsets of written checkpoints not committed yet (a commit the group refused while changing is put off).</summary>
-    private readonly Dictionary<int, long> _uncommitted = [];
-
     private readonly bool _pipelined;
     private readonly long _intervalTicks;
     private byte[] _stateBuffer = new byte[1024];
     private OutputTargets _targets = null!;
     private AcknowledgementGroup _epoch = new();
     private long _nextMark;
-    private bool _commitPutOff;
     private bool _closed;
     private bool _abandoning;
 
@@ -75,22 +71,16 @@ internal sealed partial class RaterSession : IDisposable
         _pipelined = options.CheckpointInterval > TimeSpan.Zero;
         _intervalTicks = (long)(options.CheckpointInterval.TotalSeconds * Stopwatch.Frequency);
 
-        var consumerConfig = KafkaClientTuning.Consumer(kafka, options.GroupId, "none");
-        consumerConfig.StatisticsIntervalMs = (int)options.StatisticsInterval.TotalMilliseconds;
-        if (options.StaticMembership)
+        _input = new PartitionOwningConsumer<byte[], byte[]>(kafka, new PartitionOwningConsumerSettings
         {
-            consumerConfig.GroupInstanceId = options.InstanceId;
-        }
-
-        consumerConfig.ClientId = $"rater-{options.InstanceId}";
-        _consumer = new ConsumerBuilder<byte[], byte[]>(consumerConfig)
-            .SetPartitionsAssignedHandler((_, partitions) => OnAssigned(partitions))
-            .SetPartitionsRevokedHandler((_, partitions) => OnRevoked(partitions))
-            .SetPartitionsLostHandler((_, partitions) => OnLost(partitions))
-            .SetStatisticsHandler((_, json) => OnStatistics(json))
-            .SetErrorHandler((_, e) => _log.LogWarning("Kafka consumer: {Reason} ({Code}, fatal {Fatal})", e.Reason, e.Code, e.IsFatal))
-            .SetLogHandler((_, m) => { })
-            .Build();
+            Topic = topics.Cdrs,
+            GroupId = options.GroupId,
+            ClientId = $"rater-{options.InstanceId}",
+            GroupInstanceId = options.StaticMembership ? options.InstanceId : null,
+            StatisticsInterval = options.StatisticsInterval,
+            OnStatistics = OnStatistics,
+            OnRetriedError = _ => RaterMetrics.CountConsumeError(),
+        }, this, log);
 
         // Profiles: the subscribers partitions matching the assigned cdrs partitions, assigned by hand.
         var profileConfig = KafkaClientTuning.Consumer(kafka, $"{options.GroupId}-profiles", "none");
@@ -121,7 +111,7 @@ internal sealed partial class RaterSession : IDisposable
     public void Run(CancellationToken stop)
     {
         CheckPartitionCounts();
-        _consumer.Subscribe(_topics.Cdrs);
+        _input.Subscribe();
         _log.LogInformation("Rater {Instance} subscribed to {Topic} in group {Group}, checkpoint every {Interval}",
             _options.InstanceId, _topics.Cdrs, _options.GroupId, _pipelined ? _options.CheckpointInterval : "batch");
         _nextMark = Stopwatch.GetTimestamp() + _intervalTicks;
@@ -150,7 +140,7 @@ internal sealed partial class RaterSession : IDisposable
         CheckpointNow();
         _readiness.SetNotReady("stopping");
         RaterMetrics.SetReady(false);
-        _consumer.Close();
+        _input.Close();
         _closed = true;
         _log.LogInformation("Rater {Instance} stopped", _options.InstanceId);
     }
@@ -205,33 +195,7 @@ internal sealed partial class RaterSession : IDisposable
         }
 
         _batch.Add(first);
-        if (_pipelined)
-        {
-            while (_batch.Count < _options.BatchMaxRecords && !stop.IsCancellationRequested && Consume(_consumer, TimeSpan.Zero) is { } next)
-            {
-                _batch.Add(next);
-            }
-
-            return;
-        }
-
-        var deadline = Stopwatch.GetTimestamp() + (long)(_options.BatchMaxWait.TotalSeconds * Stopwatch.Frequency);
-        while (_batch.Count < _options.BatchMaxRecords && !stop.IsCancellationRequested)
-        {
-            var left = deadline - Stopwatch.GetTimestamp();
-            if (left <= 0)
-            {
-                break;
-            }
-
-            var next = Consume(_consumer, TimeSpan.FromTicks(Math.Max(1, left * TimeSpan.TicksPerSecond / Stopwatch.Frequency)));
-            if (next is null)
-            {
-                break;
-            }
-
-            _batch.Add(next);
-        }
+        _input.Fill(_batch, _options.BatchMaxRecords, _pipelined ? TimeSpan.Zero : _options.BatchMaxWait, stop);
     }
 
     /// <summary>
@@ -299,7 +263,7 @@ internal sealed partial class RaterSession : IDisposable
             }
 
             var left = (deadline - Stopwatch.GetTimestamp()) * 1000 / Stopwatch.Frequency;
-            var record = Consume(_consumer, TimeSpan.FromMilliseconds(Math.Clamp(left, 0, slice)));
+            var record = _input.Next(TimeSpan.FromMilliseconds(Math.Clamp(left, 0, slice)));
             if (record is not null || left <= slice)
             {
                 return record;
@@ -360,7 +324,7 @@ internal sealed partial class RaterSession : IDisposable
         }
         else
         {
-            CommitOffsets();
+            _input.CommitStaged();
         }
     }
 
@@ -379,7 +343,7 @@ internal sealed partial class RaterSession : IDisposable
         }
         else
         {
-            CommitOffsets();
+            _input.CommitStaged();
         }
     }
 
@@ -442,51 +406,13 @@ internal sealed partial class RaterSession : IDisposable
         {
             if (_ownership.Owns(mark.Partition, mark.Generation))
             {
-                _uncommitted[mark.Partition] = mark.Next;
+                _input.Stage(mark.Partition, mark.Next);
             }
         }
 
-        CommitOffsets();
+        _input.CommitStaged();
         RaterMetrics.ObserveCheckpoint(Stopwatch.GetElapsedTime(checkpoint.MarkedAt).TotalSeconds, checkpoint.StatesWritten, checkpoint.StatesDropped);
     }
-
-    /// <summary>
-    /// A commit refused because the group is changing (a rebalance under way, or this member's generation already
-    /// superseded) is not a fault: the checkpoint's outputs and states are acknowledged, so the offsets are kept and
-    /// committed with the next checkpoint, or in the revoke handler if the partition moves. The client rejoins by itself
-    /// and reports moved partitions through the revoke and lost handlers, which drop their offsets: they are never
-    /// committed once another member may own them (it re-reads from the last commit and skips the records by their tags).
-    /// </summary>
-    private void CommitOffsets()
-    {
-        if (_uncommitted.Count == 0)
-        {
-            return;
-        }
-
-        try
-        {
-            _consumer.Commit(_uncommitted.Select(o => new TopicPartitionOffset(_topics.Cdrs, o.Key, o.Value)));
-            _uncommitted.Clear();
-            _commitPutOff = false;
-        }
-        catch (KafkaException e) when (IsGroupChanging(e))
-        {
-            if (!_commitPutOff)
-            {
-                _log.LogInformation("Commit of partitions {Partitions} put off while the group changes: {Reason}", string.Join(',', _uncommitted.Keys), e.Error.Reason);
-            }
-
-            _commitPutOff = true;
-        }
-    }
-
-    private static bool IsGroupChanging(KafkaException e) =>
-        IsGroupChanging(e.Error.Code)
-        || (e is TopicPartitionOffsetException partial && partial.Results.Where(r => r.Error.IsError).All(r => IsGroupChanging(r.Error.Code)));
-
-    private static bool IsGroupChanging(ErrorCode code) =>
-        code is ErrorCode.RebalanceInProgress or ErrorCode.IllegalGeneration or ErrorCode.UnknownMemberId;
 
     public void Dispose()
     {
@@ -505,7 +431,7 @@ internal sealed partial class RaterSession : IDisposable
             _producer.Client.Flush(TimeSpan.FromSeconds(5));
             try
             {
-                _consumer.Close();
+                _input.Close();
             }
             catch (Exception e) when (e is KafkaException or InvalidOperationException)
             {
@@ -522,6 +448,6 @@ internal sealed partial class RaterSession : IDisposable
         _producer.Dispose();
         _restore.Dispose();
         _profiles.Dispose();
-        _consumer.Dispose();
+        _input.Dispose();
     }
 }

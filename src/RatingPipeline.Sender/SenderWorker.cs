@@ -36,7 +36,7 @@ internal sealed class SenderWorker(
     NoticeRules rules,
     Readiness readiness,
     TimeProvider time,
-    ILogger<SenderWorker> logger) : BackgroundService
+    ILogger<SenderWorker> logger) : BackgroundService, IPartitionOwner
 {
     private const string DlqReasonHeader = "notice-failure-reason";
 
@@ -52,6 +52,8 @@ internal sealed class SenderWorker(
     private IConsumer<string?, byte[]?>? _billsConsumer;
     private IConsumer<string?, byte[]?>? _inboundConsumer;
     private DateTimeOffset _lastPrune;
+    private CancellationToken _stopping;
+    private PartitionOwningConsumer<string?, byte[]?>? _reminders;
 
     /// <summary>The consumer group whose committed offsets say which bills were handled.</summary>
     private string BillsGroup => _options.GroupId + "-bills";
@@ -78,20 +80,21 @@ internal sealed class SenderWorker(
             .SetErrorHandler((_, e) => logger.LogWarning("Kafka inbound SMS consumer: {Reason}", e.Reason))
             .Build();
         _inboundConsumer = inboundConsumer;
-        using var consumer = new ConsumerBuilder<string?, byte[]?>(
-                KafkaClientTuning.Consumer(_kafka, _options.GroupId, "none"))
-            .SetErrorHandler((_, e) => logger.LogWarning("Kafka consumer: {Reason}", e.Reason))
-            .SetPartitionsAssignedHandler((_, partitions) => Assign(partitions, stoppingToken))
-            .SetPartitionsRevokedHandler((_, partitions) => Drop(partitions.Select(p => p.TopicPartition), "revoked"))
-            .SetPartitionsLostHandler((_, partitions) => Drop(partitions.Select(p => p.TopicPartition), "lost"))
-            .Build();
+        _stopping = stoppingToken;
+        using var consumer = new PartitionOwningConsumer<string?, byte[]?>(_kafka, new PartitionOwningConsumerSettings
+        {
+            Topic = _topics.Reminders,
+            GroupId = _options.GroupId,
+            ClientId = $"sender-{_options.GroupId}",
+        }, this, logger);
+        _reminders = consumer;
 
         // Deliveries in hand may finish for a while after stop is requested, then they are abandoned
         // (uncommitted: the next owner takes them again, and the gateways de-duplicate by event id).
         using var deliveries = new CancellationTokenSource();
         using var onStop = stoppingToken.Register(() => deliveries.CancelAfter(TimeSpan.FromSeconds(15)));
 
-        consumer.Subscribe(_topics.Reminders);
+        consumer.Subscribe();
         logger.LogInformation("Sender consuming {Topic} as group {Group}", _topics.Reminders, _options.GroupId);
         try
         {
@@ -132,31 +135,10 @@ internal sealed class SenderWorker(
         }
     }
 
-    private List<ConsumeResult<string?, byte[]?>> ConsumeBatch(IConsumer<string?, byte[]?> consumer, CancellationToken stoppingToken)
+    private List<ConsumeResult<string?, byte[]?>> ConsumeBatch(PartitionOwningConsumer<string?, byte[]?> consumer, CancellationToken stoppingToken)
     {
         var batch = new List<ConsumeResult<string?, byte[]?>>();
-        var first = Consume(consumer, _options.BatchWait);
-        if (first is null || first.IsPartitionEOF)
-        {
-            return batch;
-        }
-
-        batch.Add(first);
-        var started = time.GetTimestamp();
-        while (batch.Count < _options.BatchSize && !stoppingToken.IsCancellationRequested)
-        {
-            var remaining = _options.BatchWait - time.GetElapsedTime(started);
-            var next = Consume(consumer, remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
-            if (next is null)
-            {
-                break;
-            }
-
-            if (!next.IsPartitionEOF)
-            {
-                batch.Add(next);
-            }
-        }
+        consumer.Collect(batch, _options.BatchSize, _options.BatchWait, _options.BatchWait, stoppingToken);
 
         // A rebalance inside Consume may have taken partitions whose records are already in the batch.
         batch.RemoveAll(r => !_books.ContainsKey(r.Partition.Value));
@@ -190,7 +172,7 @@ internal sealed class SenderWorker(
         logger.LogWarning("Kafka consumer: {Reason} ({Code}); the client retries", error.Reason, error.Code);
 
     private async Task HandleAsync(
-        IConsumer<string?, byte[]?> consumer,
+        PartitionOwningConsumer<string?, byte[]?> consumer,
         IProducer<string?, byte[]> producer,
         List<ConsumeResult<string?, byte[]?>> batch,
         List<ConsumeResult<string?, byte[]?>> bills,
@@ -274,7 +256,22 @@ internal sealed class SenderWorker(
             processor.Apply(output);
         }
 
-        Commit(consumer, _topics.Reminders, batch, "reminder");
+        // Reminders: the group member's commit (put off while the group changes). Bills: a manually assigned reader's.
+        foreach (var handled in batch.GroupBy(r => r.Partition.Value).Where(g => _books.ContainsKey(g.Key)))
+        {
+            consumer.Stage(handled.Key, handled.Max(r => r.Offset.Value) + 1);
+        }
+
+        try
+        {
+            consumer.CommitStaged();
+        }
+        catch (KafkaException e)
+        {
+            // The outcomes are recorded: a later owner skips these as already handled.
+            logger.LogWarning("Committing reminder offsets failed: {Reason}", e.Error.Reason);
+        }
+
         Commit(_billsConsumer!, _topics.Bills, bills, "bill");
     }
 
@@ -323,9 +320,28 @@ internal sealed class SenderWorker(
     private SubscriberProfile? Profile(int partition, string msisdn) =>
         _profiles.TryGetValue(partition, out var profiles) && profiles.TryGetValue(msisdn, out var profile) ? profile : null;
 
-    private void Assign(List<TopicPartition> partitions, CancellationToken stoppingToken)
+    void IPartitionOwner.Assigned(IReadOnlyList<int> partitions) => Assign(partitions, _stopping);
+
+    /// <summary>Revoked: what is handled is committed already, or staged while the group changed: committed now, while the partitions are still this member's.</summary>
+    void IPartitionOwner.Revoked(IReadOnlyList<int> partitions)
     {
-        var numbers = partitions.Where(p => p.Topic == _topics.Reminders).Select(p => p.Partition.Value).Where(p => !_books.ContainsKey(p)).ToList();
+        try
+        {
+            _reminders?.CommitStaged();
+        }
+        catch (KafkaException e)
+        {
+            logger.LogWarning("Committing reminder offsets on revoke failed: {Reason}", e.Error.Reason);
+        }
+
+        Drop(partitions, "revoked");
+    }
+
+    void IPartitionOwner.Lost(IReadOnlyList<int> partitions) => Drop(partitions, "lost");
+
+    private void Assign(IReadOnlyList<int> partitions, CancellationToken stoppingToken)
+    {
+        var numbers = partitions.Where(p => !_books.ContainsKey(p)).ToList();
         if (numbers.Count > 0)
         {
             readiness.SetNotReady("restoring profiles and notice log");
@@ -343,9 +359,9 @@ internal sealed class SenderWorker(
         readiness.SetReady();
     }
 
-    private void Drop(IEnumerable<TopicPartition> partitions, string why)
+    private void Drop(IReadOnlyList<int> partitions, string why)
     {
-        var numbers = partitions.Where(p => p.Topic == _topics.Reminders).Select(p => p.Partition.Value).ToList();
+        var numbers = partitions.ToList();
         foreach (var p in numbers)
         {
             if (_books.Remove(p, out var book))
