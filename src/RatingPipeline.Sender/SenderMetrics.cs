@@ -64,4 +64,8 @@ public static class SenderMetrics
         "ratingpipeline_mo_usage_lookups_total",
         "Usage summaries asked of the rater's usage query API for 查询/CXLL, by result (found, not-configured, not-available, later).",
         "result");
+
+    public static readonly Counter Recoveries = Metrics.CreateCounter(
+        "ratingpipeline_sender_recoveries_total",
+        "Sessions the sender started over after a Kafka fault (new clients, partitions restored).");
 }

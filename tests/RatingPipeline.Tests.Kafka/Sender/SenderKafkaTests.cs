@@ -98,6 +98,38 @@ public sealed class SenderKafkaTests
     }
 
     [Test]
+    public async Task A_commit_the_cluster_refuses_makes_the_sender_start_a_new_session_that_sends_nothing_twice()
+    {
+        using var cluster = EmbeddedCluster.Start(partitions: 2);
+        await using var gateway = await LoopbackGateway.StartAsync();
+        gateway.Deduplicate = false; // count what the sender sends
+        ProduceProfiles(cluster, ProfileJson.Make(Msisdn(1)));
+        const string group = "sender-recovers";
+        var recoveries = SenderMetrics.Recoveries.Value;
+        await using var sender = await StartSenderAsync(Config(cluster.BootstrapServers, gateway, group));
+        ProduceReminders(cluster, ReminderJson.Roaming(Msisdn(1), "454", "HMT", "null", "null", "null", "null", cdrId: "r1"));
+        Assert.That(await gateway.WaitForDeliveriesAsync(1, Patience), Is.True, "the first notice");
+        Assert.That(WaitFor(() => CommittedReminders(cluster, group) == 1), Is.True, "the first reminder committed");
+
+        // The cluster refuses the next offset commit (only the sender's reminders consumer commits here: no bills).
+        cluster.Mock.PushRequestErrors(KafkaApiKey.OffsetCommit, ErrorCode.GroupAuthorizationFailed);
+        ProduceReminders(cluster, ReminderJson.Roaming(Msisdn(1), "310", "NA", "null", "null", "null", "null", cdrId: "r2"));
+        Assert.That(WaitFor(() => SenderMetrics.Recoveries.Value > recoveries), Is.True, "the worker started a new session after the refused commit");
+
+        ProduceReminders(cluster, ReminderJson.Roaming(Msisdn(1), "440", "JP", "null", "null", "null", "null", cdrId: "r3"));
+        Assert.That(await gateway.WaitForDeliveriesAsync(3, Patience), Is.True, $"delivered {gateway.DeliveriesByKey.Count} of 3 after the new session");
+        Assert.That(WaitFor(() => CommittedReminders(cluster, group) == 3), Is.True, "every reminder committed by the new session");
+        await Task.Delay(500);
+        Assert.Multiple(() =>
+        {
+            Assert.That(gateway.RequestsByKey, Has.Count.EqualTo(3));
+            Assert.That(gateway.RequestsByKey.Values, Has.All.EqualTo(1), "a reminder the new session read again was skipped from the notice log");
+            Assert.That(NoticeLog(cluster).Where(r => r.Outcome == NoticeOutcomes.Sent).Select(r => r.EventId).Distinct().Count(), Is.EqualTo(3));
+        });
+        AssertStillRunning(sender);
+    }
+
+    [Test]
     public async Task Reminders_produced_with_kcat_become_notices_at_the_gateway_exactly_once()
     {
         using var cluster = EmbeddedCluster.Start(partitions: 4);
