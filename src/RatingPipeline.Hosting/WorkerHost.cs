@@ -40,8 +40,7 @@ public static class WorkerHost
         var url = builder.Configuration["Http:Url"] is { Length: > 0 } configured ? configured : defaultUrl;
         builder.WebHost.UseUrls(url);
         builder.Services.AddSingleton<Readiness>();
-        builder.Services.AddValidatedOptions<KafkaOptions>(builder.Configuration, KafkaOptions.Section,
-            o => string.IsNullOrWhiteSpace(o.BootstrapServers) ? ["Kafka:BootstrapServers is required (host:port[,host:port…])"] : []);
+        builder.Services.AddValidatedOptions<KafkaOptions>(builder.Configuration, KafkaOptions.Section, o => o.Problems());
         builder.Services.Configure<HostOptions>(o =>
         {
             o.ShutdownTimeout = TimeSpan.FromSeconds(30);

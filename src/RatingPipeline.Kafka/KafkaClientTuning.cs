@@ -43,12 +43,36 @@ public static class KafkaClientTuning
         return Producer(kafka.BootstrapServers, kafka.Properties);
     }
 
-    /// <summary>Consumer configuration with the product defaults for the cluster <paramref name="kafka"/> describes.</summary>
+    /// <summary>
+    /// Consumer configuration with the product defaults for the cluster <paramref name="kafka"/> describes, with its
+    /// session timeout (<see cref="KafkaOptions.EffectiveSessionTimeout"/>) and a heartbeat a sixth of it (at most 3 s).
+    /// On the embedded cluster a request is also given up after 10 s (<c>socket.timeout.ms</c>): after the mock broker
+    /// went down and up, a request on a connection opened before was seen to go unanswered until then (60 s by default).
+    /// Pass-through properties still win.
+    /// </summary>
     public static ConsumerConfig Consumer(KafkaOptions kafka, string groupId, string consumeResultFields)
     {
         ArgumentNullException.ThrowIfNull(kafka);
-        return Consumer(kafka.BootstrapServers, groupId, consumeResultFields, kafka.Embedded, kafka.Properties);
+        var session = kafka.EffectiveSessionTimeout;
+        var tuned = new Dictionary<string, string>
+        {
+            ["session.timeout.ms"] = Milliseconds(session),
+            ["heartbeat.interval.ms"] = Milliseconds(TimeSpan.FromTicks(Math.Clamp(session.Ticks / 6, TimeSpan.TicksPerMillisecond * 100, TimeSpan.TicksPerSecond * 3))),
+        };
+        if (kafka.Embedded)
+        {
+            tuned["socket.timeout.ms"] = "10000";
+        }
+
+        foreach (var (key, value) in kafka.Properties)
+        {
+            tuned[key] = value;
+        }
+
+        return Consumer(kafka.BootstrapServers, groupId, consumeResultFields, kafka.Embedded, tuned);
     }
+
+    private static string Milliseconds(TimeSpan value) => ((long)value.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Consumer configuration with the product defaults.</summary>
     /// <param name="bootstrapServers">Brokers to bootstrap from.</param>

@@ -8,6 +8,16 @@ public sealed class SenderOptions
     /// <summary>Consumer group on <c>reminders</c>.</summary>
     public string GroupId { get; set; } = "ratingpipeline-sender";
 
+    /// <summary>Stable name of this instance (pod name): the client id, and <c>group.instance.id</c> with <see cref="StaticMembership"/>.</summary>
+    public string InstanceId { get; set; } = Environment.MachineName;
+
+    /// <summary>
+    /// Use <see cref="InstanceId"/> as <c>group.instance.id</c>: an instance restarted with the same name within the
+    /// session timeout gets its partitions back without a rebalance. Only for names that stay the same across restarts
+    /// and are never shared by two running instances.
+    /// </summary>
+    public bool StaticMembership { get; set; }
+
     /// <summary>Template file; a relative path is taken from the application's folder.</summary>
     public string TemplatesPath { get; set; } = "templates.json";
 

@@ -23,6 +23,7 @@ internal static class SenderOptionsValidator
         }
 
         Require(!string.IsNullOrWhiteSpace(o.GroupId), "Sender:GroupId must not be empty");
+        Require(!o.StaticMembership || !string.IsNullOrWhiteSpace(o.InstanceId), "Sender:InstanceId must not be empty with Sender:StaticMembership");
         Require(o.DailyLimit >= 1, "Sender:DailyLimit must be ≥ 1");
         Require(o.MaxSmsSegments >= 1, "Sender:MaxSmsSegments must be ≥ 1");
         Require(o.BatchSize >= 1, "Sender:BatchSize must be ≥ 1");

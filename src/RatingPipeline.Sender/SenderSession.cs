@@ -85,7 +85,8 @@ internal sealed class SenderSession(
         {
             Topic = _topics.Reminders,
             GroupId = _options.GroupId,
-            ClientId = $"sender-{_options.GroupId}",
+            ClientId = $"sender-{_options.InstanceId}",
+            GroupInstanceId = _options.StaticMembership ? _options.InstanceId : null,
         }, this, logger);
         _reminders = consumer;
 

@@ -49,6 +49,31 @@ public sealed class KafkaClientTuningTests
         });
     }
 
+    [TestCase(true, null, "6000", "1000")] // the embedded cluster: the lowest session a real broker accepts by default
+    [TestCase(false, null, "45000", "3000")] // a real cluster: librdkafka's default
+    [TestCase(false, 20.0, "20000", "3000")] // configured
+    [TestCase(true, 9.0, "9000", "1500")]
+    public void Group_consumers_take_the_configured_session_timeout_with_a_heartbeat_a_sixth_of_it(bool embedded, double? seconds, string session, string heartbeat)
+    {
+        var kafka = new KafkaOptions { BootstrapServers = Bootstrap, Embedded = embedded, SessionTimeout = seconds is { } s ? TimeSpan.FromSeconds(s) : null };
+
+        var config = KafkaClientTuning.Consumer(kafka, "rater", "none");
+
+        Assert.That(config.Get("session.timeout.ms"), Is.EqualTo(session));
+        Assert.That(config.Get("heartbeat.interval.ms"), Is.EqualTo(heartbeat));
+        Assert.That(kafka.Problems(), Is.Empty);
+    }
+
+    [Test]
+    public void A_pass_through_session_property_wins_and_an_out_of_range_session_timeout_is_refused()
+    {
+        var kafka = new KafkaOptions { BootstrapServers = Bootstrap, Embedded = true, Properties = new() { ["session.timeout.ms"] = "7000" } };
+
+        Assert.That(KafkaClientTuning.Consumer(kafka, "rater", "none").Get("session.timeout.ms"), Is.EqualTo("7000"));
+        Assert.That(new KafkaOptions { BootstrapServers = Bootstrap, SessionTimeout = TimeSpan.FromMilliseconds(500) }.Problems(),
+            Has.One.StartsWith("Kafka:SessionTimeout"));
+    }
+
     [Test]
     public void Consumer_commits_manually_with_cooperative_sticky_assignment_from_the_earliest_offset()
     {

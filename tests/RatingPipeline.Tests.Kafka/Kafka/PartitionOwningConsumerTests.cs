@@ -106,10 +106,80 @@ public sealed class PartitionOwningConsumerTests
         consumer.Close();
     }
 
-    private static PartitionOwningConsumer<byte[], byte[]> Consumer(EmbeddedCluster cluster, string group, string name, IPartitionOwner owner)
+    /// <remarks>
+    /// On a real broker a static member restarted with its instance id is given its place back at once (KIP-345). The
+    /// embedded (mock) cluster does not: it keeps the old member until its session timeout and then rebalances
+    /// (measured here: about twice the session timeout), so what is checked is what holds on both: the same
+    /// partitions come back to the restarted member and the other member keeps its own throughout.
+    /// </remarks>
+    [Test]
+    public void A_static_member_restarted_with_its_instance_id_gets_its_partitions_back_and_the_others_keep_theirs()
     {
-        var kafka = new KafkaOptions { BootstrapServers = cluster.BootstrapServers, Embedded = true, Properties = new(EmbeddedCluster.ShortSessionConsumerProperties) };
-        return new PartitionOwningConsumer<byte[], byte[]>(kafka, new PartitionOwningConsumerSettings { Topic = Topic, GroupId = group, ClientId = name }, owner, NullLogger.Instance);
+        using var cluster = EmbeddedCluster.Start(partitions: 4);
+        var group = $"static-{Guid.NewGuid():N}";
+        var first = new RecordingOwner();
+        var other = new RecordingOwner();
+        var a = Consumer(cluster, group, "a", first, instance: "rater-a");
+        using var b = Consumer(cluster, group, "b", other, instance: "rater-b");
+        a.Subscribe();
+        b.Subscribe();
+        Assert.That(PollUntil(() => first.Owned.Count == 2 && other.Owned.Count == 2, a, b), Is.True,
+            $"two members share four partitions: {string.Join(',', first.Owned)} / {string.Join(',', other.Owned)}");
+        var before = first.Owned.Order().ToList();
+        var kept = other.Owned.Order().ToList();
+        other.Revoked.Clear();
+
+        a.Close();
+        a.Dispose();
+        var restarted = new RecordingOwner();
+        using var again = Consumer(cluster, group, "a-again", restarted, instance: "rater-a");
+        var clock = Stopwatch.StartNew();
+        again.Subscribe();
+        Assert.That(PollUntil(() => restarted.Owned.Count == 2, again, b), Is.True, "the restarted member gets partitions");
+        TestContext.Out.WriteLine($"restarted static member assigned after {clock.Elapsed.TotalSeconds:F1} s (session timeout {KafkaOptions.EmbeddedSessionTimeout.TotalSeconds:F0} s)");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(restarted.Owned.Order(), Is.EqualTo(before), "the same partitions as before the restart");
+            Assert.That(other.Owned.Order(), Is.EqualTo(kept));
+            Assert.That(other.Revoked, Is.Empty, "the other member kept its partitions throughout");
+        });
+        again.Close();
+        b.Close();
+    }
+
+    [Test]
+    public void A_member_gone_silent_has_its_partitions_moved_within_the_embedded_session_timeout()
+    {
+        using var cluster = EmbeddedCluster.Start(partitions: 4);
+        var group = $"silent-{Guid.NewGuid():N}";
+        var gone = new RecordingOwner();
+        var survivor = new RecordingOwner();
+        // A static member sends no LeaveGroup on close: to the group it goes silent, as a crashed process does.
+        var a = Consumer(cluster, group, "a", gone, instance: "crashes");
+        using var b = Consumer(cluster, group, "b", survivor);
+        a.Subscribe();
+        b.Subscribe();
+        Assert.That(PollUntil(() => gone.Owned.Count == 2 && survivor.Owned.Count == 2, a, b), Is.True, "two members share four partitions");
+
+        a.Close();
+        a.Dispose();
+        var clock = Stopwatch.StartNew();
+        Assert.That(PollUntil(() => survivor.Owned.Count == 4, b), Is.True, "the survivor takes the silent member's partitions");
+        var waited = clock.Elapsed;
+        TestContext.Out.WriteLine($"partitions moved {waited.TotalSeconds:F1} s after the member went silent");
+
+        // The session timeout (6 s embedded) plus the mock's rebalance wait, far below librdkafka's default 45 s.
+        Assert.That(waited, Is.GreaterThanOrEqualTo(KafkaOptions.EmbeddedSessionTimeout / 2).And.LessThan(KafkaOptions.DefaultSessionTimeout / 2));
+        b.Close();
+    }
+
+    private static PartitionOwningConsumer<byte[], byte[]> Consumer(EmbeddedCluster cluster, string group, string name, IPartitionOwner owner,
+        string? instance = null, TimeSpan? session = null)
+    {
+        var kafka = new KafkaOptions { BootstrapServers = cluster.BootstrapServers, Embedded = true, SessionTimeout = session };
+        var settings = new PartitionOwningConsumerSettings { Topic = Topic, GroupId = group, ClientId = name, GroupInstanceId = instance };
+        return new PartitionOwningConsumer<byte[], byte[]>(kafka, settings, owner, NullLogger.Instance);
     }
 
     private static void Produce(EmbeddedCluster cluster, int count)

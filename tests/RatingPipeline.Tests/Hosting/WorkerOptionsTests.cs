@@ -73,6 +73,26 @@ public sealed class WorkerOptionsTests
         Assert.That(noBootstrap, Is.EqualTo(new[] { "Kafka:BootstrapServers is required (host:port[,host:port…])" }));
     }
 
+    [Test]
+    public async Task The_sender_refuses_a_session_timeout_out_of_range_and_static_membership_without_an_instance_name()
+    {
+        Dictionary<string, string?> Settings(string key, string value) => new()
+        {
+            ["Kafka:BootstrapServers"] = "127.0.0.1:1",
+            ["Http:Url"] = "http://127.0.0.1:0",
+            ["Sender:Sms:Url"] = "http://127.0.0.1:1/sms",
+            [key] = value,
+        };
+
+        var session = await StartFailuresAsync(() => SenderHost.Build([], Settings("Kafka:SessionTimeout", "00:00:00.500")));
+        var settings = Settings("Sender:StaticMembership", "true");
+        settings["Sender:InstanceId"] = " ";
+        var membership = await StartFailuresAsync(() => SenderHost.Build([], settings));
+
+        Assert.That(session, Is.EqualTo(new[] { "Kafka:SessionTimeout must be 00:00:01..00:30:00" }));
+        Assert.That(membership, Is.EqualTo(new[] { "Sender:InstanceId must not be empty with Sender:StaticMembership" }));
+    }
+
     private static Microsoft.AspNetCore.Builder.WebApplication BuildRater(Dictionary<string, string?> settings)
     {
         settings["Kafka:BootstrapServers"] = "127.0.0.1:1";
