@@ -21,6 +21,7 @@ internal sealed class CheckpointSchedule : IDisposable
     private readonly long _intervalTicks;
     private byte[] _stateBuffer = new byte[1024];
     private long _nextMark;
+    private long _lastMark;
 
     public CheckpointSchedule(RaterOptions options, AcknowledgedProducer producer, TopicNames topics, RatingLane[] lanes, RaterPartitions partitions,
         PartitionOwningConsumer<byte[], byte[]> input)
@@ -40,7 +41,27 @@ internal sealed class CheckpointSchedule : IDisposable
     public AcknowledgementGroup Epoch { get; private set; } = new();
 
     /// <summary>The first mark is due one interval from now.</summary>
-    public void Start() => _nextMark = Stopwatch.GetTimestamp() + _intervalTicks;
+    public void Start()
+    {
+        _lastMark = Stopwatch.GetTimestamp();
+        _nextMark = _lastMark + _intervalTicks;
+    }
+
+    /// <summary>
+    /// The input is drained (a wait found no record): the next mark is brought forward to now when something was
+    /// consumed since the previous mark and that mark is at least a tenth of the interval old — so a rater that has
+    /// caught up makes its work durable and commits it at once instead of waiting out the interval, while a trickle of
+    /// records never marks more often than ten times an interval.
+    /// </summary>
+    public void InputDrained()
+    {
+        var now = Stopwatch.GetTimestamp();
+        if (Pipelined && now - _lastMark >= _intervalTicks / 10 && now < _nextMark
+            && (Epoch.Produced > 0 || _lanes.Any(l => l.Dirty.Count > 0 || l.Positions.Count > 0)))
+        {
+            _nextMark = now;
+        }
+    }
 
     /// <summary>
     /// How long the rating thread may wait for input, at most <paramref name="milliseconds"/>: until the next mark is
@@ -77,6 +98,7 @@ internal sealed class CheckpointSchedule : IDisposable
             return;
         }
 
+        _lastMark = now;
         _nextMark = now + _intervalTicks;
         if (Mark() is { } checkpoint)
         {

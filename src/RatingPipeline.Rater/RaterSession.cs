@@ -141,6 +141,7 @@ internal sealed class RaterSession : IPartitionOwner, IDisposable
         var first = WaitForInput(_checkpoints.WaitBound((long)Math.Min(100, _options.BatchMaxWait.TotalMilliseconds)));
         if (first is null)
         {
+            _checkpoints.InputDrained();
             return;
         }
 

@@ -138,6 +138,39 @@ public sealed class CheckpointIntervalTests
         TestContext.Out.WriteLine(counts);
     }
 
+    /// <summary>
+    /// A rater that has caught up does not wait out a long interval: with 20 s, once the input is drained the next
+    /// mark comes at once (at most every 2 s, a tenth of the interval), so every offset is committed and every changed
+    /// state written well before the interval would have ended.
+    /// </summary>
+    [Test]
+    public async Task A_rater_that_has_caught_up_checkpoints_without_waiting_out_the_interval()
+    {
+        var data = await SyntheticSet.GenerateAsync(_folder, Subscribers, CdrCount, seed: 13);
+        var topics = TestTopics.Create(_cluster, TestTopics.UniquePrefix("drained"));
+        OfflineComparison.ProduceProfiles(Bootstrap, data, topics);
+        var settings = new RaterSettings(Bootstrap, topics, $"{topics.Cdrs}-rater", data.TariffPath, "drained-1").WithShortSession()
+            .Set("Rater:CheckpointInterval", "00:00:20");
+        using var progress = new GroupProgress(Bootstrap, settings.GroupId, topics.Cdrs, _cluster.Partitions);
+        var rater = _raters.Start(settings);
+        await rater.WaitReadyAsync(Patience);
+        await using (var stream = new CdrStream(Bootstrap, topics.Cdrs, data.Cdrs, chunk: 500, pause: TimeSpan.FromMilliseconds(10)))
+        {
+            await stream.WaitCompleteAsync(Patience);
+        }
+
+        Assert.That(await Poll.UntilAsync(async () => await Consumed(rater) >= data.Cdrs.Count, Patience), Is.True, $"every CDR consumed{rater.Diagnostics()}");
+        var consumedAt = System.Diagnostics.Stopwatch.StartNew();
+        var committed = await Poll.UntilAsync(() => progress.Committed() == data.Cdrs.Count, TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(100));
+        var after = consumedAt.Elapsed;
+        Assert.Multiple(() =>
+        {
+            Assert.That(committed, Is.True, $"every offset committed within the interval after the input was drained ({progress.Committed()} of {data.Cdrs.Count}){rater.Diagnostics()}");
+            Assert.That(after, Is.LessThan(TimeSpan.FromSeconds(12)), "committed well before a 20 s interval would end");
+            Assert.That(End(topics.RaterState), Is.Positive, "the changed states were written before the commit");
+        });
+    }
+
     /// <summary>SIGTERM, as a supervisor stops a rater: the host cancels the worker, which checkpoints and leaves the group.</summary>
     private static void Stop(RaterProcess rater)
     {
