@@ -330,32 +330,20 @@ public static class DemoCommand
             .ToDictionary(p => p, p => consumer.QueryWatermarkOffsets(new TopicPartition(topic, p), TimeSpan.FromSeconds(30)).High.Value);
     }
 
-    /// <summary>The bills written since <paramref name="from"/>, partition by partition, up to the end (bounded: 30 s).</summary>
+    /// <summary>The bills written since <paramref name="from"/>, up to the end (bounded: 30 s).</summary>
     private static List<BillLine> ReadBills(string bootstrap, string topic, Dictionary<int, long> from)
     {
-        var to = HighWatermarks(bootstrap, topic);
-        var bills = new List<BillLine>();
         using var consumer = new ConsumerBuilder<Ignore, byte[]>(KafkaClientTuning.Consumer(bootstrap, $"ratingpipeline-demo-bills-{Guid.NewGuid():N}", "none"))
             .SetLogHandler((_, _) => { }).Build();
-        var pending = to.Where(p => p.Value > from.GetValueOrDefault(p.Key)).Select(p => p.Key).ToHashSet();
-        consumer.Assign(pending.Select(p => new TopicPartitionOffset(topic, p, from.GetValueOrDefault(p))));
-        var until = Stopwatch.GetTimestamp() + (30 * Stopwatch.Frequency);
-        while (pending.Count > 0 && Stopwatch.GetTimestamp() < until)
+        var ranges = PartitionReader.Ranges(consumer, from.Select(p => new TopicPartitionOffset(topic, p.Key, p.Value)));
+        var bills = new List<BillLine>();
+        foreach (var record in PartitionReader.ReadToEnd(consumer, topic, ranges, new ReadToEndOptions { Timeout = TimeSpan.FromSeconds(30) }))
         {
-            if (consumer.Consume(TimeSpan.FromMilliseconds(200)) is not { Message: not null } record)
-            {
-                continue;
-            }
-
             using var json = System.Text.Json.JsonDocument.Parse(record.Message.Value);
             var bill = json.RootElement;
             bills.Add(new BillLine(bill.GetProperty("msisdn").GetString()!, bill.GetProperty("cycle").GetString()!, bill.GetProperty("plan").GetString()!,
                 bill.GetProperty("usageCharge").GetInt64(), bill.GetProperty("feeCharge").GetInt64(), bill.GetProperty("topUp").GetInt64(),
                 bill.GetProperty("total").GetInt64()));
-            if (record.Offset.Value + 1 >= to[record.Partition.Value])
-            {
-                pending.Remove(record.Partition.Value);
-            }
         }
 
         return bills;
