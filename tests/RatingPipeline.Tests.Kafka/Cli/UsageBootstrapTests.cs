@@ -18,46 +18,24 @@ namespace RatingPipeline.Tests.Cli;
 [TestFixture]
 [Category("kafka")]
 [Category("cli")]
-public sealed class UsageBootstrapTests
+public sealed class UsageBootstrapTests() : RaterClusterFixture("usage-cli")
 {
     private const string Token = "usage-cli-token-0123456789abcdef";
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
     private static readonly HttpClient Http = new(new HttpClientHandler { AllowAutoRedirect = false }) { Timeout = TimeSpan.FromSeconds(20) };
 
-    private EmbeddedCluster _cluster = null!;
-    private StartedRaters _raters = new();
-    private string _folder = "";
-
-    [OneTimeSetUp]
-    public void StartCluster() => _cluster = EmbeddedCluster.Start(partitions: 4);
-
-    [OneTimeTearDown]
-    public void StopCluster() => _cluster.Dispose();
-
-    [SetUp]
-    public void CreateFolder() => _folder = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "ratingpipeline-tests", TestTopics.UniquePrefix("usage-cli"))).FullName;
-
-    [TearDown]
-    public void StopRaters()
-    {
-        _raters.ReportIfFailed();
-        _raters.Dispose();
-        _raters = new StartedRaters();
-        Directory.Delete(_folder, recursive: true);
-    }
-
     [Test]
-    public async Task With_two_raters_the_command_asks_the_owner_named_on_rater_endpoints_for_subscribers_of_each()
+    public async Task With_twoRaters_the_command_asks_the_owner_named_on_rater_endpoints_for_subscribers_of_each()
     {
-        var data = await SyntheticSet.GenerateAsync(_folder, 60, 300, seed: 23);
-        var topics = TestTopics.Create(_cluster, TestTopics.UniquePrefix("usage-cli"));
-        OfflineComparison.ProduceProfiles(_cluster.BootstrapServers, data, topics);
+        var data = await SyntheticSet.GenerateAsync(Folder, 60, 300, seed: 23);
+        var topics = TestTopics.Create(Cluster, TestTopics.UniquePrefix("usage-cli"));
+        OfflineComparison.ProduceProfiles(Bootstrap, data, topics);
         var group = $"{topics.Cdrs}-rater";
-        var a = _raters.Start(Settings(topics, data.TariffPath, group, "cli-a"));
+        var a = Raters.Start(Settings(topics, data.TariffPath, group, "cli-a"));
         await a.WaitReadyAsync(Patience);
-        var b = _raters.Start(Settings(topics, data.TariffPath, group, "cli-b"));
+        var b = Raters.Start(Settings(topics, data.TariffPath, group, "cli-b"));
         await b.WaitReadyAsync(Patience);
-        var cluster = new UsageCluster(_cluster.BootstrapServers, topics.Cdrs, topics.RaterEndpoints, KeyPartitioner.Consistent, new Dictionary<string, string>());
+        var cluster = new UsageCluster(Bootstrap, topics.Cdrs, topics.RaterEndpoints, KeyPartitioner.Consistent, new Dictionary<string, string>());
 
         // Once the group has shared the partitions, every partition's last endpoint names the rater that answers it itself.
         var msisdns = data.Profiles.Select(p => RecordKeys.Of(p)).ToList();
@@ -71,8 +49,8 @@ public sealed class UsageBootstrapTests
                     : response.StatusCode == HttpStatusCode.TemporaryRedirect ? response.Headers.Location!.GetLeftPart(UriPartial.Authority) : "";
             }
 
-            var endpoints = RaterEndpoints.ReadToEnd(_cluster.BootstrapServers, topics.RaterEndpoints, null, Patience, out _);
-            return owners.Values.Distinct().Count() == 2 && !owners.ContainsValue("") && endpoints.Count == _cluster.Partitions
+            var endpoints = RaterEndpoints.ReadToEnd(Bootstrap, topics.RaterEndpoints, null, Patience, out _);
+            return owners.Values.Distinct().Count() == 2 && !owners.ContainsValue("") && endpoints.Count == Cluster.Partitions
                 && endpoints.Values.Select(e => e.Url).Distinct().Count() == 2;
         }, Patience, TimeSpan.FromMilliseconds(500));
         Assert.That(shared, Is.True, "both raters own partitions and advertised them: " + string.Join(", ", owners.Values.GroupBy(o => o).Select(g => $"{g.Key} ×{g.Count()}")));
@@ -82,7 +60,7 @@ public sealed class UsageBootstrapTests
             var stdout = new StringWriter();
             var stderr = new StringWriter();
             var exit = await UsageCommand.RunAsync(new UsageOptions(msisdn, null, Token, cluster), stdout, stderr, CancellationToken.None);
-            var partition = KeyPartitioner.Partition(KeyPartitioner.Consistent, Encoding.ASCII.GetBytes(msisdn), _cluster.Partitions);
+            var partition = KeyPartitioner.Partition(KeyPartitioner.Consistent, Encoding.ASCII.GetBytes(msisdn), Cluster.Partitions);
             var instance = owners[msisdn] == a.Settings.BaseUrl ? "cli-a" : "cli-b";
             Assert.Multiple(() =>
             {
@@ -97,8 +75,8 @@ public sealed class UsageBootstrapTests
     [Test]
     public async Task Without_an_advertised_owner_or_with_both_url_and_bootstrap_the_command_says_why()
     {
-        var topics = TestTopics.Create(_cluster, TestTopics.UniquePrefix("usage-cli-none"));
-        var cluster = new UsageCluster(_cluster.BootstrapServers, topics.Cdrs, topics.RaterEndpoints, KeyPartitioner.Consistent, new Dictionary<string, string>());
+        var topics = TestTopics.Create(Cluster, TestTopics.UniquePrefix("usage-cli-none"));
+        var cluster = new UsageCluster(Bootstrap, topics.Cdrs, topics.RaterEndpoints, KeyPartitioner.Consistent, new Dictionary<string, string>());
         var stderr = new StringWriter();
         Assert.That(await UsageCommand.RunAsync(new UsageOptions("8613800000001", null, Token, cluster), TextWriter.Null, stderr, CancellationToken.None), Is.EqualTo(1));
         Assert.That(stderr.ToString(), Does.Contain($"no rater has advertised partition").And.Contain(topics.RaterEndpoints));
@@ -117,7 +95,7 @@ public sealed class UsageBootstrapTests
     }
 
     [Test]
-    public void The_cluster_options_default_to_the_raters_environment_settings()
+    public void TheCluster_options_default_to_theRaters_environment_settings()
     {
         var environment = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -139,7 +117,7 @@ public sealed class UsageBootstrapTests
     }
 
     private RaterSettings Settings(TopicNames topics, string tariffPath, string group, string instance) =>
-        new RaterSettings(_cluster.BootstrapServers, topics, group, tariffPath, instance).WithShortSession().Set("Http:Auth:Token", Token);
+        new RaterSettings(Bootstrap, topics, group, tariffPath, instance).WithShortSession().Set("Http:Auth:Token", Token);
 
     private static Task<HttpResponseMessage> GetAsync(string baseUrl, string msisdn)
     {

@@ -14,27 +14,10 @@ namespace RatingPipeline.Tests.Rater;
 [Category("needs-kcat")]
 [Category("kafka")]
 [Category("rater")]
-public sealed class BadRecordTests
+public sealed class BadRecordTests() : RaterClusterFixture("bad")
 {
     private const string Known = "8613800000001";
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
-
-    private EmbeddedCluster _cluster = null!;
-    private StartedRaters _raters = new();
-
-    [OneTimeSetUp]
-    public void StartCluster() => _cluster = EmbeddedCluster.Start(partitions: 4);
-
-    [OneTimeTearDown]
-    public void StopCluster() => _cluster.Dispose();
-
-    [TearDown]
-    public void StopRaters()
-    {
-        _raters.ReportIfFailed();
-        _raters.Dispose();
-        _raters = new StartedRaters();
-    }
 
     [Test]
     public async Task Malformed_unknown_and_duplicate_records_go_to_the_dead_letter_topic_and_the_counts_add_up()
@@ -65,8 +48,8 @@ public sealed class BadRecordTests
             (Known, Cdr("""{"id":"v4","type":"sms","msisdn":"8613800000001","direction":"mo","peer":"10086","start":"2026-11-02T15:00:00+08:00"}""")), // rating goes on
         ];
 
-        var topics = TestTopics.Create(_cluster, TestTopics.UniquePrefix("bad"));
-        using (var producer = new TestProducer(_cluster.BootstrapServers))
+        var topics = TestTopics.Create(Cluster, TestTopics.UniquePrefix("bad"));
+        using (var producer = new TestProducer(Bootstrap))
         {
             foreach (var profile in profiles)
             {
@@ -74,8 +57,8 @@ public sealed class BadRecordTests
             }
 
             producer.Flush();
-            var settings = new RaterSettings(_cluster.BootstrapServers, topics, $"{topics.Cdrs}-rater", tariffPath, "bad");
-            var rater = _raters.Start(settings);
+            var settings = new RaterSettings(Bootstrap, topics, $"{topics.Cdrs}-rater", tariffPath, "bad");
+            var rater = Raters.Start(settings);
             await rater.WaitReadyAsync(Patience);
 
             // Produced with the .NET client: kcat's line mode cannot carry arbitrary bytes, empty values or a missing key.
@@ -85,10 +68,10 @@ public sealed class BadRecordTests
             }
 
             producer.Flush();
-            using var progress = new GroupProgress(_cluster.BootstrapServers, settings.GroupId, topics.Cdrs, _cluster.Partitions);
+            using var progress = new GroupProgress(Bootstrap, settings.GroupId, topics.Cdrs, Cluster.Partitions);
             await progress.WaitUntilCaughtUpAsync(Patience, rater.Diagnostics);
 
-            var cdrs = TopicReader.ReadAll(_cluster.BootstrapServers, topics.Cdrs, _cluster.Partitions);
+            var cdrs = TopicReader.ReadAll(Bootstrap, topics.Cdrs, Cluster.Partitions);
             Assert.That(cdrs, Has.Count.EqualTo(records.Length), "records in cdrs");
             var model = new OfflineModel(TariffLoader.LoadFile(tariffPath), profiles);
             model.Apply(cdrs);
@@ -97,7 +80,7 @@ public sealed class BadRecordTests
                 "what the engine makes of the records (the test's premise)");
 
             // Each dead letter: the original bytes and key, on its CDR's partition, naming topic, partition, offset, reason, detail.
-            var observed = ObservedOutputs.ReadWithKcatAndExactDeadLetters(_cluster.BootstrapServers, topics, _cluster.Partitions);
+            var observed = ObservedOutputs.ReadWithKcatAndExactDeadLetters(Bootstrap, topics, Cluster.Partitions);
             var problems = new List<string>();
             OutputComparison.Compare(model, observed, topics, Copies.None, problems);
             Assert.That(problems, Is.Empty);

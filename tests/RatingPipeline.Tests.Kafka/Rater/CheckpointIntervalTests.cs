@@ -18,7 +18,7 @@ namespace RatingPipeline.Tests.Rater;
 [Category("needs-kcat")]
 [Category("kafka")]
 [Category("rater")]
-public sealed class CheckpointIntervalTests
+public sealed class CheckpointIntervalTests() : RaterClusterFixture("checkpoint")
 {
     private const int Subscribers = 200;
     private const int CdrCount = 4_000;
@@ -26,47 +26,23 @@ public sealed class CheckpointIntervalTests
 
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
-    private EmbeddedCluster _cluster = null!;
-    private StartedRaters _raters = new();
-    private string _folder = "";
-
-    private string Bootstrap => _cluster.BootstrapServers;
-
-    [OneTimeSetUp]
-    public void StartCluster() => _cluster = EmbeddedCluster.Start(partitions: 4);
-
-    [OneTimeTearDown]
-    public void StopCluster() => _cluster.Dispose();
-
-    [SetUp]
-    public void CreateFolder() => _folder = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "ratingpipeline-tests", TestTopics.UniquePrefix("checkpoint"))).FullName;
-
-    [TearDown]
-    public void StopRaters()
-    {
-        _raters.ReportIfFailed();
-        _raters.Dispose();
-        _raters = new StartedRaters();
-        Directory.Delete(_folder, recursive: true);
-    }
-
     [TestCase(1)]
     [TestCase(2)]
     public async Task A_crash_before_the_first_checkpoint_writes_every_output_again_with_the_same_identity_and_counts_each_CDR_once(int lanes)
     {
-        var data = await SyntheticSet.GenerateAsync(_folder, Subscribers, CdrCount, seed: 11);
-        var topics = TestTopics.Create(_cluster, TestTopics.UniquePrefix("interval"));
+        var data = await SyntheticSet.GenerateAsync(Folder, Subscribers, CdrCount, seed: 11);
+        var topics = TestTopics.Create(Cluster, TestTopics.UniquePrefix("interval"));
         OfflineComparison.ProduceProfiles(Bootstrap, data, topics);
         var settings = new RaterSettings(Bootstrap, topics, $"{topics.Cdrs}-rater", data.TariffPath, "interval-1").WithShortSession()
             .Set("Rater:CheckpointInterval", Never).Set("Rater:Lanes", lanes.ToString(CultureInfo.InvariantCulture));
-        using var progress = new GroupProgress(Bootstrap, settings.GroupId, topics.Cdrs, _cluster.Partitions);
+        using var progress = new GroupProgress(Bootstrap, settings.GroupId, topics.Cdrs, Cluster.Partitions);
         await using (var stream = new CdrStream(Bootstrap, topics.Cdrs, data.Cdrs, chunk: 500, pause: TimeSpan.FromMilliseconds(10)))
         {
             await stream.WaitCompleteAsync(Patience);
         }
 
         var expected = ExpectedCounts(data, topics);
-        var first = _raters.Start(settings);
+        var first = Raters.Start(settings);
         await first.WaitReadyAsync(Patience);
 
         // Every output is rated, handed over and acknowledged while nothing is durable: no offset, no state.
@@ -79,11 +55,11 @@ public sealed class CheckpointIntervalTests
         Assert.That(first.WaitForExit(Patience), Is.True, "the first rater is gone");
 
         // The next life checkpoints after every batch (interval 0): it rates everything again from offset 0 against no state.
-        var second = _raters.Start(settings.Restarted("interval-2").Set("Rater:CheckpointInterval", "00:00:00"));
+        var second = Raters.Start(settings.Restarted("interval-2").Set("Rater:CheckpointInterval", "00:00:00"));
         await second.WaitReadyAsync(Patience);
         await progress.WaitUntilCaughtUpAsync(Patience, second.Diagnostics);
 
-        var counts = OfflineComparison.AssertSameAsOffline(Bootstrap, _cluster.Partitions, data, topics, Copies.Any, Subscribers);
+        var counts = OfflineComparison.AssertSameAsOffline(Bootstrap, Cluster.Partitions, data, topics, Copies.Any, Subscribers);
         TestContext.Out.WriteLine(counts);
         Assert.Multiple(() =>
         {
@@ -93,7 +69,7 @@ public sealed class CheckpointIntervalTests
         });
 
         // Dead letters are told apart by their source header alone: topic:partition:offset of the rejected record.
-        var letters = TopicReader.ReadAll(Bootstrap, topics.CdrsDlq, _cluster.Partitions).Select(ObservedRecord.From).ToList();
+        var letters = TopicReader.ReadAll(Bootstrap, topics.CdrsDlq, Cluster.Partitions).Select(ObservedRecord.From).ToList();
         Assert.That(letters, Is.Not.Empty, "dead letters");
         foreach (var letter in letters)
         {
@@ -109,17 +85,17 @@ public sealed class CheckpointIntervalTests
     [TestCase(2)]
     public async Task A_graceful_stop_checkpoints_everything_rated_however_long_the_interval(int lanes)
     {
-        var data = await SyntheticSet.GenerateAsync(_folder, Subscribers, CdrCount, seed: 12);
-        var topics = TestTopics.Create(_cluster, TestTopics.UniquePrefix("stop"));
+        var data = await SyntheticSet.GenerateAsync(Folder, Subscribers, CdrCount, seed: 12);
+        var topics = TestTopics.Create(Cluster, TestTopics.UniquePrefix("stop"));
         OfflineComparison.ProduceProfiles(Bootstrap, data, topics);
         var settings = new RaterSettings(Bootstrap, topics, $"{topics.Cdrs}-rater", data.TariffPath, "stop-1").WithShortSession()
             .Set("Rater:CheckpointInterval", Never).Set("Rater:Lanes", lanes.ToString(CultureInfo.InvariantCulture));
-        using var progress = new GroupProgress(Bootstrap, settings.GroupId, topics.Cdrs, _cluster.Partitions);
+        using var progress = new GroupProgress(Bootstrap, settings.GroupId, topics.Cdrs, Cluster.Partitions);
         var half = data.Cdrs.Count / 2;
         await using var stream = new CdrStream(Bootstrap, topics.Cdrs, data.Cdrs, chunk: 200, pause: TimeSpan.FromMilliseconds(10), holdAt: half);
         await Poll.UntilAsync(() => stream.Produced >= half, Patience);
 
-        var first = _raters.Start(settings);
+        var first = Raters.Start(settings);
         await first.WaitReadyAsync(Patience);
         Assert.That(await Poll.UntilAsync(async () => await Consumed(first) >= half, Patience), Is.True, $"the first half rated{first.Diagnostics()}");
         Assert.That(progress.Committed(), Is.Zero, "nothing committed within the interval");
@@ -128,13 +104,13 @@ public sealed class CheckpointIntervalTests
 
         stream.Release();
         await stream.WaitCompleteAsync(Patience);
-        var second = _raters.Start(settings.Restarted("stop-2"));
+        var second = Raters.Start(settings.Restarted("stop-2"));
         await second.WaitReadyAsync(Patience);
         Assert.That(await Poll.UntilAsync(async () => await Consumed(second) >= data.Cdrs.Count - half, Patience), Is.True, $"the second half rated{second.Diagnostics()}");
         Stop(second);
 
         Assert.That(progress.Committed(), Is.EqualTo(data.Cdrs.Count), "every CDR committed");
-        var counts = OfflineComparison.AssertSameAsOffline(Bootstrap, _cluster.Partitions, data, topics, Copies.None, Subscribers);
+        var counts = OfflineComparison.AssertSameAsOffline(Bootstrap, Cluster.Partitions, data, topics, Copies.None, Subscribers);
         TestContext.Out.WriteLine(counts);
     }
 
@@ -146,13 +122,13 @@ public sealed class CheckpointIntervalTests
     [Test]
     public async Task A_rater_that_has_caught_up_checkpoints_without_waiting_out_the_interval()
     {
-        var data = await SyntheticSet.GenerateAsync(_folder, Subscribers, CdrCount, seed: 13);
-        var topics = TestTopics.Create(_cluster, TestTopics.UniquePrefix("drained"));
+        var data = await SyntheticSet.GenerateAsync(Folder, Subscribers, CdrCount, seed: 13);
+        var topics = TestTopics.Create(Cluster, TestTopics.UniquePrefix("drained"));
         OfflineComparison.ProduceProfiles(Bootstrap, data, topics);
         var settings = new RaterSettings(Bootstrap, topics, $"{topics.Cdrs}-rater", data.TariffPath, "drained-1").WithShortSession()
             .Set("Rater:CheckpointInterval", "00:00:20");
-        using var progress = new GroupProgress(Bootstrap, settings.GroupId, topics.Cdrs, _cluster.Partitions);
-        var rater = _raters.Start(settings);
+        using var progress = new GroupProgress(Bootstrap, settings.GroupId, topics.Cdrs, Cluster.Partitions);
+        var rater = Raters.Start(settings);
         await rater.WaitReadyAsync(Patience);
         await using (var stream = new CdrStream(Bootstrap, topics.Cdrs, data.Cdrs, chunk: 500, pause: TimeSpan.FromMilliseconds(10)))
         {
@@ -195,7 +171,7 @@ public sealed class CheckpointIntervalTests
     private OutputEnds ExpectedCounts(SyntheticSet data, TopicNames topics)
     {
         var model = new OfflineModel(data.Tariff, data.Profiles);
-        model.Apply(TopicReader.ReadAll(Bootstrap, topics.Cdrs, _cluster.Partitions));
+        model.Apply(TopicReader.ReadAll(Bootstrap, topics.Cdrs, Cluster.Partitions));
         return new OutputEnds(model.Rated.Count, model.Reminders.Count, model.Rejected.Count);
     }
 
@@ -204,7 +180,7 @@ public sealed class CheckpointIntervalTests
     private long End(string topic)
     {
         using var consumer = new ConsumerBuilder<byte[], byte[]>(KafkaClientTuning.Consumer(Bootstrap, $"ends-{Guid.NewGuid():N}", "none", forEmbeddedCluster: true)).Build();
-        return Enumerable.Range(0, _cluster.Partitions).Sum(p => consumer.QueryWatermarkOffsets(new TopicPartition(topic, p), TimeSpan.FromSeconds(10)).High.Value);
+        return Enumerable.Range(0, Cluster.Partitions).Sum(p => consumer.QueryWatermarkOffsets(new TopicPartition(topic, p), TimeSpan.FromSeconds(10)).High.Value);
     }
 
     private sealed record OutputEnds(long Rated, long Reminders, long DeadLetters)

@@ -18,38 +18,21 @@ namespace RatingPipeline.Tests.Rater;
 [Category("needs-kcat")]
 [Category("kafka")]
 [Category("rater")]
-public sealed class RaterHealthTests
+public sealed class RaterHealthTests() : RaterClusterFixture("health")
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
-
-    private EmbeddedCluster _cluster = null!;
-    private StartedRaters _raters = new();
-
-    [OneTimeSetUp]
-    public void StartCluster() => _cluster = EmbeddedCluster.Start(partitions: 4);
-
-    [OneTimeTearDown]
-    public void StopCluster() => _cluster.Dispose();
-
-    [TearDown]
-    public void StopRaters()
-    {
-        _raters.ReportIfFailed();
-        _raters.Dispose();
-        _raters = new StartedRaters();
-    }
 
     [Test]
     public async Task Ready_is_503_until_partitions_are_assigned_and_restored_then_200_and_metrics_carry_every_family()
     {
         var example = Path.Combine(AppContext.BaseDirectory, "Examples", "basic");
         var profiles = RecordKeys.Lines(Path.Combine(example, "subscribers.jsonl"));
-        var topics = TestTopics.Create(_cluster, TestTopics.UniquePrefix("health"));
+        var topics = TestTopics.Create(Cluster, TestTopics.UniquePrefix("health"));
 
         // Profiles, and stored states for three subscribers, as a previous instance would have left them.
         var stored = new[] { "8613800000001", "8613800000002", "8613800000003" };
-        using (var producer = new TestProducer(_cluster.BootstrapServers))
+        using (var producer = new TestProducer(Bootstrap))
         {
             foreach (var profile in profiles)
             {
@@ -66,15 +49,15 @@ public sealed class RaterHealthTests
             producer.Flush();
         }
 
-        var settings = new RaterSettings(_cluster.BootstrapServers, topics, $"{topics.Cdrs}-rater", Path.Combine(example, "tariff.json"), "health")
+        var settings = new RaterSettings(Bootstrap, topics, $"{topics.Cdrs}-rater", Path.Combine(example, "tariff.json"), "health")
             .Set("Rater:StatisticsInterval", "00:00:00.500");
 
         // A slow cluster (every response 1.5 s late) holds the instance before assignment and restore, however fast it starts.
         RaterProcess rater;
-        _cluster.Mock.SetBrokerRtt(-1, TimeSpan.FromMilliseconds(1500));
+        Cluster.Mock.SetBrokerRtt(-1, TimeSpan.FromMilliseconds(1500));
         try
         {
-            rater = _raters.Start(settings);
+            rater = Raters.Start(settings);
             HttpStatusCode? first = null;
             var answered = await Poll.UntilAsync(async () => (first = await rater.ReadyStatusAsync()) is not null, Patience, TimeSpan.FromMilliseconds(50));
             Assert.That(answered, Is.True, $"the HTTP listener answers{rater.Diagnostics()}");
@@ -87,7 +70,7 @@ public sealed class RaterHealthTests
         }
         finally
         {
-            _cluster.Mock.SetBrokerRtt(-1, TimeSpan.Zero);
+            Cluster.Mock.SetBrokerRtt(-1, TimeSpan.Zero);
         }
 
         // 200 from the moment every partition is assigned and its states and profiles are restored, not before.
@@ -95,7 +78,7 @@ public sealed class RaterHealthTests
         Assert.That(ready, Is.True, $"ready within {Patience}{rater.Diagnostics()}");
         var atReady = await rater.ScrapeAsync();
         Assert.That(atReady.Value("ratingpipeline_ready"), Is.EqualTo(1));
-        Assert.That(atReady.Value("ratingpipeline_assigned_partitions"), Is.EqualTo(_cluster.Partitions));
+        Assert.That(atReady.Value("ratingpipeline_assigned_partitions"), Is.EqualTo(Cluster.Partitions));
         Assert.That(atReady.Value("ratingpipeline_subscriber_profiles"), Is.EqualTo(profiles.Count), "profiles restored");
         Assert.That(atReady.Value("ratingpipeline_subscribers_in_state"), Is.EqualTo(stored.Length), "states restored");
         Assert.That(await Body(settings, "/healthz/ready"), Is.EqualTo("ready\n"));
@@ -108,8 +91,8 @@ public sealed class RaterHealthTests
             """{"id":"loc-1","type":"location","msisdn":"8613800000001","start":"2026-12-10T08:00:00+08:00","visitedMcc":"454"}"""u8.ToArray(),
             """{"type":"clock","at":"2026-12-11T00:00:00+08:00"}"""u8.ToArray(),
         ];
-        Kcat.Produce(_cluster.BootstrapServers, topics.Cdrs, cdrs.Select(c => (RecordKeys.Of(c), Encoding.UTF8.GetString(c))));
-        using (var progress = new GroupProgress(_cluster.BootstrapServers, settings.GroupId, topics.Cdrs, _cluster.Partitions))
+        Kcat.Produce(Bootstrap, topics.Cdrs, cdrs.Select(c => (RecordKeys.Of(c), Encoding.UTF8.GetString(c))));
+        using (var progress = new GroupProgress(Bootstrap, settings.GroupId, topics.Cdrs, Cluster.Partitions))
         {
             await progress.WaitUntilCaughtUpAsync(Patience, rater.Diagnostics);
         }

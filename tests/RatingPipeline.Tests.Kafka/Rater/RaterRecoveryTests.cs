@@ -17,7 +17,7 @@ namespace RatingPipeline.Tests.Rater;
 [Category("needs-kcat")]
 [Category("kafka")]
 [Category("rater")]
-public sealed class RaterRecoveryTests
+public sealed class RaterRecoveryTests() : RaterClusterFixture("recovery")
 {
     private const int Subscribers = 300;
     private const int CdrCount = 20_000;
@@ -28,38 +28,14 @@ public sealed class RaterRecoveryTests
 
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
-    private EmbeddedCluster _cluster = null!;
-    private StartedRaters _raters = new();
-    private string _folder = "";
-
-    private string Bootstrap => _cluster.BootstrapServers;
-
-    [OneTimeSetUp]
-    public void StartCluster() => _cluster = EmbeddedCluster.Start(partitions: 4);
-
-    [OneTimeTearDown]
-    public void StopCluster() => _cluster.Dispose();
-
-    [SetUp]
-    public void CreateFolder() => _folder = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "ratingpipeline-tests", TestTopics.UniquePrefix("recovery"))).FullName;
-
-    [TearDown]
-    public void StopRaters()
-    {
-        _raters.ReportIfFailed();
-        _raters.Dispose();
-        _raters = new StartedRaters();
-        Directory.Delete(_folder, recursive: true);
-    }
-
     [Test]
     public async Task Graceful_restart_mid_stream_loses_nothing_and_rates_nothing_twice()
     {
-        var data = await SyntheticSet.GenerateAsync(_folder, Subscribers, CdrCount, seed: 2);
-        var topics = TestTopics.Create(_cluster, TestTopics.UniquePrefix("restart"));
+        var data = await SyntheticSet.GenerateAsync(Folder, Subscribers, CdrCount, seed: 2);
+        var topics = TestTopics.Create(Cluster, TestTopics.UniquePrefix("restart"));
         ProduceProfiles(data, topics);
         var settings = new RaterSettings(Bootstrap, topics, $"{topics.Cdrs}-rater", data.TariffPath, "restart-1").WithShortSession();
-        using var progress = new GroupProgress(Bootstrap, settings.GroupId, topics.Cdrs, _cluster.Partitions);
+        using var progress = new GroupProgress(Bootstrap, settings.GroupId, topics.Cdrs, Cluster.Partitions);
 
         long committedAtStop;
         await using (var stream = new CdrStream(Bootstrap, topics.Cdrs, data.Cdrs, chunk: 200, pause: TimeSpan.FromMilliseconds(60)))
@@ -93,13 +69,13 @@ public sealed class RaterRecoveryTests
         var seed = TestContext.CurrentContext.Random.Next();
         var random = new Random(seed);
         TestContext.Out.WriteLine($"kill schedule seed {seed}, {KillRounds} rounds");
-        var data = await SyntheticSet.GenerateAsync(_folder, Subscribers, CdrCount, seed: 3);
-        var topics = TestTopics.Create(_cluster, TestTopics.UniquePrefix("sigkill"));
+        var data = await SyntheticSet.GenerateAsync(Folder, Subscribers, CdrCount, seed: 3);
+        var topics = TestTopics.Create(Cluster, TestTopics.UniquePrefix("sigkill"));
         ProduceProfiles(data, topics);
         // Batches of at most 300 CDRs: catching up after a restart takes many batches, each one a window to kill in.
         var settings = new RaterSettings(Bootstrap, topics, $"{topics.Cdrs}-rater", data.TariffPath, "kill-0").WithShortSession()
             .Set("Rater:BatchMaxRecords", "300");
-        using var progress = new GroupProgress(Bootstrap, settings.GroupId, topics.Cdrs, _cluster.Partitions);
+        using var progress = new GroupProgress(Bootstrap, settings.GroupId, topics.Cdrs, Cluster.Partitions);
 
         // CDRs stream in slices (the last tenth held until the last kill): each life gets a slice while it starts (a backlog
         // to catch up, written while the group waits ~5 s for the killed member) and one once it is ready (a live stream),
@@ -108,7 +84,7 @@ public sealed class RaterRecoveryTests
         var released = 3 * unit;
         await using (var stream = new CdrStream(Bootstrap, topics.Cdrs, data.Cdrs, chunk: 100, pause: TimeSpan.FromMilliseconds(90), holdAt: released))
         {
-            var rater = _raters.Start(settings);
+            var rater = Raters.Start(settings);
             for (var round = 1; round <= KillRounds; round++)
             {
                 await rater.WaitReadyAsync(Patience);
@@ -127,7 +103,7 @@ public sealed class RaterRecoveryTests
                 Assert.That(backlog, Is.True, $"round {round}: CDRs waiting to be rated; {stream}");
                 rater.KillHard();
                 TestContext.Out.WriteLine($"round {round}: SIGKILL with {progress.Committed()} of {progress.End()} CDRs committed, {stream}");
-                rater = _raters.Start(settings.Restarted($"kill-{round}"));
+                rater = Raters.Start(settings.Restarted($"kill-{round}"));
                 stream.ReleaseTo(released += 2 * unit);
             }
 
@@ -145,23 +121,23 @@ public sealed class RaterRecoveryTests
     [Test]
     public async Task Two_instances_in_one_group_one_stopped_mid_stream_rate_as_offline()
     {
-        var data = await SyntheticSet.GenerateAsync(_folder, Subscribers, CdrCount, seed: 4);
-        var topics = TestTopics.Create(_cluster, TestTopics.UniquePrefix("pair"));
+        var data = await SyntheticSet.GenerateAsync(Folder, Subscribers, CdrCount, seed: 4);
+        var topics = TestTopics.Create(Cluster, TestTopics.UniquePrefix("pair"));
         ProduceProfiles(data, topics);
         var settingsA = new RaterSettings(Bootstrap, topics, $"{topics.Cdrs}-rater", data.TariffPath, "pair-a").WithShortSession();
         var settingsB = settingsA.Restarted("pair-b");
-        using var progress = new GroupProgress(Bootstrap, settingsA.GroupId, topics.Cdrs, _cluster.Partitions);
+        using var progress = new GroupProgress(Bootstrap, settingsA.GroupId, topics.Cdrs, Cluster.Partitions);
 
         // The last tenth of the stream is held until A is stopped, so A surely stops while CDRs still stream in.
         await using (var stream = new CdrStream(Bootstrap, topics.Cdrs, data.Cdrs, chunk: 100, pause: TimeSpan.FromMilliseconds(100), holdAt: CdrCount * 9 / 10))
         {
-            var a = _raters.Start(settingsA);
+            var a = Raters.Start(settingsA);
             await a.WaitReadyAsync(Patience);
             Assert.That(await Poll.UntilAsync(() => progress.Committed() >= 1_000, Patience), Is.True, $"A rates; {stream}");
 
             // B joins: the partitions are shared between the two.
-            var b = _raters.Start(settingsB);
-            var shared = await Poll.UntilAsync(async () => await Assigned(a) > 0 && await Assigned(b) > 0 && await Assigned(a) + await Assigned(b) == _cluster.Partitions, Patience);
+            var b = Raters.Start(settingsB);
+            var shared = await Poll.UntilAsync(async () => await Assigned(a) > 0 && await Assigned(b) > 0 && await Assigned(a) + await Assigned(b) == Cluster.Partitions, Patience);
             Assert.That(shared, Is.True, $"both instances own partitions; {stream}");
             Assert.That(await Poll.UntilAsync(async () => await Consumed(b) > 0, Patience), Is.True, $"B rates its partitions; {stream}");
 
@@ -171,7 +147,7 @@ public sealed class RaterRecoveryTests
             Assert.That(a.WaitForExit(Patience), Is.True, "A exits after SIGTERM");
             Assert.That(a.ExitCode, Is.Zero, "A's exit code");
             TestContext.Out.WriteLine($"A stopped with {progress.Committed()} CDRs committed, {stream}");
-            var takenOver = await Poll.UntilAsync(async () => await Assigned(b) == _cluster.Partitions, Patience);
+            var takenOver = await Poll.UntilAsync(async () => await Assigned(b) == Cluster.Partitions, Patience);
             Assert.That(takenOver, Is.True, $"B owns every partition; B is {await b.ReadyStatusAsync()}: {await ReadyText(b)}");
 
             await stream.WaitCompleteAsync(Patience);
@@ -187,21 +163,21 @@ public sealed class RaterRecoveryTests
     [Test]
     public async Task A_broker_fault_makes_the_worker_start_over_from_the_last_commit_without_loss_or_double_counting()
     {
-        var data = await SyntheticSet.GenerateAsync(_folder, Subscribers, CdrCount / 2, seed: 5);
-        var topics = TestTopics.Create(_cluster, TestTopics.UniquePrefix("fault"));
+        var data = await SyntheticSet.GenerateAsync(Folder, Subscribers, CdrCount / 2, seed: 5);
+        var topics = TestTopics.Create(Cluster, TestTopics.UniquePrefix("fault"));
         ProduceProfiles(data, topics);
         var settings = new RaterSettings(Bootstrap, topics, $"{topics.Cdrs}-rater", data.TariffPath, "fault").WithShortSession();
-        using var progress = new GroupProgress(Bootstrap, settings.GroupId, topics.Cdrs, _cluster.Partitions);
+        using var progress = new GroupProgress(Bootstrap, settings.GroupId, topics.Cdrs, Cluster.Partitions);
 
         // The second half of the stream is held until the fault is set up, so the rater is rating (and committing) then.
         await using (var stream = new CdrStream(Bootstrap, topics.Cdrs, data.Cdrs, chunk: 100, pause: TimeSpan.FromMilliseconds(50), holdAt: data.Cdrs.Count / 2))
         {
-            var rater = _raters.Start(settings);
+            var rater = Raters.Start(settings);
             await rater.WaitReadyAsync(Patience);
             Assert.That(await Poll.UntilAsync(() => progress.Committed() >= 500, Patience), Is.True, $"the rater rates; {stream}");
 
             // The cluster refuses the next offset commit for good (only the rater commits offsets here, so the error is its).
-            _cluster.Mock.PushRequestErrors(KafkaApiKey.OffsetCommit, ErrorCode.GroupAuthorizationFailed);
+            Cluster.Mock.PushRequestErrors(KafkaApiKey.OffsetCommit, ErrorCode.GroupAuthorizationFailed);
             stream.Release();
 
             // The worker starts over: a new session from the last committed offsets and the stored states.
@@ -251,7 +227,7 @@ public sealed class RaterRecoveryTests
     private void ProduceProfiles(SyntheticSet data, TopicNames topics) => OfflineComparison.ProduceProfiles(Bootstrap, data, topics);
 
     private ComparisonCounts AssertSameAsOffline(SyntheticSet data, TopicNames topics, Copies copies) =>
-        OfflineComparison.AssertSameAsOffline(Bootstrap, _cluster.Partitions, data, topics, copies, Subscribers);
+        OfflineComparison.AssertSameAsOffline(Bootstrap, Cluster.Partitions, data, topics, copies, Subscribers);
 }
 
 /// <summary>A generated data set (<c>ratingctl generate</c>): demo tariff, profiles, CDRs in arrival order.</summary>

@@ -18,7 +18,7 @@ namespace RatingPipeline.Tests.Rater;
 [Category("needs-kcat")]
 [Category("kafka")]
 [Category("rater")]
-public sealed class TariffHotReloadTests
+public sealed class TariffHotReloadTests() : RaterClusterFixture("tariff")
 {
     private const string Subscriber = "8613800000001";
     private const string NewVersion = "2026-11-24.2";
@@ -27,28 +27,6 @@ public sealed class TariffHotReloadTests
     /// <summary>The new price per minute of domestic calls abroad (was 1.99 yuan).</summary>
     private const long NewPrice = 2_490_000;
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
-
-    private EmbeddedCluster _cluster = null!;
-    private StartedRaters _raters = new();
-    private string _folder = "";
-
-    [OneTimeSetUp]
-    public void StartCluster() => _cluster = EmbeddedCluster.Start(partitions: 4);
-
-    [OneTimeTearDown]
-    public void StopCluster() => _cluster.Dispose();
-
-    [SetUp]
-    public void CreateFolder() => _folder = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "ratingpipeline-tests", TestTopics.UniquePrefix("tariff"))).FullName;
-
-    [TearDown]
-    public void StopRaters()
-    {
-        _raters.ReportIfFailed();
-        _raters.Dispose();
-        _raters = new StartedRaters();
-        Directory.Delete(_folder, recursive: true);
-    }
 
     [Test]
     public async Task New_tariff_version_applies_to_later_records_and_a_broken_one_is_refused_while_rating_goes_on()
@@ -61,16 +39,16 @@ public sealed class TariffHotReloadTests
         var v2 = TariffLoader.Load(changed);
         Assert.That(() => TariffLoader.Load(broken), Throws.InstanceOf<TariffException>(), "the broken file is one the loader refuses");
 
-        var tariffPath = Path.Combine(_folder, "tariff.json");
+        var tariffPath = Path.Combine(Folder, "tariff.json");
         File.WriteAllBytes(tariffPath, original);
-        var topics = TestTopics.Create(_cluster, TestTopics.UniquePrefix("tariff"));
+        var topics = TestTopics.Create(Cluster, TestTopics.UniquePrefix("tariff"));
         var profiles = RecordKeys.Lines(Path.Combine(example, "subscribers.jsonl"));
-        Kcat.Produce(_cluster.BootstrapServers, topics.Subscribers, profiles.Select(p => (RecordKeys.Of(p), Encoding.UTF8.GetString(p))));
-        var settings = new RaterSettings(_cluster.BootstrapServers, topics, $"{topics.Cdrs}-rater", tariffPath, "tariff")
+        Kcat.Produce(Bootstrap, topics.Subscribers, profiles.Select(p => (RecordKeys.Of(p), Encoding.UTF8.GetString(p))));
+        var settings = new RaterSettings(Bootstrap, topics, $"{topics.Cdrs}-rater", tariffPath, "tariff")
             .Set("Rater:TariffReloadInterval", "00:00:00.200");
-        var rater = _raters.Start(settings);
+        var rater = Raters.Start(settings);
         await rater.WaitReadyAsync(Patience);
-        using var progress = new GroupProgress(_cluster.BootstrapServers, settings.GroupId, topics.Cdrs, _cluster.Partitions);
+        using var progress = new GroupProgress(Bootstrap, settings.GroupId, topics.Cdrs, Cluster.Partitions);
         var model = new OfflineModel(v1, profiles);
 
         // Under the first version.
@@ -103,7 +81,7 @@ public sealed class TariffHotReloadTests
 
         // Everything rated equals the engine switching tariffs at the same points.
         var problems = new List<string>();
-        OutputComparison.Compare(model, ObservedOutputs.ReadWithKcat(_cluster.BootstrapServers, topics), topics, Copies.None, problems);
+        OutputComparison.Compare(model, ObservedOutputs.ReadWithKcat(Bootstrap, topics), topics, Copies.None, problems);
         Assert.That(problems, Is.Empty);
     }
 
@@ -150,11 +128,11 @@ public sealed class TariffHotReloadTests
         var ids = Enumerable.Range(1, 3).Select(i => $"{label}-{i}").ToList();
         var cdrs = ids.Select((id, i) => string.Create(CultureInfo.InvariantCulture,
             $$"""{"id":"{{id}}","type":"voice","msisdn":"{{Subscriber}}","direction":"mo","peer":"+442071234567","start":"2026-11-{{10 + model.Applied + i:D2}}T10:00:00+08:00","durationSec":60}"""));
-        Kcat.Produce(_cluster.BootstrapServers, topics.Cdrs, cdrs.Select(c => (Subscriber, c)));
+        Kcat.Produce(Bootstrap, topics.Cdrs, cdrs.Select(c => (Subscriber, c)));
         await progress.WaitUntilCaughtUpAsync(Patience, rater.Diagnostics);
-        model.Apply(TopicReader.ReadAll(_cluster.BootstrapServers, topics.Cdrs, _cluster.Partitions));
+        model.Apply(TopicReader.ReadAll(Bootstrap, topics.Cdrs, Cluster.Partitions));
 
-        var rated = Kcat.ConsumeToEnd(_cluster.BootstrapServers, topics.RatedCdrs)
+        var rated = Kcat.ConsumeToEnd(Bootstrap, topics.RatedCdrs)
             .Select(r => JsonSerializer.Deserialize<JsonElement>(r.Value!))
             .Where(r => ids.Contains(r.GetProperty("id").GetString()!))
             .ToList();

@@ -19,48 +19,26 @@ namespace RatingPipeline.Tests.Rater;
 [TestFixture]
 [Category("kafka")]
 [Category("rater")]
-public sealed class UsageApiTests
+public sealed class UsageApiTests() : RaterClusterFixture("usage")
 {
     private const string Token = "usage-test-token-0123456789abcdef";
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
     private static readonly HttpClient Http = new(new HttpClientHandler { AllowAutoRedirect = false }) { Timeout = TimeSpan.FromSeconds(20) };
 
-    private EmbeddedCluster _cluster = null!;
-    private StartedRaters _raters = new();
-    private string _folder = "";
-
-    [OneTimeSetUp]
-    public void StartCluster() => _cluster = EmbeddedCluster.Start(partitions: 4);
-
-    [OneTimeTearDown]
-    public void StopCluster() => _cluster.Dispose();
-
-    [SetUp]
-    public void CreateFolder() => _folder = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "ratingpipeline-tests", TestTopics.UniquePrefix("usage"))).FullName;
-
-    [TearDown]
-    public void StopRaters()
-    {
-        _raters.ReportIfFailed();
-        _raters.Dispose();
-        _raters = new StartedRaters();
-        Directory.Delete(_folder, recursive: true);
-    }
-
     [Test]
     public async Task The_answer_for_100_random_subscribers_is_the_state_the_offline_engine_reaches_over_the_same_stream()
     {
-        var data = await SyntheticSet.GenerateAsync(_folder, 400, 8_000, seed: 16);
+        var data = await SyntheticSet.GenerateAsync(Folder, 400, 8_000, seed: 16);
         var profiles = WithServices(data.Profiles);
-        var topics = TestTopics.Create(_cluster, TestTopics.UniquePrefix("usage"));
+        var topics = TestTopics.Create(Cluster, TestTopics.UniquePrefix("usage"));
         Produce(topics.Subscribers, profiles);
         var settings = Settings(topics, data.TariffPath, "usage-1").Set("Http:RateLimit:PermitLimit", "10000");
-        using var progress = new GroupProgress(_cluster.BootstrapServers, settings.GroupId, topics.Cdrs, _cluster.Partitions);
+        using var progress = new GroupProgress(Bootstrap, settings.GroupId, topics.Cdrs, Cluster.Partitions);
         await using var rater = await InProcessRater.StartAsync(settings);
         await rater.WaitReadyAsync(Patience);
 
         // Queries while CDRs stream in are answered: the profile is held, with or without traffic so far.
-        await using (var stream = new CdrStream(_cluster.BootstrapServers, topics.Cdrs, data.Cdrs, chunk: 400, pause: TimeSpan.FromMilliseconds(20)))
+        await using (var stream = new CdrStream(Bootstrap, topics.Cdrs, data.Cdrs, chunk: 400, pause: TimeSpan.FromMilliseconds(20)))
         {
             var during = 0;
             while (stream.Produced < stream.Total && during < 50)
@@ -76,9 +54,9 @@ public sealed class UsageApiTests
         // Then clocks past the last CDR close the cycles and charge the fees of the next ones.
         var clockAt = DateTimeOffset.Parse(data.Cdrs.Select(StartOf).Max()!, System.Globalization.CultureInfo.InvariantCulture).AddDays(3);
         var clock = Encoding.UTF8.GetBytes($"{{\"type\":\"clock\",\"at\":\"{clockAt.ToOffset(TimeSpan.FromHours(8)):yyyy-MM-ddTHH:mm:sszzz}\"}}");
-        using (var producer = new Confluent.Kafka.ProducerBuilder<byte[]?, byte[]>(KafkaClientTuning.Producer(_cluster.BootstrapServers)).Build())
+        using (var producer = new Confluent.Kafka.ProducerBuilder<byte[]?, byte[]>(KafkaClientTuning.Producer(Bootstrap)).Build())
         {
-            for (var partition = 0; partition < _cluster.Partitions; partition++)
+            for (var partition = 0; partition < Cluster.Partitions; partition++)
             {
                 await producer.ProduceAsync(new Confluent.Kafka.TopicPartition(topics.Cdrs, partition), new Confluent.Kafka.Message<byte[]?, byte[]> { Value = clock });
             }
@@ -88,8 +66,8 @@ public sealed class UsageApiTests
 
         // The reference: the engine offline, one model per partition (a clock acts on the profiles of its own partition),
         // over the records as they sit in the topic, with their offsets.
-        var cdrs = TopicReader.ReadAll(_cluster.BootstrapServers, topics.Cdrs, _cluster.Partitions);
-        var byPartition = profiles.GroupBy(p => KeyPartitioner.Partition(KeyPartitioner.Consistent, Encoding.ASCII.GetBytes(MsisdnOf(p)), _cluster.Partitions))
+        var cdrs = TopicReader.ReadAll(Bootstrap, topics.Cdrs, Cluster.Partitions);
+        var byPartition = profiles.GroupBy(p => KeyPartitioner.Partition(KeyPartitioner.Consistent, Encoding.ASCII.GetBytes(MsisdnOf(p)), Cluster.Partitions))
             .ToDictionary(g => g.Key, g => g.ToList());
         var models = new Dictionary<int, OfflineModel>();
         foreach (var (partition, lines) in byPartition)
@@ -144,8 +122,8 @@ public sealed class UsageApiTests
     [Test]
     public async Task Without_the_token_or_with_a_wrong_one_the_query_is_refused_401_and_without_a_configured_token_403()
     {
-        var data = await SyntheticSet.GenerateAsync(_folder, 20, 100, seed: 17);
-        var topics = TestTopics.Create(_cluster, TestTopics.UniquePrefix("auth"));
+        var data = await SyntheticSet.GenerateAsync(Folder, 20, 100, seed: 17);
+        var topics = TestTopics.Create(Cluster, TestTopics.UniquePrefix("auth"));
         Produce(topics.Subscribers, data.Profiles);
         var settings = Settings(topics, data.TariffPath, "auth-1");
         await using (var rater = await InProcessRater.StartAsync(settings))
@@ -182,8 +160,8 @@ public sealed class UsageApiTests
     [Test]
     public async Task Queries_past_the_rate_limit_are_refused_429_until_the_window_ends()
     {
-        var data = await SyntheticSet.GenerateAsync(_folder, 20, 100, seed: 18);
-        var topics = TestTopics.Create(_cluster, TestTopics.UniquePrefix("limit"));
+        var data = await SyntheticSet.GenerateAsync(Folder, 20, 100, seed: 18);
+        var topics = TestTopics.Create(Cluster, TestTopics.UniquePrefix("limit"));
         Produce(topics.Subscribers, data.Profiles);
         var settings = Settings(topics, data.TariffPath, "limit-1").Set("Http:RateLimit:PermitLimit", "3").Set("Http:RateLimit:Window", "00:01:00");
         await using var rater = await InProcessRater.StartAsync(settings);
@@ -208,13 +186,13 @@ public sealed class UsageApiTests
     [Test]
     public async Task An_instance_that_does_not_own_the_subscribers_partition_redirects_307_to_the_owner_which_answers()
     {
-        var data = await SyntheticSet.GenerateAsync(_folder, 60, 600, seed: 19);
-        var topics = TestTopics.Create(_cluster, TestTopics.UniquePrefix("owner"));
+        var data = await SyntheticSet.GenerateAsync(Folder, 60, 600, seed: 19);
+        var topics = TestTopics.Create(Cluster, TestTopics.UniquePrefix("owner"));
         Produce(topics.Subscribers, data.Profiles);
         Produce(topics.Cdrs, data.Cdrs);
-        var a = _raters.Start(Settings(topics, data.TariffPath, "owner-a").WithShortSession());
+        var a = Raters.Start(Settings(topics, data.TariffPath, "owner-a").WithShortSession());
         await a.WaitReadyAsync(Patience);
-        var b = _raters.Start(Settings(topics, data.TariffPath, "owner-b").WithShortSession());
+        var b = Raters.Start(Settings(topics, data.TariffPath, "owner-b").WithShortSession());
 
         // Once the group has shared the partitions, A answers some subscribers itself and sends the others to B.
         var msisdns = data.Profiles.Select(MsisdnOf).ToList();
@@ -280,8 +258,8 @@ public sealed class UsageApiTests
     [Test]
     public async Task While_the_subscribers_partition_is_restored_the_query_is_answered_503_with_Retry_After()
     {
-        var data = await SyntheticSet.GenerateAsync(_folder, 200, 100, seed: 20);
-        var topics = TestTopics.Create(_cluster, TestTopics.UniquePrefix("restore"));
+        var data = await SyntheticSet.GenerateAsync(Folder, 200, 100, seed: 20);
+        var topics = TestTopics.Create(Cluster, TestTopics.UniquePrefix("restore"));
         Produce(topics.Subscribers, data.Profiles);
         var settings = Settings(topics, data.TariffPath, "restore-1");
         var msisdn = MsisdnOf(data.Profiles[0]);
@@ -290,7 +268,7 @@ public sealed class UsageApiTests
         HttpStatusCode? seen = null;
         string body = "";
         TimeSpan? retryAfter = null;
-        _cluster.Mock.SetBrokerRtt(-1, TimeSpan.FromMilliseconds(300));
+        Cluster.Mock.SetBrokerRtt(-1, TimeSpan.FromMilliseconds(300));
         InProcessRater rater;
         try
         {
@@ -314,7 +292,7 @@ public sealed class UsageApiTests
         }
         finally
         {
-            _cluster.Mock.SetBrokerRtt(-1, TimeSpan.Zero);
+            Cluster.Mock.SetBrokerRtt(-1, TimeSpan.Zero);
         }
 
         await using (rater)
@@ -347,7 +325,7 @@ public sealed class UsageApiTests
 
     private RaterSettings Settings(TopicNames topics, string tariffPath, string instance, string? token = Token)
     {
-        var settings = new RaterSettings(_cluster.BootstrapServers, topics, $"{topics.Cdrs}-rater", tariffPath, instance);
+        var settings = new RaterSettings(Bootstrap, topics, $"{topics.Cdrs}-rater", tariffPath, instance);
         if (token is not null)
         {
             settings.Set("Http:Auth:Token", token);
@@ -358,7 +336,7 @@ public sealed class UsageApiTests
 
     private void Produce(string topic, IEnumerable<byte[]> lines)
     {
-        using var producer = new TestProducer(_cluster.BootstrapServers);
+        using var producer = new TestProducer(Bootstrap);
         foreach (var line in lines)
         {
             producer.Produce(topic, RecordKeys.Of(line), line);

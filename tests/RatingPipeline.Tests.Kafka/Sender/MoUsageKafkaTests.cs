@@ -30,42 +30,20 @@ namespace RatingPipeline.Tests.Sender;
 [Category("needs-kcat")]
 [Category("sender")]
 [Category("kafka")]
-public sealed class MoUsageKafkaTests
+public sealed class MoUsageKafkaTests() : RaterClusterFixture("mo-usage")
 {
     private const string MoToken = "mo-token-for-usage-tests";
     private const string QueryToken = "query-token-0123456789abcdef";
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
     private static readonly HttpClient Http = new(new HttpClientHandler { AllowAutoRedirect = false }) { Timeout = TimeSpan.FromSeconds(20) };
 
-    private EmbeddedCluster _cluster = null!;
-    private StartedRaters _raters = new();
-    private string _folder = "";
-
-    [OneTimeSetUp]
-    public void StartCluster() => _cluster = EmbeddedCluster.Start(partitions: 4);
-
-    [OneTimeTearDown]
-    public void StopCluster() => _cluster.Dispose();
-
-    [SetUp]
-    public void CreateFolder() => _folder = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "ratingpipeline-tests", TestTopics.UniquePrefix("mo-usage"))).FullName;
-
-    [TearDown]
-    public void StopRaters()
-    {
-        _raters.ReportIfFailed();
-        _raters.Dispose();
-        _raters = new StartedRaters();
-        Directory.Delete(_folder, recursive: true);
-    }
-
     [Test]
     public async Task Cxll_is_answered_with_the_figures_the_owning_rater_answers_also_through_its_redirect()
     {
-        var data = await SyntheticSet.GenerateAsync(_folder, 40, 800, seed: 31);
-        var topics = TestTopics.Create(_cluster, TestTopics.UniquePrefix("mo-usage"));
-        OfflineComparison.ProduceProfiles(_cluster.BootstrapServers, data, topics);
-        using (var producer = new TestProducer(_cluster.BootstrapServers))
+        var data = await SyntheticSet.GenerateAsync(Folder, 40, 800, seed: 31);
+        var topics = TestTopics.Create(Cluster, TestTopics.UniquePrefix("mo-usage"));
+        OfflineComparison.ProduceProfiles(Bootstrap, data, topics);
+        using (var producer = new TestProducer(Bootstrap))
         {
             foreach (var cdr in data.Cdrs)
             {
@@ -76,11 +54,11 @@ public sealed class MoUsageKafkaTests
         }
 
         var group = $"{topics.Cdrs}-rater";
-        var a = _raters.Start(RaterSettings(topics, data.TariffPath, group, "usage-a"));
+        var a = Raters.Start(RaterSettings(topics, data.TariffPath, group, "usage-a"));
         await a.WaitReadyAsync(Patience);
-        var b = _raters.Start(RaterSettings(topics, data.TariffPath, group, "usage-b"));
+        var b = Raters.Start(RaterSettings(topics, data.TariffPath, group, "usage-b"));
         await b.WaitReadyAsync(Patience);
-        using (var progress = new GroupProgress(_cluster.BootstrapServers, group, topics.Cdrs, _cluster.Partitions))
+        using (var progress = new GroupProgress(Bootstrap, group, topics.Cdrs, Cluster.Partitions))
         {
             await progress.WaitUntilCaughtUpAsync(Patience);
         }
@@ -164,9 +142,9 @@ public sealed class MoUsageKafkaTests
     [Test]
     public async Task Without_a_configured_rater_the_reply_says_not_available_and_with_an_unreachable_one_try_again_later()
     {
-        var topics = TestTopics.Create(_cluster, TestTopics.UniquePrefix("mo-usage-off"));
+        var topics = TestTopics.Create(Cluster, TestTopics.UniquePrefix("mo-usage-off"));
         var m = SenderKafkaTests.Msisdn(41);
-        Kcat.Produce(_cluster.BootstrapServers, topics.Subscribers, [(m, ProfileJson.Make(m))]);
+        Kcat.Produce(Bootstrap, topics.Subscribers, [(m, ProfileJson.Make(m))]);
         await using var gateway = await LoopbackGateway.StartAsync();
 
         var (off, http) = await StartSenderAsync(topics, gateway, "sender-usage-off", usageUrl: null);
@@ -206,13 +184,13 @@ public sealed class MoUsageKafkaTests
     }
 
     private RaterSettings RaterSettings(TopicNames topics, string tariffPath, string group, string instance) =>
-        new RaterSettings(_cluster.BootstrapServers, topics, group, tariffPath, instance).WithShortSession().Set("Http:Auth:Token", QueryToken);
+        new RaterSettings(Bootstrap, topics, group, tariffPath, instance).WithShortSession().Set("Http:Auth:Token", QueryToken);
 
     private async Task<(WebApplication App, HttpClient Http)> StartSenderAsync(TopicNames topics, LoopbackGateway gateway, string group, string? usageUrl)
     {
-        var config = SenderKafkaTests.Config(_cluster.BootstrapServers, gateway, group);
+        var config = SenderKafkaTests.Config(Bootstrap, gateway, group);
         config[BearerToken.ConfigurationKey] = MoToken;
-        foreach (var (key, value) in new RaterSettings(_cluster.BootstrapServers, topics, group, "unused", "unused").Values.Where(v => v.Key.StartsWith("Topics:", StringComparison.Ordinal)))
+        foreach (var (key, value) in new RaterSettings(Bootstrap, topics, group, "unused", "unused").Values.Where(v => v.Key.StartsWith("Topics:", StringComparison.Ordinal)))
         {
             config[key] = value;
         }
@@ -257,7 +235,7 @@ public sealed class MoUsageKafkaTests
         gateway.Received.Where(r => r.Delivered && r.To == msisdn && r.Id!.StartsWith($"{msisdn}:mo:{moId}:reply:", StringComparison.Ordinal)).Select(r => r.Text!).ToList();
 
     private List<NoticeRecord> NoticeLog(TopicNames topics) =>
-        Kcat.ConsumeToEnd(_cluster.BootstrapServers, topics.NoticeLog).Select(r => NoticeRecord.TryParse(Encoding.UTF8.GetBytes(r.Value!))!).ToList();
+        Kcat.ConsumeToEnd(Bootstrap, topics.NoticeLog).Select(r => NoticeRecord.TryParse(Encoding.UTF8.GetBytes(r.Value!))!).ToList();
 
     /// <summary>The <c>answered</c> records, once there are <paramref name="count"/> (written after the replies).</summary>
     private async Task<List<NoticeRecord>> AnsweredAsync(TopicNames topics, int count)
