@@ -44,6 +44,7 @@ internal sealed class SenderWorker(
             {
                 var session = new SenderSession(kafka.Value, options.Value, topics.Value, processor, answerer, rules, readiness, time, logger);
                 await session.RunAsync(stop);
+                logger.LogInformation("Sender stopped");
                 return;
             }
             catch (Exception e) when (!stop.IsCancellationRequested && e is KafkaException or InvalidOperationException)
