@@ -1,21 +1,36 @@
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
+using System.Text;
 using Confluent.Kafka;
 
 namespace RatingPipeline.Kafka;
 
 /// <summary>
 /// Records produced as one group whose acknowledgements are awaited together: the outputs of one checkpoint epoch,
-/// or the state records one checkpoint writes. Records are counted in when produced and out when the cluster's
-/// delivery report arrives; the first delivery error is kept.
+/// the state records one checkpoint writes, the outcomes of one sender batch, the records of one <c>ratingctl</c>
+/// command. Records are counted in when produced and out when the cluster's delivery report arrives; failed reports
+/// are counted and the first error is kept.
 /// </summary>
 public sealed class AcknowledgementGroup
 {
     private readonly object _drained = new();
+    private readonly Action<Error>? _onFailure;
+    private TaskCompletionSource? _drainedTask;
     private long _pending;
     private long _produced;
+    private long _failed;
     private string? _error;
+    private Error? _firstFailure;
 
-    public AcknowledgementGroup() => Handler = OnDelivery;
+    /// <param name="onFailure">
+    /// Called with the error of every failed delivery report, on the client's delivery thread, before the record
+    /// counts out (for a producer that does not wait, e.g. to log which record failed).
+    /// </param>
+    public AcknowledgementGroup(Action<Error>? onFailure = null)
+    {
+        _onFailure = onFailure;
+        Handler = OnDelivery;
+    }
 
     /// <summary>Records produced in this group and not yet acknowledged (or failed).</summary>
     public long Pending => Interlocked.Read(ref _pending);
@@ -23,8 +38,14 @@ public sealed class AcknowledgementGroup
     /// <summary>Records produced in this group.</summary>
     public long Produced => Interlocked.Read(ref _produced);
 
-    /// <summary>The first delivery error of the group, or null.</summary>
+    /// <summary>Records of this group whose delivery report carried an error.</summary>
+    public long Failed => Interlocked.Read(ref _failed);
+
+    /// <summary>The first delivery error of the group as <c>topic: reason (code)</c>, or null.</summary>
     public string? Error => Volatile.Read(ref _error);
+
+    /// <summary>The first delivery error of the group as the client reported it, or null.</summary>
+    public Error? FirstFailure => Volatile.Read(ref _firstFailure);
 
     /// <summary>The delivery handler handed to the client with every record of the group (one instance, no allocation per record).</summary>
     internal Action<DeliveryReport<byte[], byte[]>> Handler { get; }
@@ -54,6 +75,17 @@ public sealed class AcknowledgementGroup
         }
     }
 
+    /// <summary>Completes when the group next drains (at once when it is drained now).</summary>
+    internal Task Drained()
+    {
+        lock (_drained)
+        {
+            return Pending == 0
+                ? Task.CompletedTask
+                : (_drainedTask ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+        }
+    }
+
     private void Release()
     {
         if (Interlocked.Decrement(ref _pending) == 0)
@@ -61,6 +93,8 @@ public sealed class AcknowledgementGroup
             lock (_drained)
             {
                 Monitor.PulseAll(_drained);
+                _drainedTask?.TrySetResult();
+                _drainedTask = null;
             }
         }
     }
@@ -69,7 +103,10 @@ public sealed class AcknowledgementGroup
     {
         if (report.Error.IsError)
         {
+            Interlocked.Increment(ref _failed);
+            Interlocked.CompareExchange(ref _firstFailure, report.Error, null);
             Interlocked.CompareExchange(ref _error, $"{report.Topic}: {report.Error.Reason} ({report.Error.Code})", null);
+            _onFailure?.Invoke(report.Error);
         }
 
         Release();
@@ -77,16 +114,63 @@ public sealed class AcknowledgementGroup
 }
 
 /// <summary>
-/// The product's producer with acknowledgements tracked per <see cref="AcknowledgementGroup"/>: a worker produces into
-/// the group of its current epoch and goes on; whoever needs the epoch durable (a checkpoint) waits for that group
-/// alone, while later records keep flowing. Safe to use from several threads (the client is).
+/// The product's one producer, with acknowledgements tracked per <see cref="AcknowledgementGroup"/>: a worker produces
+/// into the group of its current epoch (or batch) and goes on; whoever needs the group durable (a checkpoint, a batch
+/// about to commit its input offsets, a command about to report) waits for that group alone, while later records keep
+/// flowing. Keys and values are bytes; a string key is encoded once with <see cref="Utf8Key"/>, byte for byte as
+/// Confluent.Kafka's UTF-8 serializer writes it. Safe to use from several threads (the client is).
 /// </summary>
 public sealed class AcknowledgedProducer(IProducer<byte[], byte[]> producer) : IDisposable
 {
+    /// <summary>
+    /// A wait with no limit of its own: every record's delivery report comes within the client's
+    /// <c>message.timeout.ms</c> (an error when it was not delivered by then).
+    /// </summary>
+    public static readonly TimeSpan UntilReported = Timeout.InfiniteTimeSpan;
+
     /// <summary>How often a wait looks again at its deadline and cancellation while the group has not drained.</summary>
     private static readonly TimeSpan WaitSlice = TimeSpan.FromMilliseconds(5);
 
     public IProducer<byte[], byte[]> Client { get; } = producer;
+
+    /// <summary>
+    /// Builds the producer from <paramref name="config"/> (<see cref="KafkaClientTuning.Producer(string, IEnumerable{KeyValuePair{string, string}}?)"/>).
+    /// Client errors go to <paramref name="onError"/>; librdkafka's own log lines are dropped unless
+    /// <paramref name="keepClientLog"/> (then librdkafka prints them to stderr). Confluent.Kafka refuses a property
+    /// librdkafka does not know with an <see cref="InvalidOperationException"/>.
+    /// </summary>
+    public static AcknowledgedProducer Build(ProducerConfig config, Action<Error>? onError = null, bool keepClientLog = false)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var builder = new ProducerBuilder<byte[], byte[]>(config);
+        if (!keepClientLog)
+        {
+            builder.SetLogHandler(static (_, _) => { });
+        }
+
+        if (onError is not null)
+        {
+            builder.SetErrorHandler((_, e) => onError(e));
+        }
+
+        return new AcknowledgedProducer(builder.Build());
+    }
+
+    /// <summary>Builds the producer for the cluster <paramref name="kafka"/> describes, as <paramref name="clientId"/> when given.</summary>
+    public static AcknowledgedProducer Build(KafkaOptions kafka, string? clientId = null, Action<Error>? onError = null, bool keepClientLog = false)
+    {
+        var config = KafkaClientTuning.Producer(kafka);
+        if (clientId is not null)
+        {
+            config.ClientId = clientId;
+        }
+
+        return Build(config, onError, keepClientLog);
+    }
+
+    /// <summary>A string key as the bytes on the wire (UTF-8; null stays null: a record without a key).</summary>
+    [return: NotNullIfNotNull(nameof(key))]
+    public static byte[]? Utf8Key(string? key) => key is null ? null : Encoding.UTF8.GetBytes(key);
 
     /// <summary>
     /// Hands <paramref name="message"/> to the client (which copies key, value and headers, so the caller may reuse the
@@ -114,6 +198,10 @@ public sealed class AcknowledgedProducer(IProducer<byte[], byte[]> producer) : I
         }
     }
 
+    /// <summary>As <see cref="Produce(TopicPartition, Message{byte[], byte[]}, AcknowledgementGroup)"/>, to the partition the client's partitioner picks from the key.</summary>
+    public void Produce(string topic, Message<byte[], byte[]> message, AcknowledgementGroup group) =>
+        Produce(new TopicPartition(topic, Partition.Any), message, group);
+
     /// <summary>
     /// Waits until every record of <paramref name="group"/> is acknowledged. Throws a <see cref="KafkaException"/> on a
     /// delivery error (<see cref="ErrorCode.Local_Fail"/>) or when <paramref name="timeout"/> passes
@@ -121,23 +209,108 @@ public sealed class AcknowledgedProducer(IProducer<byte[], byte[]> producer) : I
     /// </summary>
     public void Await(AcknowledgementGroup group, TimeSpan timeout, string what, CancellationToken cancel = default)
     {
-        var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        if (!Drain(group, timeout, cancel))
+        {
+            KafkaThrow.TimedOut(Unacknowledged(group, timeout, what));
+        }
+
+        ThrowIfFailed(group, what);
+    }
+
+    /// <summary>As <see cref="Await"/>, without holding a thread while it waits.</summary>
+    public async Task AwaitAsync(AcknowledgementGroup group, TimeSpan timeout, string what, CancellationToken cancel = default)
+    {
+        if (!await DrainAsync(group, timeout, cancel))
+        {
+            KafkaThrow.TimedOut(Unacknowledged(group, timeout, what));
+        }
+
+        ThrowIfFailed(group, what);
+    }
+
+    /// <summary>
+    /// Waits until every record of <paramref name="group"/> has its delivery report, at most <paramref name="timeout"/>
+    /// (<see cref="UntilReported"/>: no limit of its own). True when drained, false when the time passed first; failed
+    /// deliveries are the caller's to read (<see cref="AcknowledgementGroup.Failed"/>). Throws
+    /// <see cref="OperationCanceledException"/> when cancelled.
+    /// </summary>
+    public bool Drain(AcknowledgementGroup group, TimeSpan timeout, CancellationToken cancel = default)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        var deadline = Deadline(timeout);
         while (group.Pending > 0)
         {
             cancel.ThrowIfCancellationRequested();
             if (Stopwatch.GetTimestamp() > deadline)
             {
-                KafkaThrow.TimedOut($"{what}: {group.Pending} records not acknowledged within {timeout.TotalMilliseconds:F0} ms");
+                return false;
             }
 
             group.Wait(WaitSlice);
         }
 
+        return true;
+    }
+
+    /// <summary>As <see cref="Drain"/>, without holding a thread while it waits.</summary>
+    public async Task<bool> DrainAsync(AcknowledgementGroup group, TimeSpan timeout, CancellationToken cancel = default)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        var deadline = Deadline(timeout);
+        while (group.Pending > 0)
+        {
+            cancel.ThrowIfCancellationRequested();
+            var left = deadline == long.MaxValue ? Timeout.InfiniteTimeSpan : Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), deadline);
+            if (left != Timeout.InfiniteTimeSpan && left <= TimeSpan.Zero)
+            {
+                return false;
+            }
+
+            try
+            {
+                await group.Drained().WaitAsync(left, cancel);
+            }
+            catch (TimeoutException)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Produces one record and waits for its acknowledgement, as <see cref="Await"/> does.</summary>
+    public void ProduceAndAwait(TopicPartition target, Message<byte[], byte[]> message, TimeSpan timeout, string what, CancellationToken cancel = default)
+    {
+        var group = new AcknowledgementGroup();
+        Produce(target, message, group);
+        Await(group, timeout, what, cancel);
+    }
+
+    /// <summary>Produces one record and waits for its acknowledgement, as <see cref="AwaitAsync"/> does.</summary>
+    public Task ProduceAndAwaitAsync(TopicPartition target, Message<byte[], byte[]> message, TimeSpan timeout, string what, CancellationToken cancel = default)
+    {
+        var group = new AcknowledgementGroup();
+        Produce(target, message, group);
+        return AwaitAsync(group, timeout, what, cancel);
+    }
+
+    /// <summary>Waits up to <paramref name="timeout"/> for every record in flight, of any group; returns how many are still in flight.</summary>
+    public int Flush(TimeSpan timeout) => Client.Flush(timeout);
+
+    public void Dispose() => Client.Dispose();
+
+    private static long Deadline(TimeSpan timeout) =>
+        timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+
+    private static string Unacknowledged(AcknowledgementGroup group, TimeSpan timeout, string what) =>
+        $"{what}: {group.Pending} records not acknowledged within {timeout.TotalMilliseconds:F0} ms";
+
+    private static void ThrowIfFailed(AcknowledgementGroup group, string what)
+    {
         if (group.Error is { } error)
         {
             KafkaThrow.DeliveryFailed(what, error);
         }
     }
-
-    public void Dispose() => Client.Dispose();
 }

@@ -75,7 +75,7 @@ internal sealed class MoSmsAnswers(IConsumer<string?, byte[]?> consumer, Diction
     /// batch, with the later ones of the same subscriber. The records are acknowledged on <c>notice-log</c> before
     /// the book takes them.
     /// </summary>
-    public async Task AnswerAsync(IProducer<string?, byte[]> producer, CancellationToken deliveryToken)
+    public async Task AnswerAsync(AcknowledgedProducer producer, CancellationToken deliveryToken)
     {
         if (_pending.Count == 0)
         {
@@ -131,8 +131,9 @@ internal sealed class MoSmsAnswers(IConsumer<string?, byte[]?> consumer, Diction
                     {
                         try
                         {
-                            await producer.ProduceAsync(new TopicPartition(topics.Subscribers, new Partition(p)),
-                                new Message<string?, byte[]> { Key = msisdn, Value = changed, Timestamp = new Timestamp(time.GetUtcNow()) }, token);
+                            await producer.ProduceAndAwaitAsync(new TopicPartition(topics.Subscribers, new Partition(p)),
+                                new Message<byte[], byte[]> { Key = AcknowledgedProducer.Utf8Key(msisdn), Value = changed, Timestamp = new Timestamp(time.GetUtcNow()) },
+                                AcknowledgedProducer.UntilReported, "cancelled services' profile", token);
                         }
                         catch (KafkaException e)
                         {
@@ -163,14 +164,14 @@ internal sealed class MoSmsAnswers(IConsumer<string?, byte[]?> consumer, Diction
         }
 
         var done = answers.SelectMany(a => a).ToList();
-        var writes = new List<Task>();
+        var written = new AcknowledgementGroup();
         var timestamp = new Timestamp(time.GetUtcNow());
         foreach (var record in done.SelectMany(a => a.Records))
         {
-            writes.Add(producer.ProduceAsync(topics.NoticeLog, new Message<string?, byte[]> { Key = record.Msisdn, Value = record.ToUtf8Json(), Timestamp = timestamp }));
+            producer.Produce(topics.NoticeLog, new Message<byte[], byte[]> { Key = AcknowledgedProducer.Utf8Key(record.Msisdn), Value = record.ToUtf8Json(), Timestamp = timestamp }, written);
         }
 
-        await Task.WhenAll(writes);
+        await producer.AwaitAsync(written, AcknowledgedProducer.UntilReported, "SMS answers");
         foreach (var (p, _, records) in done)
         {
             if (books.TryGetValue(p, out var book))

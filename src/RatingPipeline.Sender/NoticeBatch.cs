@@ -21,7 +21,7 @@ internal sealed class NoticeBatch(NoticeProcessor processor, SenderProfiles prof
     public async Task HandleAsync(
         PartitionOwningConsumer<string?, byte[]?> consumer,
         IConsumer<string?, byte[]?> billsConsumer,
-        IProducer<string?, byte[]> producer,
+        AcknowledgedProducer producer,
         List<ConsumeResult<string?, byte[]?>> batch,
         List<ConsumeResult<string?, byte[]?>> bills,
         CancellationToken deliveryToken)
@@ -76,29 +76,29 @@ internal sealed class NoticeBatch(NoticeProcessor processor, SenderProfiles prof
         }
 
         // Every outcome durable before any offset moves: a crash before this point handles the batch again.
-        var writes = new List<Task>(outputs.Count * 2);
+        var written = new AcknowledgementGroup();
         var timestamp = new Timestamp(time.GetUtcNow());
         foreach (var (output, source) in outputs)
         {
-            writes.Add(producer.ProduceAsync(topics.NoticeLog, new Message<string?, byte[]>
+            producer.Produce(topics.NoticeLog, new Message<byte[], byte[]>
             {
-                Key = output.Record.Msisdn,
+                Key = AcknowledgedProducer.Utf8Key(output.Record.Msisdn),
                 Value = output.Record.ToUtf8Json(),
                 Timestamp = timestamp,
-            }));
+            }, written);
             if (output.IsDeadLetter)
             {
-                writes.Add(producer.ProduceAsync(topics.NoticesDlq, new Message<string?, byte[]>
+                producer.Produce(topics.NoticesDlq, new Message<byte[], byte[]>
                 {
-                    Key = output.Record.EventId == "unreadable" ? null : output.Record.EventId,
+                    Key = output.Record.EventId == "unreadable" ? null! : AcknowledgedProducer.Utf8Key(output.Record.EventId),
                     Value = output.ReminderBytes,
                     Headers = DeadLetterHeaders(output.Record, source),
                     Timestamp = timestamp,
-                }));
+                }, written);
             }
         }
 
-        await Task.WhenAll(writes);
+        await producer.AwaitAsync(written, AcknowledgedProducer.UntilReported, "notice outcomes");
         foreach (var (output, _) in outputs)
         {
             processor.Apply(output);

@@ -48,9 +48,7 @@ internal sealed class SenderSession(
     public async Task RunAsync(CancellationToken stoppingToken)
     {
         readiness.SetNotReady("joining the consumer group");
-        using var producer = new ProducerBuilder<string?, byte[]>(KafkaClientTuning.Producer(kafka))
-            .SetErrorHandler((_, e) => logger.LogWarning("Kafka producer: {Reason}", e.Reason))
-            .Build();
+        using var producer = AcknowledgedProducer.Build(KafkaClientTuning.Producer(kafka), e => logger.LogWarning("Kafka producer: {Reason}", e.Reason), keepClientLog: true);
         using var profileConsumer = new ConsumerBuilder<string?, byte[]?>(RestoreConfig("-profiles", "timestamp"))
             .SetErrorHandler((_, e) => logger.LogWarning("Kafka profile consumer: {Reason}", e.Reason))
             .Build();

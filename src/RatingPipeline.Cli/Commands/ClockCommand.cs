@@ -185,10 +185,10 @@ public static class ClockCommand
         config.MessageTimeoutMs = left;
         config.RequestTimeoutMs = Math.Min(config.RequestTimeoutMs ?? 30_000, left);
         var value = Encoding.UTF8.GetBytes(record);
-        IProducer<byte[]?, byte[]> built;
+        AcknowledgedProducer built;
         try
         {
-            built = Refused(() => new ProducerBuilder<byte[]?, byte[]>(config).SetLogHandler((_, _) => { }).Build());
+            built = Refused(() => AcknowledgedProducer.Build(config));
         }
         catch (ArgumentException e)
         {
@@ -199,15 +199,18 @@ public static class ClockCommand
         using var producer = built;
         var outcomes = await Task.WhenAll(partitions.Select(async partition =>
         {
+            var written = new AcknowledgementGroup();
             try
             {
-                await producer.ProduceAsync(new TopicPartition(target.Topic, partition), new Message<byte[]?, byte[]> { Key = null, Value = value }, cancel);
-                return (Partition: partition, Error: (string?)null);
+                producer.Produce(new TopicPartition(target.Topic, partition), new Message<byte[], byte[]> { Key = null!, Value = value }, written);
             }
-            catch (ProduceException<byte[]?, byte[]> e)
+            catch (ProduceException<byte[], byte[]> e)
             {
-                return (Partition: partition, Error: e.Error.Reason);
+                return (Partition: partition, Error: (string?)e.Error.Reason);
             }
+
+            await producer.DrainAsync(written, AcknowledgedProducer.UntilReported, cancel);
+            return (Partition: partition, Error: written.FirstFailure?.Reason);
         }));
 
         var failed = outcomes.Where(o => o.Error is not null).ToList();

@@ -137,13 +137,13 @@ public static class CreditCommand
                 }
             }
 
-            using var producer = new ProducerBuilder<byte[], byte[]>(KafkaClientTuning.Producer(bootstrap)).SetLogHandler((_, _) => { }).Build();
+            using var producer = AcknowledgedProducer.Build(KafkaClientTuning.Producer(bootstrap));
             var line = AdjustmentJson.ToLine(credit);
-            await producer.ProduceAsync(topic, new Message<byte[], byte[]>
+            await producer.ProduceAndAwaitAsync(new TopicPartition(topic, Partition.Any), new Message<byte[], byte[]>
             {
                 Key = Encoding.ASCII.GetBytes(credit.Msisdn),
                 Value = line[..^1],
-            }, cancel).WaitAsync(TimeSpan.FromSeconds(60), cancel);
+            }, TimeSpan.FromSeconds(60), "the adjustment", cancel);
             await stdout.WriteLineAsync($"{Describe(credit)} recorded as {credit.AdjustmentId} on {topic}");
             return 0;
         }

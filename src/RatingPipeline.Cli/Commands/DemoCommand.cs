@@ -91,7 +91,8 @@ public static class DemoCommand
         });
         Console.WriteLine($"logs: {logPath}");
 
-        using var producer = new ProducerBuilder<byte[], byte[]>(KafkaClientTuning.Producer(bootstrap)).SetLogHandler((_, _) => { }).Build();
+        using var producer = AcknowledgedProducer.Build(KafkaClientTuning.Producer(bootstrap));
+        var profiles = new AcknowledgementGroup();
         var data = new SyntheticData(options.Seed, options.Subscribers, stepTicks: SimulatedPerSecond.Ticks / Math.Max(1, options.Rate), locationRecords: true);
         var partitions = ClockCommand.Partitions(bootstrap, topics.Cdrs);
         var buffer = new ArrayBufferWriter<byte>(1024);
@@ -103,10 +104,10 @@ public static class DemoCommand
             {
                 Key = System.Text.Encoding.ASCII.GetBytes(SyntheticData.MsisdnOf(i)),
                 Value = i == DemoMo.Subscriber ? DemoMo.WithServices(buffer.WrittenSpan, data.NowTicks) : buffer.WrittenSpan.ToArray(),
-            });
+            }, profiles);
         }
 
-        producer.Flush(cancel);
+        producer.Drain(profiles, AcknowledgedProducer.UntilReported, cancel);
         Console.WriteLine($"{options.Subscribers} subscriber profiles loaded; tariff {tariffPath}");
 
         // Where this run's bills begin (an outside cluster's bills topic may hold earlier ones).
@@ -355,7 +356,7 @@ public static class DemoCommand
     /// </summary>
     private static readonly TimeSpan SimulatedPerSecond = TimeSpan.FromHours(11);
 
-    private static void Stream(IProducer<byte[], byte[]> producer, SyntheticData data, int rate, string topic, IReadOnlyList<int> partitions,
+    private static void Stream(AcknowledgedProducer producer, SyntheticData data, int rate, string topic, IReadOnlyList<int> partitions,
         ref long produced, ref long clocks, CancellationToken stop)
     {
         // Paced in 10 ms ticks so the stream is smooth at any rate.
@@ -363,6 +364,7 @@ public static class DemoCommand
         var clock = Stopwatch.StartNew();
         long sent = 0;
         var nextHour = ((data.NowTicks / TimeSpan.TicksPerHour) + 1) * TimeSpan.TicksPerHour;
+        var written = new AcknowledgementGroup();
         while (!stop.IsCancellationRequested)
         {
             var due = (long)(clock.Elapsed.TotalSeconds * rate);
@@ -370,7 +372,7 @@ public static class DemoCommand
             {
                 buffer.ResetWrittenCount();
                 var msisdn = data.WriteNextCdr(buffer);
-                producer.Produce(topic, new Message<byte[], byte[]> { Key = System.Text.Encoding.ASCII.GetBytes(msisdn), Value = buffer.WrittenSpan.ToArray() });
+                producer.Produce(topic, new Message<byte[], byte[]> { Key = System.Text.Encoding.ASCII.GetBytes(msisdn), Value = buffer.WrittenSpan.ToArray() }, written);
                 Interlocked.Increment(ref produced);
                 if (data.NowTicks >= nextHour)
                 {
@@ -378,7 +380,7 @@ public static class DemoCommand
                     var record = System.Text.Encoding.UTF8.GetBytes($$"""{"type":"clock","at":"{{SyntheticData.FormatInstant(nextHour)}}"}""");
                     foreach (var partition in partitions)
                     {
-                        producer.Produce(new TopicPartition(topic, partition), new Message<byte[], byte[]> { Key = null!, Value = record });
+                        producer.Produce(new TopicPartition(topic, partition), new Message<byte[], byte[]> { Key = null!, Value = record }, written);
                     }
 
                     Interlocked.Add(ref clocks, partitions.Count);
@@ -386,10 +388,10 @@ public static class DemoCommand
                 }
             }
 
-            producer.Poll(TimeSpan.FromMilliseconds(10));
+            producer.Client.Poll(TimeSpan.FromMilliseconds(10));
         }
 
-        producer.Flush(TimeSpan.FromSeconds(30));
+        producer.Drain(written, TimeSpan.FromSeconds(30));
     }
 
     private static Table Table(RaterTotals totals, long produced, TimeSpan elapsed, double perSecond, int notices, IReadOnlyList<(string To, string Text)> replies)

@@ -104,25 +104,29 @@ public static class LoadCommand
         }
 
         var topics = new TopicNames();
-        var failures = new DeliveryFailures();
-        using var producer = new ProducerBuilder<byte[], byte[]>(KafkaClientTuning.Producer(options.Bootstrap))
-            .SetLogHandler((_, _) => { })
-            .SetErrorHandler((_, e) => failures.ClientError(e))
-            .Build();
+        string? fatal = null;
+        using var producer = AcknowledgedProducer.Build(KafkaClientTuning.Producer(options.Bootstrap), error =>
+        {
+            if (error.IsFatal)
+            {
+                Interlocked.CompareExchange(ref fatal, $"fatal client error: {error.Reason} ({error.Code})", null);
+            }
+        });
         var data = new SyntheticData(options.Seed, options.Subscribers);
         var buffer = new ArrayBufferWriter<byte>(1024);
 
         await output.WriteLineAsync($"load: bootstrap={options.Bootstrap}, {options.Subscribers} subscribers, {options.Rate} CDRs/s, "
             + (options.Duration is { } d ? $"for {d}" : "until interrupted") + $", seed {options.Seed}");
+        var profiles = new AcknowledgementGroup();
         for (var i = 0; i < options.Subscribers && !cancel.IsCancellationRequested; i++)
         {
             buffer.ResetWrittenCount();
             data.WriteProfile(i, buffer);
-            Produce(producer, topics.Subscribers, System.Text.Encoding.ASCII.GetBytes(SyntheticData.MsisdnOf(i)), buffer.WrittenSpan.ToArray(), failures);
+            Produce(producer, topics.Subscribers, System.Text.Encoding.ASCII.GetBytes(SyntheticData.MsisdnOf(i)), buffer.WrittenSpan.ToArray(), profiles);
         }
 
         // Profiles first: every CDR's subscriber is known before the CDR is produced.
-        Flush(producer, failures);
+        var profilesLeft = Flush(producer, profiles);
         await output.WriteLineAsync($"{options.Subscribers} subscriber profiles produced to {topics.Subscribers}");
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
@@ -131,16 +135,19 @@ public static class LoadCommand
             stop.CancelAfter(duration);
         }
 
-        var produced = await Task.Run(() => Stream(producer, data, options, topics.Cdrs, failures, output, stop.Token), CancellationToken.None);
-        Flush(producer, failures);
-        var summary = new Summary(options.Subscribers, produced, failures.Count, failures.First);
+        var cdrs = new AcknowledgementGroup();
+        var produced = await Task.Run(() => Stream(producer, data, options, topics.Cdrs, cdrs, () => profiles.Failed + profilesLeft + cdrs.Failed, output, stop.Token),
+            CancellationToken.None);
+        var cdrsLeft = Flush(producer, cdrs);
+        var summary = new Summary(options.Subscribers, produced, profiles.Failed + profilesLeft + cdrs.Failed + cdrsLeft,
+            Volatile.Read(ref fatal) ?? profiles.Error ?? Unacknowledged(profilesLeft) ?? cdrs.Error ?? Unacknowledged(cdrsLeft));
         await output.WriteLineAsync($"{summary.Profiles} profiles, {summary.Cdrs} cdrs produced, {summary.Failed} failed"
             + (summary.FirstError is { } first ? $" (first failure: {first})" : ""));
         return summary;
     }
 
-    private static long Stream(IProducer<byte[], byte[]> producer, SyntheticData data, Options options, string topic, DeliveryFailures failures,
-        TextWriter output, CancellationToken stop)
+    private static long Stream(AcknowledgedProducer producer, SyntheticData data, Options options, string topic, AcknowledgementGroup group,
+        Func<long> failed, TextWriter output, CancellationToken stop)
     {
         // Paced in 10 ms ticks so the stream is smooth at any rate.
         var buffer = new ArrayBufferWriter<byte>(1024);
@@ -155,80 +162,29 @@ public static class LoadCommand
             {
                 buffer.ResetWrittenCount();
                 var msisdn = data.WriteNextCdr(buffer);
-                Produce(producer, topic, System.Text.Encoding.ASCII.GetBytes(msisdn), buffer.WrittenSpan.ToArray(), failures);
+                Produce(producer, topic, System.Text.Encoding.ASCII.GetBytes(msisdn), buffer.WrittenSpan.ToArray(), group);
             }
 
-            producer.Poll(TimeSpan.FromMilliseconds(10));
+            producer.Client.Poll(TimeSpan.FromMilliseconds(10));
             if (clock.Elapsed >= nextProgress)
             {
                 nextProgress += progressEvery;
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{clock.Elapsed:hh\\:mm\\:ss} {sent} cdrs produced ({sent / Math.Max(0.001, clock.Elapsed.TotalSeconds):F0}/s), {failures.Count} failed"));
+                    $"{clock.Elapsed:hh\\:mm\\:ss} {sent} cdrs produced ({sent / Math.Max(0.001, clock.Elapsed.TotalSeconds):F0}/s), {failed()} failed"));
             }
         }
 
         return sent;
     }
 
-    private static void Produce(IProducer<byte[], byte[]> producer, string topic, byte[] key, byte[] value, DeliveryFailures failures)
-    {
-        var message = new Message<byte[], byte[]> { Key = key, Value = value };
-        for (var attempt = 0; ; attempt++)
-        {
-            try
-            {
-                producer.Produce(topic, message, failures.OnDelivery);
-                return;
-            }
-            catch (ProduceException<byte[], byte[]> e) when (e.Error.Code == ErrorCode.Local_QueueFull && attempt < 6000)
-            {
-                // The local queue is full (the cluster is slower than the rate): wait for acknowledgements, at most ~5 min.
-                producer.Poll(TimeSpan.FromMilliseconds(50));
-            }
-        }
-    }
+    /// <summary>Produces one record; a full local queue (the cluster slower than the rate) is waited out.</summary>
+    private static void Produce(AcknowledgedProducer producer, string topic, byte[] key, byte[] value, AcknowledgementGroup group) =>
+        producer.Produce(topic, new Message<byte[], byte[]> { Key = key, Value = value }, group);
 
-    /// <summary>Waits for outstanding acknowledgements; what is still outstanding after <see cref="FlushTimeout"/> counts as failed.</summary>
-    private static void Flush(IProducer<byte[], byte[]> producer, DeliveryFailures failures)
-    {
-        var left = producer.Flush(FlushTimeout);
-        if (left > 0)
-        {
-            failures.Unacknowledged(left, FlushTimeout);
-        }
-    }
+    /// <summary>Waits for the group's acknowledgements; returns how many are still outstanding after <see cref="FlushTimeout"/> (they count as failed).</summary>
+    private static long Flush(AcknowledgedProducer producer, AcknowledgementGroup group) =>
+        producer.Drain(group, FlushTimeout) ? 0 : group.Pending;
 
-    /// <summary>Counts records the cluster did not acknowledge; keeps the first reason.</summary>
-    private sealed class DeliveryFailures
-    {
-        private long _count;
-        private string? _first;
-
-        public long Count => Interlocked.Read(ref _count);
-
-        public string? First => Volatile.Read(ref _first);
-
-        public void OnDelivery(DeliveryReport<byte[], byte[]> report)
-        {
-            if (report.Error.IsError)
-            {
-                Interlocked.Increment(ref _count);
-                Interlocked.CompareExchange(ref _first, $"{report.Topic}: {report.Error.Reason} ({report.Error.Code})", null);
-            }
-        }
-
-        public void Unacknowledged(int records, TimeSpan timeout)
-        {
-            Interlocked.Add(ref _count, records);
-            Interlocked.CompareExchange(ref _first, $"{records} records not acknowledged within {timeout.TotalSeconds:F0} s", null);
-        }
-
-        public void ClientError(Error error)
-        {
-            if (error.IsFatal)
-            {
-                Interlocked.CompareExchange(ref _first, $"fatal client error: {error.Reason} ({error.Code})", null);
-            }
-        }
-    }
+    private static string? Unacknowledged(long records) =>
+        records == 0 ? null : $"{records} records not acknowledged within {FlushTimeout.TotalSeconds:F0} s";
 }

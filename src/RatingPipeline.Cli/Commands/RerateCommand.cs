@@ -136,20 +136,22 @@ public static class RerateCommand
 
         // Produce what this run appended to the ledger file.
         var appended = (await File.ReadAllBytesAsync(adjustmentsPath, cancel)).AsMemory((int)before);
-        using var producer = new ProducerBuilder<byte[], byte[]>(KafkaClientTuning.Producer(bootstrap)).SetLogHandler((_, _) => { }).Build();
+        using var producer = AcknowledgedProducer.Build(KafkaClientTuning.Producer(bootstrap));
+        var written = new AcknowledgementGroup();
         var produced = 0;
         foreach (var line in System.Text.Encoding.UTF8.GetString(appended.Span).Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
             using var json = System.Text.Json.JsonDocument.Parse(line);
             var key = json.RootElement.GetProperty("msisdn").GetString()!;
-            await producer.ProduceAsync(topics.Adjustments, new Message<byte[], byte[]>
+            producer.Produce(topics.Adjustments, new Message<byte[], byte[]>
             {
                 Key = System.Text.Encoding.ASCII.GetBytes(key),
                 Value = System.Text.Encoding.UTF8.GetBytes(line),
-            }, cancel);
+            }, written);
             produced++;
         }
 
+        await producer.AwaitAsync(written, AcknowledgedProducer.UntilReported, "adjustments", cancel);
         await stdout.WriteLineAsync($"{produced} adjustments produced to {topics.Adjustments}");
         return 0;
     }

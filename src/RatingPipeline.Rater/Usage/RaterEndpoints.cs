@@ -25,7 +25,7 @@ public sealed class RaterEndpoints(
 {
     private readonly ConcurrentDictionary<int, Endpoint> _owners = new();
     private readonly Lock _producerLock = new();
-    private IProducer<byte[], byte[]>? _producer;
+    private AcknowledgedProducer? _producer;
 
     /// <summary>This instance's URL, as written to the topic.</summary>
     public string Self { get; } = api.Value.Advertised(RaterHost.DefaultUrl);
@@ -52,15 +52,11 @@ public sealed class RaterEndpoints(
             var endpoint = new Endpoint(partition, Self, rater.Value.InstanceId);
             _owners[partition] = endpoint; // known here at once, before the record comes back
             var key = System.Text.Encoding.ASCII.GetBytes(partition.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            var advertised = new AcknowledgementGroup(error =>
+                log.LogWarning("Advertising partition {Partition} on {Topic} failed: {Reason}; other instances redirect its queries to the previous owner",
+                    partition, topics.Value.RaterEndpoints, error.Reason));
             producer.Produce(topics.Value.RaterEndpoints, new Message<byte[], byte[]> { Key = key, Value = JsonSerializer.SerializeToUtf8Bytes(endpoint, EndpointJson.Default.Endpoint) },
-                report =>
-                {
-                    if (report.Error.IsError)
-                    {
-                        log.LogWarning("Advertising partition {Partition} on {Topic} failed: {Reason}; other instances redirect its queries to the previous owner",
-                            partition, topics.Value.RaterEndpoints, report.Error.Reason);
-                    }
-                });
+                advertised);
         }
     }
 
@@ -233,25 +229,18 @@ public sealed class RaterEndpoints(
             : [.. found.Partitions.Select(p => new TopicPartitionOffset(topic, p.PartitionId, Offset.Beginning))];
     }
 
-    private IProducer<byte[], byte[]> Producer()
+    private AcknowledgedProducer Producer()
     {
         lock (_producerLock)
         {
-            if (_producer is null)
-            {
-                var config = KafkaClientTuning.Producer(kafka.Value.BootstrapServers, kafka.Value.Properties);
-                config.ClientId = $"rater-{rater.Value.InstanceId}-endpoints";
-                _producer = new ProducerBuilder<byte[], byte[]>(config).SetLogHandler((_, _) => { }).Build();
-            }
-
-            return _producer;
+            return _producer ??= AcknowledgedProducer.Build(kafka.Value, clientId: $"rater-{rater.Value.InstanceId}-endpoints");
         }
     }
 
     public override void Dispose()
     {
         // Disposed once as a singleton and once as a hosted service.
-        IProducer<byte[], byte[]>? producer;
+        AcknowledgedProducer? producer;
         lock (_producerLock)
         {
             producer = _producer;

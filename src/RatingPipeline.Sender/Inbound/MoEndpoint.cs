@@ -117,7 +117,7 @@ public static class MoRequest
 /// </summary>
 public sealed class MoInbox : IDisposable
 {
-    private readonly Lazy<IProducer<string?, byte[]>> _producer;
+    private readonly Lazy<AcknowledgedProducer> _producer;
     private readonly string _topic;
 
     public MoInbox(IOptions<KafkaOptions> kafka, IOptions<TopicNames> topics, ILogger<MoInbox> logger)
@@ -125,21 +125,21 @@ public sealed class MoInbox : IDisposable
         ArgumentNullException.ThrowIfNull(kafka);
         ArgumentNullException.ThrowIfNull(topics);
         _topic = topics.Value.NoticeLog;
-        _producer = new Lazy<IProducer<string?, byte[]>>(() => new ProducerBuilder<string?, byte[]>(
-                KafkaClientTuning.Producer(kafka.Value.BootstrapServers, kafka.Value.Properties))
-            .SetErrorHandler((_, e) => logger.LogWarning("Kafka MO producer: {Reason}", e.Reason))
-            .Build());
+        _producer = new Lazy<AcknowledgedProducer>(() => AcknowledgedProducer.Build(
+            KafkaClientTuning.Producer(kafka.Value),
+            e => logger.LogWarning("Kafka MO producer: {Reason}", e.Reason),
+            keepClientLog: true));
     }
 
     public async Task TakeAsync(MoReceived mo, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(mo);
-        await _producer.Value.ProduceAsync(_topic, new Message<string?, byte[]>
+        await _producer.Value.ProduceAndAwaitAsync(new TopicPartition(_topic, Partition.Any), new Message<byte[], byte[]>
         {
-            Key = mo.Msisdn,
+            Key = AcknowledgedProducer.Utf8Key(mo.Msisdn),
             Value = mo.ToRecord().ToUtf8Json(),
             Timestamp = new Timestamp(mo.ReceivedAt),
-        }, cancellationToken);
+        }, AcknowledgedProducer.UntilReported, "SMS taken in", cancellationToken);
     }
 
     public void Dispose()

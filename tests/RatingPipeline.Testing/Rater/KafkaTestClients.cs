@@ -86,30 +86,26 @@ internal sealed class GroupProgress : IDisposable
 }
 
 /// <summary>A .NET producer for test input (keyed like mediation and the BSS key theirs): every record acknowledged or the test fails.</summary>
-internal sealed class TestProducer : IDisposable
+internal sealed class TestProducer(string bootstrap) : IDisposable
 {
-    private readonly IProducer<byte[]?, byte[]?> _producer;
-    private string? _error;
+    private readonly AcknowledgedProducer _producer = AcknowledgedProducer.Build(KafkaClientTuning.Producer(bootstrap), keepClientLog: true);
 
-    public TestProducer(string bootstrap) =>
-        _producer = new ProducerBuilder<byte[]?, byte[]?>(KafkaClientTuning.Producer(bootstrap)).Build();
+    /// <summary>Everything produced: once a record failed, every later flush fails too.</summary>
+    private readonly AcknowledgementGroup _produced = new();
 
     public void Produce(string topic, string? key, byte[]? value) =>
-        _producer.Produce(topic, new Message<byte[]?, byte[]?> { Key = key is null ? null : Encoding.UTF8.GetBytes(key), Value = value }, r =>
-        {
-            if (r.Error.IsError)
-            {
-                _error ??= $"{r.Topic}: {r.Error.Reason}";
-            }
-        });
+        _producer.Produce(topic, new Message<byte[], byte[]> { Key = AcknowledgedProducer.Utf8Key(key)!, Value = value! }, _produced);
 
     /// <summary>Waits until everything produced so far is acknowledged; throws if that fails (also off the test thread).</summary>
     public void Flush()
     {
-        var left = _producer.Flush(TimeSpan.FromSeconds(30));
-        if (left != 0 || _error is not null)
+        try
         {
-            throw new InvalidOperationException($"test input not delivered: {left} records unacknowledged after 30 s; {_error}");
+            _producer.Await(_produced, TimeSpan.FromSeconds(30), "test input");
+        }
+        catch (KafkaException e)
+        {
+            throw new InvalidOperationException($"test input not delivered: {e.Message}", e);
         }
     }
 
