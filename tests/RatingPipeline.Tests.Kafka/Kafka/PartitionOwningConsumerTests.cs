@@ -184,13 +184,14 @@ public sealed class PartitionOwningConsumerTests
 
     private static void Produce(EmbeddedCluster cluster, int count)
     {
-        using var producer = new ProducerBuilder<byte[], byte[]>(KafkaClientTuning.Producer(cluster.BootstrapServers)).Build();
+        using var producer = AcknowledgedProducer.Build(KafkaClientTuning.Producer(cluster.BootstrapServers), keepClientLog: true);
+        var written = new AcknowledgementGroup();
         for (var i = 0; i < count; i++)
         {
-            producer.Produce(new TopicPartition(Topic, 0), new Message<byte[], byte[]> { Key = [(byte)i], Value = [(byte)i] });
+            producer.Produce(new TopicPartition(Topic, 0), new Message<byte[], byte[]> { Key = [(byte)i], Value = [(byte)i] }, written);
         }
 
-        Assert.That(producer.Flush(TimeSpan.FromSeconds(30)), Is.Zero);
+        Assert.That(producer.Drain(written, TimeSpan.FromSeconds(30)) ? written.Failed : written.Pending, Is.Zero, "every record acknowledged");
     }
 
     private static bool PollUntil(Func<bool> done, params PartitionOwningConsumer<byte[], byte[]>[] consumers)

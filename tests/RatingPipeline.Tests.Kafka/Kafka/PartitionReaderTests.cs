@@ -110,20 +110,20 @@ public sealed class PartitionReaderTests
         Assert.That(consumer.Assignment.Select(p => p.Partition.Value).Order(), Is.EqualTo(new[] { 0, 1 }), "the restored partition stays followed");
     }
 
-    private static IProducer<byte[], byte[]> Producer(EmbeddedCluster cluster) =>
-        new ProducerBuilder<byte[], byte[]>(KafkaClientTuning.Producer(cluster.BootstrapServers)).SetLogHandler((_, _) => { }).Build();
+    private static AcknowledgedProducer Producer(EmbeddedCluster cluster) => AcknowledgedProducer.Build(KafkaClientTuning.Producer(cluster.BootstrapServers));
 
     private static IConsumer<byte[], byte[]> Consumer(EmbeddedCluster cluster) =>
         new ConsumerBuilder<byte[], byte[]>(KafkaClientTuning.Consumer(cluster.BootstrapServers, $"reader-{Guid.NewGuid():N}", "none", forEmbeddedCluster: true))
             .SetLogHandler((_, _) => { }).SetErrorHandler((_, _) => { }).Build();
 
-    private static void Produce(IProducer<byte[], byte[]> producer, int partition, int count, string tag)
+    private static void Produce(AcknowledgedProducer producer, int partition, int count, string tag)
     {
+        var written = new AcknowledgementGroup();
         for (var i = 0; i < count; i++)
         {
-            producer.Produce(new TopicPartition(Topic, partition), new Message<byte[], byte[]> { Key = [(byte)i], Value = Encoding.UTF8.GetBytes($"{tag}-{i}") });
+            producer.Produce(new TopicPartition(Topic, partition), new Message<byte[], byte[]> { Key = [(byte)i], Value = Encoding.UTF8.GetBytes($"{tag}-{i}") }, written);
         }
 
-        Assert.That(producer.Flush(TimeSpan.FromSeconds(30)), Is.Zero, "every record acknowledged");
+        Assert.That(producer.Drain(written, TimeSpan.FromSeconds(30)) ? written.Failed : written.Pending, Is.Zero, "every record acknowledged");
     }
 }

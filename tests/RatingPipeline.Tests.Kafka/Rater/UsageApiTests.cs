@@ -54,12 +54,15 @@ public sealed class UsageApiTests() : RaterClusterFixture("usage")
         // Then clocks past the last CDR close the cycles and charge the fees of the next ones.
         var clockAt = DateTimeOffset.Parse(data.Cdrs.Select(StartOf).Max()!, System.Globalization.CultureInfo.InvariantCulture).AddDays(3);
         var clock = Encoding.UTF8.GetBytes($"{{\"type\":\"clock\",\"at\":\"{clockAt.ToOffset(TimeSpan.FromHours(8)):yyyy-MM-ddTHH:mm:sszzz}\"}}");
-        using (var producer = new Confluent.Kafka.ProducerBuilder<byte[]?, byte[]>(KafkaClientTuning.Producer(Bootstrap)).Build())
+        using (var producer = AcknowledgedProducer.Build(KafkaClientTuning.Producer(Bootstrap), keepClientLog: true))
         {
+            var clocks = new AcknowledgementGroup();
             for (var partition = 0; partition < Cluster.Partitions; partition++)
             {
-                await producer.ProduceAsync(new Confluent.Kafka.TopicPartition(topics.Cdrs, partition), new Confluent.Kafka.Message<byte[]?, byte[]> { Value = clock });
+                producer.Produce(new Confluent.Kafka.TopicPartition(topics.Cdrs, partition), new Confluent.Kafka.Message<byte[], byte[]> { Key = null!, Value = clock }, clocks);
             }
+
+            await producer.AwaitAsync(clocks, TimeSpan.FromSeconds(30), "clocks");
         }
 
         await progress.WaitUntilCaughtUpAsync(Patience);

@@ -14,6 +14,7 @@ using RatingPipeline.Sender.Notices;
 using RatingPipeline.Subscribers;
 using RatingPipeline.Tests.Kafka;
 using RatingPipeline.Tests.Support;
+using static RatingPipeline.Tests.Sender.SenderKafkaKit;
 
 namespace RatingPipeline.Tests.Sender;
 
@@ -29,10 +30,6 @@ namespace RatingPipeline.Tests.Sender;
 public sealed class MoSmsKafkaTests
 {
     private const string Token = "s3cret-token-for-tests";
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
-
-    private static string Msisdn(int i) => SenderKafkaTests.Msisdn(i);
-
     private static string At(DateTimeOffset t) => t.ToOffset(TimeSpan.FromHours(8)).ToString("yyyy-MM-dd'T'HH:mm:sszzz", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>A profile of plan <c>p</c> (the test tariff's) with two monthly services ordered ten days ago.</summary>
@@ -41,46 +38,20 @@ public sealed class MoSmsKafkaTests
 
     private static async Task<(WebApplication App, HttpClient Http)> StartAsync(EmbeddedCluster cluster, LoopbackGateway gateway, string group, string? token = Token)
     {
-        var config = SenderKafkaTests.Config(cluster.BootstrapServers, gateway, group);
+        var config = Config(cluster.BootstrapServers, gateway, group);
         if (token is not null)
         {
             config[BearerToken.ConfigurationKey] = token;
         }
 
-        var app = SenderHost.Build([], config);
-        await app.StartAsync();
-        var readiness = app.Services.GetRequiredService<Readiness>();
-        if (!SpinWait.SpinUntil(() => readiness.IsReady, Patience))
-        {
-            await app.StopAsync();
-            Assert.Fail($"the sender did not become ready: {readiness.Reason}");
-        }
-
-        var http = new HttpClient { BaseAddress = new Uri(app.Urls.Single()), Timeout = TimeSpan.FromSeconds(20) };
-        return (app, http);
+        var app = await StartSenderAsync(config);
+        return (app, Http(app));
     }
 
-    private static async Task<HttpResponseMessage> PostMoAsync(HttpClient http, string from, string text, string id, string? token = Token)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, MoEndpoint.Path)
-        {
-            Content = new StringContent(new JsonObject { ["from"] = from, ["to"] = "10086", ["text"] = text, ["id"] = id }.ToJsonString(), Encoding.UTF8, "application/json"),
-        };
-        if (token is not null)
-        {
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        }
+    private static Task<HttpResponseMessage> PostMoAsync(HttpClient http, string from, string text, string id, string? token = Token) =>
+        SenderKafkaKit.PostMoAsync(http, from, text, id, token);
 
-        return await http.SendAsync(request);
-    }
-
-    private static List<NoticeRecord> NoticeLog(EmbeddedCluster cluster) =>
-        Kcat.ConsumeToEnd(cluster.BootstrapServers, cluster.Topics.NoticeLog).Select(r => NoticeRecord.TryParse(Encoding.UTF8.GetBytes(r.Value!))!).ToList();
-
-    private static List<string> Replies(LoopbackGateway gateway, string msisdn, string moId) =>
-        gateway.Received.Where(r => r.Delivered && r.To == msisdn && r.Id!.StartsWith($"{msisdn}:mo:{moId}:reply:", StringComparison.Ordinal)).Select(r => r.Text!).ToList();
-
-    private static bool WaitFor(Func<bool> condition) => SpinWait.SpinUntil(condition, Patience);
+    private static List<NoticeRecord> NoticeLog(EmbeddedCluster cluster) => SenderKafkaKit.NoticeLog(cluster.BootstrapServers, cluster.Topics.NoticeLog);
 
     [Test]
     public async Task Send_0000_lists_the_services_TD_1_cancels_the_first_on_subscribers_and_the_engine_charges_it_no_more()

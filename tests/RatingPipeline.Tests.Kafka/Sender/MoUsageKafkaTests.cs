@@ -143,7 +143,7 @@ public sealed class MoUsageKafkaTests() : RaterClusterFixture("mo-usage")
     public async Task Without_a_configured_rater_the_reply_says_not_available_and_with_an_unreachable_one_try_again_later()
     {
         var topics = TestTopics.Create(Cluster, TestTopics.UniquePrefix("mo-usage-off"));
-        var m = SenderKafkaTests.Msisdn(41);
+        var m = SenderKafkaKit.Msisdn(41);
         Kcat.Produce(Bootstrap, topics.Subscribers, [(m, ProfileJson.Make(m))]);
         await using var gateway = await LoopbackGateway.StartAsync();
 
@@ -188,7 +188,7 @@ public sealed class MoUsageKafkaTests() : RaterClusterFixture("mo-usage")
 
     private async Task<(WebApplication App, HttpClient Http)> StartSenderAsync(TopicNames topics, LoopbackGateway gateway, string group, string? usageUrl)
     {
-        var config = SenderKafkaTests.Config(Bootstrap, gateway, group);
+        var config = SenderKafkaKit.Config(Bootstrap, gateway, group);
         config[BearerToken.ConfigurationKey] = MoToken;
         foreach (var (key, value) in new RaterSettings(Bootstrap, topics, group, "unused", "unused").Values.Where(v => v.Key.StartsWith("Topics:", StringComparison.Ordinal)))
         {
@@ -202,27 +202,12 @@ public sealed class MoUsageKafkaTests() : RaterClusterFixture("mo-usage")
             config["Sender:UsageApi:RetryDelay"] = "00:00:00.050";
         }
 
-        var app = SenderHost.Build([], config);
-        await app.StartAsync();
-        var readiness = app.Services.GetRequiredService<Readiness>();
-        if (!SpinWait.SpinUntil(() => readiness.IsReady, Patience))
-        {
-            await app.StopAsync();
-            Assert.Fail($"the sender did not become ready: {readiness.Reason}");
-        }
-
-        return (app, new HttpClient { BaseAddress = new Uri(app.Urls.Single()), Timeout = TimeSpan.FromSeconds(20) });
+        var app = await SenderKafkaKit.StartSenderAsync(config, patience: Patience);
+        return (app, SenderKafkaKit.Http(app));
     }
 
-    private static async Task<HttpResponseMessage> PostMoAsync(HttpClient http, string from, string text, string id)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, MoEndpoint.Path)
-        {
-            Content = new StringContent(new JsonObject { ["from"] = from, ["to"] = "10086", ["text"] = text, ["id"] = id }.ToJsonString(), Encoding.UTF8, "application/json"),
-        };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", MoToken);
-        return await http.SendAsync(request);
-    }
+    private static Task<HttpResponseMessage> PostMoAsync(HttpClient http, string from, string text, string id) =>
+        SenderKafkaKit.PostMoAsync(http, from, text, id, MoToken);
 
     private static Task<HttpResponseMessage> GetUsageAsync(Uri uri)
     {
@@ -231,11 +216,9 @@ public sealed class MoUsageKafkaTests() : RaterClusterFixture("mo-usage")
         return Http.SendAsync(request);
     }
 
-    private static List<string> Replies(LoopbackGateway gateway, string msisdn, string moId) =>
-        gateway.Received.Where(r => r.Delivered && r.To == msisdn && r.Id!.StartsWith($"{msisdn}:mo:{moId}:reply:", StringComparison.Ordinal)).Select(r => r.Text!).ToList();
+    private static List<string> Replies(LoopbackGateway gateway, string msisdn, string moId) => SenderKafkaKit.Replies(gateway, msisdn, moId);
 
-    private List<NoticeRecord> NoticeLog(TopicNames topics) =>
-        Kcat.ConsumeToEnd(Bootstrap, topics.NoticeLog).Select(r => NoticeRecord.TryParse(Encoding.UTF8.GetBytes(r.Value!))!).ToList();
+    private List<NoticeRecord> NoticeLog(TopicNames topics) => SenderKafkaKit.NoticeLog(Bootstrap, topics.NoticeLog);
 
     /// <summary>The <c>answered</c> records, once there are <paramref name="count"/> (written after the replies).</summary>
     private async Task<List<NoticeRecord>> AnsweredAsync(TopicNames topics, int count)

@@ -31,7 +31,7 @@ public sealed class SenderCrashTests
         // A slower gateway widens the window between it taking a notice and the notice-log record.
         gateway.Delay = TimeSpan.FromMilliseconds(20);
         Kcat.Produce(cluster.BootstrapServers, cluster.Topics.Subscribers,
-            Enumerable.Range(1, Subscribers).Select(i => (SenderKafkaTests.Msisdn(i), ProfileJson.Make(SenderKafkaTests.Msisdn(i)))));
+            Enumerable.Range(1, Subscribers).Select(i => (SenderKafkaKit.Msisdn(i), ProfileJson.Make(SenderKafkaKit.Msisdn(i)))));
         var clock = Stopwatch.StartNew();
 
         using var producing = new CancellationTokenSource(TimeSpan.FromSeconds(60));
@@ -60,9 +60,7 @@ public sealed class SenderCrashTests
             var sent = new List<NoticeRecord>();
             SpinWait.SpinUntil(() =>
             {
-                sent = Kcat.ConsumeToEnd(cluster.BootstrapServers, cluster.Topics.NoticeLog)
-                    .Select(r => NoticeRecord.TryParse(Encoding.UTF8.GetBytes(r.Value!))!)
-                    .Where(r => r.Outcome == NoticeOutcomes.Sent).ToList();
+                sent = SenderKafkaKit.NoticeLog(cluster.BootstrapServers, cluster.Topics.NoticeLog).Where(r => r.Outcome == NoticeOutcomes.Sent).ToList();
                 return sent.Count >= Reminders;
             }, TimeSpan.FromSeconds(30));
             await Task.Delay(500);
@@ -93,20 +91,21 @@ public sealed class SenderCrashTests
 
     private static void ProduceSlowly(EmbeddedCluster cluster, CancellationToken cancel)
     {
-        using var producer = new ProducerBuilder<string, string>(KafkaClientTuning.Producer(cluster.BootstrapServers)).Build();
+        using var producer = AcknowledgedProducer.Build(KafkaClientTuning.Producer(cluster.BootstrapServers), keepClientLog: true);
+        var produced = new AcknowledgementGroup();
         for (var n = 0; n < Reminders && !cancel.IsCancellationRequested; n++)
         {
-            var msisdn = SenderKafkaTests.Msisdn((n % Subscribers) + 1);
+            var msisdn = SenderKafkaKit.Msisdn((n % Subscribers) + 1);
             var reminder = ReminderJson.Roaming(msisdn, "454", "HMT", """{"price":2990000,"unit":60}""", "null", "null", "null", cdrId: $"crash-{n}");
-            producer.Produce(cluster.Topics.Reminders, new Message<string, string> { Key = msisdn, Value = reminder });
+            producer.Produce(cluster.Topics.Reminders, new Message<byte[], byte[]> { Key = AcknowledgedProducer.Utf8Key(msisdn), Value = Encoding.UTF8.GetBytes(reminder) }, produced);
             if (n % 10 == 9)
             {
-                producer.Flush(cancel);
+                producer.Await(produced, AcknowledgedProducer.UntilReported, "reminders", cancel);
                 Thread.Sleep(250);
             }
         }
 
-        producer.Flush(cancel);
+        producer.Await(produced, AcknowledgedProducer.UntilReported, "reminders", cancel);
     }
 
     private static Process StartSender(EmbeddedCluster cluster, LoopbackGateway gateway, StringBuilder log)
@@ -119,7 +118,7 @@ public sealed class SenderCrashTests
         };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ratingctl.dll"));
         start.ArgumentList.Add("sender");
-        var config = SenderKafkaTests.Config(cluster.BootstrapServers, gateway, "sender-crash");
+        var config = SenderKafkaKit.Config(cluster.BootstrapServers, gateway, "sender-crash");
         // Small batches: kills land between batches (restore from notice-log) as well as inside one (gateway key).
         config["Sender:BatchSize"] = "10";
         foreach (var (key, value) in config)

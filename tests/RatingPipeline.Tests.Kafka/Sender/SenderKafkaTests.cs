@@ -10,6 +10,7 @@ using RatingPipeline.Sender;
 using RatingPipeline.Sender.Gateway;
 using RatingPipeline.Sender.Notices;
 using RatingPipeline.Tests.Kafka;
+using static RatingPipeline.Tests.Sender.SenderKafkaKit;
 
 namespace RatingPipeline.Tests.Sender;
 
@@ -20,42 +21,6 @@ namespace RatingPipeline.Tests.Sender;
 [Category("kafka")]
 public sealed class SenderKafkaTests
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
-
-    internal static string Msisdn(int i) => $"86138{i:D8}";
-
-    internal static Dictionary<string, string?> Config(string bootstrap, LoopbackGateway gateway, string group) => new()
-    {
-        ["Kafka:BootstrapServers"] = bootstrap,
-        ["Kafka:Embedded"] = "true",
-        ["Kafka:Properties:session.timeout.ms"] = "6000",
-        ["Kafka:Properties:heartbeat.interval.ms"] = "1000",
-        ["Http:Url"] = "http://127.0.0.1:0",
-        ["Sender:GroupId"] = group,
-        ["Sender:Sms:Url"] = new Uri(gateway.Url, "sms").ToString(),
-        ["Sender:Sms:RetryDelay"] = "00:00:00.010",
-        ["Sender:Sms:MaxRetryDelay"] = "00:00:00.100",
-        ["Sender:Sms:RatePerSecond"] = "1000",
-        // Real time here: no quiet hours, so the outcome does not depend on when the test runs.
-        ["Sender:QuietHours:Start"] = "00:00",
-        ["Sender:QuietHours:End"] = "00:00",
-        ["Sender:DailyLimit"] = "1000",
-    };
-
-    private static async Task<WebApplication> StartSenderAsync(Dictionary<string, string?> config, Action<IServiceCollection>? services = null)
-    {
-        var app = SenderHost.Build([], config, services);
-        await app.StartAsync();
-        var readiness = app.Services.GetRequiredService<Readiness>();
-        if (!SpinWait.SpinUntil(() => readiness.IsReady, Patience))
-        {
-            await app.StopAsync();
-            Assert.Fail($"the sender did not become ready: {readiness.Reason}");
-        }
-
-        return app;
-    }
-
     /// <summary>Offsets the group committed on <c>reminders</c>, summed over partitions.</summary>
     internal static long CommittedReminders(EmbeddedCluster cluster, string group)
     {
@@ -73,10 +38,7 @@ public sealed class SenderKafkaTests
     private static void ProduceReminders(EmbeddedCluster cluster, params string[] reminders) =>
         Kcat.Produce(cluster.BootstrapServers, cluster.Topics.Reminders, reminders.Select(r => (ReminderJson.Parse(r).Msisdn, r)));
 
-    private static List<NoticeRecord> NoticeLog(EmbeddedCluster cluster) =>
-        Kcat.ConsumeToEnd(cluster.BootstrapServers, cluster.Topics.NoticeLog).Select(r => NoticeRecord.TryParse(System.Text.Encoding.UTF8.GetBytes(r.Value!))!).ToList();
-
-    private static bool WaitFor(Func<bool> condition) => SpinWait.SpinUntil(condition, Patience);
+    private static List<NoticeRecord> NoticeLog(EmbeddedCluster cluster) => SenderKafkaKit.NoticeLog(cluster.BootstrapServers, cluster.Topics.NoticeLog);
 
     [Test]
     public async Task Fetch_errors_do_not_stop_the_sender_and_later_reminders_still_become_notices()
