@@ -227,7 +227,7 @@ internal sealed class RaterSession : IPartitionOwner, IDisposable
     {
         foreach (var lane in _lanes)
         {
-            if (!lane.Engine.Profiles.TryGetValue(msisdnKey, out var profile))
+            if (lane.Engine.ProfileOf(msisdnKey) is not { } profile)
             {
                 continue;
             }

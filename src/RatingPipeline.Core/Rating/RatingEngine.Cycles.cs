@@ -36,7 +36,7 @@ public sealed partial class RatingEngine
         var tariff = Tariff;
         foreach (var key in group.InMsisdnOrder())
         {
-            var profile = _profiles[key];
+            var profile = _subscribers.ProfileOf(key)!;
             var plan = profile.ResolvePlan(tariff);
             if (plan is null)
             {
@@ -50,7 +50,7 @@ public sealed partial class RatingEngine
     private void ApplyClock<TSink>(ulong key, in Context context, long at, ReadOnlySpan<byte> atText, ref TSink sink, long offset)
         where TSink : struct, IRatingSink
     {
-        ref var state = ref _states.GetValueRefOrAddDefault(key, out var exists);
+        ref var state = ref _subscribers.GetOrAddState(key, out var exists);
         if (!exists)
         {
             // A new state in the cycle containing T, advanced to T (nothing charged for its first cycle's start).

@@ -30,13 +30,13 @@ public sealed partial class RatingEngine
     internal ref CycleCounters TakeUpCycle(ulong msisdnKey, int cycle, long at)
     {
         var tariff = Tariff;
-        if (!_profiles.TryGetValue(msisdnKey, out var profile) || profile.ResolvePlan(tariff) is not { } plan)
+        if (_subscribers.ProfileOf(msisdnKey) is not { } profile || profile.ResolvePlan(tariff) is not { } plan)
         {
             return ref Unsafe.NullRef<CycleCounters>();
         }
 
         var context = new Context(profile, plan, tariff);
-        ref var state = ref _states.GetValueRefOrAddDefault(msisdnKey, out var exists);
+        ref var state = ref _subscribers.GetOrAddState(msisdnKey, out var exists);
         if (!exists)
         {
             state = NewState(in context, cycle, at);
@@ -105,7 +105,7 @@ public sealed partial class RatingEngine
     /// </summary>
     internal bool TakeUpHistory(ulong msisdnKey, ReadOnlySpan<ulong> recentIds, long streamTime, long mark = UsageState.NoMark)
     {
-        ref var state = ref _states.GetValueRefOrNullRef(msisdnKey);
+        ref var state = ref _subscribers.GetStateOrNullRef(msisdnKey);
         if (Unsafe.IsNullRef(ref state))
         {
             return false;

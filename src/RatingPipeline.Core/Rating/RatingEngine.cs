@@ -23,10 +23,8 @@ public sealed partial class RatingEngine(Tariff tariff)
     public const int MaxCycleEndsPerAdvance = 12;
 
     private readonly CdrDecoder _decoder = new();
-    private readonly Dictionary<ulong, SubscriberProfile> _profiles = [];
-    private readonly StateTable _states = new();
+    private readonly SubscriberTable _subscribers = new();
     private readonly Dictionary<int, ClockGroup> _groups = [];
-    private readonly Dictionary<ulong, int> _profileGroup = [];
 
     /// <summary>The tariff in force; replacing it applies from the next record on.</summary>
     public Tariff Tariff { get; set; } = tariff;
@@ -43,28 +41,41 @@ public sealed partial class RatingEngine(Tariff tariff)
     /// </summary>
     public HashSet<ulong>? ChangedStates { get; init; }
 
-    public int ProfileCount => _profiles.Count;
+    public int ProfileCount => _subscribers.ProfileCount;
 
-    public int StateCount => _states.Count;
+    public int StateCount => _subscribers.StateCount;
 
-    public IReadOnlyDictionary<ulong, SubscriberProfile> Profiles => _profiles;
+    /// <summary>The profiles held, in no particular order.</summary>
+    public IEnumerable<SubscriberProfile> Profiles => _subscribers.Profiles;
+
+    /// <summary>The subscriber's profile, or null.</summary>
+    public SubscriberProfile? ProfileOf(ulong msisdnKey) => _subscribers.ProfileOf(msisdnKey);
+
+    /// <summary>How many records ahead <see cref="Prefetch"/> wants to hear of a subscriber: 3, 2 and 1.</summary>
+    public const int PrefetchDepth = 3;
+
+    /// <summary>
+    /// A hint that a record of this subscriber comes <paramref name="ahead"/> records from now (given at
+    /// <see cref="PrefetchDepth"/>, …, 1): the engine asks the processor for the subscriber's data step by step, so that
+    /// rating does not wait for memory on a table larger than the cache. Changes nothing.
+    /// </summary>
+    public void Prefetch(ulong msisdnKey, int ahead) => _subscribers.Prefetch(msisdnKey, ahead);
 
     /// <summary>Sets a subscriber's profile; <paramref name="clockGroup"/> is the group its clocks come from (Kafka: the partition).</summary>
     public void SetProfile(SubscriberProfile profile, int clockGroup = 0)
     {
-        _profiles[profile.MsisdnKey] = profile;
-        ref var group = ref CollectionsMarshal.GetValueRefOrAddDefault(_profileGroup, profile.MsisdnKey, out var known);
-        if (known && group == clockGroup)
+        ref var entry = ref _subscribers.SetProfile(profile.MsisdnKey, profile, out var known);
+        if (known && entry.ClockGroup == clockGroup)
         {
             return;
         }
 
         if (known)
         {
-            Group(group).Remove(profile.MsisdnKey);
+            Group(entry.ClockGroup).Remove(profile.MsisdnKey);
         }
 
-        group = clockGroup;
+        entry.ClockGroup = clockGroup;
         Group(clockGroup).Add(profile.MsisdnKey);
     }
 
@@ -74,28 +85,33 @@ public sealed partial class RatingEngine(Tariff tariff)
     /// </summary>
     public void EnsureCapacity(int profiles, int states)
     {
-        _profiles.EnsureCapacity(profiles);
-        _profileGroup.EnsureCapacity(profiles);
-        _states.EnsureCapacity(states);
+        _subscribers.EnsureCapacity(profiles, states);
     }
 
     public bool RemoveProfile(ulong msisdnKey)
     {
-        if (_profileGroup.Remove(msisdnKey, out var group))
+        if (!_subscribers.RemoveProfile(msisdnKey, out var group))
         {
-            Group(group).Remove(msisdnKey);
+            return false;
         }
 
-        return _profiles.Remove(msisdnKey);
+        Group(group).Remove(msisdnKey);
+        return true;
     }
 
-    public bool TryGetState(ulong msisdnKey, out UsageState state) => _states.TryGetValue(msisdnKey, out state);
+    public bool TryGetState(ulong msisdnKey, out UsageState state)
+    {
+        ref var held = ref _subscribers.GetStateOrNullRef(msisdnKey);
+        state = Unsafe.IsNullRef(ref held) ? default : held;
+        return !Unsafe.IsNullRef(ref held);
+    }
 
-    public void SetState(ulong msisdnKey, in UsageState state) => _states.Set(msisdnKey, in state);
+    public void SetState(ulong msisdnKey, in UsageState state) => _subscribers.SetState(msisdnKey, in state);
 
-    public bool RemoveState(ulong msisdnKey) => _states.Remove(msisdnKey);
+    public bool RemoveState(ulong msisdnKey) => _subscribers.RemoveState(msisdnKey);
 
-    public IEnumerable<ulong> StateKeys => _states.Keys;
+    /// <summary>The keys of the subscribers with a usage state.</summary>
+    public IEnumerable<ulong> StateKeys => _subscribers.StateKeys;
 
     /// <summary>
     /// Processes one record (the bytes of one line or message): a CDR, a location record, a clock record or an
@@ -173,7 +189,9 @@ public sealed partial class RatingEngine(Tariff tariff)
         where TSink : struct, IRatingSink
     {
         var tariff = Tariff;
-        if (!_profiles.TryGetValue(cdr.MsisdnKey, out var profile))
+        ref var subscriber = ref _subscribers.Find(cdr.MsisdnKey);
+        var profile = Unsafe.IsNullRef(ref subscriber) ? null : subscriber.Profile;
+        if (profile is null)
         {
             return Reject(ref sink, in cdr, record, RejectReason.UnknownSubscriber, "no profile for this msisdn");
         }
@@ -185,7 +203,7 @@ public sealed partial class RatingEngine(Tariff tariff)
         }
 
         var cycle = BillingCycle.StartDay(cdr.StartTicks, tariff.UtcOffsetTicks, profile.CycleDay);
-        ref var existing = ref _states.GetValueRefOrNullRef(cdr.MsisdnKey);
+        ref var existing = ref _subscribers.StateOf(in subscriber);
         var isNew = Unsafe.IsNullRef(ref existing);
         if (!isNew)
         {
@@ -232,7 +250,7 @@ public sealed partial class RatingEngine(Tariff tariff)
 
         // Accepted: only now does state change.
         var context = new Context(profile, plan, tariff);
-        ref var state = ref isNew ? ref _states.GetValueRefOrAddDefault(cdr.MsisdnKey, out _) : ref existing;
+        ref var state = ref isNew ? ref _subscribers.AddState(ref subscriber) : ref existing;
         if (isNew)
         {
             state = NewState(in context, cycle, cdr.StartTicks);

@@ -9,6 +9,9 @@ internal interface ILaneRoute
 {
     byte Route(ReadOnlySpan<byte> line);
 
+    /// <summary>The msisdn key of the line last routed when the route found it (0: not known); lanes prefetch by it.</summary>
+    ulong LastKey => 0;
+
     /// <summary>Lines the route could not settle without decoding them in full (for the figures).</summary>
     long Decoded { get; }
 }
@@ -27,6 +30,9 @@ internal sealed class LineBlock<TParts>
     public int[] Lengths = new int[16 * 1024];
     public byte[] Routes = new byte[16 * 1024];
 
+    /// <summary>Per line: the msisdn key the route found, 0 when it did not look or could not tell.</summary>
+    public ulong[] Keys = new ulong[16 * 1024];
+
     /// <summary>Per line: its number in the file (1-based; blank lines are counted, not kept).</summary>
     public long[] Numbers = new long[16 * 1024];
     public int LineCount;
@@ -36,7 +42,7 @@ internal sealed class LineBlock<TParts>
 
     public ReadOnlySpan<byte> Line(int index) => Input.AsSpan(Starts[index], Lengths[index]);
 
-    public void AddLine(int start, int length, byte route, long number)
+    public void AddLine(int start, int length, byte route, long number, ulong key)
     {
         if (LineCount == Starts.Length)
         {
@@ -44,11 +50,13 @@ internal sealed class LineBlock<TParts>
             Array.Resize(ref Lengths, Starts.Length);
             Array.Resize(ref Routes, Starts.Length);
             Array.Resize(ref Numbers, Starts.Length);
+            Array.Resize(ref Keys, Starts.Length);
         }
 
         Starts[LineCount] = start;
         Lengths[LineCount] = length;
         Numbers[LineCount] = number;
+        Keys[LineCount] = key;
         Routes[LineCount++] = route;
     }
 }
@@ -152,6 +160,18 @@ internal abstract class LaneWorker<TParts>
     /// worker ends in segments by order key itself.
     /// </summary>
     public abstract void Line(ReadOnlySpan<byte> line, long number, bool everyLane, TParts parts);
+
+    /// <summary>How many lines ahead the worker wants <see cref="Prefetch"/> calls (0: none).</summary>
+    public virtual int PrefetchDepth => 0;
+
+    /// <summary>
+    /// The msisdn key (never 0) of a line the worker processes <paramref name="ahead"/> lines from now, for every
+    /// distance from <see cref="PrefetchDepth"/> down to 1. A worker whose lines touch per-subscriber tables larger than
+    /// the cache brings the subscriber's entries in while it works on the lines before.
+    /// </summary>
+    public virtual void Prefetch(ulong key, int ahead)
+    {
+    }
 
     public virtual void EndBlock(TParts parts)
     {
@@ -475,7 +495,7 @@ internal static class LanePass
                 {
                     var route = _route.Route(line);
                     var index = block.LineCount;
-                    block.AddLine(start, length, route, number);
+                    block.AddLine(start, length, route, number, _route.LastKey);
                     if (route == LaneRouter.EveryLane)
                     {
                         foreach (var lane in lanes)
@@ -504,9 +524,18 @@ internal static class LanePass
             foreach (var block in _toLane[lane].GetConsumingEnumerable(_stop))
             {
                 var parts = block.Parts[lane];
+                var depth = worker.PrefetchDepth;
                 worker.BeginBlock(parts);
                 for (var i = 0; i < parts.LineCount; i++)
                 {
+                    for (var ahead = depth; ahead > 0; ahead--)
+                    {
+                        if (i + ahead < parts.LineCount && block.Keys[parts.Lines[i + ahead]] is var key and not 0)
+                        {
+                            worker.Prefetch(key, ahead);
+                        }
+                    }
+
                     var index = parts.Lines[i];
                     var everyLane = block.Routes[index] == LaneRouter.EveryLane;
                     worker.Line(block.Line(index), block.Numbers[index], everyLane, parts);

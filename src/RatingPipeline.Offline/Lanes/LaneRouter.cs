@@ -38,17 +38,23 @@ public sealed class LaneRouter(int lanes) : ILaneRoute
     public static int LaneOf(ulong msisdnKey, int lanes) =>
         lanes == 1 ? 0 : (int)((uint)((msisdnKey * 0x9E3779B97F4A7C15UL) >> 32) % (uint)lanes);
 
+    /// <summary>The msisdn key the quick scan found in the line last routed (0: none); the lanes prefetch by it.</summary>
+    public ulong LastKey { get; private set; }
+
     /// <summary>The lane of a non-blank line, or <see cref="EveryLane"/>.</summary>
     public byte Route(ReadOnlySpan<byte> line)
     {
+        // The scan runs with one lane too: its key lets the lane prefetch the subscriber's data.
+        if (TryScanSubscriberRecord(line, out var key))
+        {
+            LastKey = key;
+            return (byte)LaneOf(key, _lanes);
+        }
+
+        LastKey = 0;
         if (_lanes == 1)
         {
             return 0;
-        }
-
-        if (TryScanSubscriberRecord(line, out var key))
-        {
-            return (byte)LaneOf(key, _lanes);
         }
 
         Decoded++;

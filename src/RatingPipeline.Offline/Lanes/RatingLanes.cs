@@ -135,6 +135,10 @@ public sealed class RatingLanes
             }
         }
 
+        public override int PrefetchDepth => RatingEngine.PrefetchDepth;
+
+        public override void Prefetch(ulong key, int ahead) => engine.Prefetch(key, ahead);
+
         public override void EndBlock(LaneOutput parts)
         {
             Totals.RatedCount += _sink.Inner.RatedCount;

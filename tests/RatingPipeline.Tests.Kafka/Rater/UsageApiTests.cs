@@ -99,7 +99,7 @@ public sealed class UsageApiTests() : RaterClusterFixture("usage")
             var engine = models[partition].Engine;
             Assert.That(MsisdnKey.TryCompute(msisdn, out var key), Is.True);
             var hasState = engine.TryGetState(key, out var state);
-            var expected = UsageReport.Build(engine.Profiles[key], hasState, in state, data.Tariff, partition).ToJson();
+            var expected = UsageReport.Build(engine.ProfileOf(key)!, hasState, in state, data.Tariff, partition).ToJson();
             if (!JsonNode.DeepEquals(JsonNode.Parse(body), JsonNode.Parse(expected)))
             {
                 problems.Add($"{msisdn}: answered {Encoding.UTF8.GetString(body)}{Environment.NewLine}  offline {Encoding.UTF8.GetString(expected)}");

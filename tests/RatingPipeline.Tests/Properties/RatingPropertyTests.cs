@@ -184,7 +184,7 @@ public sealed class RatingPropertyTests
         }
 
         // Profiles are not part of the state: the fresh engine gets the ones in force at the half.
-        foreach (var profile in before.Engine.Profiles.Values)
+        foreach (var profile in before.Engine.Profiles)
         {
             after.Engine.SetProfile(profile);
         }

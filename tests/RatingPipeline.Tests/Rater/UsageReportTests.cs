@@ -118,7 +118,7 @@ public sealed class UsageReportTests
     {
         Assert.That(MsisdnKey.TryCompute(Msisdn, out var key), Is.True);
         var hasState = engine.TryGetState(key, out var state);
-        return JsonDocument.Parse(UsageReport.Build(engine.Profiles[key], hasState, in state, Tariff, 0).ToJson()).RootElement;
+        return JsonDocument.Parse(UsageReport.Build(engine.ProfileOf(key)!, hasState, in state, Tariff, 0).ToJson()).RootElement;
     }
 
     private struct NoSink : IRatingSink
