@@ -49,6 +49,9 @@ public sealed class AdjustmentLedger
     public bool TryGet(string adjustmentId, out LedgerEntry adjustment) =>
         _byId.TryGetValue(adjustmentId, out adjustment!) || (_recorded is not null && _recorded.TryGet(adjustmentId, out adjustment));
 
+    /// <summary>Whether any re-rating adjustment is recorded (else <see cref="LatestFor"/> finds none for any CDR).</summary>
+    public bool HasRerateAdjustments => _latest.Count > 0 || (_recorded?.HasRerateAdjustments ?? false);
+
     /// <summary>The latest re-rating adjustment recorded for the CDR (msisdn, cycle, id), if any: its new charge is the charge as it stands.</summary>
     public Adjustment? LatestFor(string msisdn, string cycle, string id) =>
         _latest.TryGetValue((msisdn, cycle, id), out var adjustment) ? adjustment : _recorded?.LatestFor(msisdn, cycle, id);

@@ -61,6 +61,33 @@ internal sealed class RatedLineWorker(bool includeFees, Action<RatedRecord, long
     }
 }
 
+/// <summary>
+/// A lane's part of reading a rated-record file for re-rating: reads each of its lines as <see cref="RatedLineWorker"/>
+/// does, without making a record object, into its re-rater (<see cref="Rerater.AddRated(ref RatedLine, long)"/>).
+/// </summary>
+internal sealed class RerateLineWorker(Rerater rerater) : LaneWorker<NoOutput>
+{
+    public (long Line, string Error)? Refused { get; private set; }
+
+    public override void Line(ReadOnlySpan<byte> line, long number, bool everyLane, NoOutput parts)
+    {
+        if (Refused is not null)
+        {
+            return;
+        }
+
+        var record = default(RatedLine);
+        if (RatedRecordReader.TryParseLine(line, number == 1, includeFees: true, ref record, out var error))
+        {
+            rerater.AddRated(ref record, number);
+        }
+        else if (error is not null)
+        {
+            Refused = (number, error);
+        }
+    }
+}
+
 /// <summary>The passes of a rated-record file and a CDR file through the lanes that re-rating and the audit share.</summary>
 internal static class RatedFileLanes
 {
@@ -72,6 +99,21 @@ internal static class RatedFileLanes
     public static long Read(string path, bool includeFees, IReadOnlyList<Action<RatedRecord, long>> take, CancellationToken cancel)
     {
         var workers = take.Select(t => new RatedLineWorker(includeFees, t)).ToArray();
+        var pass = LanePass.Run(path, new RatedLaneRouter(workers.Length), workers, () => new NoOutput(), null, null, cancel);
+        if (workers.Where(w => w.Refused is not null).Select(w => w.Refused!.Value).OrderBy(r => r.Line).FirstOrDefault() is { Error: not null } refused)
+        {
+            throw new RatedFileException($"{path}:{refused.Line}: {refused.Error}");
+        }
+
+        return pass.Lines;
+    }
+
+    /// <summary>
+    /// <see cref="Read"/> (fee records included) into re-raters, one per lane, the records kept without objects.
+    /// </summary>
+    public static long ReadForRerate(string path, IReadOnlyList<Rerater> lanes, CancellationToken cancel)
+    {
+        var workers = lanes.Select(r => new RerateLineWorker(r)).ToArray();
         var pass = LanePass.Run(path, new RatedLaneRouter(workers.Length), workers, () => new NoOutput(), null, null, cancel);
         if (workers.Where(w => w.Refused is not null).Select(w => w.Refused!.Value).OrderBy(r => r.Line).FirstOrDefault() is { Error: not null } refused)
         {

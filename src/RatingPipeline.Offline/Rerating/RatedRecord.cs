@@ -129,6 +129,33 @@ public sealed class RatedRecordReader
     /// </summary>
     public RatedRecord? TryReadLine(ReadOnlySpan<byte> line, bool first, out string? error)
     {
+        line = Prepare(line, first);
+        var record = TryRead(line, out var refused);
+        error = record is not null || refused == FeeRecord || IsBlank(line) ? null : refused;
+        return record;
+    }
+
+    /// <summary>
+    /// <see cref="TryReadLine"/> without objects: true and the record in <paramref name="parsed"/>; false and a null error
+    /// for a line passed over (blank, or a fee record without <paramref name="includeFees"/>); false and the error for a
+    /// line that is no rated record.
+    /// </summary>
+    internal static bool TryParseLine(ReadOnlySpan<byte> line, bool first, bool includeFees, ref RatedLine parsed, out string? error)
+    {
+        line = Prepare(line, first);
+        if (TryParse(line, includeFees, ref parsed, out var refused))
+        {
+            error = null;
+            return true;
+        }
+
+        error = refused == FeeRecord || IsBlank(line) ? null : refused;
+        return false;
+    }
+
+    /// <summary>A line as the reader takes it: without a UTF-8 byte order mark at the start of the first line, bytes that are not UTF-8 as U+FFFD.</summary>
+    private static ReadOnlySpan<byte> Prepare(ReadOnlySpan<byte> line, bool first)
+    {
         if (first && line.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
         {
             line = line[3..];
@@ -139,23 +166,74 @@ public sealed class RatedRecordReader
             line = System.Text.Encoding.UTF8.GetBytes(System.Text.Encoding.UTF8.GetString(line));
         }
 
-        var record = TryRead(line, out var refused);
-        error = record is not null || refused == FeeRecord || string.IsNullOrWhiteSpace(System.Text.Encoding.UTF8.GetString(line)) ? null : refused;
-        return record;
+        return line;
     }
 
+    private static bool IsBlank(ReadOnlySpan<byte> line) => string.IsNullOrWhiteSpace(System.Text.Encoding.UTF8.GetString(line));
+
     private RatedRecord? Read(ReadOnlySpan<byte> utf8, out string error)
+    {
+        var line = default(RatedLine);
+        if (!TryParse(utf8, IncludeFees, ref line, out error))
+        {
+            return null;
+        }
+
+        return new RatedRecord
+        {
+            Id = line.Id.ToText(),
+            Msisdn = line.Msisdn.ToText(),
+            MsisdnKey = line.MsisdnKey,
+            Type = Pooled(in line.Type)!,
+            CdrType = line.CdrType,
+            Start = line.Start.ToText(),
+            StartTicks = line.StartTicks,
+            Cycle = Pooled(in line.Cycle)!,
+            Plan = Pooled(in line.Plan)!,
+            TariffVersion = Pooled(in line.TariffVersion)!,
+            Zone = Pooled(in line.Zone) ?? "",
+            BillableUnits = line.BillableUnits,
+            AllowanceUnits = line.AllowanceUnits,
+            OverageUnits = line.OverageUnits,
+            Charge = line.Charge,
+            ZeroRated = Pooled(in line.ZeroRated),
+            UsedAfter = line.HasUsedAfter ? line.UsedAfter : null,
+            CappedAfter = line.HasCappedAfter ? line.CappedAfter : null,
+            SpendAfter = line.HasSpendAfter ? line.SpendAfter : null,
+            Direction = Pooled(in line.Direction),
+            Peer = line.Peer.IsPresent ? line.Peer.ToText() : null,
+            IsFee = line.IsFee,
+        };
+    }
+
+    /// <summary>
+    /// Reads one rated record into <paramref name="line"/> without making objects: its strings are spans of
+    /// <paramref name="utf8"/> (an escaped one is unescaped apart). Every SPEC §5 field is checked as
+    /// <see cref="TryRead"/> checks it, with the same error; false and the error for a line that is no rated record
+    /// (<see cref="FeeRecord"/> for a fee record without <paramref name="includeFees"/>).
+    /// </summary>
+    internal static bool TryParse(ReadOnlySpan<byte> utf8, bool includeFees, ref RatedLine line, out string error)
+    {
+        try
+        {
+            return Parse(utf8, includeFees, ref line, out error);
+        }
+        catch (JsonException e)
+        {
+            error = "not valid JSON: " + e.Message;
+            return false;
+        }
+    }
+
+    private static bool Parse(ReadOnlySpan<byte> utf8, bool includeFees, ref RatedLine line, out string error)
     {
         var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = 64 });
         if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
         {
             error = "a rated record must be a JSON object";
-            return null;
+            return false;
         }
 
-        string? id = null, msisdn = null, type = null, start = null, cycle = null, plan = null, version = null, zone = null, zeroRated = null;
-        string? direction = null, peer = null;
-        long? billable = null, allowance = null, overage = null, charge = null, usedAfter = null, cappedAfter = null, spendAfter = null;
         var seen = 0;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
@@ -170,7 +248,7 @@ public sealed class RatedRecordReader
             if ((seen & (1 << field)) != 0)
             {
                 error = $"member \"{Names[field]}\" is given twice";
-                return null;
+                return false;
             }
 
             seen |= 1 << field;
@@ -187,16 +265,16 @@ public sealed class RatedRecordReader
                     if (reader.TokenType != JsonTokenType.String)
                     {
                         error = $"{Names[field]} must be a string or null";
-                        return null;
+                        return false;
                     }
 
                     if (field == FirstOptionalStringField)
                     {
-                        direction = Pooled(ref reader);
+                        line.Direction = RatedText.Of(utf8, ref reader);
                     }
                     else
                     {
-                        peer = reader.GetString();
+                        line.Peer = RatedText.Of(utf8, ref reader);
                     }
 
                     continue;
@@ -205,14 +283,14 @@ public sealed class RatedRecordReader
                 if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out var total))
                 {
                     error = $"{Names[field]} must be an integer or null";
-                    return null;
+                    return false;
                 }
 
                 switch (field)
                 {
-                    case 13: usedAfter = total; break;
-                    case 14: cappedAfter = total; break;
-                    default: spendAfter = total; break;
+                    case 13: line.UsedAfter = total; line.HasUsedAfter = true; break;
+                    case 14: line.CappedAfter = total; line.HasCappedAfter = true; break;
+                    default: line.SpendAfter = total; line.HasSpendAfter = true; break;
                 }
 
                 continue;
@@ -228,10 +306,10 @@ public sealed class RatedRecordReader
                 if (reader.TokenType != JsonTokenType.String)
                 {
                     error = "zeroRated must be a string or null";
-                    return null;
+                    return false;
                 }
 
-                zeroRated = Pooled(ref reader);
+                line.ZeroRated = RatedText.Of(utf8, ref reader);
                 continue;
             }
 
@@ -240,15 +318,15 @@ public sealed class RatedRecordReader
                 if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out var number))
                 {
                     error = $"{Names[field]} must be an integer";
-                    return null;
+                    return false;
                 }
 
                 switch (field)
                 {
-                    case 9: billable = number; break;
-                    case 10: allowance = number; break;
-                    case 11: overage = number; break;
-                    default: charge = number; break;
+                    case 9: line.BillableUnits = number; break;
+                    case 10: line.AllowanceUnits = number; break;
+                    case 11: line.OverageUnits = number; break;
+                    default: line.Charge = number; break;
                 }
 
                 continue;
@@ -262,98 +340,82 @@ public sealed class RatedRecordReader
             if (reader.TokenType != JsonTokenType.String)
             {
                 error = $"{Names[field]} must be a string";
-                return null;
+                return false;
             }
 
             switch (field)
             {
-                case 0: id = reader.GetString(); break;
-                case 1: msisdn = reader.GetString(); break;
-                case 2: type = Pooled(ref reader); break;
-                case 3: start = reader.GetString(); break;
-                case 4: cycle = Pooled(ref reader); break;
-                case 5: plan = Pooled(ref reader); break;
-                case 6: version = Pooled(ref reader); break;
-                default: zone = Pooled(ref reader); break;
+                case 0: line.Id = RatedText.Of(utf8, ref reader); break;
+                case 1: line.Msisdn = RatedText.Of(utf8, ref reader); break;
+                case 2: line.Type = RatedText.Of(utf8, ref reader); break;
+                case 3: line.Start = RatedText.Of(utf8, ref reader); break;
+                case 4: line.Cycle = RatedText.Of(utf8, ref reader); break;
+                case 5: line.Plan = RatedText.Of(utf8, ref reader); break;
+                case 6: line.TariffVersion = RatedText.Of(utf8, ref reader); break;
+                default: line.Zone = RatedText.Of(utf8, ref reader); break;
             }
         }
 
         if (reader.TokenType != JsonTokenType.EndObject || reader.Read())
         {
             error = "a rated record must be exactly one JSON object";
-            return null;
+            return false;
         }
 
-        var isFee = type == "fee";
-        if (isFee && !IncludeFees)
+        var isFee = line.Type.IsPresent && line.Type.Utf8.SequenceEqual("fee"u8);
+        if (isFee && !includeFees)
         {
             error = FeeRecord;
-            return null;
+            return false;
         }
 
         var missing = AllFields & ~seen;
         if (missing != 0)
         {
             error = $"{Names[System.Numerics.BitOperations.TrailingZeroCount(missing)]} is required";
-            return null;
+            return false;
         }
 
-        if (zone is null && !isFee)
+        if (!line.Zone.IsPresent && !isFee)
         {
             error = "zone must be a string";
-            return null;
+            return false;
         }
 
-        if (!Records.MsisdnKey.TryCompute(msisdn!, out var key))
+        if (!Records.MsisdnKey.TryCompute(line.Msisdn.Utf8, out line.MsisdnKey))
         {
             error = "msisdn must be 5-15 ASCII digits";
-            return null;
+            return false;
         }
 
-        CdrType cdrType;
-        switch (type)
+        var type = line.Type.Utf8;
+        if (type.SequenceEqual("voice"u8))
         {
-            case "voice": cdrType = CdrType.Voice; break;
-            case "sms": cdrType = CdrType.Sms; break;
-            case "data": cdrType = CdrType.Data; break;
-            case "fee" when isFee: cdrType = default; break;
-            default:
-                error = "type must be voice, sms or data";
-                return null;
+            line.CdrType = CdrType.Voice;
+        }
+        else if (type.SequenceEqual("sms"u8))
+        {
+            line.CdrType = CdrType.Sms;
+        }
+        else if (type.SequenceEqual("data"u8))
+        {
+            line.CdrType = CdrType.Data;
+        }
+        else if (!isFee)
+        {
+            error = "type must be voice, sms or data";
+            return false;
         }
 
-        if (!Instant.TryParse(start!, out var startTicks))
+        if (!Instant.TryParse(line.Start.Utf8, out line.StartTicks))
         {
             error = "start must be an instant YYYY-MM-DDTHH:MM:SS[.F](Z|+HH:MM|-HH:MM)";
-            return null;
+            return false;
         }
 
+        line.IsFee = isFee;
         error = "";
-        return new RatedRecord
-        {
-            Id = id!,
-            Msisdn = msisdn!,
-            MsisdnKey = key,
-            Type = type!,
-            CdrType = cdrType,
-            Start = start!,
-            StartTicks = startTicks,
-            Cycle = cycle!,
-            Plan = plan!,
-            TariffVersion = version!,
-            Zone = zone ?? "",
-            BillableUnits = billable!.Value,
-            AllowanceUnits = allowance!.Value,
-            OverageUnits = overage!.Value,
-            Charge = charge!.Value,
-            ZeroRated = zeroRated,
-            UsedAfter = usedAfter,
-            CappedAfter = cappedAfter,
-            SpendAfter = spendAfter,
-            Direction = direction,
-            Peer = peer,
-            IsFee = isFee,
-        };
+        return true;
     }
 
     /// <summary>
@@ -408,40 +470,117 @@ public sealed class RatedRecordReader
             return Array.IndexOf(Names, name);
         }
 
-        var raw = reader.ValueSpan;
-        for (var i = 0; i < Names.Length; i++)
+        if (reader.HasValueSequence)
         {
-            if (System.Text.Ascii.Equals(raw, Names[i]))
-            {
-                return i;
-            }
+            return Array.IndexOf(Names, reader.GetString());
         }
 
-        return -1;
+        var raw = reader.ValueSpan;
+        var field = raw.Length switch
+        {
+            2 => 0,
+            4 => raw[0] switch { (byte)'t' => 2, (byte)'p' => raw[1] == (byte)'l' ? 5 : 17, _ => 7 },
+            5 => raw[0] == (byte)'s' ? 3 : 4,
+            6 => raw[0] == (byte)'m' ? 1 : 12,
+            9 => raw[0] switch { (byte)'z' => 8, (byte)'u' => 13, _ => 16 },
+            10 => 15,
+            11 => 14,
+            12 => 11,
+            13 => raw[0] == (byte)'t' ? 6 : 9,
+            14 => 10,
+            _ => -1,
+        };
+
+        // The length and a letter or two pick the one name it can be; the whole name must still match.
+        return field >= 0 && System.Text.Ascii.Equals(raw, Names[field]) ? field : -1;
     }
 
-    /// <summary>A string value, shared with earlier equal values (pool bounded, so ids never fill it).</summary>
-    private string Pooled(ref Utf8JsonReader reader)
+    /// <summary>A string value, shared with earlier equal values (pool bounded, so ids never fill it); null when absent.</summary>
+    private string? Pooled(in RatedText text)
     {
-        var length = reader.HasValueSequence ? reader.ValueSequence.Length : reader.ValueSpan.Length;
-        if (length > 64)
+        if (!text.IsPresent)
         {
-            return reader.GetString()!;
+            return null;
+        }
+
+        if (text.Text is not null || text.Utf8.Length > 64)
+        {
+            return text.ToText();
         }
 
         Span<char> buffer = stackalloc char[64];
-        var chars = buffer[..reader.CopyString(buffer)];
+        var chars = buffer[..System.Text.Encoding.UTF8.GetChars(text.Utf8, buffer)];
         if (_poolLookup.TryGetValue(chars, out var pooled))
         {
             return pooled;
         }
 
-        var text = chars.ToString();
+        var value = chars.ToString();
         if (_pool.Count < MaxPooled)
         {
-            _pool[text] = text;
+            _pool[value] = value;
         }
 
-        return text;
+        return value;
     }
+}
+
+/// <summary>
+/// A string member of a rated record as read: its UTF-8 bytes (a span of the line, or the unescaped text's), and for an
+/// escaped value the text as the JSON reader gives it.
+/// </summary>
+internal ref struct RatedText
+{
+    public ReadOnlySpan<byte> Utf8;
+
+    /// <summary>The text of an escaped value (its <see cref="Utf8"/> then re-encodes it); null for an unescaped one.</summary>
+    public string? Text;
+
+    public bool IsPresent;
+
+    /// <summary>The text, exactly as <see cref="Utf8JsonReader.GetString"/> reads it.</summary>
+    public readonly string ToText() => Text ?? System.Text.Encoding.UTF8.GetString(Utf8);
+
+    /// <summary>The reader's current string value: a span of the line when unescaped (the line is valid UTF-8).</summary>
+    public static RatedText Of(ReadOnlySpan<byte> utf8, scoped ref Utf8JsonReader reader)
+    {
+        if (!reader.ValueIsEscaped && !reader.HasValueSequence)
+        {
+            // The value is the token less its opening quote.
+            return new RatedText { Utf8 = utf8.Slice((int)reader.TokenStartIndex + 1, reader.ValueSpan.Length), IsPresent = true };
+        }
+
+        var text = reader.GetString()!;
+        return new RatedText { Utf8 = System.Text.Encoding.UTF8.GetBytes(text), Text = text, IsPresent = true };
+    }
+}
+
+/// <summary>One rated record as read by <see cref="RatedRecordReader.TryParse"/>: its members and derived fields, no objects.</summary>
+internal ref struct RatedLine
+{
+    public RatedText Id;
+    public RatedText Msisdn;
+    public RatedText Type;
+    public RatedText Start;
+    public RatedText Cycle;
+    public RatedText Plan;
+    public RatedText TariffVersion;
+    public RatedText Zone;
+    public RatedText ZeroRated;
+    public RatedText Direction;
+    public RatedText Peer;
+    public ulong MsisdnKey;
+    public CdrType CdrType;
+    public long StartTicks;
+    public long BillableUnits;
+    public long AllowanceUnits;
+    public long OverageUnits;
+    public long Charge;
+    public long UsedAfter;
+    public long CappedAfter;
+    public long SpendAfter;
+    public bool HasUsedAfter;
+    public bool HasCappedAfter;
+    public bool HasSpendAfter;
+    public bool IsFee;
 }

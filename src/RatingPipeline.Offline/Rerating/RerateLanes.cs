@@ -56,7 +56,7 @@ public sealed class RerateLanes
     /// <see cref="RatedFileException"/> for the first line that is no rated record. Call once, before <see cref="Run"/>.
     /// </summary>
     public void ReadRated(string ratedPath, CancellationToken cancel) =>
-        RatedFileLanes.Read(ratedPath, includeFees: true, [.. _lanes.Select(r => (Action<RatedRecord, long>)r.AddRated)], cancel);
+        RatedFileLanes.ReadForRerate(ratedPath, _lanes, cancel);
 
     /// <summary>
     /// Re-rates: the CDR file scanned and replayed, then the rated records left without a CDR reported. Call once, after

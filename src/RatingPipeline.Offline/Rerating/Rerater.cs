@@ -159,21 +159,24 @@ public sealed record RerateResult(IReadOnlyList<Adjustment> Adjustments, IReadOn
 public sealed class Rerater
 {
     private readonly RatingEngine _engine;
-    private readonly List<RatedRecord> _old = [];
-    private readonly List<int> _position = [];
-    private readonly List<bool> _done = [];
-    private readonly List<bool> _ambiguous = [];
-    private readonly List<bool> _beforeStream = [];
+    private readonly OldRecords _old = new();
 
-    // Per rated record: its place in the old run's output (the order Finish reports in).
-    private readonly List<long> _orders = [];
-
-    // (msisdn key, cycle, id) → first record with it: the same id rated twice in one cycle makes an adjustment id ambiguous.
-    private readonly Dictionary<(ulong Msisdn, string Cycle, string Id), int> _firstOfId = [];
+    // (msisdn key, cycle, id hash) → first record with it: the same id rated twice in one cycle makes an adjustment id
+    // ambiguous. Two ids with one hash are told apart by their text (the second map).
+    private readonly Dictionary<(ulong Msisdn, int Cycle, ulong IdHash), int> _firstOfId = [];
+    private readonly Dictionary<(ulong Msisdn, int Cycle, string Id), int> _firstOfIdText = [];
     private readonly Dictionary<ulong, Subscriber> _subscribers = [];
     private readonly string _version;
     private readonly CdrDecoder _peek = new();
     private readonly IReadOnlySet<string>? _cycles;
+
+    // Per cycle text of the table: 1 when chosen (--cycles), -1 when not, 0 not yet looked up.
+    private sbyte[] _chosen = [];
+
+    // What the scan found in each non-blank line, in stream order; the replay takes them in the same order.
+    private LineEntry[] _lines = new LineEntry[1024];
+    private int _lineCount;
+    private int _replayedLines;
     private bool _scanned;
     private bool _aligned;
     private bool _finished;
@@ -223,6 +226,46 @@ public sealed class Rerater
     /// </summary>
     internal void AddRated(RatedRecord record, long order)
     {
+        var line = new RatedLine
+        {
+            Id = TextOf(record.Id),
+            Msisdn = TextOf(record.Msisdn),
+            Type = TextOf(record.Type),
+            Start = TextOf(record.Start),
+            Cycle = TextOf(record.Cycle),
+            Plan = TextOf(record.Plan),
+            TariffVersion = TextOf(record.TariffVersion),
+            Zone = TextOf(record.Zone),
+            ZeroRated = TextOf(record.ZeroRated),
+            Direction = TextOf(record.Direction),
+            Peer = TextOf(record.Peer),
+            MsisdnKey = record.MsisdnKey,
+            CdrType = record.CdrType,
+            StartTicks = record.StartTicks,
+            BillableUnits = record.BillableUnits,
+            AllowanceUnits = record.AllowanceUnits,
+            OverageUnits = record.OverageUnits,
+            Charge = record.Charge,
+            UsedAfter = record.UsedAfter ?? 0,
+            CappedAfter = record.CappedAfter ?? 0,
+            SpendAfter = record.SpendAfter ?? 0,
+            HasUsedAfter = record.UsedAfter.HasValue,
+            HasCappedAfter = record.CappedAfter.HasValue,
+            HasSpendAfter = record.SpendAfter.HasValue,
+            IsFee = record.IsFee,
+        };
+        AddRated(ref line, order);
+
+        static RatedText TextOf(string? text) =>
+            text is null ? default : new RatedText { Utf8 = System.Text.Encoding.UTF8.GetBytes(text), Text = text, IsPresent = true };
+    }
+
+    /// <summary>
+    /// <see cref="AddRated(RatedRecord, long)"/> for a record read without objects (<see cref="RatedRecordReader.TryParseLine"/>):
+    /// its fields are kept in <see cref="OldRecords"/>.
+    /// </summary>
+    internal void AddRated(ref RatedLine record, long order)
+    {
         if (_scanned || _aligned)
         {
             throw new InvalidOperationException("rated records must all be added before the CDR stream is scanned");
@@ -230,29 +273,40 @@ public sealed class Rerater
 
         if (record.IsFee)
         {
-            if (TryCycle(record.Cycle, out var feeCycle))
+            var feeCycle = _old.CycleDay(_old.TextOf(in record.Cycle));
+            if (feeCycle != int.MinValue)
             {
-                SubscriberOf(record.MsisdnKey).Fees.Add(new Fee(_old.Count, feeCycle, record.StartTicks, record.SpendAfter));
+                SubscriberOf(record.MsisdnKey).Fees.Add(new Fee(_old.Count, feeCycle, record.StartTicks,
+                    record.HasSpendAfter ? record.SpendAfter : null));
             }
 
             return;
         }
 
-        var index = _old.Count;
-        _old.Add(record);
-        _done.Add(false);
-        _ambiguous.Add(false);
-        _beforeStream.Add(false);
-        _orders.Add(order);
+        var index = _old.Add(ref record, order);
+        ref var old = ref _old[index];
         Summary.RatedRecords++;
         var subscriber = SubscriberOf(record.MsisdnKey);
-        _position.Add(subscriber.Records.Count);
+        old.Position = subscriber.Records.Count;
         subscriber.Records.Add(index);
-        if (!_firstOfId.TryAdd((record.MsisdnKey, record.Cycle, record.Id), index))
+        if (!_firstOfId.TryAdd((old.MsisdnKey, old.Cycle, old.IdHash), index))
         {
+            var first = _firstOfId[(old.MsisdnKey, old.Cycle, old.IdHash)];
+            if (!_old.IdBytes(first).SequenceEqual(_old.IdBytes(index)))
+            {
+                // Another id with the same hash: told apart by the text.
+                _firstOfIdText.TryAdd((old.MsisdnKey, old.Cycle, _old.Id(first)), first);
+                if (_firstOfIdText.TryAdd((old.MsisdnKey, old.Cycle, _old.Id(index)), index))
+                {
+                    return;
+                }
+
+                first = _firstOfIdText[(old.MsisdnKey, old.Cycle, _old.Id(index))];
+            }
+
             // Same id rated twice in one cycle: msisdn:cycle:id no longer names one CDR.
-            _ambiguous[_firstOfId[(record.MsisdnKey, record.Cycle, record.Id)]] = true;
-            _ambiguous[index] = true;
+            _old[first].Set(OldFlags.Ambiguous, true);
+            old.Set(OldFlags.Ambiguous, true);
         }
     }
 
@@ -265,10 +319,85 @@ public sealed class Rerater
         }
 
         _scanned = true;
-        if (!SubscriberFile.IsBlank(line) && _peek.Decode(line, out var cdr) == InvalidCause.None && cdr.Kind == RecordKind.Cdr)
+        if (SubscriberFile.IsBlank(line))
         {
-            SubscriberOf(cdr.MsisdnKey).Lines.Add(LineKey(cdr.Id, cdr.Type, cdr.Start));
+            return;
         }
+
+        if (_lineCount == _lines.Length)
+        {
+            Array.Resize(ref _lines, _lines.Length * 2);
+        }
+
+        // What the replay needs of the line, so it decodes it no more: whose CDR or location record it is, and the id.
+        ref var entry = ref _lines[_lineCount++];
+        entry = new LineEntry { Length = line.Length, Kind = RecordKind.Clock, Subscriber = null };
+        if (_peek.Decode(line, out var cdr) != InvalidCause.None)
+        {
+            entry.Invalid = true;
+            return;
+        }
+
+        entry.Kind = cdr.Kind;
+        entry.MsisdnKey = cdr.MsisdnKey;
+        if (cdr.Kind == RecordKind.Cdr)
+        {
+            entry.Subscriber = SubscriberOf(cdr.MsisdnKey);
+            entry.Subscriber.Lines.Add(OldRecords.LineKey(cdr.Id, cdr.Type, cdr.Start));
+            entry.IdHash = XxHash3.HashToUInt64(cdr.Id);
+        }
+    }
+
+    /// <summary>
+    /// The subscriber of a CDR or location record line the replay knows (with its msisdn key, whether it is a CDR and
+    /// the hash of its id), from the scan's entry for it or, without a scan, by decoding it.
+    /// </summary>
+    private bool TryOwner(ReadOnlySpan<byte> cdr, out Subscriber subscriber, out ulong msisdnKey, out bool isCdr, out ulong idHash)
+    {
+        subscriber = null!;
+        msisdnKey = 0;
+        isCdr = false;
+        idHash = 0;
+        if (_scanned)
+        {
+            if (_replayedLines >= _lineCount)
+            {
+                throw new InvalidOperationException("the replayed CDR stream holds more lines than the scanned one");
+            }
+
+            ref var entry = ref _lines[_replayedLines++];
+            if (entry.Length != cdr.Length)
+            {
+                throw new InvalidOperationException("the replayed CDR stream differs from the scanned one");
+            }
+
+            if (entry.Invalid || entry.Kind is not (RecordKind.Cdr or RecordKind.Location))
+            {
+                return false;
+            }
+
+            msisdnKey = entry.MsisdnKey;
+            isCdr = entry.Kind == RecordKind.Cdr;
+            idHash = entry.IdHash;
+            if (entry.Subscriber is { } known)
+            {
+                subscriber = known;
+                return true;
+            }
+
+            return _subscribers.TryGetValue(msisdnKey, out subscriber!);
+        }
+
+        if (_peek.Decode(cdr, out var decoded) != InvalidCause.None || decoded.Kind is not (RecordKind.Cdr or RecordKind.Location)
+            || !_subscribers.TryGetValue(decoded.MsisdnKey, out subscriber!))
+        {
+            return false;
+        }
+
+        msisdnKey = decoded.MsisdnKey;
+        isCdr = decoded.Kind == RecordKind.Cdr;
+        idHash = XxHash3.HashToUInt64(decoded.Id);
+        return true;
     }
 
     /// <summary>Replays one CDR (the bytes of one record; a blank line is skipped) under the new tariff.</summary>
@@ -298,15 +427,14 @@ public sealed class Rerater
         var oldIndex = -1;
         Subscriber? owner = null;
         var ordinal = -1;
-        if (_peek.Decode(cdr, out var decoded) == InvalidCause.None && decoded.Kind is RecordKind.Cdr or RecordKind.Location
-            && _subscribers.TryGetValue(decoded.MsisdnKey, out var subscriber))
+        if (TryOwner(cdr, out var subscriber, out var msisdnKey, out var isCdr, out var idHash))
         {
             if (!subscriber.Begun)
             {
-                Begin(subscriber, decoded.MsisdnKey);
+                Begin(subscriber, msisdnKey);
             }
 
-            if (decoded.Kind == RecordKind.Cdr)
+            if (isCdr)
             {
                 if (subscriber.Replayed >= subscriber.Lines.Count)
                 {
@@ -319,20 +447,20 @@ public sealed class Rerater
                 var pulled = false;
                 if (oldIndex < 0 && !subscriber.Started)
                 {
-                    oldIndex = PullForward(subscriber, decoded.MsisdnKey, ordinal);
+                    oldIndex = PullForward(subscriber, msisdnKey, ordinal);
                     pulled = oldIndex >= 0;
                 }
 
                 subscriber.Started |= oldIndex >= 0;
-                if (oldIndex >= 0 && !System.Text.Ascii.Equals(decoded.Id, _old[oldIndex].Id))
+                if (oldIndex >= 0 && (idHash != _old[oldIndex].IdHash || _old[oldIndex].Is(OldFlags.NonAsciiId)))
                 {
-                    oldIndex = -1; // two ids with one hash: not this record
+                    oldIndex = -1; // two ids with one hash: not this record (an id must be ASCII to be matched)
                 }
 
                 if (oldIndex >= 0)
                 {
-                    _done[oldIndex] = true;
-                    if (_cycles is not null && !_cycles.Contains(_old[oldIndex].Cycle))
+                    _old[oldIndex].Set(OldFlags.Done, true);
+                    if (!Chosen(_old[oldIndex].Cycle))
                     {
                         Summary.OutsideCycles++;
                         return; // a CDR of a cycle not chosen: left out of the replay
@@ -340,7 +468,7 @@ public sealed class Rerater
 
                     if (!pulled)
                     {
-                        TakeUp(subscriber, decoded.MsisdnKey, oldIndex);
+                        TakeUp(subscriber, msisdnKey, oldIndex);
                     }
                 }
             }
@@ -348,6 +476,7 @@ public sealed class Rerater
 
         var sink = default(ReplaySink);
         sink.Tariff = _engine.Tariff;
+        sink.WantsId = oldIndex < 0;
         var result = _engine.Process(cdr, ref sink);
         if (result == RatingResult.Rated && sink.HasRated)
         {
@@ -373,9 +502,10 @@ public sealed class Rerater
                 return;
             }
 
-            var old = _old[oldIndex];
-            Report(receiver, new RerateMismatch(RerateMismatchKind.RejectedByNewTariff, old.Id, old.Msisdn, old.Cycle, old.Charge, null,
-                old.TariffVersion, _version, RecordNames.ReasonText(sink.Reason), $"the old run rated this CDR; the new tariff rejects it: {sink.Detail}"));
+            ref var old = ref _old[oldIndex];
+            Report(receiver, new RerateMismatch(RerateMismatchKind.RejectedByNewTariff, _old.Id(oldIndex), _old.Msisdn(oldIndex), _old.Text(old.Cycle),
+                old.Charge, null, _old.Text(old.Version), _version, RecordNames.ReasonText(sink.Reason),
+                $"the old run rated this CDR; the new tariff rejects it: {sink.Detail}"));
         }
     }
 
@@ -386,12 +516,12 @@ public sealed class Rerater
     /// </summary>
     private bool PassOn(Subscriber subscriber, int ordinal, int oldIndex)
     {
-        foreach (var j in subscriber.Positions[subscriber.Lines[ordinal]])
+        foreach (var (_, j) in subscriber.PositionsOf(subscriber.Lines[ordinal]))
         {
             if (j > ordinal && subscriber.LineRecord![j] < 0)
             {
                 subscriber.LineRecord[j] = oldIndex;
-                _done[oldIndex] = false;
+                _old[oldIndex].Set(OldFlags.Done, false);
                 return true;
             }
         }
@@ -410,14 +540,14 @@ public sealed class Rerater
     {
         var hash = subscriber.Lines[ordinal];
         var second = subscriber.Start + 1 < subscriber.Records.Count ? subscriber.Records[subscriber.Start + 1] : -1;
-        foreach (var j in subscriber.Positions[hash])
+        foreach (var (_, j) in subscriber.PositionsOf(hash))
         {
             if (j <= ordinal || subscriber.LineRecord![j] != second || second < 0)
             {
                 continue;
             }
 
-            if (_engine.TryGetState(msisdnKey, out var state) && state.RecentIds.Contains(IdHash(_old[subscriber.LineRecord[j]].Id)))
+            if (_engine.TryGetState(msisdnKey, out var state) && state.RecentIds.Contains(_old[subscriber.LineRecord[j]].IdHash))
             {
                 return -1; // a duplicate now: the later copy is the rated one
             }
@@ -446,9 +576,9 @@ public sealed class Rerater
             return false;
         }
 
-        _beforeStream[oldIndex] = true;
-        _done[oldIndex] = false;
-        var record = _old[oldIndex];
+        ref var record = ref _old[oldIndex];
+        record.Set(OldFlags.BeforeStream, true);
+        record.Set(OldFlags.Done, false);
         var key = record.MsisdnKey;
         if (record.UsedAfter is { } usedAfter && TryCycle(record.Cycle, out var cycle) && _engine.TryGetState(key, out var state)
             && (state.CycleDay == cycle || state.Previous?.Cycle == cycle))
@@ -459,7 +589,7 @@ public sealed class Rerater
             counters.Spend = record.SpendAfter ?? counters.Spend;
         }
 
-        _engine.TakeUpHistory(key, [IdHash(record.Id)], record.StartTicks);
+        _engine.TakeUpHistory(key, [record.IdHash], record.StartTicks);
         return true;
     }
 
@@ -489,22 +619,22 @@ public sealed class Rerater
         var takenUp = new HashSet<ulong>();
         for (var i = 0; i < _old.Count; i++)
         {
-            var old = _old[i];
-            if (_done[i] || (_cycles is not null && !_cycles.Contains(old.Cycle)))
+            ref var old = ref _old[i];
+            if (old.Is(OldFlags.Done) || !Chosen(old.Cycle))
             {
                 continue;
             }
 
-            if (_beforeStream[i])
+            if (old.Is(OldFlags.BeforeStream))
             {
                 Summary.TakenAsRated++;
                 takenUp.Add(old.MsisdnKey);
                 continue;
             }
 
-            Report(receiver, new RerateMismatch(RerateMismatchKind.RatedWithoutCdr, old.Id, old.Msisdn, old.Cycle, old.Charge, null,
-                old.TariffVersion, _version, null, "no CDR with this id and msisdn came in the CDR stream, so it could not be re-rated"));
-            afterRecord?.Invoke(_orders[i]);
+            Report(receiver, new RerateMismatch(RerateMismatchKind.RatedWithoutCdr, _old.Id(i), _old.Msisdn(i), _old.Text(old.Cycle), old.Charge, null,
+                _old.Text(old.Version), _version, null, "no CDR with this id and msisdn came in the CDR stream, so it could not be re-rated"));
+            afterRecord?.Invoke(old.Order);
         }
 
         Summary.SubscribersTakenUp = takenUp.Count;
@@ -558,23 +688,15 @@ public sealed class Rerater
             subscriber.LineRecord = new int[lines.Count];
             Array.Fill(subscriber.LineRecord, -1);
 
-            var keys = new ulong[n];
-            for (var i = 0; i < n; i++)
-            {
-                keys[i] = RecordKey(_old[records[i]]);
-            }
-
             // Where each key occurs among the lines, in line order.
-            var positions = subscriber.Positions;
+            var positions = new (ulong Key, int Line)[lines.Count];
             for (var j = 0; j < lines.Count; j++)
             {
-                if (!positions.TryGetValue(lines[j], out var list))
-                {
-                    positions[lines[j]] = list = [];
-                }
-
-                list.Add(j);
+                positions[j] = (lines[j], j);
             }
+
+            Array.Sort(positions);
+            subscriber.Positions = positions;
 
             // From the end: each record takes the last line with its id before the line of the record after it.
             var matched = new bool[n];
@@ -582,17 +704,12 @@ public sealed class Rerater
             var firstMatched = n;
             for (var i = n - 1; i >= 0; i--)
             {
-                if (!positions.TryGetValue(keys[i], out var list))
-                {
-                    continue;
-                }
-
-                var at = list.BinarySearch(bound);
-                at = (at < 0 ? ~at : at) - 1;
+                var list = subscriber.PositionsOf(_old[records[i]].Key);
+                var at = LastBefore(list, bound);
                 if (at >= 0)
                 {
                     matched[i] = true;
-                    bound = list[at];
+                    bound = list[at].Line;
                     firstMatched = i;
                 }
             }
@@ -621,7 +738,7 @@ public sealed class Rerater
             subscriber.Start = start;
             for (var i = 0; i < start; i++)
             {
-                _beforeStream[records[i]] = true;
+                _old[records[i]].Set(OldFlags.BeforeStream, true);
             }
 
             // From the beginning: each record after it (gaps aside) takes the earliest line with its id that keeps the order.
@@ -633,7 +750,7 @@ public sealed class Rerater
                     next++;
                 }
 
-                if (next < n && lines[j] == keys[next])
+                if (next < n && lines[j] == _old[records[next]].Key)
                 {
                     subscriber.LineRecord[j] = records[next++];
                 }
@@ -735,7 +852,7 @@ public sealed class Rerater
         var count = 0;
         for (var i = Math.Max(0, earlier - IdMemory.Capacity); i < earlier; i++)
         {
-            ids[count++] = IdHash(_old[records[i]].Id);
+            ids[count++] = _old[records[i]].IdHash;
         }
 
         _engine.TakeUpHistory(msisdnKey, ids[..count], streamTime, mark);
@@ -748,7 +865,7 @@ public sealed class Rerater
     /// </summary>
     private void TakeUp(Subscriber subscriber, ulong msisdnKey, int index, long? at = null)
     {
-        var record = _old[index];
+        ref var record = ref _old[index];
         if (record.UsedAfter is not { } usedAfter || !TryCycle(record.Cycle, out var cycle))
         {
             return;
@@ -797,57 +914,96 @@ public sealed class Rerater
     /// </summary>
     private long CappedBefore(int index)
     {
-        var record = _old[index];
+        ref var record = ref _old[index];
         var records = _subscribers[record.MsisdnKey].Records;
-        for (var i = _position[index] - 1; i >= 0; i--)
+        for (var i = record.Position - 1; i >= 0; i--)
         {
-            if (_old[records[i]] is { } before && before.Cycle == record.Cycle && before.CappedAfter is { } capped)
+            ref var before = ref _old[records[i]];
+            if (before.Cycle == record.Cycle && before.CappedAfter is { } capped)
             {
                 return capped;
             }
         }
 
-        return (record.CappedAfter ?? 0) - (RateWasCapped(record) ? record.Charge : 0);
+        return (record.CappedAfter ?? 0) - (RateWasCapped(index) ? record.Charge : 0);
     }
 
-    /// <summary>Whether the rate that rated <paramref name="old"/> is capped (its charge then counted into D), under the replay's tariff.</summary>
-    private bool RateWasCapped(RatedRecord old)
+    /// <summary>Whether the rate that rated record <paramref name="index"/> is capped (its charge then counted into D), under the replay's tariff.</summary>
+    private bool RateWasCapped(int index)
     {
+        ref var old = ref _old[index];
         var tariff = _engine.Tariff;
         var zone = -1;
         for (var i = 0; i < tariff.ZoneIds.Count && zone < 0; i++)
         {
-            zone = tariff.ZoneIds[i] == old.Zone ? i : -1;
+            zone = tariff.ZoneIds[i] == _old.Text(old.Zone) ? i : -1;
         }
 
-        if (old.Charge == 0 || zone < 0 || !tariff.TryGetPlan(old.Plan, out var plan))
+        if (old.Charge == 0 || zone < 0 || !tariff.TryGetPlan(_old.Text(old.Plan), out var plan))
         {
             return false;
         }
 
-        var direction = old.Direction switch { "mo" => Direction.Mo, "mt" => Direction.Mt, _ => Direction.None };
-        var dest = old.CdrType == CdrType.Data || old.Peer is null ? Dest.None : Tariff.DestOf(System.Text.Encoding.ASCII.GetBytes(old.Peer));
+        var direction = (old.Direction < 0 ? null : _old.Text(old.Direction)) switch { "mo" => Direction.Mo, "mt" => Direction.Mt, _ => Direction.None };
+        var peer = _old.Peer(index);
+        var dest = old.CdrType == CdrType.Data || peer is null ? Dest.None : Tariff.DestOf(System.Text.Encoding.ASCII.GetBytes(peer));
         var rate = plan.FindRate(old.CdrType, zone, direction, dest);
         return rate >= 0 && plan.Rates[rate].Capped;
     }
 
     private static Seeded TypeBit(int type) => (Seeded)(1 << type);
 
-    private static bool TryCycle(string text, out int dayNumber)
+    /// <summary>The day number of a cycle text of the table; false when it is no date.</summary>
+    private bool TryCycle(int text, out int dayNumber)
     {
-        dayNumber = 0;
-        if (!Instant.TryParse(text + "T00:00:00Z", out var ticks))
+        dayNumber = _old.CycleDay(text);
+        return dayNumber != int.MinValue;
+    }
+
+    /// <summary>Whether a cycle text of the table is re-rated: every cycle, or one of those chosen.</summary>
+    private bool Chosen(int cycle)
+    {
+        if (_cycles is null)
         {
-            return false;
+            return true;
         }
 
-        dayNumber = (int)(ticks / Instant.TicksPerDay);
-        return true;
+        if (cycle >= _chosen.Length)
+        {
+            Array.Resize(ref _chosen, Math.Max(cycle + 1, _chosen.Length * 2));
+        }
+
+        if (_chosen[cycle] == 0)
+        {
+            _chosen[cycle] = _cycles.Contains(_old.Text(cycle)) ? (sbyte)1 : (sbyte)-1;
+        }
+
+        return _chosen[cycle] > 0;
+    }
+
+    /// <summary>The position in <paramref name="positions"/> (ascending lines) of the last line before <paramref name="bound"/>, or -1.</summary>
+    private static int LastBefore(ReadOnlySpan<(ulong Key, int Line)> positions, int bound)
+    {
+        int low = 0, high = positions.Length;
+        while (low < high)
+        {
+            var middle = (low + high) >>> 1;
+            if (positions[middle].Line < bound)
+            {
+                low = middle + 1;
+            }
+            else
+            {
+                high = middle;
+            }
+        }
+
+        return low - 1;
     }
 
     private void Compare(int oldIndex, in ReplaySink replay, IRerateReceiver receiver)
     {
-        var old = _old[oldIndex];
+        ref var old = ref _old[oldIndex];
         Summary.Compared++;
         var newCharge = replay.Charge;
         if (newCharge != old.Charge)
@@ -855,10 +1011,10 @@ public sealed class Rerater
             Summary.Changed++;
         }
 
-        // The charge as it stands: the rated record's, or the latest adjustment's already recorded for the CDR.
-        var latest = Ledger.LatestFor(old.Msisdn, old.Cycle, old.Id);
+        // The charge as it stands: the rated record's, or the latest adjustment's already recorded for the CDR (the
+        // record's strings are made only when the ledger holds re-rating adjustments or the charge changed).
+        var latest = Ledger.HasRerateAdjustments ? Ledger.LatestFor(_old.Msisdn(oldIndex), _old.Text(old.Cycle), _old.Id(oldIndex)) : null;
         var standing = latest?.NewCharge ?? old.Charge;
-        var standingVersion = latest?.NewTariffVersion ?? old.TariffVersion;
         if (newCharge == standing)
         {
             if (latest is not null)
@@ -869,21 +1025,26 @@ public sealed class Rerater
             return;
         }
 
-        if (_ambiguous[oldIndex])
+        var standingVersion = latest?.NewTariffVersion ?? _old.Text(old.Version);
+        var id = _old.Id(oldIndex);
+        var msisdn = _old.Msisdn(oldIndex);
+        var cycle = _old.Text(old.Cycle);
+
+        if (old.Is(OldFlags.Ambiguous))
         {
-            Report(receiver, new RerateMismatch(RerateMismatchKind.AmbiguousId, old.Id, old.Msisdn, old.Cycle, standing, newCharge,
+            Report(receiver, new RerateMismatch(RerateMismatchKind.AmbiguousId, id, msisdn, cycle, standing, newCharge,
                 standingVersion, _version, null,
                 "the old run rated this id more than once for the subscriber in this cycle, so an adjustment id would not name one CDR; adjust by hand"));
             return;
         }
 
-        var adjustmentId = Adjustment.IdOf(old.Msisdn, old.Cycle, old.Id, standingVersion, _version);
-        var adjustment = new Adjustment(adjustmentId, old.Id, old.Msisdn, old.Cycle, standing, newCharge, checked(newCharge - standing),
+        var adjustmentId = Adjustment.IdOf(msisdn, cycle, id, standingVersion, _version);
+        var adjustment = new Adjustment(adjustmentId, id, msisdn, cycle, standing, newCharge, checked(newCharge - standing),
             standingVersion, _version, replay.ZeroRated);
         if (!Ledger.Add(adjustment))
         {
             Ledger.TryGet(adjustmentId, out var recorded);
-            Report(receiver, new RerateMismatch(RerateMismatchKind.AdjustmentIdAlreadyRecorded, old.Id, old.Msisdn, old.Cycle, standing,
+            Report(receiver, new RerateMismatch(RerateMismatchKind.AdjustmentIdAlreadyRecorded, id, msisdn, cycle, standing,
                 newCharge, standingVersion, _version, null,
                 $"adjustment {adjustmentId} is already recorded (difference {recorded.Difference}); not written again although the charge stands at {standing}"));
             return;
@@ -905,29 +1066,6 @@ public sealed class Rerater
         receiver.Mismatch(mismatch);
     }
 
-    /// <summary>
-    /// What ties a CDR line to a rated record: its id, type and start (as received), so a different CDR sent under an id
-    /// already used is not taken for the rated one.
-    /// </summary>
-    private static ulong LineKey(ReadOnlySpan<byte> id, CdrType type, ReadOnlySpan<byte> start)
-    {
-        var hash = new XxHash3();
-        hash.Append(id);
-        hash.Append([0, (byte)type]);
-        hash.Append(start);
-        return hash.GetCurrentHashAsUInt64();
-    }
-
-    private static ulong RecordKey(RatedRecord record) =>
-        LineKey(System.Text.Encoding.UTF8.GetBytes(record.Id), record.CdrType, System.Text.Encoding.UTF8.GetBytes(record.Start));
-
-    private static ulong IdHash(string id)
-    {
-        Span<byte> buffer = stackalloc byte[256];
-        var bytes = id.Length <= 64 ? buffer[..System.Text.Encoding.UTF8.GetBytes(id, buffer)] : System.Text.Encoding.UTF8.GetBytes(id);
-        return XxHash3.HashToUInt64(bytes);
-    }
-
     /// <summary>What is already taken up of one cycle of a subscriber: the used units per type, and D and S.</summary>
     [Flags]
     private enum Seeded : byte
@@ -943,11 +1081,11 @@ public sealed class Rerater
         /// <summary>Its rated records (indexes of <see cref="_old"/>), in the order the old run wrote them.</summary>
         public List<int> Records { get; } = [];
 
-        /// <summary>The keys (<see cref="LineKey"/>) of its CDR lines, in stream order (from the scan).</summary>
+        /// <summary>The keys (<see cref="OldRecords.LineKey"/>) of its CDR lines, in stream order (from the scan).</summary>
         public List<ulong> Lines { get; } = [];
 
-        /// <summary>Per line key, the positions of the lines with it, in order.</summary>
-        public Dictionary<ulong, List<int>> Positions { get; } = [];
+        /// <summary>Its lines by key (<see cref="PositionsOf"/>), made when the lines are matched with the records.</summary>
+        public (ulong Key, int Line)[] Positions { get; set; } = [];
 
         /// <summary>Per CDR line, the rated record it is (-1: one the old run did not rate).</summary>
         public int[]? LineRecord { get; set; }
@@ -965,10 +1103,94 @@ public sealed class Rerater
         /// <summary>The cycle of its state once taken up: a cycle older than this the replay has never been in.</summary>
         public int ReplayFrom { get; set; } = int.MinValue;
 
-        public Dictionary<int, Seeded> Seeded { get; } = [];
+        public SeededCycles Seeded { get; } = new();
 
         /// <summary>Its fee records, in the order the old run wrote them.</summary>
         public List<Fee> Fees { get; } = [];
+
+        /// <summary>The positions of the lines with a key, in line order.</summary>
+        public ReadOnlySpan<(ulong Key, int Line)> PositionsOf(ulong key)
+        {
+            var positions = Positions.AsSpan();
+            int low = 0, high = positions.Length;
+            while (low < high)
+            {
+                var middle = (low + high) >>> 1;
+                if (positions[middle].Key < key)
+                {
+                    low = middle + 1;
+                }
+                else
+                {
+                    high = middle;
+                }
+            }
+
+            var end = low;
+            while (end < positions.Length && positions[end].Key == key)
+            {
+                end++;
+            }
+
+            return positions[low..end];
+        }
+    }
+
+    /// <summary>Per cycle of a subscriber, what is taken up of it: a short list (a subscriber's records span few cycles).</summary>
+    private sealed class SeededCycles
+    {
+        private (int Cycle, Seeded Seeded)[] _cycles = new (int, Seeded)[2];
+        private int _count;
+
+        public Seeded this[int cycle]
+        {
+            get => GetValueOrDefault(cycle);
+            set
+            {
+                for (var i = 0; i < _count; i++)
+                {
+                    if (_cycles[i].Cycle == cycle)
+                    {
+                        _cycles[i].Seeded = value;
+                        return;
+                    }
+                }
+
+                if (_count == _cycles.Length)
+                {
+                    Array.Resize(ref _cycles, _count * 2);
+                }
+
+                _cycles[_count++] = (cycle, value);
+            }
+        }
+
+        public Seeded GetValueOrDefault(int cycle)
+        {
+            for (var i = 0; i < _count; i++)
+            {
+                if (_cycles[i].Cycle == cycle)
+                {
+                    return _cycles[i].Seeded;
+                }
+            }
+
+            return default;
+        }
+    }
+
+    /// <summary>
+    /// What the scan found in one non-blank line of the CDR stream: its kind and msisdn key (for a record the decoder
+    /// accepts), for a CDR its subscriber and the hash of its id, and its length (the replay checks it is the same line).
+    /// </summary>
+    private struct LineEntry
+    {
+        public Subscriber? Subscriber;
+        public ulong MsisdnKey;
+        public ulong IdHash;
+        public int Length;
+        public RecordKind Kind;
+        public bool Invalid;
     }
 
     /// <summary>
@@ -981,6 +1203,7 @@ public sealed class Rerater
     private struct ReplaySink : IRatingSink
     {
         public Tariff Tariff;
+        public bool WantsId;
         public bool HasRated;
         public string? Id;
         public ulong MsisdnKey;
@@ -1002,7 +1225,7 @@ public sealed class Rerater
             CycleDay = rated.CycleDay;
             Charge = rated.Charge;
             ZeroRated = rated.IsZeroRated ? ReasonOf(Tariff, rated.ZeroRated) : null;
-            Id = System.Text.Encoding.UTF8.GetString(rated.Id);
+            Id = WantsId ? System.Text.Encoding.UTF8.GetString(rated.Id) : null;
         }
 
         public readonly void Reminder(in ReminderEvent reminder)
