@@ -8,6 +8,8 @@
 #   RUNS=5 CDRS=200000 bench/rerate-throughput.sh
 #   KEEP=1 bench/rerate-throughput.sh     # keep the data set and outputs (path printed)
 #   R2R=0 bench/rerate-throughput.sh      # the plain build output instead of the ReadyToRun publish
+#   BASELINE=/tmp/base/ratingctl bench/rerate-throughput.sh   # also an earlier build, before each run on the same data
+#                                         # (same lanes, same fresh ledger); its outputs must be byte-identical
 set -euo pipefail
 
 [[ -x /usr/bin/time ]] || { echo "needs GNU time at /usr/bin/time" >&2; exit 2; }
@@ -41,19 +43,38 @@ sed -e 's/"version": "[^"]*"/"version": "rerate-bench.1"/' \
 cmp -s "$work/data/tariff.json" "$work/new-tariff.json" && { echo "the tariff change did not apply" >&2; exit 1; }
 
 
-# Prints "wall user sys rss summary" of one re-rate with the given lanes into a fresh "$work/out-$lanes".
+# Prints "wall user sys rss summary" of one re-rate with the given lanes into a fresh "$work/out-$lanes" (with a third
+# argument: that ratingctl instead, into "$work/base-$lanes").
 rerate_run() {
-    local lanes="$1"
-    rm -rf "$work/out-$lanes"
-    read -r wall user sys rss < <(measure "$ratingctl" rerate --tariff "$work/new-tariff.json" --subscribers "$work/data/subscribers.jsonl" \
-        --rated "$work/old/rated.jsonl" --cdrs "$input" --out "$work/out-$lanes" --lanes "$lanes")
+    local lanes="$1" binary="${2:-$ratingctl}" out="$work/out-$1"
+    [[ -n "${2:-}" ]] && out="$work/base-$1"
+    rm -rf "$out"
+    read -r wall user sys rss < <(measure "$binary" rerate --tariff "$work/new-tariff.json" --subscribers "$work/data/subscribers.jsonl" \
+        --rated "$work/old/rated.jsonl" --cdrs "$input" --out "$out" --lanes "$lanes")
     echo "$wall $user $sys $rss $(cat "$work/stdout.txt")"
+}
+
+# With BASELINE: the earlier build's run with the given lanes, reported, its CDR/s kept, and its outputs compared.
+baseline_run() {
+    local lanes="$1" label="$2" run="$3"
+    [[ -n "${BASELINE:-}" ]] || return 0
+    read -r wall user sys rss summary < <(rerate_run "$lanes" "$BASELINE")
+    report "$run" "$label (baseline)" "$wall" "$user" "$sys" "$rss" "load $(cut -d' ' -f1 /proc/loadavg)"
+    awk -v n="$lines" -v w="$wall" 'BEGIN { printf "%.0f\n", n / w }' >> "$work/baseline-$lanes.txt"
+}
+
+same_as_baseline() {
+    local lanes="$1" run="$2"
+    [[ -n "${BASELINE:-}" ]] || return 0
+    for file in adjustments.jsonl rerate-mismatches.jsonl adjustment-totals.json; do
+        cmp -s "$work/base-$lanes/$file" "$work/out-$lanes/$file" || { echo "run $run: $file differs from the baseline's ($lanes lanes)" >&2; exit 1; }
+    done
 }
 
 report() {
     awk -v r="$1" -v l="$2" -v w="$3" -v u="$4" -v s="$5" -v m="$6" -v n="$lines" -v sum="$7" 'BEGIN {
-        printf "  run %d, %s: %6.2f s wall, %5.2f s user, %4.2f s sys, %4.0f MB max RSS  %9.0f CDR/s  [%s]\n",
-            r, l, w, u, s, m / 1024, n / w, sum }'
+        printf "  run %d, %s: %6.2f s wall, %5.2f s user, %4.2f s sys, %4.0f MB max RSS  %9.0f CDR/s  %5.2f CPU-µs/CDR  [%s]\n",
+            r, l, w, u, s, m / 1024, n / w, (u + s) * 1e6 / n, sum }'
 }
 
 lanes=$(nproc)
@@ -63,15 +84,19 @@ echo "ratingctl rerate, $runs runs, each one lane then $lanes lanes (--lanes 0: 
 ones=()
 rates=()
 for ((run = 1; run <= runs; run++)); do
+    baseline_run 1 "1 lane " "$run"
     read -r wall user sys rss summary < <(rerate_run 1)
     ones+=("$(awk -v n="$lines" -v w="$wall" 'BEGIN { printf "%.0f", n / w }')")
     report "$run" "1 lane " "$wall" "$user" "$sys" "$rss" "$summary"
+    same_as_baseline 1 "$run"
+    baseline_run 0 "$lanes lanes" "$run"
     read -r wall user sys rss summary < <(rerate_run 0)
     rates+=("$(awk -v n="$lines" -v w="$wall" 'BEGIN { printf "%.0f", n / w }')")
     report "$run" "$lanes lanes" "$wall" "$user" "$sys" "$rss" "load $(cut -d' ' -f1 /proc/loadavg)"
     for file in adjustments.jsonl rerate-mismatches.jsonl adjustment-totals.json; do
         cmp -s "$work/out-1/$file" "$work/out-0/$file" || { echo "run $run: $file differs between 1 and $lanes lanes" >&2; exit 1; }
     done
+    same_as_baseline 0 "$run"
 done
 
 echo
@@ -80,3 +105,10 @@ median_one=$(printf '%s\n' "${ones[@]}" | median)
 median_rate=$(printf '%s\n' "${rates[@]}" | median)
 awk -v o="$median_one" -v m="$median_rate" -v l="$lanes" 'BEGIN {
     printf "median, 1 lane: %.0f CDR/s\nmedian, %d lanes: %.0f CDR/s (%.2f x one lane)\n", o, l, m, m / o }'
+if [[ -n "${BASELINE:-}" ]]; then
+    base_one=$(median < "$work/baseline-1.txt")
+    base_rate=$(median < "$work/baseline-0.txt")
+    awk -v o="$median_one" -v m="$median_rate" -v bo="$base_one" -v bm="$base_rate" -v l="$lanes" 'BEGIN {
+        printf "baseline (%s), every output byte-identical to it:\n", ENVIRON["BASELINE"]
+        printf "median, 1 lane: %.0f CDR/s (this build %.2f x)\nmedian, %d lanes: %.0f CDR/s (this build %.2f x)\n", bo, o / bo, l, bm, m / bm }'
+fi
