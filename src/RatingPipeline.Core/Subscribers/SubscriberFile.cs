@@ -29,8 +29,9 @@ public sealed class SubscriberFileException : Exception
 /// msisdn given twice the later line wins. The first bad line stops the load with its line number.
 /// <para>
 /// The file is cut into one part per core at line ends; each part is read through a buffer of its own and parsed in
-/// parallel with the others (the file is never held whole), then the parts are put together in file order (so "the
-/// later line wins" and "the first bad line" are the file's, whatever the parts). Texts many profiles repeat (balance
+/// parallel with the others (the file is never held whole), an msisdn given twice within it resolved as it goes; then
+/// the parts are put together in file order (so "the later line wins" and "the first bad line" are the file's, whatever
+/// the parts). Texts many profiles repeat (balance
 /// instants, services) are shared within a part (<see cref="SharedTexts"/>).
 /// </para>
 /// </summary>
@@ -72,27 +73,9 @@ public static class SubscriberFile
             throw new SubscriberFileException($"cannot read subscriber file {path}", e.InnerException);
         }
 
-        // Each msisdn keeps the place of its first line and the profile of its last.
-        var count = read.Sum(p => p.Profiles.Count);
-        var places = new Dictionary<ulong, int>(count);
-        var profiles = new List<SubscriberProfile>(count);
         var linesBefore = 0;
         foreach (var part in read)
         {
-            foreach (var profile in part.Profiles)
-            {
-                ref var place = ref CollectionsMarshal.GetValueRefOrAddDefault(places, profile.MsisdnKey, out var known);
-                if (known)
-                {
-                    profiles[place] = profile;
-                }
-                else
-                {
-                    place = profiles.Count;
-                    profiles.Add(profile);
-                }
-            }
-
             if (part.Error is not null)
             {
                 throw new SubscriberFileException($"{path}:{linesBefore + part.ErrorLine}: {part.Error}");
@@ -101,7 +84,62 @@ public static class SubscriberFile
             linesBefore += part.Lines;
         }
 
-        return profiles;
+        return Merge(read);
+    }
+
+    /// <summary>
+    /// The parts' profiles in file order, each msisdn in the place of its first line with the profile of its last. Each
+    /// part has done that within itself; here the msisdns of each part are looked up in the earlier parts (in
+    /// parallel, the parts' tables only read), and a profile found in an earlier part replaces the one there.
+    /// </summary>
+    private static List<SubscriberProfile> Merge(Part[] parts)
+    {
+        var repeats = new List<(int At, int Part, int Place)>[parts.Length];
+        Parallel.For(1, parts.Length, j =>
+        {
+            var found = new List<(int, int, int)>();
+            var profiles = parts[j].Profiles;
+            for (var at = 0; at < profiles.Count; at++)
+            {
+                var key = profiles[at].MsisdnKey;
+                for (var k = 0; k < j; k++)
+                {
+                    if (parts[k].Places.TryGetValue(key, out var place))
+                    {
+                        found.Add((at, k, place));
+                        break;
+                    }
+                }
+            }
+
+            repeats[j] = found;
+        });
+
+        var count = parts.Sum(p => p.Profiles.Count);
+        for (var j = 1; j < parts.Length; j++)
+        {
+            foreach (var (at, k, place) in repeats[j])
+            {
+                parts[k].Profiles[place] = parts[j].Profiles[at];
+                parts[j].Profiles[at] = null!;
+                count--;
+            }
+        }
+
+        var all = new List<SubscriberProfile>(count);
+        for (var j = 0; j < parts.Length; j++)
+        {
+            if (j == 0 || repeats[j].Count == 0)
+            {
+                all.AddRange(parts[j].Profiles);
+            }
+            else
+            {
+                all.AddRange(parts[j].Profiles.Where(p => p is not null));
+            }
+        }
+
+        return all;
     }
 
     /// <summary>A line of JSON whitespace only (space, tab, CR) is blank.</summary>
@@ -149,7 +187,9 @@ public static class SubscriberFile
     /// </summary>
     private static Part Parse(SafeFileHandle file, long start, long end, Tariff tariff)
     {
-        var profiles = new List<SubscriberProfile>((int)Math.Min((end - start) / LineBytes, Array.MaxLength));
+        var expected = (int)Math.Min((end - start) / LineBytes, Array.MaxLength);
+        var profiles = new List<SubscriberProfile>(expected);
+        var places = new Dictionary<ulong, int>(expected);
         var shared = new SharedTexts();
         var buffer = new byte[(int)Math.Min(BufferBytes, Math.Max(end - start, 1))];
         var held = 0; // bytes of an unfinished line at the start of the buffer
@@ -190,10 +230,20 @@ public static class SubscriberFile
                 var profile = ProfileReader.TryRead(line, tariff, shared, out var error);
                 if (profile is null)
                 {
-                    return new Part(profiles, lines, error, lines);
+                    return new Part(profiles, places, lines, error, lines);
                 }
 
-                profiles.Add(profile);
+                // An msisdn given again in the part: the later profile in the earlier place.
+                ref var place = ref CollectionsMarshal.GetValueRefOrAddDefault(places, profile.MsisdnKey, out var known);
+                if (known)
+                {
+                    profiles[place] = profile;
+                }
+                else
+                {
+                    place = profiles.Count;
+                    profiles.Add(profile);
+                }
             }
 
             span.CopyTo(buffer);
@@ -204,8 +254,9 @@ public static class SubscriberFile
             }
         }
 
-        return new Part(profiles, lines, null, 0);
+        return new Part(profiles, places, lines, null, 0);
     }
 
-    private sealed record Part(List<SubscriberProfile> Profiles, int Lines, string? Error, int ErrorLine);
+    /// <summary>A part's profiles (an msisdn once, in the place of its first line), where each msisdn is, and its lines.</summary>
+    private sealed record Part(List<SubscriberProfile> Profiles, Dictionary<ulong, int> Places, int Lines, string? Error, int ErrorLine);
 }

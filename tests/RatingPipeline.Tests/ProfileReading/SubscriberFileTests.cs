@@ -80,7 +80,9 @@ public sealed class SubscriberFileTests
                 (i % 11 == 0 ? "\r" : ""));
         }
 
-        // A line longer than a part reads at a time, and a last line without a line end.
+        // The first msisdn of the file given again near its end (in another part), a line longer than a part reads at a
+        // time, and a last line without a line end.
+        lines.Insert(lines.Count - 1, $"{{\"msisdn\":\"{SyntheticData.MsisdnOf(0)}\",\"plan\":\"biz-400\",\"cycleDay\":9}}");
         lines.Insert(lines.Count / 3, $"{{\"msisdn\":\"8613700000001\",\"plan\":\"mini-18\",\"cycleDay\":5,\"note\":\"{new string('x', 3 << 20)}\"}}");
         var path = Path.Combine(_folder, "subscribers.jsonl");
         File.WriteAllText(path, string.Join('\n', lines));
@@ -92,6 +94,7 @@ public sealed class SubscriberFileTests
             Assert.That(loaded.Select(ProfileReaderDifferentialTests.Describe), Is.EqualTo(expected.Select(ProfileReaderDifferentialTests.Describe)));
             Assert.That(loaded.Count(p => p.Services.Count == 2), Is.EqualTo(1_000), "the profiles with two services");
             Assert.That(loaded[^1].Msisdn, Is.EqualTo("8613900002999"), "the last line, without a line end");
+            Assert.That((loaded[0].Msisdn, loaded[0].Plan), Is.EqualTo((SyntheticData.MsisdnOf(0), "biz-400")), "the first msisdn's later line, in its place");
             Assert.That(loaded.SelectMany(p => p.Services).Distinct(ReferenceEqualityComparer.Instance).Count(), Is.LessThan(500),
                 "4,000 services of about 60 different values are shared, not one object each");
             Assert.That(loaded.Where(p => p.Prepaid).Select(p => p.BalanceAsOfUtf8).Distinct(ReferenceEqualityComparer.Instance).Count(),
