@@ -9,6 +9,7 @@
 #   RUNS=3 CDRS=200000 PROFILES=100000 bench/rate-throughput.sh
 #   KEEP=1 bench/rate-throughput.sh     # keep the data set and outputs (path printed)
 #   R2R=0 bench/rate-throughput.sh      # the plain build output instead of the ReadyToRun publish
+#   BASELINE=/tmp/main/ratingctl PROFILE_LOAD_ONLY=1 bench/rate-throughput.sh   # profile load beside another build's, then stop
 set -euo pipefail
 
 runs="${RUNS:-5}"
@@ -68,29 +69,54 @@ echo
 echo "start (1 CDR, the worked example's tariff): median of 5 $start s  [${starts[*]}]"
 
 # Profile load: one CDR against a set of $PROFILES subscribers (generated with the same seed), less the start above
-# (median of 5), beside `wc -l` of the same subscriber file.
+# (median of 5), beside `wc -l` of the same subscriber file. With BASELINE=path/to/another/ratingctl (e.g. a publish of
+# main) that build's load is measured in the same run, its runs alternating with these, and printed beside.
 "$ratingctl" generate --subscribers "$profiles" --cdrs 1 --seed "$seed" --out "$work/profiles" > /dev/null
 profiles_file="$work/profiles/subscribers.jsonl"
 profile_count=$(wc -l < "$profiles_file")
 head -1 "$work/profiles/cdrs.jsonl" > "$work/one-of-set.jsonl"
-loads=()
-for _ in 1 2 3 4 5; do
+load_run() {
     rm -rf "$work/out-profiles"
-    read -r wall _ _ _ < <(measure "$ratingctl" rate --tariff "$work/profiles/tariff.json" --subscribers "$profiles_file" \
-        --cdrs "$work/one-of-set.jsonl" --out "$work/out-profiles" --no-progress --lanes 1)
+    measure "$1" rate --tariff "$work/profiles/tariff.json" --subscribers "$profiles_file" \
+        --cdrs "$work/one-of-set.jsonl" --out "$work/out-profiles" --no-progress --lanes 1
+}
+loads=()
+cpus=()
+base_loads=()
+base_cpus=()
+for _ in 1 2 3 4 5; do
+    read -r wall user sys _ < <(load_run "$ratingctl")
     loads+=("$wall")
+    cpus+=("$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')")
+    if [[ -n "${BASELINE:-}" ]]; then
+        read -r wall user sys _ < <(load_run "$BASELINE")
+        base_loads+=("$wall")
+        base_cpus+=("$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')")
+    fi
 done
 walls=()
 for _ in 1 2 3; do
     read -r wall _ _ _ < <(measure wc -l "$profiles_file")
     walls+=("$wall")
 done
-load=$(printf '%s\n' "${loads[@]}" | median)
 wc_wall=$(printf '%s\n' "${walls[@]}" | median)
-awk -v n="$profile_count" -v l="$load" -v s="$start" -v w="$wc_wall" 'BEGIN {
-    net = l - s; if (net < 0.001) net = 0.001; if (w < 0.001) w = 0.001
-    printf "profile load (%d profiles): 1-CDR run median of 5 %.3f s, less the start %.3f s = %.3f s: %.0f profiles/s; wc -l of the file %.3f s (%.0f lines/s); target 1000000 profiles/s: %s\n",
-        n, l, s, net, n / net, w, n / w, (n / net >= 1000000 ? "MET" : "MISSED") }'
+profile_load() {
+    local label="$1" load cpu
+    shift
+    load=$(printf '%s\n' "${@:1:5}" | median)
+    cpu=$(printf '%s\n' "${@:6:5}" | median)
+    awk -v label="$label" -v n="$profile_count" -v l="$load" -v s="$start" -v w="$wc_wall" -v c="$cpu" -v runs="${*:1:5}" 'BEGIN {
+        net = l - s; if (net < 0.001) net = 0.001; if (w < 0.001) w = 0.001
+        printf "%s (%d profiles): 1-CDR run median of 5 %.3f s [%s] (CPU %.2f s), less the start %.3f s = %.3f s: %.0f profiles/s; wc -l of the file %.3f s (%.0f lines/s); target 1000000 profiles/s: %s\n",
+            label, n, l, runs, c, s, net, n / net, w, n / w, (n / net >= 1000000 ? "MET" : "MISSED") }'
+}
+profile_load "profile load" "${loads[@]}" "${cpus[@]}"
+if [[ -n "${BASELINE:-}" ]]; then
+    profile_load "profile load, baseline $BASELINE" "${base_loads[@]}" "${base_cpus[@]}"
+fi
+if [[ "${PROFILE_LOAD_ONLY:-0}" == 1 ]]; then
+    exit 0
+fi
 
 # Prints "wall user sys rss summary" of one rate run with the given lanes into "$work/out-$lanes".
 rate_run() {

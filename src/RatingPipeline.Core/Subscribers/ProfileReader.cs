@@ -36,7 +36,10 @@ internal static class ProfileReader
     private const long MaxMonthlyMinimum = 1_000_000_000_000_000;
     private const long MaxServicePrice = 1_000_000_000_000;
 
-    public static SubscriberProfile? TryRead(ReadOnlySpan<byte> utf8, Tariff? tariff, out string error)
+    public static SubscriberProfile? TryRead(ReadOnlySpan<byte> utf8, Tariff? tariff, out string error) => TryRead(utf8, tariff, null, out error);
+
+    /// <summary>Reads a profile; the texts it keeps are shared with earlier profiles through <paramref name="shared"/> when given.</summary>
+    public static SubscriberProfile? TryRead(ReadOnlySpan<byte> utf8, Tariff? tariff, SharedTexts? shared, out string error)
     {
         if (!Utf8.IsValid(utf8))
         {
@@ -44,18 +47,16 @@ internal static class ProfileReader
             return null;
         }
 
-        var profile = default(Members);
-        var services = default(ServiceList);
+        var notes = default(ProfileNotes);
         var reader = new Utf8JsonReader(utf8, ReaderOptions);
         try
         {
             reader.Read();
             if (reader.TokenType == JsonTokenType.StartObject)
             {
-                profile.IsObject = true;
-                var names = default(UnknownNames);
+                notes.Profile.IsObject = true;
                 var scratch = default(Scratch);
-                if (!ReadProfile(ref reader, utf8, ref profile, ref services, ref names, ref scratch, out error))
+                if (!ReadMembers<ProfileMembers, ProfileNotes>(ref reader, utf8, ref notes, Place.Profile, ref scratch, out error))
                 {
                     return null;
                 }
@@ -81,51 +82,40 @@ internal static class ProfileReader
             return null;
         }
 
-        return Judge(utf8, tariff, ref profile, ref services, out error);
+        return Judge(utf8, tariff, ref notes.Profile, ref notes.Services, shared, out error);
     }
 
     // ------------------------------------------------------------------ the pass
 
-    private static bool ReadProfile(ref Utf8JsonReader reader, ReadOnlySpan<byte> utf8, ref Members m, ref ServiceList services,
-        ref UnknownNames unknown, ref Scratch scratch, out string error)
+    /// <summary>
+    /// Reads the members of an object (the reader on its start): each name told apart by <typeparamref name="T"/>, a name
+    /// given twice refused (the object's own names by one bit each, others compared with each other), each value read by
+    /// <typeparamref name="T"/>, a container nothing is read from checked for structure.
+    /// </summary>
+    private static bool ReadMembers<T, TNotes>(ref Utf8JsonReader reader, ReadOnlySpan<byte> utf8, ref TNotes notes, Place place, ref Scratch scratch,
+        out string error)
+        where T : IObjectMembers<TNotes>
+        where TNotes : struct
     {
         var seen = 0;
+        var unknown = default(UnknownNames);
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             var nameAt = (int)reader.TokenStartIndex + 1;
             var nameLength = reader.ValueSpan.Length;
             var escapedName = reader.ValueIsEscaped ? reader.GetString() : null;
-            var member = escapedName is null ? Identify(reader.ValueSpan) : Identify(Encoding.UTF8.GetBytes(escapedName));
-            if (member == Member.Unknown ? !unknown.Add(utf8, nameAt, nameLength, escapedName) : (seen & (1 << (int)member)) != 0)
+            var member = escapedName is null ? T.Identify(reader.ValueSpan) : T.Identify(Encoding.UTF8.GetBytes(escapedName));
+            if (member == 0 ? !unknown.Add(utf8, nameAt, nameLength, escapedName) : (seen & (1 << member)) != 0)
             {
-                error = $"{escapedName ?? Encoding.UTF8.GetString(utf8.Slice(nameAt, nameLength))}: is given twice in one object";
+                error = $"{place.Of(escapedName ?? Encoding.UTF8.GetString(utf8.Slice(nameAt, nameLength)))}: is given twice in one object";
                 return false;
             }
 
-            seen |= 1 << (int)member;
+            seen |= 1 << member;
             reader.Read();
-            var container = member switch
-            {
-                Member.Msisdn => ReadText(ref reader, ref m.Msisdn),
-                Member.Plan => ReadText(ref reader, ref m.Plan),
-                Member.CycleDay => ReadInteger(ref reader, ref m.CycleDay, 1, 28),
-                Member.Prepaid => ReadBool(ref reader, ref m.Prepaid),
-                Member.Balance => ReadInteger(ref reader, ref m.Balance, long.MinValue, long.MaxValue),
-                Member.BalanceAsOf => ReadText(ref reader, ref m.BalanceAsOf),
-                Member.HighSpendThreshold => ReadInteger(ref reader, ref m.HighSpendThreshold, 0, long.MaxValue),
-                Member.DataCap => ReadInteger(ref reader, ref m.DataCap, 0, long.MaxValue),
-                Member.Language => ReadText(ref reader, ref m.Language),
-                Member.Reminders => ReadText(ref reader, ref m.Reminders),
-                Member.Email => ReadText(ref reader, ref m.Email),
-                Member.MonthlyMinimum => ReadInteger(ref reader, ref m.MonthlyMinimum, 0, MaxMonthlyMinimum),
-                Member.PlanEndsAt => ReadText(ref reader, ref m.PlanEndsAt),
-                Member.Channels => reader.TokenType == JsonTokenType.StartArray ? ReadChannels(ref reader, ref m, ref scratch) : Wrong(ref reader, ref m.ChannelsKind),
-                Member.Services => reader.TokenType == JsonTokenType.StartArray ? ReadServices(ref reader, utf8, ref services, ref scratch) : Wrong(ref reader, ref services.Kind),
-                _ => Skip(ref reader),
-            };
-
+            var container = T.Read(member, ref reader, utf8, ref notes, place, ref scratch);
             if (container is Container.Check
-                && !SkipValue(ref reader, escapedName ?? Encoding.UTF8.GetString(utf8.Slice(nameAt, nameLength)), out error))
+                && !SkipValue(ref reader, place.Of(escapedName ?? Encoding.UTF8.GetString(utf8.Slice(nameAt, nameLength))), out error))
             {
                 return false;
             }
@@ -139,6 +129,33 @@ internal static class ProfileReader
 
         error = "";
         return true;
+    }
+
+    /// <summary>The profile object's members.</summary>
+    private readonly struct ProfileMembers : IObjectMembers<ProfileNotes>
+    {
+        public static int Identify(ReadOnlySpan<byte> name) => (int)ProfileReader.Identify(name);
+
+        public static Container Read(int member, ref Utf8JsonReader reader, ReadOnlySpan<byte> utf8, ref ProfileNotes notes, Place place,
+            ref Scratch scratch) => (Member)member switch
+        {
+            Member.Msisdn => ReadText(ref reader, ref notes.Profile.Msisdn),
+            Member.Plan => ReadText(ref reader, ref notes.Profile.Plan),
+            Member.CycleDay => ReadInteger(ref reader, ref notes.Profile.CycleDay, 1, 28),
+            Member.Prepaid => ReadBool(ref reader, ref notes.Profile.Prepaid),
+            Member.Balance => ReadInteger(ref reader, ref notes.Profile.Balance, long.MinValue, long.MaxValue),
+            Member.BalanceAsOf => ReadText(ref reader, ref notes.Profile.BalanceAsOf),
+            Member.HighSpendThreshold => ReadInteger(ref reader, ref notes.Profile.HighSpendThreshold, 0, long.MaxValue),
+            Member.DataCap => ReadInteger(ref reader, ref notes.Profile.DataCap, 0, long.MaxValue),
+            Member.Language => ReadText(ref reader, ref notes.Profile.Language),
+            Member.Reminders => ReadText(ref reader, ref notes.Profile.Reminders),
+            Member.Email => ReadText(ref reader, ref notes.Profile.Email),
+            Member.MonthlyMinimum => ReadInteger(ref reader, ref notes.Profile.MonthlyMinimum, 0, MaxMonthlyMinimum),
+            Member.PlanEndsAt => ReadText(ref reader, ref notes.Profile.PlanEndsAt),
+            Member.Channels => reader.TokenType == JsonTokenType.StartArray ? ReadChannels(ref reader, ref notes.Profile, ref scratch) : Wrong(ref reader, ref notes.Profile.ChannelsKind),
+            Member.Services => reader.TokenType == JsonTokenType.StartArray ? ReadServices(ref reader, utf8, ref notes.Services, ref scratch) : Wrong(ref reader, ref notes.Services.Kind),
+            _ => Skip(ref reader),
+        };
     }
 
     private static Member Identify(ReadOnlySpan<byte> name) => name.Length switch
@@ -311,8 +328,7 @@ internal static class ProfileReader
             }
 
             var item = default(ServiceItem);
-            var names = default(UnknownNames);
-            if (!ReadService(ref reader, utf8, index, ref item, ref names, ref scratch, out var structure))
+            if (!ReadMembers<ServiceMembers, ServiceItem>(ref reader, utf8, ref item, Place.Service(index), ref scratch, out var structure))
             {
                 scratch.Error = structure;
                 return Container.Refused;
@@ -331,114 +347,102 @@ internal static class ProfileReader
         return Container.None;
     }
 
-    private static bool ReadService(ref Utf8JsonReader reader, ReadOnlySpan<byte> utf8, int index, ref ServiceItem item,
-        ref UnknownNames unknown, ref Scratch scratch, out string error)
+    /// <summary>A service object's members.</summary>
+    private readonly struct ServiceMembers : IObjectMembers<ServiceItem>
     {
-        var seen = 0;
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        public static int Identify(ReadOnlySpan<byte> name) => (int)(name.Length switch
         {
-            var nameAt = (int)reader.TokenStartIndex + 1;
-            var nameLength = reader.ValueSpan.Length;
-            var escapedName = reader.ValueIsEscaped ? reader.GetString() : null;
-            var member = escapedName is null ? IdentifyService(reader.ValueSpan) : IdentifyService(Encoding.UTF8.GetBytes(escapedName));
-            if (member == ServiceMember.Unknown ? !unknown.Add(utf8, nameAt, nameLength, escapedName) : (seen & (1 << (int)member)) != 0)
-            {
-                error = $"services[{index}].{escapedName ?? Encoding.UTF8.GetString(utf8.Slice(nameAt, nameLength))}: is given twice in one object";
-                return false;
-            }
+            2 => name.SequenceEqual("id"u8) ? ServiceMember.Id : ServiceMember.Unknown,
+            4 => name.SequenceEqual("name"u8) ? ServiceMember.Name : ServiceMember.Unknown,
+            5 => name.SequenceEqual("price"u8) ? ServiceMember.Price : ServiceMember.Unknown,
+            9 => name.SequenceEqual("orderedAt"u8) ? ServiceMember.OrderedAt : ServiceMember.Unknown,
+            11 => name.SequenceEqual("cancelledAt"u8) ? ServiceMember.CancelledAt : ServiceMember.Unknown,
+            _ => ServiceMember.Unknown,
+        });
 
-            seen |= 1 << (int)member;
-            reader.Read();
-            Container container;
-            switch (member)
+        public static Container Read(int member, ref Utf8JsonReader reader, ReadOnlySpan<byte> utf8, ref ServiceItem item, Place place,
+            ref Scratch scratch)
+        {
+            switch ((ServiceMember)member)
             {
                 case ServiceMember.Id:
-                    container = ReadText(ref reader, ref item.Id);
-                    break;
+                    return ReadText(ref reader, ref item.Id);
                 case ServiceMember.Price:
-                    container = ReadInteger(ref reader, ref item.Price, 0, MaxServicePrice);
-                    break;
+                    return ReadInteger(ref reader, ref item.Price, 0, MaxServicePrice);
                 case ServiceMember.OrderedAt:
-                    container = ReadText(ref reader, ref item.OrderedAt);
-                    break;
+                    return ReadText(ref reader, ref item.OrderedAt);
                 case ServiceMember.CancelledAt:
-                    container = ReadText(ref reader, ref item.CancelledAt);
-                    break;
+                    return ReadText(ref reader, ref item.CancelledAt);
                 case ServiceMember.Name when reader.TokenType == JsonTokenType.StartObject:
                     item.NameKind = Kind.Value;
-                    var names = default(UnknownNames);
-                    if (!ReadServiceName(ref reader, utf8, index, ref item, ref names, out error))
+                    if (!ReadMembers<ServiceNameMembers, ServiceItem>(ref reader, utf8, ref item, place.Name, ref scratch, out var error))
                     {
-                        return false;
+                        scratch.Error = error;
+                        return Container.Refused;
                     }
 
-                    container = Container.None;
-                    break;
+                    return Container.None;
                 case ServiceMember.Name:
                     item.NameKind = Kind.Wrong; // null included: the name is required
-                    container = Skip(ref reader);
-                    break;
+                    return Skip(ref reader);
                 default:
-                    container = Skip(ref reader);
-                    break;
-            }
-
-            if (container is Container.Check
-                && !SkipValue(ref reader, $"services[{index}].{escapedName ?? Encoding.UTF8.GetString(utf8.Slice(nameAt, nameLength))}", out error))
-            {
-                return false;
+                    return Skip(ref reader);
             }
         }
-
-        error = "";
-        return true;
     }
 
-    private static ServiceMember IdentifyService(ReadOnlySpan<byte> name) => name.Length switch
-    {
-        2 => name.SequenceEqual("id"u8) ? ServiceMember.Id : ServiceMember.Unknown,
-        4 => name.SequenceEqual("name"u8) ? ServiceMember.Name : ServiceMember.Unknown,
-        5 => name.SequenceEqual("price"u8) ? ServiceMember.Price : ServiceMember.Unknown,
-        9 => name.SequenceEqual("orderedAt"u8) ? ServiceMember.OrderedAt : ServiceMember.Unknown,
-        11 => name.SequenceEqual("cancelledAt"u8) ? ServiceMember.CancelledAt : ServiceMember.Unknown,
-        _ => ServiceMember.Unknown,
-    };
-
     /// <summary>A service's name object: <c>zh</c> and <c>en</c>; other members ignored.</summary>
-    private static bool ReadServiceName(ref Utf8JsonReader reader, ReadOnlySpan<byte> utf8, int index, ref ServiceItem item,
-        ref UnknownNames unknown, out string error)
+    private readonly struct ServiceNameMembers : IObjectMembers<ServiceItem>
     {
-        var seen = 0;
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-        {
-            var nameAt = (int)reader.TokenStartIndex + 1;
-            var nameLength = reader.ValueSpan.Length;
-            var escapedName = reader.ValueIsEscaped ? reader.GetString() : null;
-            var name = escapedName is null ? reader.ValueSpan : Encoding.UTF8.GetBytes(escapedName);
-            var which = name.SequenceEqual("zh"u8) ? 1 : name.SequenceEqual("en"u8) ? 2 : 0;
-            if (which == 0 ? !unknown.Add(utf8, nameAt, nameLength, escapedName) : (seen & which) != 0)
-            {
-                error = $"services[{index}].name.{escapedName ?? Encoding.UTF8.GetString(utf8.Slice(nameAt, nameLength))}: is given twice in one object";
-                return false;
-            }
+        public static int Identify(ReadOnlySpan<byte> name) => name.SequenceEqual("zh"u8) ? 1 : name.SequenceEqual("en"u8) ? 2 : 0;
 
-            seen |= which;
-            reader.Read();
-            var container = which switch
-            {
-                1 => ReadText(ref reader, ref item.Zh),
-                2 => ReadText(ref reader, ref item.En),
-                _ => Skip(ref reader),
-            };
-            if (container is Container.Check
-                && !SkipValue(ref reader, $"services[{index}].name.{escapedName ?? Encoding.UTF8.GetString(utf8.Slice(nameAt, nameLength))}", out error))
-            {
-                return false;
-            }
+        public static Container Read(int member, ref Utf8JsonReader reader, ReadOnlySpan<byte> utf8, ref ServiceItem item, Place place,
+            ref Scratch scratch) => member switch
+        {
+            1 => ReadText(ref reader, ref item.Zh),
+            2 => ReadText(ref reader, ref item.En),
+            _ => Skip(ref reader),
+        };
+    }
+
+    /// <summary>
+    /// The members of one kind of object: how its names are told apart and how a member's value is read into the notes
+    /// of the pass (<typeparamref name="TNotes"/>).
+    /// </summary>
+    private interface IObjectMembers<TNotes>
+        where TNotes : struct
+    {
+        /// <summary>The member a name is: 0 for a name that is not one of the object's own, else its number (1-31).</summary>
+        static abstract int Identify(ReadOnlySpan<byte> name);
+
+        /// <summary>
+        /// Reads a member's value (the reader on its first token) into the notes; a structural error inside it is put in
+        /// the scratch. <paramref name="place"/> is the object's own, for the paths of messages.
+        /// </summary>
+        static abstract Container Read(int member, ref Utf8JsonReader reader, ReadOnlySpan<byte> utf8, ref TNotes notes, Place place, ref Scratch scratch);
+    }
+
+    /// <summary>Which object the members are read from, for the paths of messages: the profile, a service or a service's name.</summary>
+    private readonly struct Place
+    {
+        private readonly int _service;
+        private readonly bool _name;
+
+        private Place(int service, bool name)
+        {
+            _service = service;
+            _name = name;
         }
 
-        error = "";
-        return true;
+        public static Place Profile => new(-1, false);
+
+        public static Place Service(int index) => new(index, false);
+
+        /// <summary>The name object of this place's service.</summary>
+        public Place Name => new(_service, true);
+
+        /// <summary>The path of a member of the object.</summary>
+        public string Of(string name) => _service < 0 ? name : _name ? $"services[{_service}].name.{name}" : $"services[{_service}].{name}";
     }
 
     /// <summary>
@@ -519,10 +523,11 @@ internal static class ProfileReader
 
     // ------------------------------------------------------------------ the rules, in their fixed order
 
-    private static SubscriberProfile? Judge(ReadOnlySpan<byte> utf8, Tariff? tariff, ref Members m, ref ServiceList services, out string error)
+    private static SubscriberProfile? Judge(ReadOnlySpan<byte> utf8, Tariff? tariff, ref Members m, ref ServiceList services, SharedTexts? shared,
+        out string error)
     {
         error = JudgeMembers(utf8, tariff, ref m, ref services, out var msisdnKey, out var plan);
-        return error.Length > 0 ? null : Build(utf8, ref m, ref services, msisdnKey, plan!);
+        return error.Length > 0 ? null : Build(utf8, ref m, ref services, msisdnKey, plan!, shared);
     }
 
     private static string JudgeMembers(ReadOnlySpan<byte> utf8, Tariff? tariff, ref Members m, ref ServiceList services,
@@ -794,26 +799,20 @@ internal static class ProfileReader
 
     // ------------------------------------------------------------------ the profile
 
-    private static SubscriberProfile Build(ReadOnlySpan<byte> utf8, ref Members m, ref ServiceList services, ulong msisdnKey, string plan)
+    private static SubscriberProfile Build(ReadOnlySpan<byte> utf8, ref Members m, ref ServiceList services, ulong msisdnKey, string plan,
+        SharedTexts? shared)
     {
         var planId = NameTable.Plans.Intern(plan);
-        var msisdnUtf8 = m.Msisdn.Bytes(utf8).ToArray();
         var prepaid = m.Prepaid.Value;
-        string? balanceAsOf = prepaid ? m.BalanceAsOf.String(utf8) : null;
-        string? planEndsAt = m.PlanEndsAt.Kind == Kind.Value ? m.PlanEndsAt.String(utf8) : null;
-        return new SubscriberProfile
+        var (balanceAsOf, balanceAsOfUtf8) = prepaid ? Share(utf8, in m.BalanceAsOf, shared) : (null, []);
+        var (planEndsAt, planEndsAtUtf8) = m.PlanEndsAt.Kind == Kind.Value ? Share(utf8, in m.PlanEndsAt, shared) : (null, []);
+        return new SubscriberProfile(m.Msisdn.Bytes(utf8), msisdnKey, NameTable.Plans[planId], planId, (int)m.CycleDay.Value)
         {
-            Msisdn = Encoding.ASCII.GetString(msisdnUtf8),
-            MsisdnKey = msisdnKey,
-            MsisdnUtf8 = msisdnUtf8,
-            PlanNameId = planId,
-            Plan = NameTable.Plans[planId],
-            CycleDay = (int)m.CycleDay.Value,
             Prepaid = prepaid,
             Balance = prepaid ? m.Balance.Value : 0,
             BalanceAsOf = balanceAsOf,
             BalanceAsOfTicks = prepaid ? m.BalanceAsOfTicks : 0,
-            BalanceAsOfUtf8 = balanceAsOf is null ? [] : m.BalanceAsOf.Bytes(utf8).ToArray(),
+            BalanceAsOfUtf8 = balanceAsOfUtf8,
             HighSpendThreshold = m.HighSpendThreshold.Kind == Kind.Value ? m.HighSpendThreshold.Value : null,
             DataCap = m.DataCap.Kind == Kind.Value ? m.DataCap.Value : null,
             Language = m.Language.Kind == Kind.Value && m.Language.Bytes(utf8).SequenceEqual("en"u8) ? "en" : "zh",
@@ -821,24 +820,39 @@ internal static class ProfileReader
             Channels = m.ChannelsKind == Kind.Value ? ChannelLists.Of(m.ChannelOrder) : ChannelLists.Default,
             Email = m.Email.Kind == Kind.Value ? m.Email.String(utf8) : null,
             MonthlyMinimum = m.MonthlyMinimum.Kind == Kind.Value ? m.MonthlyMinimum.Value : null,
-            Services = services.Count == 0 ? [] : BuildServices(utf8, ref services),
+            Services = services.Count == 0 ? [] : BuildServices(utf8, ref services, shared),
             PlanEndsAt = planEndsAt,
             PlanEndsAtTicks = planEndsAt is null ? 0 : m.PlanEndsAtTicks,
-            PlanEndsAtUtf8 = planEndsAt is null ? [] : m.PlanEndsAt.Bytes(utf8).ToArray(),
+            PlanEndsAtUtf8 = planEndsAtUtf8,
         };
     }
 
-    private static SubscribedService[] BuildServices(ReadOnlySpan<byte> utf8, ref ServiceList services)
+    /// <summary>A text the profile keeps with its UTF-8 bytes: shared with equal ones read before when <paramref name="shared"/> is given.</summary>
+    private static (string Text, byte[] Utf8) Share(ReadOnlySpan<byte> utf8, in Text text, SharedTexts? shared)
+    {
+        var bytes = text.Bytes(utf8);
+        return shared is not null ? shared.Text(bytes) : (text.String(utf8), bytes.ToArray());
+    }
+
+    private static SubscribedService[] BuildServices(ReadOnlySpan<byte> utf8, ref ServiceList services, SharedTexts? shared)
     {
         var list = new SubscribedService[services.Count];
         for (var i = 0; i < list.Length; i++)
         {
             ref var s = ref services.Items[i];
-            list[i] = new SubscribedService(s.Id.String(utf8), s.Zh.String(utf8), s.En.String(utf8), s.Price.Value, s.OrderedAt.String(utf8),
-                s.OrderedAtTicks, s.CancelledAt.Kind == Kind.Value ? s.CancelledAt.String(utf8) : null, s.CancelledAtTicks);
+            var (id, idUtf8) = Share(utf8, in s.Id, shared);
+            var (zh, zhUtf8) = Share(utf8, in s.Zh, shared);
+            var (en, enUtf8) = Share(utf8, in s.En, shared);
+            var (orderedAt, orderedAtUtf8) = Share(utf8, in s.OrderedAt, shared);
+            var cancelledAt = s.CancelledAt.Kind != Kind.Value ? null : shared is null ? s.CancelledAt.String(utf8) : shared.Text(s.CancelledAt.Bytes(utf8)).Text;
+            list[i] = shared is null
+                ? new SubscribedService(id, idUtf8, zh, zhUtf8, en, enUtf8, s.Price.Value, orderedAt, orderedAtUtf8, s.OrderedAtTicks, cancelledAt,
+                    s.CancelledAtTicks)
+                : shared.Service(id, idUtf8, zh, zhUtf8, en, enUtf8, s.Price.Value, orderedAt, orderedAtUtf8, s.OrderedAtTicks, cancelledAt,
+                    s.CancelledAtTicks);
         }
 
-        return list;
+        return shared is null ? list : shared.List(list);
     }
 
     // ------------------------------------------------------------------ notes of the pass
@@ -923,6 +937,13 @@ internal static class ProfileReader
         public Kind ChannelsKind;
         public int ChannelOrder;
         public long BalanceAsOfTicks, PlanEndsAtTicks;
+    }
+
+    /// <summary>What the pass notes of a profile: its own members and its services.</summary>
+    private struct ProfileNotes
+    {
+        public Members Profile;
+        public ServiceList Services;
     }
 
     private struct ServiceItem

@@ -9,6 +9,15 @@ public sealed class SubscribedService
 {
     public SubscribedService(string id, string nameZh, string nameEn, long price, string orderedAt, long orderedAtTicks,
         string? cancelledAt, long cancelledAtTicks)
+        : this(id, System.Text.Encoding.UTF8.GetBytes(id), nameZh, System.Text.Encoding.UTF8.GetBytes(nameZh), nameEn,
+            System.Text.Encoding.UTF8.GetBytes(nameEn), price, orderedAt, System.Text.Encoding.UTF8.GetBytes(orderedAt), orderedAtTicks,
+            cancelledAt, cancelledAtTicks)
+    {
+    }
+
+    /// <summary>A service with the UTF-8 bytes of its texts given (arrays the service may share; never written to).</summary>
+    internal SubscribedService(string id, byte[] idUtf8, string nameZh, byte[] nameZhUtf8, string nameEn, byte[] nameEnUtf8, long price,
+        string orderedAt, byte[] orderedAtUtf8, long orderedAtTicks, string? cancelledAt, long cancelledAtTicks)
     {
         Id = id;
         NameId = NameTable.Services.Intern(id);
@@ -19,10 +28,10 @@ public sealed class SubscribedService
         OrderedAtTicks = orderedAtTicks;
         CancelledAt = cancelledAt;
         CancelledAtTicks = cancelledAtTicks;
-        IdUtf8 = System.Text.Encoding.UTF8.GetBytes(id);
-        NameZhUtf8 = System.Text.Encoding.UTF8.GetBytes(nameZh);
-        NameEnUtf8 = System.Text.Encoding.UTF8.GetBytes(nameEn);
-        OrderedAtUtf8 = System.Text.Encoding.UTF8.GetBytes(orderedAt);
+        IdUtf8 = idUtf8;
+        NameZhUtf8 = nameZhUtf8;
+        NameEnUtf8 = nameEnUtf8;
+        OrderedAtUtf8 = orderedAtUtf8;
     }
 
     public string Id { get; }

@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 using RatingPipeline.Tariffs;
 
 namespace RatingPipeline.Subscribers;
@@ -26,8 +28,11 @@ public sealed class SubscriberFileException : Exception
 /// Reads a JSON Lines subscriber file for offline rating: one profile per line, blank lines skipped; for an
 /// msisdn given twice the later line wins. The first bad line stops the load with its line number.
 /// <para>
-/// The file is read whole and cut into one part per core at line ends; the parts are parsed in parallel, then put
-/// together in file order (so "the later line wins" and "the first bad line" are the file's, whatever the parts).
+/// The file is cut into one part per core at line ends; each part is read through a buffer of its own and parsed in
+/// parallel with the others (the file is never held whole), an msisdn given twice within it resolved as it goes; then
+/// the parts are put together in file order (so "the later line wins" and "the first bad line" are the file's, whatever
+/// the parts). Texts many profiles repeat (balance
+/// instants, services) are shared within a part (<see cref="SharedTexts"/>).
 /// </para>
 /// </summary>
 public static class SubscriberFile
@@ -35,39 +40,42 @@ public static class SubscriberFile
     /// <summary>Below this size a file is parsed on the calling thread alone.</summary>
     private const int ParallelFrom = 1 << 20;
 
+    /// <summary>What a part reads at a time (a longer line grows its buffer).</summary>
+    private const int BufferBytes = 1 << 20;
+
+    /// <summary>Fewer bytes than most profile lines have (to size a part's list of profiles up front).</summary>
+    private const int LineBytes = 64;
+
     public static List<SubscriberProfile> Load(string path, Tariff tariff)
     {
-        byte[] bytes;
+        Part[] read;
         try
         {
-            bytes = File.ReadAllBytes(path);
+            using var file = File.OpenHandle(path);
+            var length = RandomAccess.GetLength(file);
+            var bounds = Bounds(file, length, length < ParallelFrom ? 1 : Environment.ProcessorCount);
+            read = new Part[bounds.Length - 1];
+            if (read.Length == 1)
+            {
+                read[0] = Parse(file, bounds[0], bounds[1], tariff);
+            }
+            else
+            {
+                Parallel.For(0, read.Length, i => read[i] = Parse(file, bounds[i], bounds[i + 1], tariff));
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new SubscriberFileException($"cannot read subscriber file {path}", e);
         }
+        catch (AggregateException e) when (e.InnerException is IOException or UnauthorizedAccessException)
+        {
+            throw new SubscriberFileException($"cannot read subscriber file {path}", e.InnerException);
+        }
 
-        var parts = Split(bytes, bytes.Length < ParallelFrom ? 1 : Environment.ProcessorCount);
-        var read = new Part[parts.Count];
-        Parallel.For(0, parts.Count, i => read[i] = Parse(bytes.AsMemory(parts[i].Start, parts[i].Length).Span, tariff));
-
-        var byKey = new Dictionary<ulong, SubscriberProfile>(read.Sum(p => p.Profiles.Count));
-        var order = new List<ulong>(byKey.Capacity);
         var linesBefore = 0;
         foreach (var part in read)
         {
-            foreach (var profile in part.Profiles)
-            {
-                if (byKey.TryAdd(profile.MsisdnKey, profile))
-                {
-                    order.Add(profile.MsisdnKey);
-                }
-                else
-                {
-                    byKey[profile.MsisdnKey] = profile;
-                }
-            }
-
             if (part.Error is not null)
             {
                 throw new SubscriberFileException($"{path}:{linesBefore + part.ErrorLine}: {part.Error}");
@@ -76,70 +84,179 @@ public static class SubscriberFile
             linesBefore += part.Lines;
         }
 
-        return [.. order.Select(k => byKey[k])];
+        return Merge(read);
+    }
+
+    /// <summary>
+    /// The parts' profiles in file order, each msisdn in the place of its first line with the profile of its last. Each
+    /// part has done that within itself; here the msisdns of each part are looked up in the earlier parts (in
+    /// parallel, the parts' tables only read), and a profile found in an earlier part replaces the one there.
+    /// </summary>
+    private static List<SubscriberProfile> Merge(Part[] parts)
+    {
+        var repeats = new List<(int At, int Part, int Place)>[parts.Length];
+        Parallel.For(1, parts.Length, j =>
+        {
+            var found = new List<(int, int, int)>();
+            var profiles = parts[j].Profiles;
+            for (var at = 0; at < profiles.Count; at++)
+            {
+                var key = profiles[at].MsisdnKey;
+                for (var k = 0; k < j; k++)
+                {
+                    if (parts[k].Places.TryGetValue(key, out var place))
+                    {
+                        found.Add((at, k, place));
+                        break;
+                    }
+                }
+            }
+
+            repeats[j] = found;
+        });
+
+        var count = parts.Sum(p => p.Profiles.Count);
+        for (var j = 1; j < parts.Length; j++)
+        {
+            foreach (var (at, k, place) in repeats[j])
+            {
+                parts[k].Profiles[place] = parts[j].Profiles[at];
+                parts[j].Profiles[at] = null!;
+                count--;
+            }
+        }
+
+        var all = new List<SubscriberProfile>(count);
+        for (var j = 0; j < parts.Length; j++)
+        {
+            if (j == 0 || repeats[j].Count == 0)
+            {
+                all.AddRange(parts[j].Profiles);
+            }
+            else
+            {
+                all.AddRange(parts[j].Profiles.Where(p => p is not null));
+            }
+        }
+
+        return all;
     }
 
     /// <summary>A line of JSON whitespace only (space, tab, CR) is blank.</summary>
     public static bool IsBlank(ReadOnlySpan<byte> line) => line.IndexOfAnyExcept(" \t\r"u8) < 0;
 
-    /// <summary>Cuts the bytes into at most <paramref name="count"/> parts, each ending after a line end (the last at the end).</summary>
-    private static List<(int Start, int Length)> Split(byte[] bytes, int count)
+    /// <summary>
+    /// Where the file is cut into at most <paramref name="count"/> parts: the first at 0, each further one after the
+    /// first line end at or after its share of the length, the last at the end (a part may be empty).
+    /// </summary>
+    private static long[] Bounds(SafeFileHandle file, long length, int count)
     {
-        var parts = new List<(int, int)>(count);
-        var start = 0;
-        for (var i = 1; i < count && start < bytes.Length; i++)
+        var bounds = new long[count + 1];
+        bounds[count] = length;
+        Span<byte> chunk = stackalloc byte[4096];
+        for (var i = 1; i < count; i++)
         {
-            var cut = (int)((long)bytes.Length * i / count);
-            if (cut <= start)
+            var at = Math.Max(bounds[i - 1], length * i / count);
+            bounds[i] = length;
+            while (at < length)
             {
-                continue;
-            }
+                var n = RandomAccess.Read(file, chunk, at);
+                if (n == 0)
+                {
+                    break;
+                }
 
-            var newline = bytes.AsSpan(cut).IndexOf((byte)'\n');
-            if (newline < 0)
-            {
-                break;
-            }
+                var newline = chunk[..n].IndexOf((byte)'\n');
+                if (newline >= 0)
+                {
+                    bounds[i] = at + newline + 1;
+                    break;
+                }
 
-            var end = cut + newline + 1;
-            parts.Add((start, end - start));
-            start = end;
+                at += n;
+            }
         }
 
-        parts.Add((start, bytes.Length - start));
-        return parts;
+        return bounds;
     }
 
     /// <summary>
-    /// Parses one part: its profiles in order until its first bad line, that line's error and number (1-based within
-    /// the part), and how many lines the part holds (a line end counts a line; so does a last line without one).
+    /// Parses the part of the file from <paramref name="start"/> to <paramref name="end"/>: its profiles in order until
+    /// its first bad line, that line's error and number (1-based within the part), and how many lines the part holds
+    /// (a line end counts a line; so does a last line without one).
     /// </summary>
-    private static Part Parse(ReadOnlySpan<byte> span, Tariff tariff)
+    private static Part Parse(SafeFileHandle file, long start, long end, Tariff tariff)
     {
-        var profiles = new List<SubscriberProfile>(span.Length / 128);
+        var expected = (int)Math.Min((end - start) / LineBytes, Array.MaxLength);
+        var profiles = new List<SubscriberProfile>(expected);
+        var places = new Dictionary<ulong, int>(expected);
+        var shared = new SharedTexts();
+        var buffer = new byte[(int)Math.Min(BufferBytes, Math.Max(end - start, 1))];
+        var held = 0; // bytes of an unfinished line at the start of the buffer
+        var at = start;
         var lines = 0;
-        while (span.Length > 0)
+        while (at < end || held > 0)
         {
-            lines++;
-            var end = span.IndexOf((byte)'\n');
-            var line = end < 0 ? span : span[..end];
-            span = end < 0 ? default : span[(end + 1)..];
-            if (IsBlank(line))
+            if (held == buffer.Length)
             {
-                continue;
+                Array.Resize(ref buffer, buffer.Length * 2);
             }
 
-            var profile = SubscriberProfile.TryParse(line, tariff, out var error);
-            if (profile is null)
+            var n = at < end ? RandomAccess.Read(file, buffer.AsSpan(held, (int)Math.Min(buffer.Length - held, end - at)), at) : 0;
+            if (n == 0 && at < end)
             {
-                return new Part(profiles, lines, error, lines);
+                throw new IOException($"the file ended at byte {at} while it was read");
             }
 
-            profiles.Add(profile);
+            at += n;
+            var span = buffer.AsSpan(0, held + n);
+            var last = at >= end; // the part's last line need not end with a line end
+            while (span.Length > 0)
+            {
+                var newline = span.IndexOf((byte)'\n');
+                if (newline < 0 && !last)
+                {
+                    break;
+                }
+
+                lines++;
+                var line = newline < 0 ? span : span[..newline];
+                span = newline < 0 ? default : span[(newline + 1)..];
+                if (IsBlank(line))
+                {
+                    continue;
+                }
+
+                var profile = ProfileReader.TryRead(line, tariff, shared, out var error);
+                if (profile is null)
+                {
+                    return new Part(profiles, places, lines, error, lines);
+                }
+
+                // An msisdn given again in the part: the later profile in the earlier place.
+                ref var place = ref CollectionsMarshal.GetValueRefOrAddDefault(places, profile.MsisdnKey, out var known);
+                if (known)
+                {
+                    profiles[place] = profile;
+                }
+                else
+                {
+                    place = profiles.Count;
+                    profiles.Add(profile);
+                }
+            }
+
+            span.CopyTo(buffer);
+            held = span.Length;
+            if (last)
+            {
+                break;
+            }
         }
 
-        return new Part(profiles, lines, null, 0);
+        return new Part(profiles, places, lines, null, 0);
     }
 
-    private sealed record Part(List<SubscriberProfile> Profiles, int Lines, string? Error, int ErrorLine);
+    /// <summary>A part's profiles (an msisdn once, in the place of its first line), where each msisdn is, and its lines.</summary>
+    private sealed record Part(List<SubscriberProfile> Profiles, Dictionary<ulong, int> Places, int Lines, string? Error, int ErrorLine);
 }

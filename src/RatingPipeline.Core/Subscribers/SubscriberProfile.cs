@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
 using RatingPipeline.Tariffs;
 
 namespace RatingPipeline.Subscribers;
@@ -8,7 +10,50 @@ namespace RatingPipeline.Subscribers;
 /// </summary>
 public sealed class SubscriberProfile
 {
-    public required string Msisdn { get; init; }
+    // A long member not given (the nullable members are kept as a long each, without a flag beside it).
+    private const long None = long.MinValue;
+
+    // Msisdns of up to 16 bytes (every valid one: 5-15 digits) are kept in the profile itself, not in an array.
+    private const int InlineMsisdn = 16;
+
+    private MsisdnBytes _msisdnBytes;
+    private byte _msisdnLength;
+    private byte[]? _msisdnArray;
+    private string? _msisdn;
+    private int _planNameId = -1;
+    private long _highSpendThreshold = None;
+    private long _dataCap = None;
+    private long _monthlyMinimum = None;
+
+    public SubscriberProfile()
+    {
+    }
+
+    /// <summary>A profile as the reader makes it: the msisdn as UTF-8 (its string made at first use).</summary>
+#pragma warning disable CS8618 // Msisdn has no field of its own to set: its string is made from the bytes at first use.
+    [SetsRequiredMembers]
+    internal SubscriberProfile(ReadOnlySpan<byte> msisdnUtf8, ulong msisdnKey, string plan, int planNameId, int cycleDay)
+#pragma warning restore CS8618
+    {
+        SetMsisdnBytes(msisdnUtf8);
+        MsisdnKey = msisdnKey;
+        Plan = plan;
+        _planNameId = planNameId;
+        CycleDay = cycleDay;
+    }
+
+    public required string Msisdn
+    {
+        get => _msisdn ??= System.Text.Encoding.UTF8.GetString(MsisdnUtf8);
+        init
+        {
+            _msisdn = value;
+            if (_msisdnLength == 0 && _msisdnArray is null)
+            {
+                SetMsisdnBytes(System.Text.Encoding.UTF8.GetBytes(value));
+            }
+        }
+    }
 
     public required ulong MsisdnKey { get; init; }
 
@@ -27,10 +72,18 @@ public sealed class SubscriberProfile
 
     public long BalanceAsOfTicks { get; init; }
 
-    public long? HighSpendThreshold { get; init; }
+    public long? HighSpendThreshold
+    {
+        get => _highSpendThreshold == None ? null : _highSpendThreshold;
+        init => _highSpendThreshold = value ?? None;
+    }
 
     /// <summary>The data spending cap the subscriber chose (micros), one of the plan's tiers.</summary>
-    public long? DataCap { get; init; }
+    public long? DataCap
+    {
+        get => _dataCap == None ? null : _dataCap;
+        init => _dataCap = value ?? None;
+    }
 
     public string Language { get; init; } = "zh";
 
@@ -43,26 +96,35 @@ public sealed class SubscriberProfile
 
     internal byte[] BalanceAsOfUtf8 { get; init; } = [];
 
-    private byte[]? _msisdnUtf8;
-
-    /// <summary>The msisdn as UTF-8 bytes (made when the profile is read, or at first use).</summary>
-    internal byte[] MsisdnUtf8
+    /// <summary>The msisdn as UTF-8 bytes (kept in the profile itself).</summary>
+    internal ReadOnlySpan<byte> MsisdnUtf8
     {
-        get => _msisdnUtf8 ??= System.Text.Encoding.UTF8.GetBytes(Msisdn);
-        init => _msisdnUtf8 = value;
+        get => _msisdnArray ?? ((ReadOnlySpan<byte>)_msisdnBytes)[.._msisdnLength];
+        init => SetMsisdnBytes(value);
     }
 
     /// <summary>The plan id's number in <see cref="NameTable.Plans"/>.</summary>
     public int PlanNameId
     {
-        get => _planNameId ??= NameTable.Plans.Intern(Plan);
+        get
+        {
+            if (_planNameId < 0)
+            {
+                _planNameId = NameTable.Plans.Intern(Plan);
+            }
+
+            return _planNameId;
+        }
+
         init => _planNameId = value;
     }
 
-    private int? _planNameId;
-
     /// <summary>The subscriber's own monthly minimum spend (micros); it may raise the plan's scaled minimum, never lower it.</summary>
-    public long? MonthlyMinimum { get; init; }
+    public long? MonthlyMinimum
+    {
+        get => _monthlyMinimum == None ? null : _monthlyMinimum;
+        init => _monthlyMinimum = value ?? None;
+    }
 
     /// <summary>Monthly value-added services (at most 16), in the order given.</summary>
     public IReadOnlyList<SubscribedService> Services { get; init; } = [];
@@ -100,4 +162,24 @@ public sealed class SubscriberProfile
     /// <summary>Largest number of services one profile may list.</summary>
     public const int MaxServices = 16;
 
+    private void SetMsisdnBytes(ReadOnlySpan<byte> utf8)
+    {
+        if (utf8.Length is > 0 and <= InlineMsisdn)
+        {
+            utf8.CopyTo(_msisdnBytes);
+            _msisdnLength = (byte)utf8.Length;
+            _msisdnArray = null;
+        }
+        else
+        {
+            _msisdnLength = 0;
+            _msisdnArray = utf8.ToArray();
+        }
+    }
+
+    [InlineArray(InlineMsisdn)]
+    private struct MsisdnBytes
+    {
+        private byte _first;
+    }
 }

@@ -182,7 +182,7 @@ public sealed class ProfileReaderDifferentialTests
         return (SubscriberProfile.TryParse(profile, tariff, out _) is not null, null);
     }
 
-    private static string Describe(SubscriberProfile p)
+    internal static string Describe(SubscriberProfile p)
     {
         var text = new StringBuilder();
         text.Append(CultureInfo.InvariantCulture, $"msisdn={p.Msisdn} key={p.MsisdnKey} utf8={Encoding.UTF8.GetString(p.MsisdnUtf8)} plan={p.Plan}#{p.PlanNameId} ")

@@ -63,6 +63,45 @@ public sealed class SubscriberFileTests
         Assert.That(refused.Message, Does.StartWith($"{path}:{first + 1}: "));
     }
 
+    [Test]
+    public void Every_value_of_every_profile_is_the_line_by_line_readings_with_shared_texts_long_lines_and_crlf()
+    {
+        var lines = Lines();
+        for (var i = 0; i < 3_000; i++)
+        {
+            // Services and balance instants many profiles repeat (shared between them), and some that differ.
+            var msisdn = $"86139{i:D8}";
+            var ordered = i % 7 == 0 ? $"2026-10-{1 + (i % 28):D2}T08:00:00+08:00" : "2026-10-01T08:00:00+08:00";
+            var cancelled = i % 5 == 0 ? ",\"cancelledAt\":\"2026-11-20T00:00:00Z\"" : "";
+            var second = i % 3 == 0 ? $",{{\"id\":\"ringback\",\"name\":{{\"zh\":\"彩铃\",\"en\":\"Ringback {i % 4}\"}},\"price\":5000000,\"orderedAt\":\"{ordered}\"}}" : "";
+            lines.Add($"{{\"msisdn\":\"{msisdn}\",\"plan\":\"basic-58\",\"cycleDay\":{1 + (i % 28)},\"prepaid\":true,\"balance\":{i}," +
+                $"\"balanceAsOf\":\"2026-11-0{1 + (i % 3)}T00:00:00+08:00\",\"planEndsAt\":\"2027-0{1 + (i % 2)}-01T00:00:00+08:00\"," +
+                $"\"services\":[{{\"id\":\"news\",\"name\":{{\"zh\":\"新闻\",\"en\":\"News\"}},\"price\":3000000,\"orderedAt\":\"{ordered}\"{cancelled}}}{second}]}}" +
+                (i % 11 == 0 ? "\r" : ""));
+        }
+
+        // The first msisdn of the file given again near its end (in another part), a line longer than a part reads at a
+        // time, and a last line without a line end.
+        lines.Insert(lines.Count - 1, $"{{\"msisdn\":\"{SyntheticData.MsisdnOf(0)}\",\"plan\":\"biz-400\",\"cycleDay\":9}}");
+        lines.Insert(lines.Count / 3, $"{{\"msisdn\":\"8613700000001\",\"plan\":\"mini-18\",\"cycleDay\":5,\"note\":\"{new string('x', 3 << 20)}\"}}");
+        var path = Path.Combine(_folder, "subscribers.jsonl");
+        File.WriteAllText(path, string.Join('\n', lines));
+
+        var loaded = SubscriberFile.Load(path, _tariff);
+        var expected = LineByLine(lines);
+        Assert.Multiple(() =>
+        {
+            Assert.That(loaded.Select(ProfileReaderDifferentialTests.Describe), Is.EqualTo(expected.Select(ProfileReaderDifferentialTests.Describe)));
+            Assert.That(loaded.Count(p => p.Services.Count == 2), Is.EqualTo(1_000), "the profiles with two services");
+            Assert.That(loaded[^1].Msisdn, Is.EqualTo("8613900002999"), "the last line, without a line end");
+            Assert.That((loaded[0].Msisdn, loaded[0].Plan), Is.EqualTo((SyntheticData.MsisdnOf(0), "biz-400")), "the first msisdn's later line, in its place");
+            Assert.That(loaded.SelectMany(p => p.Services).Distinct(ReferenceEqualityComparer.Instance).Count(), Is.LessThan(500),
+                "4,000 services of about 60 different values are shared, not one object each");
+            Assert.That(loaded.Where(p => p.Prepaid).Select(p => p.BalanceAsOfUtf8).Distinct(ReferenceEqualityComparer.Instance).Count(),
+                Is.LessThan(50), "3,000 balance instants of 3 different values are shared");
+        });
+    }
+
     /// <summary>The profiles, every 97th line followed by a blank one, and every 50th msisdn given again later with another plan.</summary>
     private static List<string> Lines()
     {
