@@ -138,24 +138,24 @@ internal static class ProfileReader
 
         public static Container Read(int member, ref Utf8JsonReader reader, ReadOnlySpan<byte> utf8, ref ProfileNotes notes, Place place,
             ref Scratch scratch) => (Member)member switch
-        {
-            Member.Msisdn => ReadText(ref reader, ref notes.Profile.Msisdn),
-            Member.Plan => ReadText(ref reader, ref notes.Profile.Plan),
-            Member.CycleDay => ReadInteger(ref reader, ref notes.Profile.CycleDay, 1, 28),
-            Member.Prepaid => ReadBool(ref reader, ref notes.Profile.Prepaid),
-            Member.Balance => ReadInteger(ref reader, ref notes.Profile.Balance, long.MinValue, long.MaxValue),
-            Member.BalanceAsOf => ReadText(ref reader, ref notes.Profile.BalanceAsOf),
-            Member.HighSpendThreshold => ReadInteger(ref reader, ref notes.Profile.HighSpendThreshold, 0, long.MaxValue),
-            Member.DataCap => ReadInteger(ref reader, ref notes.Profile.DataCap, 0, long.MaxValue),
-            Member.Language => ReadText(ref reader, ref notes.Profile.Language),
-            Member.Reminders => ReadText(ref reader, ref notes.Profile.Reminders),
-            Member.Email => ReadText(ref reader, ref notes.Profile.Email),
-            Member.MonthlyMinimum => ReadInteger(ref reader, ref notes.Profile.MonthlyMinimum, 0, MaxMonthlyMinimum),
-            Member.PlanEndsAt => ReadText(ref reader, ref notes.Profile.PlanEndsAt),
-            Member.Channels => reader.TokenType == JsonTokenType.StartArray ? ReadChannels(ref reader, ref notes.Profile, ref scratch) : Wrong(ref reader, ref notes.Profile.ChannelsKind),
-            Member.Services => reader.TokenType == JsonTokenType.StartArray ? ReadServices(ref reader, utf8, ref notes.Services, ref scratch) : Wrong(ref reader, ref notes.Services.Kind),
-            _ => Skip(ref reader),
-        };
+            {
+                Member.Msisdn => ReadText(ref reader, ref notes.Profile.Msisdn),
+                Member.Plan => ReadText(ref reader, ref notes.Profile.Plan),
+                Member.CycleDay => ReadInteger(ref reader, ref notes.Profile.CycleDay, 1, 28),
+                Member.Prepaid => ReadBool(ref reader, ref notes.Profile.Prepaid),
+                Member.Balance => ReadInteger(ref reader, ref notes.Profile.Balance, long.MinValue, long.MaxValue),
+                Member.BalanceAsOf => ReadText(ref reader, ref notes.Profile.BalanceAsOf),
+                Member.HighSpendThreshold => ReadInteger(ref reader, ref notes.Profile.HighSpendThreshold, 0, long.MaxValue),
+                Member.DataCap => ReadInteger(ref reader, ref notes.Profile.DataCap, 0, long.MaxValue),
+                Member.Language => ReadText(ref reader, ref notes.Profile.Language),
+                Member.Reminders => ReadText(ref reader, ref notes.Profile.Reminders),
+                Member.Email => ReadText(ref reader, ref notes.Profile.Email),
+                Member.MonthlyMinimum => ReadInteger(ref reader, ref notes.Profile.MonthlyMinimum, 0, MaxMonthlyMinimum),
+                Member.PlanEndsAt => ReadText(ref reader, ref notes.Profile.PlanEndsAt),
+                Member.Channels => reader.TokenType == JsonTokenType.StartArray ? ReadChannels(ref reader, ref notes.Profile, ref scratch) : Wrong(ref reader, ref notes.Profile.ChannelsKind),
+                Member.Services => reader.TokenType == JsonTokenType.StartArray ? ReadServices(ref reader, utf8, ref notes.Services, ref scratch) : Wrong(ref reader, ref notes.Services.Kind),
+                _ => Skip(ref reader),
+            };
     }
 
     private static Member Identify(ReadOnlySpan<byte> name) => name.Length switch
@@ -398,11 +398,11 @@ internal static class ProfileReader
 
         public static Container Read(int member, ref Utf8JsonReader reader, ReadOnlySpan<byte> utf8, ref ServiceItem item, Place place,
             ref Scratch scratch) => member switch
-        {
-            1 => ReadText(ref reader, ref item.Zh),
-            2 => ReadText(ref reader, ref item.En),
-            _ => Skip(ref reader),
-        };
+            {
+                1 => ReadText(ref reader, ref item.Zh),
+                2 => ReadText(ref reader, ref item.En),
+                _ => Skip(ref reader),
+            };
     }
 
     /// <summary>
