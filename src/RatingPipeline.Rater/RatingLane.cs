@@ -39,8 +39,12 @@ internal sealed class RatingLane
     {
         Outputs.Clear();
         var sink = new KafkaBatchSink(Outputs);
-        foreach (var record in Batch)
+        var batch = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(Batch);
+        Span<ulong> ahead = stackalloc ulong[RatingEngine.PrefetchDepth + 1];
+        for (var i = 0; i < batch.Length; i++)
         {
+            Prefetch(batch, i, ahead);
+            var record = batch[i];
             var partition = record.Partition.Value;
             if (!assigned.Contains(partition))
             {
@@ -86,6 +90,32 @@ internal sealed class RatingLane
                 ? DeadLetterHeaders.Create(inputTopic, output.Partition, output.Offset, output.Reason, output.Detail ?? "")
                 : null;
             producer.Produce(targets.For(output.Kind, output.Partition), _message, epoch);
+        }
+    }
+
+    /// <summary>
+    /// Tells the engine of the subscribers of the records 1 to <see cref="RatingEngine.PrefetchDepth"/> places after
+    /// record <paramref name="i"/> (by their Kafka keys, the msisdn), so their states are in the cache when rated.
+    /// <paramref name="keys"/> keeps each record's key, worked out once, by its place modulo its length.
+    /// </summary>
+    private void Prefetch(ReadOnlySpan<ConsumeResult<byte[], byte[]>> batch, int i, Span<ulong> keys)
+    {
+        const int Depth = RatingEngine.PrefetchDepth;
+        var first = i == 0 ? 1 : Depth; // the first record works out the keys of the ones before the furthest
+        for (var ahead = first; ahead <= Depth; ahead++)
+        {
+            var at = i + ahead;
+            keys[at % keys.Length] = at < batch.Length && batch[at].Message.Key is { } key && MsisdnKey.TryCompute(key, out var msisdnKey)
+                ? msisdnKey
+                : 0;
+        }
+
+        for (var ahead = Depth; ahead > 0; ahead--)
+        {
+            if (keys[(i + ahead) % keys.Length] is var key and not 0)
+            {
+                Engine.Prefetch(key, ahead);
+            }
         }
     }
 

@@ -34,7 +34,7 @@ public sealed partial class RatingEngine
         }
 
         var tariff = Tariff;
-        foreach (var key in group.InMsisdnOrder())
+        foreach (var key in group.InMsisdnOrder(_subscribers))
         {
             var profile = _subscribers.ProfileOf(key)!;
             var plan = profile.ResolvePlan(tariff);
@@ -516,24 +516,23 @@ public sealed partial class RatingEngine
     }
 
     /// <summary>
-    /// The subscribers a clock applies to, with their msisdns kept in ascending text order (sorted again only after a
-    /// profile joins or leaves the group).
+    /// The subscribers a clock applies to — those whose profile came from this group — in ascending msisdn text order.
+    /// Membership is the subscriber table's (each entry names its group); the group only keeps the order, made again
+    /// from the table after a profile joined or left the group.
     /// </summary>
-    private sealed class ClockGroup
+    private sealed class ClockGroup(int id)
     {
-        private readonly HashSet<ulong> _members = [];
         private ulong[] _ordered = [];
         private bool _dirty;
 
-        public void Add(ulong key) => _dirty |= _members.Add(key);
+        /// <summary>A profile joined or left the group.</summary>
+        public void Changed() => _dirty = true;
 
-        public void Remove(ulong key) => _dirty |= _members.Remove(key);
-
-        public ReadOnlySpan<ulong> InMsisdnOrder()
+        public ReadOnlySpan<ulong> InMsisdnOrder(SubscriberTable subscribers)
         {
             if (_dirty)
             {
-                _ordered = [.. _members];
+                _ordered = subscribers.KeysOfGroup(id);
                 Array.Sort(_ordered, (a, b) => MsisdnKey.OrderKey(a).CompareTo(MsisdnKey.OrderKey(b)));
                 _dirty = false;
             }

@@ -72,11 +72,11 @@ public sealed partial class RatingEngine(Tariff tariff)
 
         if (known)
         {
-            Group(entry.ClockGroup).Remove(profile.MsisdnKey);
+            Group(entry.ClockGroup).Changed();
         }
 
         entry.ClockGroup = clockGroup;
-        Group(clockGroup).Add(profile.MsisdnKey);
+        Group(clockGroup).Changed();
     }
 
     /// <summary>
@@ -95,7 +95,7 @@ public sealed partial class RatingEngine(Tariff tariff)
             return false;
         }
 
-        Group(group).Remove(msisdnKey);
+        Group(group).Changed();
         return true;
     }
 
@@ -503,7 +503,7 @@ public sealed partial class RatingEngine(Tariff tariff)
     private ClockGroup Group(int id)
     {
         ref var group = ref CollectionsMarshal.GetValueRefOrAddDefault(_groups, id, out _);
-        return group ??= new ClockGroup();
+        return group ??= new ClockGroup(id);
     }
 
     /// <summary>What an event of one subscriber works with: its profile, the profile's plan and the tariff in force.</summary>

@@ -252,6 +252,21 @@ internal sealed class SubscriberTable
         }
     }
 
+    /// <summary>The keys of the subscribers whose profile belongs to clock group <paramref name="group"/>, in no particular order.</summary>
+    public ulong[] KeysOfGroup(int group)
+    {
+        var keys = new List<ulong>();
+        foreach (var entry in _index)
+        {
+            if (entry.Profile is not null && entry.ClockGroup == group)
+            {
+                keys.Add(entry.Stored - 1);
+            }
+        }
+
+        return [.. keys];
+    }
+
     /// <summary>Makes room for this many subscribers and states: the index sized once, the chunk list long enough (chunks come as used).</summary>
     public void EnsureCapacity(int subscribers, int states)
     {
