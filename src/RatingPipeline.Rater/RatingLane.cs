@@ -40,10 +40,11 @@ internal sealed class RatingLane
         Outputs.Clear();
         var sink = new KafkaBatchSink(Outputs);
         var batch = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(Batch);
-        Span<ulong> ahead = stackalloc ulong[RatingEngine.PrefetchDepth + 1];
+        Span<ulong> keys = stackalloc ulong[RatingEngine.PrefetchDepth + 1];
+        Span<ulong> ahead = stackalloc ulong[RatingEngine.PrefetchDepth];
         for (var i = 0; i < batch.Length; i++)
         {
-            Prefetch(batch, i, ahead);
+            Prefetch(batch, i, keys, ahead);
             var record = batch[i];
             var partition = record.Partition.Value;
             if (!assigned.Contains(partition))
@@ -94,29 +95,29 @@ internal sealed class RatingLane
     }
 
     /// <summary>
-    /// Tells the engine of the subscribers of the records 1 to <see cref="RatingEngine.PrefetchDepth"/> places after
-    /// record <paramref name="i"/> (by their Kafka keys, the msisdn), so their states are in the cache when rated.
-    /// <paramref name="keys"/> keeps each record's key, worked out once, by its place modulo its length.
+    /// Tells the engine of the subscribers of the <see cref="RatingEngine.PrefetchDepth"/> records after record
+    /// <paramref name="i"/> (by their Kafka keys, the msisdn), so their states are in the cache when rated.
+    /// <paramref name="keys"/> keeps each record's key, worked out once, by its place modulo its length;
+    /// <paramref name="ahead"/> is where the keys are handed over.
     /// </summary>
-    private void Prefetch(ReadOnlySpan<ConsumeResult<byte[], byte[]>> batch, int i, Span<ulong> keys)
+    private void Prefetch(ReadOnlySpan<ConsumeResult<byte[], byte[]>> batch, int i, Span<ulong> keys, Span<ulong> ahead)
     {
         const int Depth = RatingEngine.PrefetchDepth;
         var first = i == 0 ? 1 : Depth; // the first record works out the keys of the ones before the furthest
-        for (var ahead = first; ahead <= Depth; ahead++)
+        for (var k = first; k <= Depth; k++)
         {
-            var at = i + ahead;
+            var at = i + k;
             keys[at % keys.Length] = at < batch.Length && batch[at].Message.Key is { } key && MsisdnKey.TryCompute(key, out var msisdnKey)
                 ? msisdnKey
                 : 0;
         }
 
-        for (var ahead = Depth; ahead > 0; ahead--)
+        for (var k = 1; k <= Depth; k++)
         {
-            if (keys[(i + ahead) % keys.Length] is var key and not 0)
-            {
-                Engine.Prefetch(key, ahead);
-            }
+            ahead[k - 1] = keys[(i + k) % keys.Length];
         }
+
+        Engine.Prefetch(ahead);
     }
 
     /// <summary>The msisdn text of a subscriber as a Kafka key, made once per subscriber (outputs of a clock, state records).</summary>

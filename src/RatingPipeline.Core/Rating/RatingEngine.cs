@@ -51,15 +51,21 @@ public sealed partial class RatingEngine(Tariff tariff)
     /// <summary>The subscriber's profile, or null.</summary>
     public SubscriberProfile? ProfileOf(ulong msisdnKey) => _subscribers.ProfileOf(msisdnKey);
 
-    /// <summary>How many records ahead <see cref="Prefetch"/> wants to hear of a subscriber: 3, 2 and 1.</summary>
+    /// <summary>How many records ahead <see cref="Prefetch"/> wants to hear of.</summary>
     public const int PrefetchDepth = 3;
 
     /// <summary>
-    /// A hint that a record of this subscriber comes <paramref name="ahead"/> records from now (given at
-    /// <see cref="PrefetchDepth"/>, …, 1): the engine asks the processor for the subscriber's data step by step, so that
-    /// rating does not wait for memory on a table larger than the cache. Changes nothing.
+    /// A hint, before each record, of the subscribers of the next <see cref="PrefetchDepth"/> records
+    /// (<paramref name="ahead"/>[0] the next one; 0 where not known): the engine asks the processor for their data step
+    /// by step, so that rating does not wait for memory on a table larger than the cache. Changes nothing.
     /// </summary>
-    public void Prefetch(ulong msisdnKey, int ahead) => _subscribers.Prefetch(msisdnKey, ahead);
+    public void Prefetch(ReadOnlySpan<ulong> ahead)
+    {
+        if (ahead.Length >= PrefetchDepth)
+        {
+            _subscribers.Prefetch(ahead[0], ahead[1], ahead[2]);
+        }
+    }
 
     /// <summary>Sets a subscriber's profile; <paramref name="clockGroup"/> is the group its clocks come from (Kafka: the partition).</summary>
     public void SetProfile(SubscriberProfile profile, int clockGroup = 0)

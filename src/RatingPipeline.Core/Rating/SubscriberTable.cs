@@ -30,6 +30,9 @@ internal sealed class SubscriberTable
     private const int ChunkShift = 8;
     private const int ChunkMask = ChunkSize - 1;
 
+    /// <summary>Bytes of a profile object asked for ahead of its record (its fields; the header and a little more).</summary>
+    private const int ProfileBytes = 256;
+
     /// <summary>The index: <see cref="Entry.Stored"/> = key + 1, 0 for an empty place.</summary>
     private Entry[] _index = new Entry[16];
     private int _shift = 64 - 4;
@@ -69,61 +72,63 @@ internal sealed class SubscriberTable
     }
 
     /// <summary>
-    /// A hint that the subscriber's record comes <paramref name="ahead"/> records from now, given at 3, 2 and 1 records
-    /// ahead: at 3 the processor is asked for the subscriber's index entry; at 2 (the entry has arrived) for its
-    /// profile and state; at 1 (they have arrived) for the state's extras and open previous cycle. Changes nothing; a
-    /// no-op where the runtime exposes no prefetch instruction.
+    /// Hints that records of these subscribers come one, two and three records from now (a key of 0: not known). The
+    /// processor is asked, step by step as each step's data has arrived, for the index place of the subscriber three
+    /// ahead, the profile and state of the one two ahead (its index entry came a record ago), and the extras and open
+    /// previous cycle of the one next (its state came a record ago). Changes nothing; a no-op where the runtime exposes
+    /// no prefetch instruction.
     /// </summary>
-    public unsafe void Prefetch(ulong key, int ahead)
+    public unsafe void Prefetch(ulong oneAhead, ulong twoAhead, ulong threeAhead)
     {
         if (!Sse.IsSupported)
         {
             return;
         }
 
-        if (ahead >= 3)
+        if (threeAhead != 0)
         {
             // An address the collector may have moved the array away from is harmless: a prefetch never faults.
-            Sse.Prefetch0(Unsafe.AsPointer(ref _index[Home(key)]));
-            return;
+            Sse.Prefetch0(Unsafe.AsPointer(ref _index[Home(threeAhead)]));
         }
 
-        ref var entry = ref Find(key);
-        if (Unsafe.IsNullRef(ref entry))
+        if (twoAhead != 0)
         {
-            return;
-        }
-
-        if (ahead == 2)
-        {
-            if (entry.Profile is { } profile)
+            ref var entry = ref Find(twoAhead);
+            if (!Unsafe.IsNullRef(ref entry))
             {
-                var address = (byte*)Unsafe.As<SubscriberProfile, nint>(ref profile);
-                Sse.Prefetch0(address);
-                Sse.Prefetch0(address + 64);
-            }
-
-            if (entry.StateSlot >= 0)
-            {
-                var state = (byte*)Unsafe.AsPointer(ref At(entry.StateSlot));
-                for (var offset = 0; offset < Unsafe.SizeOf<UsageState>(); offset += 64)
+                if (entry.Profile is { } profile)
                 {
-                    Sse.Prefetch0(state + offset);
+                    var address = (byte*)Unsafe.As<SubscriberProfile, nint>(ref profile);
+                    for (var offset = 0; offset < ProfileBytes; offset += 64)
+                    {
+                        Sse.Prefetch0(address + offset);
+                    }
+                }
+
+                if (entry.StateSlot >= 0)
+                {
+                    var state = (byte*)Unsafe.AsPointer(ref At(entry.StateSlot));
+                    for (var offset = 0; offset < Unsafe.SizeOf<UsageState>(); offset += 64)
+                    {
+                        Sse.Prefetch0(state + offset);
+                    }
                 }
             }
-
-            return;
         }
 
-        if (entry.StateSlot >= 0 && At(entry.StateSlot).Extras is { } extras)
+        if (oneAhead != 0)
         {
-            Sse.Prefetch0((void*)Unsafe.As<StateExtras, nint>(ref extras));
-            if (extras.Previous is { } previous)
+            ref var entry = ref Find(oneAhead);
+            if (!Unsafe.IsNullRef(ref entry) && entry.StateSlot >= 0 && At(entry.StateSlot).Extras is { } extras)
             {
-                var address = (byte*)Unsafe.As<PreviousCycle, nint>(ref previous);
-                for (var offset = 0; offset < 256; offset += 64)
+                Sse.Prefetch0((void*)Unsafe.As<StateExtras, nint>(ref extras));
+                if (extras.Previous is { } previous)
                 {
-                    Sse.Prefetch0(address + offset);
+                    var address = (byte*)Unsafe.As<PreviousCycle, nint>(ref previous);
+                    for (var offset = 0; offset < 256; offset += 64)
+                    {
+                        Sse.Prefetch0(address + offset);
+                    }
                 }
             }
         }

@@ -161,15 +161,15 @@ internal abstract class LaneWorker<TParts>
     /// </summary>
     public abstract void Line(ReadOnlySpan<byte> line, long number, bool everyLane, TParts parts);
 
-    /// <summary>How many lines ahead the worker wants <see cref="Prefetch"/> calls (0: none).</summary>
+    /// <summary>How many lines ahead the worker wants to hear of in <see cref="Prefetch"/> (0: no calls).</summary>
     public virtual int PrefetchDepth => 0;
 
     /// <summary>
-    /// The msisdn key (never 0) of a line the worker processes <paramref name="ahead"/> lines from now, for every
-    /// distance from <see cref="PrefetchDepth"/> down to 1. A worker whose lines touch per-subscriber tables larger than
-    /// the cache brings the subscriber's entries in while it works on the lines before.
+    /// Before each line: the msisdn keys of the worker's next <see cref="PrefetchDepth"/> lines (<paramref name="ahead"/>[0]
+    /// the next; 0 where the route did not find one). A worker whose lines touch per-subscriber tables larger than the
+    /// cache brings the subscribers' entries in while it works on the lines before.
     /// </summary>
-    public virtual void Prefetch(ulong key, int ahead)
+    public virtual void Prefetch(ReadOnlySpan<ulong> ahead)
     {
     }
 
@@ -521,19 +521,23 @@ internal static class LanePass
         {
             var worker = _workers[lane];
             var several = _workers.Count > 1;
+            var depth = worker.PrefetchDepth;
+            Span<ulong> ahead = stackalloc ulong[depth];
             foreach (var block in _toLane[lane].GetConsumingEnumerable(_stop))
             {
                 var parts = block.Parts[lane];
-                var depth = worker.PrefetchDepth;
                 worker.BeginBlock(parts);
                 for (var i = 0; i < parts.LineCount; i++)
                 {
-                    for (var ahead = depth; ahead > 0; ahead--)
+                    if (depth > 0)
                     {
-                        if (i + ahead < parts.LineCount && block.Keys[parts.Lines[i + ahead]] is var key and not 0)
+                        for (var k = 0; k < depth; k++)
                         {
-                            worker.Prefetch(key, ahead);
+                            var at = i + 1 + k;
+                            ahead[k] = at < parts.LineCount ? block.Keys[parts.Lines[at]] : 0;
                         }
+
+                        worker.Prefetch(ahead);
                     }
 
                     var index = parts.Lines[i];

@@ -137,7 +137,7 @@ public sealed class RatingLanes
 
         public override int PrefetchDepth => RatingEngine.PrefetchDepth;
 
-        public override void Prefetch(ulong key, int ahead) => engine.Prefetch(key, ahead);
+        public override void Prefetch(ReadOnlySpan<ulong> ahead) => engine.Prefetch(ahead);
 
         public override void EndBlock(LaneOutput parts)
         {

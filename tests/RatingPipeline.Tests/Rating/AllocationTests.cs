@@ -277,8 +277,9 @@ public sealed class AllocationTests
         var rated = sink.RatedCount;
 
         // A second window of three months: an allocation of the engine's that recurs (per clock, per cycle, per fee)
-        // shows in both; a one-off of the runtime's on this thread in the first window (once in a full test run, 1 KiB,
-        // not reproducible alone) does not fail the test.
+        // shows in both; a one-off of the runtime's on this thread in one window (seen in full test runs: 1 KiB once,
+        // 4.1 KiB once on a heavily loaded machine; never reproducible alone) does not fail the test. One allocation
+        // per record, clock or bill of the window would be hundreds of KiB.
         var second = Months(new DateTime(2027, 4, 1), new DateTime(2027, 7, 1), 3);
         before = GC.GetAllocatedBytesForCurrentThread();
         RateAll(engine, second, ref sink);
@@ -288,7 +289,7 @@ public sealed class AllocationTests
         {
             Assert.That(Math.Min(allocated, allocatedAgain), Is.Zero,
                 $"bytes allocated over three months of clocks, fees, bills and CDRs, then three more: {allocated} and {allocatedAgain}");
-            Assert.That(allocated + allocatedAgain, Is.LessThanOrEqualTo(4096), "at most a one-off, never per record");
+            Assert.That(allocated + allocatedAgain, Is.LessThanOrEqualTo(16 * 1024), "at most a one-off, never per record");
             Assert.That(bills, Is.EqualTo(3 * subscribers), "a bill per subscriber and month");
             Assert.That(rated, Is.GreaterThan(measured.Length - 360), "CDRs and fee records");
         });
