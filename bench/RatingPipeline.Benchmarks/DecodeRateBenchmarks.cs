@@ -107,6 +107,22 @@ public class DecodeRateBenchmarks
         return valid;
     }
 
+    /// <summary><see cref="Decode"/> with the general reader alone, without the canonical-shape scan it tries first.</summary>
+    [Benchmark(OperationsPerInvoke = Cdrs)]
+    public long DecodeStrict()
+    {
+        long valid = 0;
+        foreach (var line in _lines)
+        {
+            if (_decoder.DecodeStrict(line, out _) == InvalidCause.None)
+            {
+                valid++;
+            }
+        }
+
+        return valid;
+    }
+
     /// <summary>The engine's hot path: decode, look up, rate, remind; results to a counting sink.</summary>
     [Benchmark(OperationsPerInvoke = Cdrs)]
     public long DecodeRate()

@@ -10,9 +10,11 @@ namespace RatingPipeline.Records;
 /// Decodes one CDR (one JSON object) straight from its UTF-8 bytes and checks every rule of the record
 /// format: valid UTF-8, exactly one JSON object with nothing but whitespace after it, no member name twice
 /// at any depth, integer fields written as integers, and the per-type required fields.
+/// A record of the canonical shape is read by a single-pass scan (<c>CdrDecoder.FastPath.cs</c>); any other goes to
+/// the general reader over <see cref="Utf8JsonReader"/>, and both hand the same members to the same field rules.
 /// An instance reuses its scratch buffers, so decoding allocates nothing after warm-up; it is not thread-safe.
 /// </summary>
-public sealed class CdrDecoder
+public sealed partial class CdrDecoder
 {
     /// <summary>Nesting deeper than this is refused as invalid (the JSON reader's own bound).</summary>
     public const int MaxDepth = 256;
@@ -58,21 +60,15 @@ public sealed class CdrDecoder
 
     public ReadOnlySpan<byte> RejectedMsisdn => _arena.AsSpan(_rejectedMsisdnAt, _rejectedMsisdnLength);
 
-    /// <summary>Decodes a CDR; on failure returns the cause (never throws for bad input).</summary>
+    /// <summary>
+    /// Decodes a record with the general reader only, skipping the canonical-shape scan that <see cref="Decode"/>
+    /// tries first; same results as <see cref="Decode"/> for every input.
+    /// </summary>
     [SkipLocalsInit]
-    public InvalidCause Decode(ReadOnlySpan<byte> utf8, out Cdr cdr)
+    public InvalidCause DecodeStrict(ReadOnlySpan<byte> utf8, out Cdr cdr)
     {
         cdr = default;
-        if (_arena.Length > KeepArenaBytes)
-        {
-            _arena = new byte[1024];
-        }
-
-        HasRejectedId = false;
-        HasRejectedMsisdn = false;
-        _arenaUsed = 0;
-        _id = _type = _msisdn = _direction = _peer = _start = _duration = _bytes = _mcc = _at = default;
-
+        Reset();
         if (!Utf8.IsValid(utf8))
         {
             return InvalidCause.NotUtf8;
@@ -90,6 +86,37 @@ public sealed class CdrDecoder
             return structure;
         }
 
+        return ValidateMembers(utf8, ref cdr);
+    }
+
+    /// <summary>Forgets the previous record: its members, its rejected identity, and scratch a hostile record grew.</summary>
+    private void Reset()
+    {
+        if (_arena.Length > KeepArenaBytes)
+        {
+            _arena = new byte[1024];
+        }
+
+        HasRejectedId = false;
+        HasRejectedMsisdn = false;
+        _arenaUsed = 0;
+        _id = _type = _msisdn = _direction = _peer = _start = _duration = _bytes = _mcc = _at = default;
+        if (_largeObjectNames.Count > 0)
+        {
+            // Left over from the previous record's wide objects: object ordinals restart at 1, so stale names would
+            // read as repeats in this record's wide objects; and a hostile record's index is let go here.
+            var large = _largeObjectNames.Count > KeepLargeObjectNames;
+            _largeObjectNames.Clear();
+            if (large)
+            {
+                _largeObjectNames.TrimExcess();
+            }
+        }
+    }
+
+    /// <summary>The record format's rules over the members found by either reader.</summary>
+    private InvalidCause ValidateMembers(ReadOnlySpan<byte> utf8, ref Cdr cdr)
+    {
         // The id and msisdn of an accepted record are read where they are; only a refused one's are copied, for its
         // dead letter — and an offline profile line's, which the profile reader may still refuse.
         var cause = Validate(utf8, ref cdr);
@@ -105,17 +132,6 @@ public sealed class CdrDecoder
     {
         _nameCount = 0;
         _objects = 0;
-        if (_largeObjectNames.Count > 0)
-        {
-            // Left over when the previous record was refused before its end: object ordinals restart at 1, so
-            // stale names would read as repeats in this record's wide objects.
-            var large = _largeObjectNames.Count > KeepLargeObjectNames;
-            _largeObjectNames.Clear();
-            if (large)
-            {
-                _largeObjectNames.TrimExcess();
-            }
-        }
 
         var pending = FieldId.None;
         var seen = 0; // the record's own members met so far, one bit per FieldId
