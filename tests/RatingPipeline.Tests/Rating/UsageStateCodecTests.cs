@@ -177,6 +177,30 @@ public sealed class UsageStateCodecTests
     }
 
     [Test]
+    public void A_damaged_record_is_refused_or_read_never_thrown()
+    {
+        var random = new Random(17);
+        var refused = 0;
+        for (var i = 0; i < 300; i++)
+        {
+            var state = RandomState(random);
+            var bytes = UsageStateCodec.ToArray(in state);
+            for (var k = 0; k < 30; k++)
+            {
+                var damaged = (byte[])bytes.Clone();
+                for (var d = random.Next(1, 4); d > 0; d--)
+                {
+                    damaged[random.Next(damaged.Length)] = (byte)random.Next(256);
+                }
+
+                refused += UsageStateCodec.TryRead(damaged, out _) ? 0 : 1;
+            }
+        }
+
+        Assert.That(refused, Is.Positive, "some damage is detectable (lengths, counts, unknown parts)");
+    }
+
+    [Test]
     public void Edge_states_round_trip_exactly_and_within_the_size_bound()
     {
         foreach (var state in new[] { Extreme(), Typical(), Median(), UsageState.New(), WithFractionalInstants() })
