@@ -14,7 +14,7 @@ namespace RatingPipeline.Fuzz;
 /// output record is written as JSON that parses back (a rejected record's raw is the input); a fresh decoder
 /// agrees with the long-lived one (no state leaks from earlier records); and the decoder agrees with a plain
 /// <see cref="System.Text.Json.JsonDocument"/> reading of the rules on shape, validity, values and the
-/// id and msisdn copied into a rejected record.
+/// id and msisdn copied into a rejected record; and the decoder's canonical-shape scan agrees with its general reader.
 /// </summary>
 public sealed class CdrTarget : FuzzTarget
 {
@@ -91,6 +91,18 @@ public sealed class CdrTarget : FuzzTarget
 
         var fresh = new CdrDecoder();
         var freshCause = fresh.Decode(input, out var cdr);
+
+        // The canonical-shape scan (or its fallback) judges and reads the record as the general reader alone does.
+        var strictCause = new CdrDecoder().DecodeStrict(input, out var strict);
+        Check(strictCause == freshCause, $"the decoder says {freshCause} but the general reader alone says {strictCause}");
+        if (strictCause == InvalidCause.None && freshCause == InvalidCause.None)
+        {
+            Check(cdr.Kind == strict.Kind && cdr.Id.SequenceEqual(strict.Id) && cdr.Msisdn.SequenceEqual(strict.Msisdn)
+                && cdr.MsisdnKey == strict.MsisdnKey && cdr.Peer.SequenceEqual(strict.Peer) && cdr.Start.SequenceEqual(strict.Start)
+                && cdr.StartTicks == strict.StartTicks && cdr.Type == strict.Type && cdr.Direction == strict.Direction
+                && cdr.DurationSec == strict.DurationSec && cdr.Bytes == strict.Bytes && cdr.VisitedMcc == strict.VisitedMcc,
+                "the decoder's record differs from the general reader's");
+        }
 
         _checks.Begin(input);
         var sink = new CheckingSink(_checks);
