@@ -1,0 +1,201 @@
+using System.Buffers;
+using Confluent.Kafka;
+using NUnit.Framework;
+using RatingPipeline.Kafka;
+using RatingPipeline.Rater;
+using RatingPipeline.Records;
+using RatingPipeline.Subscribers;
+using RatingPipeline.Synthetic;
+using RatingPipeline.Tariffs;
+
+namespace RatingPipeline.Tests.Rater;
+
+/// <summary>
+/// The allocation budget of the rater's Kafka loop: rating a batch of consumed CDRs and handing its outputs to the
+/// producer allocates one <c>byte[]</c> per produced value — the copy Confluent.Kafka's <c>Produce</c> takes — and
+/// nothing else per CDR (keys reused, one message instance, cached targets, no per-record collections). Measured on
+/// the rating thread over batches after a warm-up, with an in-memory producer that acknowledges at once. (A dead
+/// letter also carries headers — source, reason, detail, under 1 KiB — so the stream is kept free of them here.)
+/// </summary>
+[TestFixture]
+public sealed class RatingLaneAllocationTests
+{
+    private const int Subscribers = 500;
+    private const int BatchSize = 2_000;
+
+    [Test]
+    public void A_batch_allocates_only_the_produced_values()
+    {
+        var tariff = TariffLoader.Load(SyntheticData.DemoTariff());
+        var lane = new RatingLane(tariff);
+        // 16,000 CDRs 4 s apart from 2026-11-29 00:00 (+08:00): no subscriber's cycle starts in them (cycle days 1-28),
+        // so no state makes its extras (the fee list and the open previous cycle, a one-off per subscriber) while measured.
+        var start = (Time.Instant.DaysFromCivil(2026, 11, 29) * Time.Instant.TicksPerDay) - (8 * Time.Instant.TicksPerHour);
+        var data = new SyntheticData(seed: 5, subscribers: Subscribers, startTicks: start);
+        var buffer = new ArrayBufferWriter<byte>();
+        for (var i = 0; i < Subscribers; i++)
+        {
+            buffer.Clear();
+            data.WriteProfile(i, buffer);
+            lane.Engine.SetProfile(SubscriberProfile.TryParse(buffer.WrittenSpan, tariff, out var error)
+                ?? throw new InvalidOperationException(error), clockGroup: 0);
+        }
+
+        // Well-formed CDRs only (the generator also writes broken ones on purpose).
+        var decoder = new CdrDecoder();
+        long offset = 0;
+        List<ConsumeResult<byte[], byte[]>> NextBatch()
+        {
+            var batch = new List<ConsumeResult<byte[], byte[]>>(BatchSize);
+            while (batch.Count < BatchSize)
+            {
+                buffer.Clear();
+                data.WriteNextCdr(buffer);
+                var value = buffer.WrittenSpan.ToArray();
+                if (decoder.Decode(value, out var cdr) != InvalidCause.None)
+                {
+                    continue;
+                }
+
+                batch.Add(new ConsumeResult<byte[], byte[]>
+                {
+                    Topic = "cdrs",
+                    Partition = 0,
+                    Offset = offset++,
+                    Message = new Message<byte[], byte[]> { Key = cdr.Msisdn.ToArray(), Value = value },
+                });
+            }
+
+            return batch;
+        }
+
+        var batches = Enumerable.Range(0, 8).Select(_ => NextBatch()).ToList();
+        var producer = new InstantProducer();
+        var targets = new OutputTargets(new TopicNames(), partitions: 1, preserve: true);
+        HashSet<int> assigned = [0];
+
+        // The generator's late and repeated CDRs become dead letters: a scout lane with the same profiles finds them,
+        // and they are taken out (a rejected CDR changes no state, so the rest rates the same without them).
+        var scout = new RatingLane(tariff);
+        foreach (var profile in lane.Engine.Profiles)
+        {
+            scout.Engine.SetProfile(profile, clockGroup: 0);
+        }
+
+        using (var scouting = new AcknowledgedProducer(new InstantProducer()))
+        {
+            foreach (var batch in batches)
+            {
+                scout.Batch.Clear();
+                scout.Batch.AddRange(batch);
+                scout.Rate(assigned, scouting, new AcknowledgementGroup(), targets, "cdrs");
+                var rejected = scout.Outputs.Records.Where(o => o.Kind == OutputKind.Rejected).Select(o => o.Offset).ToHashSet();
+                batch.RemoveAll(r => rejected.Contains(r.Offset.Value));
+            }
+        }
+
+        using var acknowledged = new AcknowledgedProducer(producer);
+
+        // Only the loop is measured: each batch is put in the lane's list before, outside the measure.
+        long allocated = 0;
+        long Rate(IEnumerable<List<ConsumeResult<byte[], byte[]>>> run)
+        {
+            var epoch = new AcknowledgementGroup();
+            foreach (var batch in run)
+            {
+                lane.Batch.Clear();
+                lane.Batch.AddRange(batch);
+                var before = GC.GetAllocatedBytesForCurrentThread();
+                lane.Rate(assigned, acknowledged, epoch, targets, "cdrs");
+                allocated += GC.GetAllocatedBytesForCurrentThread() - before;
+            }
+
+            return epoch.Produced;
+        }
+
+        Rate(batches.Take(4)); // warm-up: states, buffers, dictionaries of changed subscribers grow to size
+        var valueBytes = producer.ArrayBytes;
+        var producedBefore = producer.Produced;
+        var deadLettersBefore = producer.DeadLetters;
+        allocated = 0;
+        var produced = Rate(batches.Skip(4));
+        var values = producer.ArrayBytes - valueBytes;
+        var deadLetters = producer.DeadLetters - deadLettersBefore;
+        var cdrs = batches.Skip(4).Sum(b => b.Count);
+
+        TestContext.Out.WriteLine($"{cdrs} CDRs, {produced} records produced ({deadLetters} dead letters): {allocated} B allocated, {values} B of them the produced values, {allocated - values} B besides");
+        Assert.Multiple(() =>
+        {
+            Assert.That(produced, Is.GreaterThanOrEqualTo(cdrs), "a rated record per CDR, and reminders");
+            Assert.That(producer.Produced - producedBefore, Is.EqualTo(produced), "every output went to the producer");
+            Assert.That(allocated, Is.GreaterThanOrEqualTo(values), "the values are allocated on the rating thread (the measure sees them)");
+            Assert.That(deadLetters, Is.Zero, "no dead letters in the measured stream");
+            Assert.That(allocated - values, Is.LessThanOrEqualTo(1024), "nothing else per CDR: at most a one-off");
+        });
+    }
+
+    /// <summary>A producer that keeps nothing and acknowledges every record at once; it sums the size of the arrays it was handed.</summary>
+    private sealed class InstantProducer : IProducer<byte[], byte[]>
+    {
+        private readonly DeliveryReport<byte[], byte[]> _report = new() { Error = new Error(ErrorCode.NoError), Status = PersistenceStatus.Persisted };
+
+        public long Produced { get; private set; }
+
+        public long DeadLetters { get; private set; }
+
+        /// <summary>Bytes of the value arrays handed over, as the runtime allocates them (header and padding included).</summary>
+        public long ArrayBytes { get; private set; }
+
+        public Handle Handle => throw new NotSupportedException();
+
+        public string Name => "in-memory";
+
+        public void Produce(TopicPartition topicPartition, Message<byte[], byte[]> message, Action<DeliveryReport<byte[], byte[]>>? deliveryHandler = null)
+        {
+            Produced++;
+            DeadLetters += message.Headers is null ? 0 : 1;
+            ArrayBytes += (24 + message.Value.Length + 7) & ~7L;
+            deliveryHandler?.Invoke(_report);
+        }
+
+        public void Produce(string topic, Message<byte[], byte[]> message, Action<DeliveryReport<byte[], byte[]>>? deliveryHandler = null) =>
+            Produce(new TopicPartition(topic, Partition.Any), message, deliveryHandler);
+
+        public Task<DeliveryResult<byte[], byte[]>> ProduceAsync(string topic, Message<byte[], byte[]> message, CancellationToken cancellationToken = default) =>
+            throw new NotSupportedException();
+
+        public Task<DeliveryResult<byte[], byte[]>> ProduceAsync(TopicPartition topicPartition, Message<byte[], byte[]> message, CancellationToken cancellationToken = default) =>
+            throw new NotSupportedException();
+
+        public int Poll(TimeSpan timeout) => 0;
+
+        public int Flush(TimeSpan timeout) => 0;
+
+        public void Flush(CancellationToken cancellationToken = default)
+        {
+        }
+
+        public void InitTransactions(TimeSpan timeout) => throw new NotSupportedException();
+
+        public void BeginTransaction() => throw new NotSupportedException();
+
+        public void CommitTransaction(TimeSpan timeout) => throw new NotSupportedException();
+
+        public void CommitTransaction() => throw new NotSupportedException();
+
+        public void AbortTransaction(TimeSpan timeout) => throw new NotSupportedException();
+
+        public void AbortTransaction() => throw new NotSupportedException();
+
+        public void SendOffsetsToTransaction(IEnumerable<TopicPartitionOffset> offsets, IConsumerGroupMetadata groupMetadata, TimeSpan timeout) =>
+            throw new NotSupportedException();
+
+        public int AddBrokers(string brokers) => 0;
+
+        public void SetSaslCredentials(string username, string password) => throw new NotSupportedException();
+
+        public void Dispose()
+        {
+        }
+    }
+}
