@@ -226,52 +226,7 @@ public sealed class RatingPropertyTests
     [Test]
     public void Codec_round_trips_a_full_duplicate_memory_and_extreme_values()
     {
-        var state = UsageState.New();
-        state.OffsetTag = long.MaxValue;
-        state.HasCycle = true;
-        state.CycleDay = int.MaxValue;
-        state.PlanId = NameTable.Plans.Intern("basic-58");
-        state.Mark = long.MaxValue;
-        state.StreamTime = long.MinValue;
-        state.Counters.Count[1] = long.MaxValue;
-        state.Counters.Units[2] = long.MinValue;
-        state.Counters.Charges[0] = 7;
-        state.PlanEndsNoticed = ulong.MaxValue;
-        var extras = state.EnsureExtras();
-        extras.Fees.Add(new FeeEntry(FeeKind.Monthly, -1, 58_000_000));
-        extras.Fees.Add(new FeeEntry(FeeKind.Service, NameTable.Services.Intern("news"), long.MaxValue));
-        extras.Previous = new PreviousCycle
-        {
-            IsOpen = true,
-            Cycle = 20_000,
-            CloseTicks = long.MaxValue,
-            CycleEnd = 20_030,
-            PlanId = NameTable.Plans.Intern("mini-18"),
-            TariffVersionId = NameTable.TariffVersions.Intern("v-1"),
-            Minimum = 50_000_000,
-        };
-        extras.Previous.Counters.Spend = long.MinValue;
-        extras.Previous.Counters.AllowanceFired[1] = UInt128.MaxValue;
-        extras.Previous.Fees.Add(new FeeEntry(FeeKind.Service, NameTable.Services.Intern("weather"), 3));
-        state.Used[0] = long.MaxValue;
-        state.Used[1] = 1;
-        state.Used[2] = long.MinValue;
-        state.AllowanceFired[0] = UInt128.MaxValue;
-        state.AllowanceFired[2] = UInt128.One << 100;
-        state.Counters.Capped = -1;
-        state.Counters.Spend = long.MaxValue;
-        state.Counters.DataCapFired = true;
-        state.Counters.HighSpendFired = true;
-        state.PrepaidTracked = true;
-        state.PrepaidAsOfTicks = long.MinValue;
-        state.PrepaidCharges = 42;
-        state.LowBalanceFired = true;
-        state.RoamingMcc = 999;
-        state.RoamingStartTicks = -5;
-        for (var i = 0; i < 40; i++)
-        {
-            state.RecentIds.Add((ulong)i * 0x9E3779B97F4A7C15UL);
-        }
+        var state = Rating.UsageStateCodecTests.Extreme();
 
         var bytes = UsageStateCodec.ToArray(in state);
         Assert.Multiple(() =>
