@@ -160,7 +160,7 @@ public sealed class RatingPropertyTests
             Assert.That(written.AsSpan(0, length).SequenceEqual(bytes), Is.True, "Write and ToArray agree");
             Assert.That(UsageStateCodec.TryRead(bytes, out var read), Is.True);
             Assert.That(StateFields.Of(read), Is.EqualTo(StateFields.Of(state)));
-            AssertRefusals(bytes);
+            Rating.UsageStateCodecTests.AssertRefusals(bytes);
         }
     });
 
@@ -235,7 +235,7 @@ public sealed class RatingPropertyTests
             Assert.That(StateFields.Of(read), Is.EqualTo(StateFields.Of(state)));
             Assert.That(bytes, Has.Length.LessThanOrEqualTo(UsageStateCodec.MaxSize(in state)), "MaxSize bounds every encoded state");
         });
-        AssertRefusals(bytes);
+        Rating.UsageStateCodecTests.AssertRefusals(bytes);
     }
 
     [Test]
@@ -245,24 +245,7 @@ public sealed class RatingPropertyTests
         var bytes = UsageStateCodec.ToArray(in state);
         Assert.That(UsageStateCodec.TryRead(bytes, out var read), Is.True);
         Assert.That(StateFields.Of(read), Is.EqualTo(StateFields.Of(state)));
-        AssertRefusals(bytes);
+        Rating.UsageStateCodecTests.AssertRefusals(bytes);
     }
 
-    /// <summary>Every truncation, a wrong version and a trailing byte are refused.</summary>
-    private static void AssertRefusals(byte[] bytes)
-    {
-        for (var n = 0; n < bytes.Length; n++)
-        {
-            Assert.That(UsageStateCodec.TryRead(bytes.AsSpan(0, n), out _), Is.False, $"truncated to {n} of {bytes.Length} bytes");
-        }
-
-        foreach (var version in new byte[] { 0, UsageStateCodec.Version + 1, 0xFF })
-        {
-            var other = (byte[])bytes.Clone();
-            other[0] = version;
-            Assert.That(UsageStateCodec.TryRead(other, out _), Is.False, $"version {version}");
-        }
-
-        Assert.That(UsageStateCodec.TryRead([.. bytes, 0], out _), Is.False, "a trailing byte");
-    }
 }

@@ -465,7 +465,7 @@ public sealed class UsageStateCodecTests
     }
 
     /// <summary>Every truncation, an unknown version and a trailing byte are refused.</summary>
-    private static void AssertRefusals(byte[] bytes)
+    internal static void AssertRefusals(byte[] bytes)
     {
         for (var n = 0; n < bytes.Length; n++)
         {
