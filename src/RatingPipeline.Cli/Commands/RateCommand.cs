@@ -60,10 +60,10 @@ public static class RateCommand
         var lanes = new RatingLanes(tariff, profiles, LanesOption.Resolve(options.Lanes), size);
 
         Directory.CreateDirectory(options.Out);
-        await using var rated = new ChunkedFileWriter(Path.Combine(options.Out, "rated.jsonl"));
-        await using var reminders = new ChunkedFileWriter(Path.Combine(options.Out, "reminders.jsonl"));
-        await using var rejected = new ChunkedFileWriter(Path.Combine(options.Out, "rejected.jsonl"));
-        await using var bills = new ChunkedFileWriter(Path.Combine(options.Out, "bills.jsonl"));
+        using var rated = new GatheringFile(Path.Combine(options.Out, "rated.jsonl"));
+        using var reminders = new GatheringFile(Path.Combine(options.Out, "reminders.jsonl"));
+        using var rejected = new GatheringFile(Path.Combine(options.Out, "rejected.jsonl"));
+        using var bills = new GatheringFile(Path.Combine(options.Out, "bills.jsonl"));
         LaneTotals totals;
         var showProgress = options.Progress && size >= ProgressThreshold && !Console.IsErrorRedirected;
         if (showProgress)

@@ -49,8 +49,9 @@ public sealed class RecordWriter
     /// </summary>
     internal static bool TryWriteRatedVerbatim(IBufferWriter<byte> output, in RatedCdr r)
     {
-        if (r.IsFee || !IsVerbatim(r.Id) || !IsVerbatim(r.Msisdn) || !IsVerbatim(r.Start) || !IsVerbatim(r.Plan)
-            || !IsVerbatim(r.TariffVersion) || !IsVerbatim(r.Zone) || (r.IsZeroRated && !IsVerbatim(r.ZeroRated)))
+        // The msisdn (5-15 digits) and start (an instant) the decoder accepted are verbatim whatever the record.
+        if (r.IsFee || (!r.TextsVerbatim && (!IsVerbatim(r.Id) || !IsVerbatim(r.Plan) || !IsVerbatim(r.TariffVersion)
+            || !IsVerbatim(r.Zone) || (r.IsZeroRated && !IsVerbatim(r.ZeroRated)))))
         {
             return false;
         }
@@ -141,7 +142,43 @@ public sealed class RecordWriter
     /// <summary>Member names and punctuation of a rated record, its type (≤ 5), cycle (≤ 16) and nine numbers (≤ 20 each).</summary>
     private const int RatedFixedBytes = 400 + 5 + 16 + (9 * 20);
 
-    private static bool IsVerbatim(ReadOnlySpan<byte> text) => text.IndexOfAnyExcept(Verbatim) < 0;
+    /// <summary>Whether the text goes out as written: printable ASCII the encoder does not escape.</summary>
+    internal static bool IsVerbatim(ReadOnlySpan<byte> text) => text.IndexOfAnyExcept(Verbatim) < 0;
+
+    /// <summary>Whether every text of the tariff a rated record carries (version, zone names, plan names, zero-rating reasons) is verbatim.</summary>
+    internal static bool TariffTextsVerbatim(Tariff tariff)
+    {
+        if (!IsVerbatim(tariff.VersionUtf8))
+        {
+            return false;
+        }
+
+        foreach (var zone in tariff.ZoneIdsUtf8)
+        {
+            if (!IsVerbatim(zone))
+            {
+                return false;
+            }
+        }
+
+        foreach (var plan in tariff.Plans.Values)
+        {
+            if (!IsVerbatim(plan.IdUtf8))
+            {
+                return false;
+            }
+        }
+
+        foreach (var rule in tariff.ZeroRating.Rules)
+        {
+            if (!IsVerbatim(rule.ReasonUtf8))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     /// <summary>The general path: any strings, escaped by the JSON writer; also every fee record (SPEC §7.5).</summary>
     internal void WriteRatedWithJsonWriter(IBufferWriter<byte> output, in RatedCdr r)

@@ -23,6 +23,10 @@ public sealed partial class RatingEngine(Tariff tariff)
     public const int MaxCycleEndsPerAdvance = 12;
 
     private readonly CdrDecoder _decoder = new();
+
+    /// <summary>The tariff last checked by <see cref="TariffTextsVerbatim"/>, and its verdict.</summary>
+    private Tariff? _textsChecked;
+    private bool _textsVerbatim;
     private readonly SubscriberTable _subscribers = new();
     private readonly Dictionary<int, ClockGroup> _groups = [];
 
@@ -118,6 +122,18 @@ public sealed partial class RatingEngine(Tariff tariff)
 
     /// <summary>The keys of the subscribers with a usage state.</summary>
     public IEnumerable<ulong> StateKeys => _subscribers.StateKeys;
+
+    /// <summary>Whether the tariff's texts go out as written (checked once per tariff).</summary>
+    private bool TariffTextsVerbatim(Tariff tariff)
+    {
+        if (!ReferenceEquals(tariff, _textsChecked))
+        {
+            _textsVerbatim = Output.RecordWriter.TariffTextsVerbatim(tariff);
+            _textsChecked = tariff;
+        }
+
+        return _textsVerbatim;
+    }
 
     /// <summary>
     /// Processes one record (the bytes of one line or message): a CDR, a location record, a clock record or an
@@ -302,6 +318,7 @@ public sealed partial class RatingEngine(Tariff tariff)
             TariffVersion = tariff.VersionUtf8,
             Zone = tariff.ZoneIdsUtf8[zone],
             ZeroRuleIndex = zeroRule,
+            TextsVerbatim = _decoder.LastDecodeScanned && TariffTextsVerbatim(tariff),
             Direction = cdr.Direction,
             Peer = cdr.Peer,
             DurationSec = cdr.DurationSec,

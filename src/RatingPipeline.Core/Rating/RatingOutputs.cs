@@ -66,6 +66,13 @@ public ref struct RatedCdr
     public long CappedAfter;
     public long SpendAfter;
 
+    /// <summary>
+    /// The id and the tariff's texts (plan, version, zone, zero-rating reason) are known to go out as written (no JSON
+    /// escape): the id was read by the decoder's canonical-shape scan and the tariff's texts were checked once. The
+    /// msisdn (digits) and start (an instant as written) always are.
+    /// </summary>
+    public bool TextsVerbatim;
+
     // Fee records (SPEC §7.5).
     public bool IsFee;
     public FeeKind FeeKind;

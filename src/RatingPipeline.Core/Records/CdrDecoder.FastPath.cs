@@ -28,11 +28,20 @@ public sealed partial class CdrDecoder
     {
         cdr = default;
         Reset();
-        LastDecodeScanned = TryScanCanonical(utf8);
-        return LastDecodeScanned ? ValidateMembers(utf8, ref cdr) : DecodeStrict(utf8, out cdr);
+        if (TryScanCanonical(utf8))
+        {
+            LastDecodeScanned = true;
+            return ValidateMembers(utf8, ref cdr);
+        }
+
+        return DecodeStrict(utf8, out cdr);
     }
 
-    /// <summary>Whether the last <see cref="Decode"/> read its record with the canonical-shape scan (for tests).</summary>
+    /// <summary>
+    /// Whether the last decode read its record with the canonical-shape scan: its strings are then printable ASCII
+    /// without quote or backslash (the id needs no range check, and goes out verbatim). False after
+    /// <see cref="DecodeStrict"/>.
+    /// </summary>
     internal bool LastDecodeScanned { get; private set; }
 
     /// <summary>

@@ -69,6 +69,7 @@ public sealed partial class CdrDecoder
     {
         cdr = default;
         Reset();
+        LastDecodeScanned = false;
         if (!Utf8.IsValid(utf8))
         {
             return InvalidCause.NotUtf8;
@@ -469,8 +470,9 @@ public sealed partial class CdrDecoder
             return false;
         }
 
+        // A string the canonical-shape scan read holds printable ASCII only.
         var id = Text(utf8, in _id);
-        return id.Length is > 0 and <= MaxIdLength && id.IndexOfAnyExceptInRange((byte)0x20, (byte)0x7E) < 0;
+        return id.Length is > 0 and <= MaxIdLength && (LastDecodeScanned || id.IndexOfAnyExceptInRange((byte)0x20, (byte)0x7E) < 0);
     }
 
     /// <summary>A string field's text: in the record itself, or in the arena when it had escapes.</summary>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 using RatingPipeline.Tariffs;
@@ -185,6 +186,8 @@ public static class SubscriberFile
     /// its first bad line, that line's error and number (1-based within the part), and how many lines the part holds
     /// (a line end counts a line; so does a last line without one).
     /// </summary>
+    /// <remarks>Compiled by the JIT at its first call: a part's loop runs once, for the whole part, and would otherwise keep its ahead-of-time code.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static Part Parse(SafeFileHandle file, long start, long end, Tariff tariff)
     {
         var expected = (int)Math.Min((end - start) / LineBytes, Array.MaxLength);

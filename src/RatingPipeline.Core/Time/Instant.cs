@@ -207,8 +207,50 @@ public static class Instant
 
     public static bool IsLeap(int year) => (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
 
-    /// <summary>Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).</summary>
+    /// <summary>
+    /// Days since 1970-01-01 of a proleptic Gregorian date. Dates of the years <see cref="TableFirstYear"/> to
+    /// <see cref="TableLastYear"/> come from a table of month starts (one load); others from H. Hinnant's
+    /// days_from_civil, which the table is built with.
+    /// </summary>
     public static long DaysFromCivil(int year, int month, int day)
+    {
+        var index = ((year - TableFirstYear) * 12) + month - 1;
+        return (uint)(year - TableFirstYear) < TableYears && (uint)(month - 1) < 12
+            ? MonthStarts[index] + day - 1
+            : DaysFromCivilComputed(year, month, day);
+    }
+
+    /// <summary>
+    /// The civil date of a day number since 1970-01-01. Within the table's years the month is found from its average
+    /// length (146,097 days are 4,800 months) and corrected against the table's month starts (a month's start is
+    /// never more than a few days from that estimate); outside them H. Hinnant's civil_from_days.
+    /// </summary>
+    public static (int Year, int Month, int Day) CivilFromDays(long days)
+    {
+        var offset = days - TableFirstDay;
+        if ((ulong)offset >= TableDays)
+        {
+            return CivilFromDaysComputed(days);
+        }
+
+        var index = (int)(offset * 4800 / 146097);
+        var starts = MonthStarts;
+        while (starts[index] > days)
+        {
+            index--;
+        }
+
+        while (starts[index + 1] <= days)
+        {
+            index++;
+        }
+
+        var years = (uint)index / 12;
+        return ((int)years + TableFirstYear, index - (int)(years * 12) + 1, (int)(days - starts[index]) + 1);
+    }
+
+    /// <summary>H. Hinnant's days_from_civil: days since 1970-01-01 of a proleptic Gregorian date, any year.</summary>
+    internal static long DaysFromCivilComputed(int year, int month, int day)
     {
         long y = month <= 2 ? year - 1 : year;
         var era = (y >= 0 ? y : y - 399) / 400;
@@ -219,8 +261,8 @@ public static class Instant
         return (era * 146097) + doe - 719468;
     }
 
-    /// <summary>The civil date of a day number since 1970-01-01 (H. Hinnant's civil_from_days).</summary>
-    public static (int Year, int Month, int Day) CivilFromDays(long days)
+    /// <summary>H. Hinnant's civil_from_days: the civil date of a day number since 1970-01-01, any day.</summary>
+    internal static (int Year, int Month, int Day) CivilFromDaysComputed(long days)
     {
         days += 719468;
         var era = (days >= 0 ? days : days - 146096) / 146097;
@@ -232,6 +274,32 @@ public static class Instant
         var d = (int)(doy - (((153 * mp) + 2) / 5) + 1);
         var m = (int)(mp < 10 ? mp + 3 : mp - 9);
         return ((int)(m <= 2 ? y + 1 : y), m, d);
+    }
+
+    /// <summary>The first year of the month-start table (a whole 400-year Gregorian cycle from here).</summary>
+    internal const int TableFirstYear = 1900;
+
+    internal const int TableYears = 400;
+
+    internal const int TableLastYear = TableFirstYear + TableYears - 1;
+
+    /// <summary>The day number of 1900-01-01 and the days the table spans (one 400-year cycle).</summary>
+    private static readonly long TableFirstDay = DaysFromCivilComputed(TableFirstYear, 1, 1);
+
+    private const long TableDays = 146097;
+
+    /// <summary>Day numbers of the first day of each month from January 1900, plus the month after the last.</summary>
+    private static readonly int[] MonthStarts = BuildMonthStarts();
+
+    private static int[] BuildMonthStarts()
+    {
+        var starts = new int[(TableYears * 12) + 1];
+        for (var i = 0; i < starts.Length; i++)
+        {
+            starts[i] = (int)DaysFromCivilComputed(TableFirstYear + (i / 12), (i % 12) + 1, 1);
+        }
+
+        return starts;
     }
 
     /// <summary>Floor division of ticks into whole days (also for instants before 1970).</summary>

@@ -1,4 +1,5 @@
 using System.Buffers;
+using RatingPipeline.IO;
 using RatingPipeline.Output;
 using RatingPipeline.Rating;
 using RatingPipeline.Records;
@@ -13,6 +14,8 @@ internal sealed class LaneBuffer(int capacity) : IBufferWriter<byte>
     public int Count { get; private set; }
 
     public ReadOnlySpan<byte> Written(int from, int to) => _buffer.AsSpan(from, to - from);
+
+    public ReadOnlyMemory<byte> WrittenMemory(int from, int to) => _buffer.AsMemory(from, to - from);
 
     public void Reset() => Count = 0;
 
@@ -70,34 +73,33 @@ internal sealed class LaneOutput : LaneParts
 }
 
 /// <summary>
-/// Copies the lanes' outputs of each block into the output files in processing order; consecutive parts of one lane
-/// are copied as one, and with one lane each buffer is copied whole.
+/// Writes the lanes' outputs of each block into the output files in processing order, straight from the lanes'
+/// buffers (one vectored write per file and block, before the block goes back to the reader): consecutive parts of one
+/// lane are one stretch, and with one lane each buffer is one stretch.
 /// </summary>
-internal sealed class ByteMerger(IBufferWriter<byte>[] files, int lanes) : OrderedMerger<LaneOutput>(lanes)
+internal sealed class ByteMerger(GatheringFile[] files, int lanes) : OrderedMerger<LaneOutput>(lanes)
 {
-    /// <summary>Per lane and file: the end of what was copied.</summary>
+    /// <summary>Per lane and file: the end of what was taken.</summary>
     private readonly int[,] _copied = new int[lanes, files.Length];
 
-    /// <summary>Per file: the part waiting to be copied (lane, start, end).</summary>
+    /// <summary>Per file: the stretch waiting to be noted (lane, start, end).</summary>
     private readonly (int Lane, int Start, int End)[] _pending = new (int, int, int)[files.Length];
 
     public override void Merge(LineBlock<LaneOutput> block)
     {
         if (Lanes == 1)
         {
-            CopyAll(block.Parts[0]);
+            var output = block.Parts[0];
+            for (var file = 0; file < files.Length; file++)
+            {
+                files[file].Add(output.Buffers[file].WrittenMemory(0, output.Buffers[file].Count));
+                files[file].Write();
+            }
+
             return;
         }
 
         base.Merge(block);
-    }
-
-    public void CopyAll(LaneOutput output)
-    {
-        for (var file = 0; file < files.Length; file++)
-        {
-            Copy(files[file], output.Buffers[file].Written(0, output.Buffers[file].Count));
-        }
     }
 
     protected override void Begin(LaneOutput[] parts)
@@ -125,7 +127,7 @@ internal sealed class ByteMerger(IBufferWriter<byte>[] files, int lanes) : Order
                 continue;
             }
 
-            Flush(parts, file);
+            Note(parts, file);
             pending = (lane, start, end);
         }
     }
@@ -134,29 +136,18 @@ internal sealed class ByteMerger(IBufferWriter<byte>[] files, int lanes) : Order
     {
         for (var file = 0; file < files.Length; file++)
         {
-            Flush(parts, file);
+            Note(parts, file);
+            files[file].Write();
         }
     }
 
-    private void Flush(LaneOutput[] parts, int file)
+    private void Note(LaneOutput[] parts, int file)
     {
         ref var pending = ref _pending[file];
         if (pending.Lane >= 0)
         {
-            Copy(files[file], parts[pending.Lane].Buffers[file].Written(pending.Start, pending.End));
+            files[file].Add(parts[pending.Lane].Buffers[file].WrittenMemory(pending.Start, pending.End));
             pending = (-1, 0, 0);
-        }
-    }
-
-    private static void Copy(IBufferWriter<byte> to, ReadOnlySpan<byte> bytes)
-    {
-        while (!bytes.IsEmpty)
-        {
-            var span = to.GetSpan(1);
-            var n = Math.Min(span.Length, bytes.Length);
-            bytes[..n].CopyTo(span);
-            to.Advance(n);
-            bytes = bytes[n..];
         }
     }
 }

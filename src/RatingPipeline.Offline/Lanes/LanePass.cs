@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using Microsoft.Win32.SafeHandles;
 using RatingPipeline.Subscribers;
 
@@ -475,6 +476,12 @@ internal static class LanePass
         }
 
         /// <summary>Routes the block's lines; returns the number of the last line read.</summary>
+        /// <remarks>
+        /// Compiled by the JIT at its first call, fully optimised (as are <see cref="Work"/> and the router's scan): a
+        /// method that runs for the whole pass would otherwise keep the ahead-of-time code it started in, whose calls
+        /// into the runtime library are not inlined (about 5 % more CPU per CDR).
+        /// </remarks>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private long Split(LineBlock<TParts> block, long number)
         {
             var lanes = block.Parts;
@@ -517,6 +524,7 @@ internal static class LanePass
         }
 
         /// <summary>A lane: its worker processes its lines of each block.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Work(int lane)
         {
             var worker = _workers[lane];

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using RatingPipeline.Records;
 
 namespace RatingPipeline.Lanes;
@@ -14,7 +15,8 @@ namespace RatingPipeline.Lanes;
 /// top-level <c>type</c> and <c>msisdn</c> without parsing the record: in a line without a backslash every quote
 /// delimits a string, so the nesting depth before a member is found by counting brackets outside strings. Whatever
 /// that scan cannot settle — an escape anywhere, a member not where it looks, a clock or a profile line — is decoded
-/// in full by the same decoder the engine uses.
+/// in full by the same decoder the engine uses. The scan is compiled by the JIT at its first call (see
+/// <c>LanePass</c>): it runs on one thread for the whole pass.
 /// </remarks>
 public sealed class LaneRouter(int lanes) : ILaneRoute
 {
@@ -42,6 +44,7 @@ public sealed class LaneRouter(int lanes) : ILaneRoute
     public ulong LastKey { get; private set; }
 
     /// <summary>The lane of a non-blank line, or <see cref="EveryLane"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public byte Route(ReadOnlySpan<byte> line)
     {
         // The scan runs with one lane too: its key lets the lane prefetch the subscriber's data.
@@ -83,6 +86,7 @@ public sealed class LaneRouter(int lanes) : ILaneRoute
     /// its top-level <c>type</c> is a string other than clock and profile, and its top-level <c>msisdn</c> a string of
     /// 5–15 digits. False when that cannot be told without decoding.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static bool TryScanSubscriberRecord(ReadOnlySpan<byte> line, out ulong key)
     {
         key = 0;
@@ -104,6 +108,7 @@ public sealed class LaneRouter(int lanes) : ILaneRoute
     /// top-level object (depth 1, outside any string, followed by a colon) and its value a string. The line has no
     /// backslash, so every quote delimits a string.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static bool TryTopLevelString(ReadOnlySpan<byte> line, ReadOnlySpan<byte> quotedName, out ReadOnlySpan<byte> value)
     {
         value = default;
@@ -136,6 +141,7 @@ public sealed class LaneRouter(int lanes) : ILaneRoute
     }
 
     /// <summary>Whether the position after <paramref name="prefix"/> is inside the top-level object and outside strings.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool AtTopLevel(ReadOnlySpan<byte> prefix)
     {
         var open = prefix.IndexOfAnyExcept(" \t\r\n"u8);

@@ -1,4 +1,4 @@
-using System.Buffers;
+using RatingPipeline.IO;
 using RatingPipeline.Output;
 using RatingPipeline.Rating;
 using RatingPipeline.Subscribers;
@@ -62,12 +62,12 @@ public sealed class RatingLanes
     public Tariff Tariff => _tariff;
 
     /// <summary>
-    /// Rates the file's lines in file order into the four writers (rated, reminders, rejected, bills). Blocks until the
-    /// input is read to its end and every output is handed to its writer; <paramref name="onBytes"/> hears the input
+    /// Rates the file's lines in file order into the four files (rated, reminders, rejected, bills). Blocks until the
+    /// input is read to its end and every output is written to its file; <paramref name="onBytes"/> hears the input
     /// bytes done so far.
     /// </summary>
-    public LaneTotals Run(string cdrPath, IBufferWriter<byte> rated, IBufferWriter<byte> reminders, IBufferWriter<byte> rejected,
-        IBufferWriter<byte> bills, Action<long>? onBytes, CancellationToken cancel)
+    public LaneTotals Run(string cdrPath, GatheringFile rated, GatheringFile reminders, GatheringFile rejected,
+        GatheringFile bills, Action<long>? onBytes, CancellationToken cancel)
     {
         var workers = _engines.Select(engine => new RatingWorker(engine)).ToArray();
 

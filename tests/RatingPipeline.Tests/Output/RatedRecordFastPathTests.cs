@@ -4,6 +4,7 @@ using NUnit.Framework;
 using RatingPipeline.Output;
 using RatingPipeline.Rating;
 using RatingPipeline.Records;
+using RatingPipeline.Tests.Support;
 
 namespace RatingPipeline.Tests.Output;
 
@@ -53,6 +54,40 @@ public sealed class RatedRecordFastPathTests
             var general = WriteGeneral("g1", "basic-58", "domestic", null, charge, cycleDay);
             Assert.That(fast, Is.EqualTo(general), $"charge {charge}, cycle day {cycleDay}");
         }
+    }
+
+    [Test]
+    public void Every_byte_the_decoders_scan_lets_into_a_string_goes_out_verbatim()
+    {
+        // A record the engine rated from the canonical-shape scan skips the id check on the strength of this.
+        var unescaped = Enumerable.Range(0x20, 0x7F - 0x20).Select(b => (byte)b).Where(b => b is not (byte)'"' and not (byte)'\\');
+        Assert.That(unescaped.Where(b => !RecordWriter.IsVerbatim([b])).Select(b => (char)b), Is.Empty);
+    }
+
+    [TestCase("{\"id\":\"quo\\\"te\",", "quo\"te")] // an escape: the general reader, the id checked and escaped
+    [TestCase("{\"id\":\"back\\\\slash\",", "back\\slash")]
+    [TestCase("{ \"id\" : \"spaced\" ,", "spaced")] // whitespace between tokens is still the scan's shape
+    public void An_id_rated_from_either_reader_comes_back_as_it_was_sent(string opening, string id)
+    {
+        var tariff = TestTariff.Build([TestTariff.Rate("sms", zone: "domestic", price: 100_000)]);
+        var harness = new EngineHarness(tariff, Profiles.Of(tariff));
+        var record = opening + Cdrs.Sms("x")[(Cdrs.Sms("x").IndexOf(',', StringComparison.Ordinal) + 1)..];
+
+        var step = harness.Process(record);
+
+        Assert.That((string?)step.Single["id"], Is.EqualTo(id), record);
+    }
+
+    [Test]
+    public void Tariff_texts_that_need_escaping_are_escaped_in_the_rated_record()
+    {
+        var json = TestTariff.Json([TestTariff.Rate("sms", zone: "domestic", price: 100_000)]).Replace("\"version\":\"test-1\"", "\"version\":\"v\\\"1 套\"", StringComparison.Ordinal);
+        var tariff = RatingPipeline.Tariffs.TariffLoader.Load(Encoding.UTF8.GetBytes(json));
+        var harness = new EngineHarness(tariff, Profiles.Of(tariff));
+
+        var step = harness.Process(Cdrs.Sms("g1"));
+
+        Assert.That((string?)step.Single["tariffVersion"], Is.EqualTo("v\"1 套"));
     }
 
     private static (string Text, bool UsedFastPath) WriteFast(string id, string plan, string zone, string? zeroRated, long charge, int cycleDay)
