@@ -156,7 +156,10 @@ public sealed class MockClusterInteropTests
         using var cluster = EmbeddedCluster.Start();
         var topic = cluster.Topics.Reminders;
         var sent = Enumerable.Range(0, 200).Select(i => $"reminder-{i:D3}").ToList();
-        using var producer = new ProducerBuilder<string, string>(KafkaClientTuning.Producer(cluster.BootstrapServers)).Build();
+        // The persistence status is the evidence here; the product's producer does not ask for it.
+        var config = KafkaClientTuning.Producer(cluster.BootstrapServers);
+        config.DeliveryReportFields = "status";
+        using var producer = new ProducerBuilder<string, string>(config).Build();
         cluster.Mock.StartRequestTracking();
         cluster.Mock.PushRequestErrors(
             KafkaApiKey.Produce,
@@ -188,7 +191,7 @@ public sealed class MockClusterInteropTests
         // Reconnect quickly once the broker is back (librdkafka backs off up to 10 s by default).
         var config = KafkaClientTuning.Producer(
             cluster.BootstrapServers,
-            new Dictionary<string, string> { ["reconnect.backoff.max.ms"] = "500" });
+            new Dictionary<string, string> { ["reconnect.backoff.max.ms"] = "500", ["dotnet.producer.delivery.report.fields"] = "status" });
         using var producer = new ProducerBuilder<string, string>(config).Build();
         var before = producer.ProduceAsync(topic, new Message<string, string> { Key = "before", Value = "before" });
         Assert.That(before.Wait(Patience) && before.Result.Status == PersistenceStatus.Persisted, Is.True, "delivered before the outage");
