@@ -10,6 +10,9 @@
 #   KEEP=1 bench/rate-throughput.sh     # keep the data set and outputs (path printed)
 #   R2R=0 bench/rate-throughput.sh      # the plain build output instead of the ReadyToRun publish
 #   BASELINE=/tmp/main/ratingctl PROFILE_LOAD_ONLY=1 bench/rate-throughput.sh   # profile load beside another build's, then stop
+#   BASELINE=/tmp/main/ratingctl bench/rate-throughput.sh   # also that build's rate runs, each just before this build's
+#                                       # with the same lanes (outputs must be byte-identical), and the CPU and wall ratios
+#   TMPDIR=/dev/shm bench/rate-throughput.sh   # data and outputs on tmpfs: no disk writeback in the figures
 set -euo pipefail
 
 runs="${RUNS:-5}"
@@ -120,11 +123,30 @@ fi
 
 # Prints "wall user sys rss summary" of one rate run with the given lanes into "$work/out-$lanes".
 rate_run() {
-    local lanes="$1"
-    rm -rf "$work/out-$lanes"
-    read -r wall user sys rss < <(measure "$ratingctl" rate --tariff "$work/data/tariff.json" --subscribers "$work/data/subscribers.jsonl" \
-        --cdrs "$input" --out "$work/out-$lanes" --no-progress --lanes "$lanes")
+    local lanes="$1" binary="${2:-$ratingctl}" out="$work/out-$1"
+    [[ -n "${2:-}" ]] && out="$work/base-$1"
+    rm -rf "$out"
+    read -r wall user sys rss < <(measure "$binary" rate --tariff "$work/data/tariff.json" --subscribers "$work/data/subscribers.jsonl" \
+        --cdrs "$input" --out "$out" --no-progress --lanes "$lanes")
     echo "$wall $user $sys $rss $(cat "$work/stdout.txt")"
+}
+
+# With BASELINE: that build's run with the given lanes just before this build's, its wall and CPU kept, its outputs
+# compared with this build's after the run.
+base_walls_1=(); base_cpus_1=(); base_walls_0=(); base_cpus_0=(); walls_1=(); cpus_1=(); walls_0=(); cpus_0=()
+baseline_rate_run() {
+    local lanes="$1" run="$2" label="$3"
+    [[ -n "${BASELINE:-}" ]] || return 0
+    read -r wall user sys rss summary < <(rate_run "$lanes" "$BASELINE")
+    report "$run" "$label (baseline)" "$wall" "$user" "$sys" "$rss" "$summary"
+    eval "base_walls_$lanes+=(\"$wall\"); base_cpus_$lanes+=(\"$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')\")"
+}
+compare_with_baseline() {
+    local lanes="$1" run="$2"
+    [[ -n "${BASELINE:-}" ]] || return 0
+    for file in rated reminders rejected bills; do
+        cmp -s "$work/out-$lanes/$file.jsonl" "$work/base-$lanes/$file.jsonl" || { echo "run $run: $file.jsonl differs from the baseline's ($lanes lanes)" >&2; exit 1; }
+    done
 }
 
 report() {
@@ -139,12 +161,18 @@ echo "ratingctl rate, $runs runs, each one lane then $lanes lanes (--lanes 0: on
 rates=()
 ones=()
 for ((run = 1; run <= runs; run++)); do
+    baseline_rate_run 1 "$run" "1 lane "
     read -r wall user sys rss summary < <(rate_run 1)
     ones+=("$(awk -v n="$lines" -v w="$wall" 'BEGIN { printf "%.0f", n / w }')")
+    walls_1+=("$wall"); cpus_1+=("$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')")
     report "$run" "1 lane " "$wall" "$user" "$sys" "$rss" "$summary"
+    compare_with_baseline 1 "$run"
+    baseline_rate_run 0 "$run" "$lanes lanes"
     read -r wall user sys rss summary < <(rate_run 0)
     rates+=("$(awk -v n="$lines" -v w="$wall" 'BEGIN { printf "%.0f", n / w }')")
+    walls_0+=("$wall"); cpus_0+=("$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')")
     report "$run" "$lanes lanes" "$wall" "$user" "$sys" "$rss" "$summary   load $(cut -d' ' -f1 /proc/loadavg)"
+    compare_with_baseline 0 "$run"
     for file in rated reminders rejected bills; do
         cmp -s "$work/out-1/$file.jsonl" "$work/out-0/$file.jsonl" || { echo "run $run: $file.jsonl differs between 1 and $lanes lanes" >&2; exit 1; }
     done
@@ -156,6 +184,16 @@ median_one=$(printf '%s\n' "${ones[@]}" | median)
 median_rate=$(printf '%s\n' "${rates[@]}" | median)
 awk -v o="$median_one" -v m="$median_rate" -v t="$target" -v l="$lanes" 'BEGIN {
     printf "median, 1 lane: %.0f CDR/s\nmedian, %d lanes: %.0f CDR/s (%.2f x one lane); target %d CDR/s: %s\n", o, l, m, m / o, t, (m >= t ? "MET" : "MISSED") }'
+if [[ -n "${BASELINE:-}" ]]; then
+    echo "every output file byte-identical to the baseline's in every run"
+    for l in 1 0; do
+        eval "bw=(\"\${base_walls_$l[@]}\"); bc=(\"\${base_cpus_$l[@]}\"); tw=(\"\${walls_$l[@]}\"); tc=(\"\${cpus_$l[@]}\")"
+        awk -v label="$([[ $l == 1 ]] && echo "1 lane" || echo "$lanes lanes")" -v bw="$(printf '%s\n' "${bw[@]}" | median)" \
+            -v bc="$(printf '%s\n' "${bc[@]}" | median)" -v tw="$(printf '%s\n' "${tw[@]}" | median)" -v tc="$(printf '%s\n' "${tc[@]}" | median)" 'BEGIN {
+            printf "%s: medians, this build against the baseline: wall %.3f against %.3f s (%.2f x), CPU %.2f against %.2f s (%.2f x)\n",
+                label, tw, bw, tw / bw, tc, bc, tc / bc }'
+    done
+fi
 
 # What the JIT costs: the one-lane run as published (ReadyToRun: methods compiled ahead of time) against the same run
 # with DOTNET_ReadyToRun=0 (every method, the framework's included, compiled at run time), 3 pairs alternating.
