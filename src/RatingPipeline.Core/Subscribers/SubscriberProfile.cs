@@ -136,20 +136,8 @@ public sealed class SubscriberProfile
 
     internal byte[] PlanEndsAtUtf8 { get; init; } = [];
 
-    // The plan resolved against one tariff instance; re-resolved when the tariff changes.
-    private Tariff? _resolvedFor;
-    private RatePlan? _plan;
-
-    internal RatePlan? ResolvePlan(Tariff tariff)
-    {
-        if (!ReferenceEquals(_resolvedFor, tariff))
-        {
-            _plan = tariff.TryGetPlan(Plan, out var plan) ? plan : null;
-            _resolvedFor = tariff;
-        }
-
-        return _plan;
-    }
+    /// <summary>The profile's plan in <paramref name="tariff"/> (by the number of its id, no look-up by name), or null.</summary>
+    internal RatePlan? ResolvePlan(Tariff tariff) => tariff.PlanOf(PlanNameId);
 
     /// <summary>
     /// Parses and validates one profile (a strict single pass, <see cref="ProfileReader"/>). Returns null and an error

@@ -28,7 +28,20 @@ public sealed class Tariff
         HomeMcc = homeMcc;
         ZeroRating = zeroRating;
         Plans = plans;
+        var byName = new RatePlan?[plans.Count == 0 ? 0 : plans.Keys.Max(Subscribers.NameTable.Plans.Intern) + 1];
+        foreach (var (id, plan) in plans)
+        {
+            byName[Subscribers.NameTable.Plans.Intern(id)] = plan;
+        }
+
+        _plansByNameId = byName;
     }
+
+    /// <summary>The plans by the number of their id in <see cref="Subscribers.NameTable.Plans"/> (null: not in this tariff).</summary>
+    private readonly RatePlan?[] _plansByNameId;
+
+    /// <summary>The plan whose id has this number in <see cref="Subscribers.NameTable.Plans"/>, or null when the tariff has no such plan.</summary>
+    internal RatePlan? PlanOf(int planNameId) => (uint)planNameId < (uint)_plansByNameId.Length ? _plansByNameId[planNameId] : null;
 
     public string Version { get; }
 
