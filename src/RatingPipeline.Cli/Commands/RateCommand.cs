@@ -48,10 +48,29 @@ public static class RateCommand
             return 2;
         }
 
-        var summary = await RateAsync(tariff, profiles, options, stderr, cancel);
+        RateSummary summary;
+        try
+        {
+            summary = await RateAsync(tariff, profiles, options, stderr, cancel);
+        }
+        catch (Exception e) when (IoFailure(e) is { } failure)
+        {
+            // A full disk, an output folder it may not write, a file it cannot read: one line, exit 1, no stack.
+            await stderr.WriteLineAsync($"ratingctl rate: {failure.Message} (the outputs in {options.Out} are incomplete)");
+            return 1;
+        }
+
         await stdout.WriteLineAsync(summary.ToString());
         return 0;
     }
+
+    /// <summary>The input or output failure behind <paramref name="e"/> (also when several lanes failed at once), or null.</summary>
+    private static Exception? IoFailure(Exception e) => e switch
+    {
+        IOException or UnauthorizedAccessException => e,
+        AggregateException aggregate => aggregate.InnerExceptions.Select(IoFailure).FirstOrDefault(inner => inner is not null),
+        _ => null,
+    };
 
     public static async Task<RateSummary> RateAsync(Tariff tariff, IReadOnlyCollection<SubscriberProfile> profiles, RateOptions options,
         TextWriter stderr, CancellationToken cancel)

@@ -149,6 +149,36 @@ public sealed partial class ExampleTests
         });
     }
 
+    [Test]
+    public async Task An_output_it_cannot_write_stops_the_command_with_one_line_and_exit_1()
+    {
+        // rated.jsonl is taken by a folder: the output cannot be opened (a full disk fails the same way, mid-run).
+        var folder = Path.Combine(ExamplesRoot, "basic");
+        var outDir = Path.Combine(Path.GetTempPath(), $"rating-unwritable-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(Path.Combine(outDir, "rated.jsonl"));
+        try
+        {
+            using var stdout = new StringWriter();
+            using var stderr = new StringWriter();
+            var options = new RateOptions(Path.Combine(folder, "tariff.json"), Path.Combine(folder, "subscribers.jsonl"),
+                Path.Combine(folder, "cdrs.jsonl"), outDir, Progress: false);
+
+            var exit = await RateCommand.RunAsync(options, stdout, stderr, CancellationToken.None);
+
+            Assert.Multiple(() =>
+            {
+                Assert.That(exit, Is.EqualTo(1));
+                Assert.That(stderr.ToString(), Does.StartWith("ratingctl rate: ").And.Contain("rated.jsonl").And.Contain("incomplete"));
+                Assert.That(stderr.ToString().TrimEnd().Split('\n'), Has.Length.EqualTo(1), "one line, no stack trace");
+                Assert.That(stdout.ToString(), Is.Empty);
+            });
+        }
+        finally
+        {
+            Directory.Delete(outDir, recursive: true);
+        }
+    }
+
     private static void CompareRejected(List<JsonObject> expected, List<JsonObject> actual)
     {
         Assert.That(actual, Has.Count.EqualTo(expected.Count), "rejected record count");
