@@ -4,7 +4,7 @@ using static RatingPipeline.Scale.Figures;
 namespace RatingPipeline.Scale;
 
 /// <summary>
-/// <c>dotnet run --project bench/RatingPipeline.Scale -c Release -- [--quick] [--cdrs N] [--lanes N] [memory] [restore] [throughput] [latency] [tariff] [usage]</c>:
+/// <c>dotnet run --project bench/RatingPipeline.Scale -c Release -- [--quick] [--cdrs N] [--lanes N] [memory] [restore] [throughput] [processes] [latency] [tariff] [usage]</c>:
 /// the scale figures, each with its baseline measured in the same run. No figure named runs them all; <c>--cdrs</c> sets
 /// the throughput figure's CDR count (200,000; 40,000 quick), <c>--lanes</c> its raters' <c>Rater:Lanes</c> (1).
 /// </summary>
@@ -32,7 +32,7 @@ public static class Program
         var figures = args.Where((a, i) => !a.StartsWith("--", StringComparison.Ordinal) && (cdrsAt < 0 || i != cdrsAt + 1) && (lanesAt < 0 || i != lanesAt + 1))
             .ToHashSet(StringComparer.Ordinal);
         var all = figures.Count == 0;
-        var known = new[] { "memory", "restore", "throughput", "latency", "tariff", "usage" };
+        var known = new[] { "memory", "restore", "throughput", "processes", "latency", "tariff", "usage" };
         if (figures.Except(known).FirstOrDefault() is { } unknown)
         {
             Console.Error.WriteLine($"unknown figure '{unknown}'; choose from {string.Join(", ", known)}");
@@ -53,6 +53,11 @@ public static class Program
         if (all || figures.Contains("throughput"))
         {
             Throughput.Run(throughputCdrs, [1, 2, 4], lanes);
+        }
+
+        if (all || figures.Contains("processes"))
+        {
+            RaterProcesses.Run(throughputCdrs);
         }
 
         if (all || figures.Contains("latency"))
