@@ -13,8 +13,6 @@ internal sealed class LaneBuffer(int capacity) : IBufferWriter<byte>
 
     public int Count { get; private set; }
 
-    public ReadOnlySpan<byte> Written(int from, int to) => _buffer.AsSpan(from, to - from);
-
     public ReadOnlyMemory<byte> WrittenMemory(int from, int to) => _buffer.AsMemory(from, to - from);
 
     public void Reset() => Count = 0;
