@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Hashing;
 using RatingPipeline.Records;
 using RatingPipeline.Time;
@@ -18,7 +19,9 @@ internal sealed class OldRecords
     private readonly List<byte[]> _chunks = [];
     private readonly List<string> _texts = [];
     private readonly Dictionary<string, int> _textIndex = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _textLookup;
+
+    /// <summary>Texts read unescaped, by the hash of their UTF-8 bytes (the first text of a hash keeps the place).</summary>
+    private readonly Dictionary<ulong, (byte[] Utf8, int Index)> _textsByUtf8 = [];
     private readonly List<int> _textDays = [];
 
     /// <summary>Ids whose text is not what their UTF-8 bytes decode to (an escape the reader turned into a lone surrogate).</summary>
@@ -28,8 +31,6 @@ internal sealed class OldRecords
     private byte[] _chunk = [];
     private int _chunkIndex = -1;
     private int _used;
-
-    public OldRecords() => _textLookup = _textIndex.GetAlternateLookup<ReadOnlySpan<char>>();
 
     public int Count { get; private set; }
 
@@ -102,17 +103,16 @@ internal sealed class OldRecords
             return TextOf(escaped);
         }
 
-        if (text.Utf8.Length <= 64)
+        // An unescaped text is found by its UTF-8 bytes (a hash, then the bytes compared): no characters decoded per record.
+        var hash = XxHash3.HashToUInt64(text.Utf8);
+        if (_textsByUtf8.TryGetValue(hash, out var known) && known.Utf8.AsSpan().SequenceEqual(text.Utf8))
         {
-            Span<char> buffer = stackalloc char[64];
-            var chars = buffer[..System.Text.Encoding.UTF8.GetChars(text.Utf8, buffer)];
-            if (_textLookup.TryGetValue(chars, out var found))
-            {
-                return found;
-            }
+            return known.Index;
         }
 
-        return TextOf(text.ToText());
+        var index = TextOf(text.ToText());
+        _textsByUtf8.TryAdd(hash, (text.Utf8.ToArray(), index));
+        return index;
     }
 
     public int TextOf(string text)
@@ -133,11 +133,23 @@ internal sealed class OldRecords
     /// </summary>
     public static ulong LineKey(ReadOnlySpan<byte> id, CdrType type, ReadOnlySpan<byte> start)
     {
-        var hash = new XxHash3();
-        hash.Append(id);
-        hash.Append([0, (byte)type]);
-        hash.Append(start);
-        return hash.GetCurrentHashAsUInt64();
+        // One pass over the three parts laid side by side (the same value as appending them to an XxHash3 in turn),
+        // on the stack for ids and starts of usual length: no hasher object per line.
+        const int StackBytes = 256;
+        var length = id.Length + 2 + start.Length;
+        byte[]? rented = null;
+        var bytes = length <= StackBytes ? stackalloc byte[StackBytes] : (rented = ArrayPool<byte>.Shared.Rent(length));
+        id.CopyTo(bytes);
+        bytes[id.Length] = 0;
+        bytes[id.Length + 1] = (byte)type;
+        start.CopyTo(bytes[(id.Length + 2)..]);
+        var key = XxHash3.HashToUInt64(bytes[..length]);
+        if (rented is not null)
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+
+        return key;
     }
 
     /// <summary>The day number of a cycle name (<c>yyyy-MM-dd</c>); false when it is none.</summary>
