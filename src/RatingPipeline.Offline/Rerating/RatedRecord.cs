@@ -212,11 +212,15 @@ public sealed class RatedRecordReader
     /// <see cref="TryRead"/> checks it, with the same error; false and the error for a line that is no rated record
     /// (<see cref="FeeRecord"/> for a fee record without <paramref name="includeFees"/>).
     /// </summary>
-    internal static bool TryParse(ReadOnlySpan<byte> utf8, bool includeFees, ref RatedLine line, out string error)
+    /// <remarks>
+    /// A line in the layout the product writes is read by <see cref="CanonicalRatedLine"/> (the same result, faster);
+    /// <paramref name="canonical"/> false reads every line with the JSON reader (the tests compare the two).
+    /// </remarks>
+    internal static bool TryParse(ReadOnlySpan<byte> utf8, bool includeFees, ref RatedLine line, out string error, bool canonical = true)
     {
         try
         {
-            return Parse(utf8, includeFees, ref line, out error);
+            return Parse(utf8, includeFees, ref line, out error, canonical);
         }
         catch (JsonException e)
         {
@@ -225,8 +229,32 @@ public sealed class RatedRecordReader
         }
     }
 
-    private static bool Parse(ReadOnlySpan<byte> utf8, bool includeFees, ref RatedLine line, out string error)
+    private static bool Parse(ReadOnlySpan<byte> utf8, bool includeFees, ref RatedLine line, out string error, bool canonical)
     {
+        int seen;
+        if (canonical && CanonicalRatedLine.TryRead(utf8, ref line))
+        {
+            seen = AllFields;
+        }
+        else
+        {
+            line = default;
+            if (!ReadMembers(utf8, ref line, out seen, out error))
+            {
+                return false;
+            }
+        }
+
+        return Check(includeFees, ref line, seen, out error);
+    }
+
+    /// <summary>
+    /// The members of a rated record by the JSON reader, whatever their order, spacing and escapes; false and the error
+    /// for a line whose members are not those of a rated record. <paramref name="seen"/>: a bit per known member read.
+    /// </summary>
+    internal static bool ReadMembers(ReadOnlySpan<byte> utf8, ref RatedLine line, out int seen, out string error)
+    {
+        seen = 0;
         var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = 64 });
         if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
         {
@@ -234,7 +262,6 @@ public sealed class RatedRecordReader
             return false;
         }
 
-        var seen = 0;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             var field = FieldOf(ref reader);
@@ -362,6 +389,13 @@ public sealed class RatedRecordReader
             return false;
         }
 
+        error = "";
+        return true;
+    }
+
+    /// <summary>The rules of a rated record over its members read (<paramref name="seen"/>: a bit per member), and the fields derived from them.</summary>
+    private static bool Check(bool includeFees, ref RatedLine line, int seen, out string error)
+    {
         var isFee = line.Type.IsPresent && line.Type.Utf8.SequenceEqual("fee"u8);
         if (isFee && !includeFees)
         {
@@ -453,7 +487,7 @@ public sealed class RatedRecordReader
     private const int FirstNumberField = 9;
     private const int FirstOptionalField = 13;
     private const int FirstOptionalStringField = 16;
-    private const int AllFields = (1 << 13) - 1;
+    internal const int AllFields = (1 << 13) - 1;
 
     private static readonly string[] Names =
     [
