@@ -1,5 +1,6 @@
 using RatingPipeline.IO;
 using RatingPipeline.Lanes;
+using RatingPipeline.Rating;
 using RatingPipeline.Subscribers;
 using RatingPipeline.Tariffs;
 
@@ -116,6 +117,10 @@ public sealed class RerateLanes
         private readonly LaneReceiver _receiver = new();
 
         public override void BeginBlock(LaneEvents parts) => _receiver.Parts = parts;
+
+        public override int PrefetchDepth => RatingEngine.PrefetchDepth;
+
+        public override void Prefetch(ReadOnlySpan<ulong> ahead) => rerater.Prefetch(ahead);
 
         public override void Line(ReadOnlySpan<byte> line, long number, bool everyLane, LaneEvents parts)
         {

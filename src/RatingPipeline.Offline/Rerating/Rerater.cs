@@ -400,6 +400,12 @@ public sealed class Rerater
         return true;
     }
 
+    /// <summary>
+    /// Hints the subscribers of the records the replay comes to next (<see cref="RatingEngine.Prefetch"/>: their
+    /// profiles and states are brought into the cache while the records before them are replayed).
+    /// </summary>
+    internal void Prefetch(ReadOnlySpan<ulong> ahead) => _engine.Prefetch(ahead);
+
     /// <summary>Replays one CDR (the bytes of one record; a blank line is skipped) under the new tariff.</summary>
     public void Replay(ReadOnlySpan<byte> cdr, IRerateReceiver receiver)
     {
