@@ -14,16 +14,22 @@ internal sealed class RatedLaneRouter(int lanes) : ILaneRoute
 
     public long Decoded { get; private set; }
 
+    /// <summary>The msisdn key the scan found in the line last routed (0: none); the lanes prefetch by it.</summary>
+    public ulong LastKey { get; private set; }
+
     public byte Route(ReadOnlySpan<byte> line)
     {
+        // The scan runs with one lane too: its key lets the lane prefetch the subscriber's data.
+        if (!line.Contains((byte)'\\') && LaneRouter.TryTopLevelString(line, "\"msisdn\""u8, out var msisdn) && MsisdnKey.TryCompute(msisdn, out var key))
+        {
+            LastKey = key;
+            return (byte)LaneRouter.LaneOf(key, lanes);
+        }
+
+        LastKey = 0;
         if (lanes == 1)
         {
             return 0;
-        }
-
-        if (!line.Contains((byte)'\\') && LaneRouter.TryTopLevelString(line, "\"msisdn\""u8, out var msisdn) && MsisdnKey.TryCompute(msisdn, out var key))
-        {
-            return (byte)LaneRouter.LaneOf(key, lanes);
         }
 
         Decoded++;
@@ -68,6 +74,10 @@ internal sealed class RatedLineWorker(bool includeFees, Action<RatedRecord, long
 internal sealed class RerateLineWorker(Rerater rerater) : LaneWorker<NoOutput>
 {
     public (long Line, string Error)? Refused { get; private set; }
+
+    public override int PrefetchDepth => Rerater.SubscriberPrefetchDepth;
+
+    public override void Prefetch(ReadOnlySpan<ulong> ahead) => rerater.PrefetchSubscribers(ahead);
 
     public override void Line(ReadOnlySpan<byte> line, long number, bool everyLane, NoOutput parts)
     {
@@ -125,5 +135,19 @@ internal static class RatedFileLanes
 
     /// <summary>Hands each line of a CDR file to the handler of its lane (<see cref="LaneRouter"/>); returns the non-blank lines.</summary>
     public static long Offer(string path, IReadOnlyList<IO.LineReader.LineHandler> handlers, CancellationToken cancel) =>
-        LanePass.Run(path, new LaneRouter(handlers.Count), [.. handlers.Select(h => new HandlerWorker(h))], () => new NoOutput(), null, null, cancel).Lines;
+        Offer(path, [.. handlers.Select(h => new HandlerWorker(h))], cancel);
+
+    /// <summary>Hands each line of a CDR file to the worker of its lane (<see cref="LaneRouter"/>); returns the non-blank lines.</summary>
+    public static long Offer(string path, IReadOnlyList<LaneWorker<NoOutput>> workers, CancellationToken cancel) =>
+        LanePass.Run(path, new LaneRouter(workers.Count), workers, () => new NoOutput(), null, null, cancel).Lines;
+}
+
+/// <summary>A lane's part of the scan of the CDR file for re-rating: each of its lines into its re-rater, the subscribers of the lines ahead prefetched.</summary>
+internal sealed class RerateScanWorker(Rerater rerater) : LaneWorker<NoOutput>
+{
+    public override int PrefetchDepth => Rerater.SubscriberPrefetchDepth;
+
+    public override void Prefetch(ReadOnlySpan<ulong> ahead) => rerater.PrefetchSubscribers(ahead);
+
+    public override void Line(ReadOnlySpan<byte> line, long number, bool everyLane, NoOutput parts) => rerater.Scan(line);
 }

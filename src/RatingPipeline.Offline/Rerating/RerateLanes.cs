@@ -65,7 +65,7 @@ public sealed class RerateLanes
     /// </summary>
     public RerateSummary Run(string cdrPath, IRerateReceiver receiver, CancellationToken cancel)
     {
-        RatedFileLanes.Offer(cdrPath, [.. _lanes.Select(r => (LineReader.LineHandler)r.Scan)], cancel);
+        RatedFileLanes.Offer(cdrPath, [.. _lanes.Select(r => new RerateScanWorker(r))], cancel);
 
         var merger = new EventMerger(receiver, _added, _lanes.Length);
         var workers = _lanes.Select(r => new ReplayWorker(r)).ToArray();

@@ -165,7 +165,7 @@ public sealed class Rerater
     // ambiguous. Two ids with one hash are told apart by their text (the second map).
     private readonly Dictionary<(ulong Msisdn, int Cycle, ulong IdHash), int> _firstOfId = [];
     private readonly Dictionary<(ulong Msisdn, int Cycle, string Id), int> _firstOfIdText = [];
-    private readonly Dictionary<ulong, Subscriber> _subscribers = [];
+    private readonly SubscriberMap<Subscriber> _subscribers = new();
     private readonly string _version;
     private readonly CdrDecoder _peek = new();
     private readonly IReadOnlySet<string>? _cycles;
@@ -405,6 +405,30 @@ public sealed class Rerater
     /// profiles and states are brought into the cache while the records before them are replayed).
     /// </summary>
     internal void Prefetch(ReadOnlySpan<ulong> ahead) => _engine.Prefetch(ahead);
+
+    /// <summary>How many lines ahead <see cref="PrefetchSubscribers"/> wants to hear of.</summary>
+    internal const int SubscriberPrefetchDepth = 3;
+
+    /// <summary>
+    /// Hints the subscribers of the lines the reading of the rated file or the scan comes to next (<paramref name="ahead"/>[0]
+    /// the next; 0 where not known): the entry of the one three ahead, the subscriber of the one two ahead (its entry came
+    /// a line ago), and the lists of the next one (it came a line ago), step by step as each step's data has arrived.
+    /// </summary>
+    internal void PrefetchSubscribers(ReadOnlySpan<ulong> ahead)
+    {
+        if (ahead.Length < SubscriberPrefetchDepth)
+        {
+            return;
+        }
+
+        _subscribers.PrefetchSlot(ahead[2]);
+        SubscriberMap<Subscriber>.PrefetchValue(_subscribers.Peek(ahead[1]));
+        if (_subscribers.Peek(ahead[0]) is { } next)
+        {
+            SubscriberMap<Subscriber>.PrefetchValue(next.Records);
+            SubscriberMap<Subscriber>.PrefetchValue(next.Lines);
+        }
+    }
 
     /// <summary>Replays one CDR (the bytes of one record; a blank line is skipped) under the new tariff.</summary>
     public void Replay(ReadOnlySpan<byte> cdr, IRerateReceiver receiver)
@@ -672,15 +696,7 @@ public sealed class Rerater
         return new RerateResult(collector.Adjustments, collector.Mismatches, rerater.Summary);
     }
 
-    private Subscriber SubscriberOf(ulong msisdnKey)
-    {
-        if (!_subscribers.TryGetValue(msisdnKey, out var subscriber))
-        {
-            _subscribers[msisdnKey] = subscriber = new Subscriber();
-        }
-
-        return subscriber;
-    }
+    private Subscriber SubscriberOf(ulong msisdnKey) => _subscribers.GetOrAdd(msisdnKey, static () => new Subscriber());
 
     /// <summary>Matches every subscriber's CDR lines with its rated records (see the remarks of <see cref="Rerater"/>).</summary>
     private void Align()
