@@ -404,7 +404,32 @@ public sealed class Rerater
     /// Hints the subscribers of the records the replay comes to next (<see cref="RatingEngine.Prefetch"/>: their
     /// profiles and states are brought into the cache while the records before them are replayed).
     /// </summary>
-    internal void Prefetch(ReadOnlySpan<ulong> ahead) => _engine.Prefetch(ahead);
+    /// <remarks>
+    /// The re-rate's own data of those lines comes with it, found from the scan's entries: the subscriber three lines
+    /// ahead, the place of its next line's record two ahead (its subscriber came a line ago), and that record one ahead.
+    /// </remarks>
+    internal void Prefetch(ReadOnlySpan<ulong> ahead)
+    {
+        _engine.Prefetch(ahead);
+        var line = _replayedLines; // the line replayed next
+        if (line + 3 < _lineCount)
+        {
+            CacheHints.Object(_lines[line + 3].Subscriber);
+        }
+
+        if (line + 2 < _lineCount && _lines[line + 2].Subscriber is { LineRecord: { } twoAhead } second && second.Replayed < twoAhead.Length)
+        {
+            CacheHints.At(ref twoAhead[second.Replayed]);
+        }
+
+        if (line + 1 < _lineCount && _lines[line + 1].Subscriber is { LineRecord: { } oneAhead } first && first.Replayed < oneAhead.Length
+            && oneAhead[first.Replayed] is >= 0 and var record && record < _old.Count)
+        {
+            ref var old = ref _old[record];
+            CacheHints.At(ref old);
+            CacheHints.At(ref Unsafe.AddByteOffset(ref old, 64));
+        }
+    }
 
     /// <summary>How many lines ahead <see cref="PrefetchSubscribers"/> wants to hear of.</summary>
     internal const int SubscriberPrefetchDepth = 3;
@@ -422,11 +447,11 @@ public sealed class Rerater
         }
 
         _subscribers.PrefetchSlot(ahead[2]);
-        SubscriberMap<Subscriber>.PrefetchValue(_subscribers.Peek(ahead[1]));
+        CacheHints.Object(_subscribers.Peek(ahead[1]));
         if (_subscribers.Peek(ahead[0]) is { } next)
         {
-            SubscriberMap<Subscriber>.PrefetchValue(next.Records);
-            SubscriberMap<Subscriber>.PrefetchValue(next.Lines);
+            CacheHints.Object(next.Records);
+            CacheHints.Object(next.Lines);
         }
     }
 

@@ -6,7 +6,7 @@ namespace RatingPipeline.Rerating;
 /// <summary>
 /// Objects by msisdn key (<see cref="Records.MsisdnKey"/>: below 2^63, never the empty mark), in one open-addressed
 /// array of key and object side by side, so a look-up is one cache line and the line of a key can be asked for ahead
-/// (<see cref="PrefetchSlot"/>, <see cref="PrefetchValue"/>) while the lines before it are worked on; a dictionary's
+/// (<see cref="PrefetchSlot"/>, then <see cref="CacheHints.Object"/> of <see cref="Peek"/>) while the lines before it are worked on; a dictionary's
 /// buckets and entries are two. <see cref="Values"/> in the order the keys were added. Not thread-safe.
 /// </summary>
 internal sealed class SubscriberMap<T>
@@ -51,25 +51,16 @@ internal sealed class SubscriberMap<T>
     public T this[ulong key] => TryGetValue(key, out var value) ? value : throw new KeyNotFoundException($"no entry for msisdn key {key}");
 
     /// <summary>Asks the processor for the line where the key's entry is (a prefetch: never faults, changes nothing).</summary>
-    public unsafe void PrefetchSlot(ulong key)
+    public void PrefetchSlot(ulong key)
     {
-        if (Sse.IsSupported && key != 0)
+        if (key != 0)
         {
-            Sse.Prefetch0(Unsafe.AsPointer(ref _entries[Home(key)]));
+            CacheHints.At(ref _entries[Home(key)]);
         }
     }
 
     /// <summary>The key's object, if its entry is found, for the caller to prefetch what it needs of it (null when none).</summary>
     public T? Peek(ulong key) => key == 0 ? null : Find(key).Value;
-
-    /// <summary>Asks the processor for the key's object (found in its entry, asked for earlier by <see cref="PrefetchSlot"/>).</summary>
-    public static unsafe void PrefetchValue(object? value)
-    {
-        if (Sse.IsSupported && value is not null)
-        {
-            Sse.Prefetch0((void*)Unsafe.As<object, nint>(ref value));
-        }
-    }
 
     private int Home(ulong key) => (int)((key * 0x9E3779B97F4A7C15UL) >> _shift);
 
@@ -107,5 +98,31 @@ internal sealed class SubscriberMap<T>
         public ulong Stored;
 
         public T? Value;
+    }
+}
+
+/// <summary>
+/// Prefetch hints: ask the processor for the cache line of an object or an array element that is about to be used. A
+/// hint never faults (an address the collector has since moved away from only wastes it) and changes nothing; a no-op
+/// where the runtime exposes no prefetch instruction.
+/// </summary>
+internal static class CacheHints
+{
+    /// <summary>The first line of an object (its header and first fields).</summary>
+    public static unsafe void Object(object? value)
+    {
+        if (Sse.IsSupported && value is not null)
+        {
+            Sse.Prefetch0((void*)Unsafe.As<object, nint>(ref value));
+        }
+    }
+
+    /// <summary>The line of a value (an array element, a field).</summary>
+    public static unsafe void At<T>(ref T value)
+    {
+        if (Sse.IsSupported)
+        {
+            Sse.Prefetch0(Unsafe.AsPointer(ref value));
+        }
     }
 }
