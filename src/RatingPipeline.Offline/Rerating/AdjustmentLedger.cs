@@ -14,6 +14,11 @@ public sealed class AdjustmentLedger
     private readonly Dictionary<(string Msisdn, string Cycle, string Id), Adjustment> _latest = [];
     private readonly List<LedgerEntry> _all = [];
 
+    // The msisdn keys of the re-rating adjustments (a filter before the look-up by strings); set when one has a msisdn
+    // that makes no key, and then every look-up is made.
+    private readonly HashSet<ulong> _adjustedKeys = [];
+    private bool _unkeyed;
+
     /// <summary>Entries recorded before, read but never changed through this ledger (shared by the lanes of a re-rate).</summary>
     private readonly AdjustmentLedger? _recorded;
 
@@ -49,8 +54,12 @@ public sealed class AdjustmentLedger
     public bool TryGet(string adjustmentId, out LedgerEntry adjustment) =>
         _byId.TryGetValue(adjustmentId, out adjustment!) || (_recorded is not null && _recorded.TryGet(adjustmentId, out adjustment));
 
-    /// <summary>Whether any re-rating adjustment is recorded (else <see cref="LatestFor"/> finds none for any CDR).</summary>
-    public bool HasRerateAdjustments => _latest.Count > 0 || (_recorded?.HasRerateAdjustments ?? false);
+    /// <summary>
+    /// Whether a re-rating adjustment may be recorded for a CDR of the subscriber with this msisdn key (false: certainly
+    /// none, and <see cref="LatestFor"/> need not be asked; its strings need not be made).
+    /// </summary>
+    public bool MayHoldRerateAdjustmentFor(ulong msisdnKey) =>
+        (_latest.Count > 0 && (_unkeyed || _adjustedKeys.Contains(msisdnKey))) || (_recorded?.MayHoldRerateAdjustmentFor(msisdnKey) ?? false);
 
     /// <summary>The latest re-rating adjustment recorded for the CDR (msisdn, cycle, id), if any: its new charge is the charge as it stands.</summary>
     public Adjustment? LatestFor(string msisdn, string cycle, string id) =>
@@ -67,6 +76,14 @@ public sealed class AdjustmentLedger
         if (entry is Adjustment adjustment)
         {
             _latest[(adjustment.Msisdn, adjustment.Cycle, adjustment.Id)] = adjustment;
+            if (Records.MsisdnKey.TryCompute(System.Text.Encoding.UTF8.GetBytes(adjustment.Msisdn), out var key))
+            {
+                _adjustedKeys.Add(key);
+            }
+            else
+            {
+                _unkeyed = true;
+            }
         }
 
         _all.Add(entry);

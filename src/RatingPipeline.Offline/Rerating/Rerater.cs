@@ -1059,8 +1059,9 @@ public sealed class Rerater
         }
 
         // The charge as it stands: the rated record's, or the latest adjustment's already recorded for the CDR (the
-        // record's strings are made only when the ledger holds re-rating adjustments or the charge changed).
-        var latest = Ledger.HasRerateAdjustments ? Ledger.LatestFor(_old.Msisdn(oldIndex), _old.Text(old.Cycle), _old.Id(oldIndex)) : null;
+        // record's strings are made only when the ledger may hold a re-rating adjustment of the subscriber or the charge
+        // changed).
+        var latest = Ledger.MayHoldRerateAdjustmentFor(old.MsisdnKey) ? Ledger.LatestFor(_old.Msisdn(oldIndex), _old.Text(old.Cycle), _old.Id(oldIndex)) : null;
         var standing = latest?.NewCharge ?? old.Charge;
         if (newCharge == standing)
         {
