@@ -163,7 +163,7 @@ public sealed class Rerater
 
     // (msisdn key, cycle, id hash) → first record with it: the same id rated twice in one cycle makes an adjustment id
     // ambiguous. Two ids with one hash are told apart by their text (the second map).
-    private readonly Dictionary<(ulong Msisdn, int Cycle, ulong IdHash), int> _firstOfId = [];
+    private readonly FirstOfId _firstOfId;
     private readonly Dictionary<(ulong Msisdn, int Cycle, string Id), int> _firstOfIdText = [];
     private readonly SubscriberMap<Subscriber> _subscribers = new();
     private readonly string _version;
@@ -196,6 +196,7 @@ public sealed class Rerater
         IReadOnlySet<string>? cycles = null, bool profileLines = false)
     {
         _cycles = cycles;
+        _firstOfId = new FirstOfId(_old);
         _engine = new RatingEngine(newTariff) { AcceptsProfileLines = profileLines };
         foreach (var profile in profiles)
         {
@@ -289,9 +290,8 @@ public sealed class Rerater
         var subscriber = SubscriberOf(record.MsisdnKey);
         old.Position = subscriber.Records.Count;
         subscriber.Records.Add(index);
-        if (!_firstOfId.TryAdd((old.MsisdnKey, old.Cycle, old.IdHash), index))
+        if (!_firstOfId.TryAdd(index, out var first))
         {
-            var first = _firstOfId[(old.MsisdnKey, old.Cycle, old.IdHash)];
             if (!_old.IdBytes(first).SequenceEqual(_old.IdBytes(index)))
             {
                 // Another id with the same hash: told apart by the text.
