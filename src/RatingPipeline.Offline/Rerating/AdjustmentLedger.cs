@@ -76,7 +76,7 @@ public sealed class AdjustmentLedger
         if (entry is Adjustment adjustment)
         {
             _latest[(adjustment.Msisdn, adjustment.Cycle, adjustment.Id)] = adjustment;
-            if (Records.MsisdnKey.TryCompute(System.Text.Encoding.UTF8.GetBytes(adjustment.Msisdn), out var key))
+            if (Records.MsisdnKey.TryCompute(adjustment.Msisdn, out var key))
             {
                 _adjustedKeys.Add(key);
             }

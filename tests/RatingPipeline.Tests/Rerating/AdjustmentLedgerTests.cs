@@ -40,7 +40,7 @@ public sealed class AdjustmentLedgerTests
 
     private static ulong Key(string msisdn)
     {
-        Assert.That(MsisdnKey.TryCompute(System.Text.Encoding.ASCII.GetBytes(msisdn), out var key), Is.True);
+        Assert.That(MsisdnKey.TryCompute(msisdn, out var key), Is.True);
         return key;
     }
 }

@@ -46,7 +46,7 @@ public sealed class FirstOfIdTests
             Zone = Text("domestic"),
             CdrType = CdrType.Sms,
         };
-        Assert.That(MsisdnKey.TryCompute(Encoding.ASCII.GetBytes(msisdn), out line.MsisdnKey), Is.True);
+        Assert.That(MsisdnKey.TryCompute(msisdn, out line.MsisdnKey), Is.True);
         return records.Add(ref line, records.Count);
     }
 
