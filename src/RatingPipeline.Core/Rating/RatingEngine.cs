@@ -116,6 +116,9 @@ public sealed partial class RatingEngine(Tariff tariff)
         return !Unsafe.IsNullRef(ref held);
     }
 
+    /// <summary>The subscriber's usage state in place, or a null reference (test with <see cref="Unsafe.IsNullRef{T}(ref readonly T)"/>): no copy of the state; valid until the next state is added.</summary>
+    internal ref UsageState StateOrNullRef(ulong msisdnKey) => ref _subscribers.GetStateOrNullRef(msisdnKey);
+
     public void SetState(ulong msisdnKey, in UsageState state) => _subscribers.SetState(msisdnKey, in state);
 
     public bool RemoveState(ulong msisdnKey) => _subscribers.RemoveState(msisdnKey);

@@ -175,6 +175,10 @@ public sealed class Rerater
 
     // What the scan found in each non-blank line, in stream order; the replay takes them in the same order.
     private LineEntry[] _lines = new LineEntry[1024];
+
+    /// <summary><see cref="Align"/>'s scratch per subscriber: which records a line holds, and how many of them before each.</summary>
+    private bool[] _matched = new bool[64];
+    private int[] _matchedBefore = new int[64];
     private int _lineCount;
     private int _replayedLines;
     private bool _scanned;
@@ -602,7 +606,8 @@ public sealed class Rerater
                 continue;
             }
 
-            if (_engine.TryGetState(msisdnKey, out var state) && state.RecentIds.Contains(_old[subscriber.LineRecord[j]].IdHash))
+            ref readonly var state = ref _engine.StateOrNullRef(msisdnKey);
+            if (!Unsafe.IsNullRef(in state) && state.RecentIds.Contains(_old[subscriber.LineRecord[j]].IdHash))
             {
                 return -1; // a duplicate now: the later copy is the rated one
             }
@@ -635,7 +640,8 @@ public sealed class Rerater
         record.Set(OldFlags.BeforeStream, true);
         record.Set(OldFlags.Done, false);
         var key = record.MsisdnKey;
-        if (record.UsedAfter is { } usedAfter && TryCycle(record.Cycle, out var cycle) && _engine.TryGetState(key, out var state)
+        ref readonly var state = ref _engine.StateOrNullRef(key);
+        if (record.UsedAfter is { } usedAfter && TryCycle(record.Cycle, out var cycle) && !Unsafe.IsNullRef(in state)
             && (state.CycleDay == cycle || state.Previous?.Cycle == cycle))
         {
             ref var counters = ref _engine.TakeUpCycle(key, cycle, record.StartTicks);
@@ -723,6 +729,13 @@ public sealed class Rerater
 
     private Subscriber SubscriberOf(ulong msisdnKey) => _subscribers.GetOrAdd(msisdnKey, static () => new Subscriber());
 
+    /// <summary>The cycle of the subscriber's usage state, <see cref="int.MinValue"/> without one (read in place: a state is too large to copy per look).</summary>
+    private int CycleOfState(ulong msisdnKey)
+    {
+        ref readonly var state = ref _engine.StateOrNullRef(msisdnKey);
+        return Unsafe.IsNullRef(in state) ? int.MinValue : state.CycleDay;
+    }
+
     /// <summary>Matches every subscriber's CDR lines with its rated records (see the remarks of <see cref="Rerater"/>).</summary>
     private void Align()
     {
@@ -742,11 +755,18 @@ public sealed class Rerater
                 positions[j] = (lines[j], j);
             }
 
-            Array.Sort(positions);
+            positions.AsSpan().Sort(default(KeyThenLine));
             subscriber.Positions = positions;
 
             // From the end: each record takes the last line with its id before the line of the record after it.
-            var matched = new bool[n];
+            if (_matched.Length < n + 1)
+            {
+                _matched = new bool[Math.Max(n + 1, _matched.Length * 2)];
+                _matchedBefore = new int[_matched.Length];
+            }
+
+            var matched = _matched.AsSpan(0, n);
+            matched.Clear();
             var bound = lines.Count;
             var firstMatched = n;
             for (var i = n - 1; i >= 0; i--)
@@ -764,7 +784,8 @@ public sealed class Rerater
             // The stream's beginning: after the last record no line holds (the last of a run of such records) whose matched
             // predecessors can all be resends the run rejected as duplicates: among the 32 records before that beginning,
             // and fewer there than the records no line holds. None matched: every record is before it.
-            var matchedBefore = new int[n + 1];
+            var matchedBefore = _matchedBefore.AsSpan(0, n + 1);
+            matchedBefore[0] = 0;
             for (var i = 0; i < n; i++)
             {
                 matchedBefore[i + 1] = matchedBefore[i] + (matched[i] ? 1 : 0);
@@ -824,7 +845,8 @@ public sealed class Rerater
 
         var streamTime = long.MinValue;
         var mark = UsageState.NoMark;
-        if (_engine.TryGetState(msisdnKey, out var made))
+        ref readonly var made = ref _engine.StateOrNullRef(msisdnKey);
+        if (!Unsafe.IsNullRef(in made))
         {
             streamTime = made.StreamTime;
             mark = made.Mark;
@@ -839,10 +861,13 @@ public sealed class Rerater
 
         // Fee records before the stream: written before the first re-rated record (fees sort by the CDR records before them).
         var firstIndex = earlier < records.Count ? records[earlier] : int.MaxValue;
-        var fees = subscriber.Fees.Where(f => f.Order <= firstIndex).ToList();
+        var fees = subscriber.Fees;
         foreach (var fee in fees)
         {
-            streamTime = Math.Max(streamTime, fee.StartTicks);
+            if (fee.Order <= firstIndex)
+            {
+                streamTime = Math.Max(streamTime, fee.StartTicks);
+            }
         }
 
         if (earlier > 0 && _old[records[earlier - 1]] is { UsedAfter: { } usedAfter } last && TryCycle(last.Cycle, out var lastCycle))
@@ -873,8 +898,8 @@ public sealed class Rerater
         var lastIndex = earlier > 0 ? records[earlier - 1] : -1;
         foreach (var fee in fees)
         {
-            if (fee.Order <= lastIndex || fee.SpendAfter is not { } spendAfter
-                || (_engine.TryGetState(msisdnKey, out var now) && now.CycleDay > fee.Cycle))
+            if (fee.Order > firstIndex || fee.Order <= lastIndex || fee.SpendAfter is not { } spendAfter
+                || CycleOfState(msisdnKey) > fee.Cycle)
             {
                 continue;
             }
@@ -903,7 +928,7 @@ public sealed class Rerater
         }
 
         _engine.TakeUpHistory(msisdnKey, ids[..count], streamTime, mark);
-        subscriber.ReplayFrom = _engine.TryGetState(msisdnKey, out var state) ? state.CycleDay : int.MinValue;
+        subscriber.ReplayFrom = CycleOfState(msisdnKey);
     }
 
     /// <summary>
@@ -929,7 +954,7 @@ public sealed class Rerater
 
         // A cycle older than the state's is taken up only when the replay has never been in it: the old run kept it open
         // for late records while the replay began after it. One the replay ended itself stays as the replay left it.
-        if (_engine.TryGetState(msisdnKey, out var state) && state.CycleDay > cycle && cycle >= subscriber.ReplayFrom)
+        if (CycleOfState(msisdnKey) > cycle && cycle >= subscriber.ReplayFrom)
         {
             return;
         }
@@ -1124,6 +1149,13 @@ public sealed class Rerater
     }
 
     /// <summary>One subscriber: its rated records, its CDR lines, and how far its replay has come.</summary>
+    /// <summary>Orders a subscriber's line positions by key, then line (what <see cref="Subscriber.PositionsOf"/> searches).</summary>
+    private readonly struct KeyThenLine : IComparer<(ulong Key, int Line)>
+    {
+        public int Compare((ulong Key, int Line) x, (ulong Key, int Line) y) =>
+            x.Key != y.Key ? x.Key.CompareTo(y.Key) : x.Line.CompareTo(y.Line);
+    }
+
     private sealed class Subscriber
     {
         /// <summary>Its rated records (indexes of <see cref="_old"/>), in the order the old run wrote them.</summary>
