@@ -226,29 +226,35 @@ public sealed partial class CdrDecoder
             return FieldId.None;
         }
 
-        FieldId member;
-        ReadOnlySpan<byte> quoted;
+        // Each case compares with its own constant name, which the JIT unrolls into a few loads (one comparison with a
+        // name chosen by the switch is a call to the general comparison).
         switch (rest[0])
         {
-            case (byte)'i': member = FieldId.Id; quoted = "id\""u8; break;
-            case (byte)'t': member = FieldId.Type; quoted = "type\""u8; break;
-            case (byte)'m': member = FieldId.Msisdn; quoted = "msisdn\""u8; break;
-            case (byte)'d' when rest[1] == (byte)'i': member = FieldId.Direction; quoted = "direction\""u8; break;
-            case (byte)'d': member = FieldId.DurationSec; quoted = "durationSec\""u8; break;
-            case (byte)'p': member = FieldId.Peer; quoted = "peer\""u8; break;
-            case (byte)'s': member = FieldId.Start; quoted = "start\""u8; break;
-            case (byte)'b': member = FieldId.Bytes; quoted = "bytes\""u8; break;
-            case (byte)'v': member = FieldId.VisitedMcc; quoted = "visitedMcc\""u8; break;
-            case (byte)'a': member = FieldId.At; quoted = "at\""u8; break;
+            case (byte)'i': return Known(rest, "id\""u8, FieldId.Id, out length);
+            case (byte)'t': return Known(rest, "type\""u8, FieldId.Type, out length);
+            case (byte)'m': return Known(rest, "msisdn\""u8, FieldId.Msisdn, out length);
+            case (byte)'d' when rest[1] == (byte)'i': return Known(rest, "direction\""u8, FieldId.Direction, out length);
+            case (byte)'d': return Known(rest, "durationSec\""u8, FieldId.DurationSec, out length);
+            case (byte)'p': return Known(rest, "peer\""u8, FieldId.Peer, out length);
+            case (byte)'s': return Known(rest, "start\""u8, FieldId.Start, out length);
+            case (byte)'b': return Known(rest, "bytes\""u8, FieldId.Bytes, out length);
+            case (byte)'v': return Known(rest, "visitedMcc\""u8, FieldId.VisitedMcc, out length);
+            case (byte)'a': return Known(rest, "at\""u8, FieldId.At, out length);
             default: return FieldId.None;
         }
+    }
 
+    /// <summary><paramref name="member"/> when <paramref name="rest"/> starts with its <paramref name="quoted"/> name (the name's length in <paramref name="length"/>), else None.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static FieldId Known(ReadOnlySpan<byte> rest, ReadOnlySpan<byte> quoted, FieldId member, out int length)
+    {
+        length = quoted.Length - 1;
         if (!rest.StartsWith(quoted))
         {
+            length = 0;
             return FieldId.None;
         }
 
-        length = quoted.Length - 1;
         return member;
     }
 

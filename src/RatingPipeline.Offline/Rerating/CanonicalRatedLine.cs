@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace RatingPipeline.Rerating;
 
 /// <summary>
@@ -38,6 +40,9 @@ internal static class CanonicalRatedLine
             && at == utf8.Length - 1 && utf8[at] == (byte)'}';
     }
 
+    // Inlined so that each call compares with its constant name, which the JIT unrolls into a few loads (a call to the
+    // general comparison per member otherwise).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool Name(ReadOnlySpan<byte> utf8, scoped ref int at, ReadOnlySpan<byte> name)
     {
         if (!utf8[at..].StartsWith(name))
