@@ -26,6 +26,13 @@ internal static class Figures
         return times[times.Count / 2];
     }
 
+    /// <summary>The median of <paramref name="values"/> (the mean of the middle two for an even count).</summary>
+    public static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+
     /// <summary>
     /// CPU time this process has used so far. On a shared machine wall-clock figures carry other processes' load;
     /// CPU time per operation does not (for the Kafka figures it includes the clients' and the in-process

@@ -4,9 +4,11 @@ using static RatingPipeline.Scale.Figures;
 namespace RatingPipeline.Scale;
 
 /// <summary>
-/// <c>dotnet run --project bench/RatingPipeline.Scale -c Release -- [--quick] [--cdrs N] [--lanes N] [memory] [restore] [throughput] [processes] [latency] [tariff] [usage]</c>:
+/// <c>dotnet run --project bench/RatingPipeline.Scale -c Release -- [--quick] [--cdrs N] [--lanes N] [--partitions N,N…] [--rounds N] [memory] [restore] [throughput] [processes] [latency] [tariff] [usage]</c>:
 /// the scale figures, each with its baseline measured in the same run. No figure named runs them all; <c>--cdrs</c> sets
-/// the throughput figure's CDR count (200,000; 40,000 quick), <c>--lanes</c> its raters' <c>Rater:Lanes</c> (1).
+/// the throughput figure's CDR count (200,000; 40,000 quick), <c>--lanes</c> its raters' <c>Rater:Lanes</c> (1),
+/// <c>--partitions</c> its partition counts (1,2,4), <c>--rounds</c> how many times it runs them (1; with more, a
+/// summary of the rounds' ratios follows: on a shared machine one round says little).
 /// </summary>
 public static class Program
 {
@@ -29,7 +31,24 @@ public static class Program
             return 2;
         }
 
-        var figures = args.Where((a, i) => !a.StartsWith("--", StringComparison.Ordinal) && (cdrsAt < 0 || i != cdrsAt + 1) && (lanesAt < 0 || i != lanesAt + 1))
+        var partitionsAt = Array.IndexOf(args, "--partitions");
+        int[] partitionCounts = [1, 2, 4];
+        if (partitionsAt >= 0 && (partitionsAt + 1 >= args.Length || !TryPartitionCounts(args[partitionsAt + 1], out partitionCounts)))
+        {
+            Console.Error.WriteLine("--partitions takes partition counts 1..64, separated by commas (e.g. 1,2,4)");
+            return 2;
+        }
+
+        var roundsAt = Array.IndexOf(args, "--rounds");
+        var rounds = 1;
+        if (roundsAt >= 0 && (roundsAt + 1 >= args.Length || !int.TryParse(args[roundsAt + 1], NumberStyles.None, CultureInfo.InvariantCulture, out rounds) || rounds is < 1 or > 20))
+        {
+            Console.Error.WriteLine("--rounds takes a number of rounds, 1..20");
+            return 2;
+        }
+
+        int[] valueAt = [cdrsAt, lanesAt, partitionsAt, roundsAt];
+        var figures = args.Where((a, i) => !a.StartsWith("--", StringComparison.Ordinal) && !valueAt.Any(at => at >= 0 && i == at + 1))
             .ToHashSet(StringComparer.Ordinal);
         var all = figures.Count == 0;
         var known = new[] { "memory", "restore", "throughput", "processes", "latency", "tariff", "usage" };
@@ -52,7 +71,7 @@ public static class Program
 
         if (all || figures.Contains("throughput"))
         {
-            Throughput.Run(throughputCdrs, [1, 2, 4], lanes);
+            Throughput.Run(throughputCdrs, partitionCounts, lanes, rounds);
         }
 
         if (all || figures.Contains("processes"))
@@ -77,5 +96,20 @@ public static class Program
 
         Row("done", "");
         return 0;
+    }
+
+    private static bool TryPartitionCounts(string text, out int[] counts)
+    {
+        var parts = text.Split(',');
+        counts = new int[parts.Length];
+        for (var i = 0; i < parts.Length; i++)
+        {
+            if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out counts[i]) || counts[i] is < 1 or > 64)
+            {
+                return false;
+            }
+        }
+
+        return counts.Length > 0;
     }
 }
