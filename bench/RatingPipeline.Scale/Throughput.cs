@@ -12,7 +12,9 @@ namespace RatingPipeline.Scale;
 /// default) and the same rater checkpointing after every batch (<c>Rater:CheckpointInterval=0</c>, the loop before the
 /// pipeline). The CDRs are streamed in with at most <see cref="LagCap"/> unconsumed (the mock keeps only ~5 MiB per
 /// partition, so they cannot be preloaded). Baselines in the same run: a bare consume → produce passthrough of the same
-/// records with the same clients, batching and acknowledgement wait (no rating, no state), and kcat reading a preloaded
+/// records with the same clients, batching and acknowledgement wait (no rating, no state); the same passthrough sending
+/// rated-size records through the product's producer wrapper (the rater's output volume and acknowledgement cost
+/// without its rating); and kcat reading a preloaded
 /// <c>cdrs</c> topic (the raw client ceiling of this cluster). A warm-up of each loop runs first and is not reported.
 /// </summary>
 internal static class Throughput
@@ -20,6 +22,9 @@ internal static class Throughput
     private const int LagCap = 20_000;
     private const int Subscribers = 10_000;
     private const int WarmUp = 20_000;
+
+    /// <summary>About the size of a rated record (403 B on average for the offline 1,000,000-CDR set of bench/rate-throughput.sh).</summary>
+    private const int RatedRecordBytes = 400;
 
     public static void Run(int cdrs, int[] partitionCounts, int lanes = 1, int rounds = 1)
     {
@@ -36,6 +41,7 @@ internal static class Throughput
         RaterRun(1, profiles, keys[..warm], values[..warm], tariffPath, pipelined);
         RaterRun(1, profiles, keys[..warm], values[..warm], tariffPath, perBatch);
         PassthroughRun(1, keys[..warm], values[..warm]);
+        PassthroughRun(1, keys[..warm], values[..warm], ratedSized: true);
 
         var ratios = partitionCounts.ToDictionary(p => p, _ => new List<(double Speed, double Cpu)>());
         for (var round = 1; round <= rounds; round++)
@@ -46,9 +52,12 @@ internal static class Throughput
                 var rater = RaterRun(partitions, profiles, keys, values, tariffPath, pipelined);
                 var everyBatch = RaterRun(partitions, profiles, keys, values, tariffPath, perBatch);
                 var passthrough = PassthroughRun(partitions, keys, values);
+                var sized = PassthroughRun(partitions, keys, values, ratedSized: true);
                 Row($"{prefix}{partitions} partition(s): rater, checkpoint every 1 s", $"{N(cdrs / rater.Committed.TotalSeconds)} CDRs/s", rater.Note(cdrs));
                 Row($"{prefix}{partitions} partition(s): rater, checkpoint every batch", $"{N(cdrs / everyBatch.Committed.TotalSeconds)} CDRs/s", everyBatch.Note(cdrs));
                 Row($"{prefix}{partitions} partition(s): baseline consume → produce passthrough", $"{N(cdrs / passthrough.Committed.TotalSeconds)} rec/s", passthrough.Note(cdrs));
+                Row($"{prefix}{partitions} partition(s): passthrough of rated-size records", $"{N(cdrs / sized.Committed.TotalSeconds)} rec/s",
+                    sized.Note(cdrs) + $"; the rater's CPU per CDR {rater.Cpu.TotalMicroseconds / sized.Cpu.TotalMicroseconds:F2} × this one's");
                 var ratio = passthrough.Committed.TotalSeconds / rater.Committed.TotalSeconds;
                 var cpuRatio = rater.Cpu.TotalMicroseconds / passthrough.Cpu.TotalMicroseconds;
                 ratios[partitions].Add((ratio, cpuRatio));
@@ -91,8 +100,14 @@ internal static class Throughput
         }
     }
 
-    /// <summary>The rater's loop without rating or state: consume a batch, produce each record, wait for the acknowledgements, commit.</summary>
-    private static FeedTimes PassthroughRun(int partitions, byte[][] keys, byte[][] values)
+    /// <summary>
+    /// The rater's loop without rating or state: consume a batch, produce each record, wait for the acknowledgements,
+    /// commit. With <paramref name="ratedSized"/>, each record goes out as the rater's rated record would: a new value of
+    /// <see cref="RatedRecordBytes"/> (the record's bytes, padded), through the product's producer wrapper with a
+    /// delivery handler per record, acknowledged per batch — the rater's output volume and acknowledgement cost without
+    /// its rating, state, bills and reminders, so the gap between the two says what those cost.
+    /// </summary>
+    private static FeedTimes PassthroughRun(int partitions, byte[][] keys, byte[][] values, bool ratedSized = false)
     {
         using var cluster = EmbeddedCluster.Start(partitions);
         var group = $"scale-passthrough-{Guid.NewGuid():N}";
@@ -104,7 +119,9 @@ internal static class Throughput
                 .SetLogHandler((_, _) => { }).Build();
             var config = KafkaClientTuning.Producer(cluster.BootstrapServers);
             config.QueueBufferingMaxMessages = 1_000_000;
-            using var producer = new ProducerBuilder<byte[], byte[]>(config).SetLogHandler((_, _) => { }).Build();
+            using var acknowledged = AcknowledgedProducer.Build(config);
+            var producer = acknowledged.Client;
+            var message = new Message<byte[], byte[]>();
             consumer.Subscribe(cluster.Topics.Cdrs);
             var batch = new List<ConsumeResult<byte[], byte[]>>(5000);
             while (!stop.IsCancellationRequested)
@@ -123,12 +140,30 @@ internal static class Throughput
                     batch.Add(next);
                 }
 
-                foreach (var record in batch)
+                if (ratedSized)
                 {
-                    producer.Produce(new TopicPartition(cluster.Topics.RatedCdrs, record.Partition), new Message<byte[], byte[]> { Key = record.Message.Key, Value = record.Message.Value });
+                    var group = new AcknowledgementGroup();
+                    foreach (var record in batch)
+                    {
+                        var value = new byte[RatedRecordBytes];
+                        record.Message.Value.AsSpan(0, Math.Min(record.Message.Value.Length, value.Length)).CopyTo(value);
+                        message.Key = record.Message.Key;
+                        message.Value = value;
+                        acknowledged.Produce(new TopicPartition(cluster.Topics.RatedCdrs, record.Partition), message, group);
+                    }
+
+                    acknowledged.Await(group, TimeSpan.FromSeconds(60), "rated-size passthrough");
+                }
+                else
+                {
+                    foreach (var record in batch)
+                    {
+                        producer.Produce(new TopicPartition(cluster.Topics.RatedCdrs, record.Partition), new Message<byte[], byte[]> { Key = record.Message.Key, Value = record.Message.Value });
+                    }
+
+                    producer.Flush(TimeSpan.FromSeconds(60));
                 }
 
-                producer.Flush(TimeSpan.FromSeconds(60));
                 consumer.Commit(batch.GroupBy(r => r.Partition.Value).Select(g => new TopicPartitionOffset(cluster.Topics.Cdrs, g.Key, g.Max(r => r.Offset.Value) + 1)));
                 Interlocked.Add(ref consumed, batch.Count);
             }
