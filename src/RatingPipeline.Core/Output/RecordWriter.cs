@@ -482,6 +482,124 @@ public sealed class RecordWriter
     /// <summary>A bill (SPEC §7.8): usage per type, the fees in charge order, the minimum, the top-up and the total.</summary>
     public void WriteBill(IBufferWriter<byte> output, in BillRecord b)
     {
+        if (!TryWriteBillVerbatim(output, in b))
+        {
+            WriteBillWithJsonWriter(output, in b);
+        }
+    }
+
+    /// <summary>
+    /// The fast path for a bill whose texts all go out verbatim (the plan, the tariff version and, with service fees,
+    /// the service ids: printable ASCII the encoder does not escape; the msisdn and the dates always are). It writes
+    /// the same bytes as <see cref="WriteBillWithJsonWriter"/> in one pass, without the writer's per-property work.
+    /// </summary>
+    internal static bool TryWriteBillVerbatim(IBufferWriter<byte> output, in BillRecord b)
+    {
+        if (b.Msisdn.Length > 15 || !IsVerbatim(b.Plan) || !IsVerbatim(b.TariffVersion))
+        {
+            return false;
+        }
+
+        var size = BillFixedBytes + (2 * b.Msisdn.Length) + b.Plan.Length + b.TariffVersion.Length;
+        foreach (var fee in b.Fees)
+        {
+            var service = fee.Kind == FeeKind.Service ? NameTable.Services.Utf8(fee.ServiceId) : default;
+            if (service.Length > FeeServiceMax || !IsVerbatim(service))
+            {
+                return false;
+            }
+
+            size += FeeFixedBytes + b.Msisdn.Length + (2 * service.Length);
+        }
+
+        Span<byte> scratch = stackalloc byte[EventIdMax];
+        var span = output.GetSpan(size);
+        var n = 0;
+        Append(span, ref n, "{\"eventId\":\""u8);
+        Append(span, ref n, b.Msisdn);
+        span[n++] = (byte)':';
+        var cycleAt = n;
+        n += BillingCycle.Format(b.CycleDay, span[n..]);
+        var cycle = span[cycleAt..n];
+        Append(span, ref n, ":bill\",\"msisdn\":\""u8);
+        Append(span, ref n, b.Msisdn);
+        Append(span, ref n, "\",\"cycle\":\""u8);
+        Append(span, ref n, cycle);
+        Append(span, ref n, "\",\"cycleEnd\":\""u8);
+        n += BillingCycle.Format(b.CycleEnd, span[n..]);
+        Append(span, ref n, "\",\"plan\":\""u8);
+        Append(span, ref n, b.Plan);
+        Append(span, ref n, "\",\"tariffVersion\":\""u8);
+        Append(span, ref n, b.TariffVersion);
+        Append(span, ref n, "\",\"usage\":{"u8);
+        for (var t = 0; t < 3; t++)
+        {
+            if (t > 0)
+            {
+                span[n++] = (byte)',';
+            }
+
+            span[n++] = (byte)'"';
+            Append(span, ref n, RecordNames.TypeName((CdrType)t));
+            Append(span, ref n, "\":{\"count\":"u8);
+            AppendNumber(span, ref n, b.Counters.Count[t]);
+            Append(span, ref n, ",\"billableUnits\":"u8);
+            AppendNumber(span, ref n, b.Counters.Units[t]);
+            Append(span, ref n, ",\"allowanceUnits\":"u8);
+            AppendNumber(span, ref n, b.Counters.Used[t]);
+            Append(span, ref n, ",\"charge\":"u8);
+            AppendNumber(span, ref n, b.Counters.Charges[t]);
+            span[n++] = (byte)'}';
+        }
+
+        Append(span, ref n, "},\"usageCharge\":"u8);
+        AppendNumber(span, ref n, b.UsageCharge);
+        Append(span, ref n, ",\"fees\":["u8);
+        for (var i = 0; i < b.Fees.Length; i++)
+        {
+            var fee = b.Fees[i];
+            var service = fee.Kind == FeeKind.Service ? NameTable.Services.Utf8(fee.ServiceId) : default;
+            Append(span, ref n, i == 0 ? "{\"id\":\""u8 : ",{\"id\":\""u8);
+            Append(span, ref n, scratch[..RatingEngine.FeeId(b.Msisdn, b.CycleDay, fee.Kind, service, scratch)]);
+            if (fee.Kind == FeeKind.Monthly)
+            {
+                Append(span, ref n, "\",\"fee\":\"monthly\",\"serviceId\":null,\"charge\":"u8);
+            }
+            else
+            {
+                Append(span, ref n, "\",\"fee\":\"service\",\"serviceId\":\""u8);
+                Append(span, ref n, service);
+                Append(span, ref n, "\",\"charge\":"u8);
+            }
+
+            AppendNumber(span, ref n, fee.Amount);
+            span[n++] = (byte)'}';
+        }
+
+        Append(span, ref n, "],\"feeCharge\":"u8);
+        AppendNumber(span, ref n, b.FeeCharge);
+        Append(span, ref n, ",\"minimum\":"u8);
+        AppendNumber(span, ref n, b.Minimum);
+        Append(span, ref n, ",\"topUp\":"u8);
+        AppendNumber(span, ref n, b.TopUp);
+        Append(span, ref n, ",\"total\":"u8);
+        AppendNumber(span, ref n, b.Total);
+        span[n++] = (byte)'}';
+        output.Advance(n);
+        return true;
+    }
+
+    /// <summary>A bill's member names, type names and punctuation (under 400 B), its three dates (≤ 16 each) and seventeen numbers (≤ 20 each).</summary>
+    private const int BillFixedBytes = 400 + (3 * 16) + (17 * 20);
+
+    /// <summary>A fee object's names and punctuation (under 80 B), its cycle (≤ 16) and charge (≤ 20), besides its msisdn and service id.</summary>
+    private const int FeeFixedBytes = 80 + 16 + 20;
+
+    /// <summary>The longest service id the fast path writes (its fee id must fit the scratch of <see cref="EventIdMax"/>).</summary>
+    private const int FeeServiceMax = 128;
+
+    internal void WriteBillWithJsonWriter(IBufferWriter<byte> output, in BillRecord b)
+    {
         Span<byte> cycle = stackalloc byte[16];
         Span<byte> scratch = stackalloc byte[EventIdMax];
         var cycleText = cycle[..BillingCycle.Format(b.CycleDay, cycle)];
