@@ -15,17 +15,15 @@ public static class Program
     public static int Main(string[] args)
     {
         var quick = args.Contains("--quick");
-        var cdrsAt = Array.IndexOf(args, "--cdrs");
         var throughputCdrs = quick ? 40_000 : 200_000;
-        if (cdrsAt >= 0 && (cdrsAt + 1 >= args.Length || !int.TryParse(args[cdrsAt + 1], NumberStyles.None, CultureInfo.InvariantCulture, out throughputCdrs) || throughputCdrs < 1))
+        if (!TryNumber(args, "--cdrs", 1, int.MaxValue, ref throughputCdrs, out var cdrsAt))
         {
             Console.Error.WriteLine("--cdrs takes a positive number of CDRs");
             return 2;
         }
 
-        var lanesAt = Array.IndexOf(args, "--lanes");
         var lanes = 1;
-        if (lanesAt >= 0 && (lanesAt + 1 >= args.Length || !int.TryParse(args[lanesAt + 1], NumberStyles.None, CultureInfo.InvariantCulture, out lanes) || lanes is < 1 or > 256))
+        if (!TryNumber(args, "--lanes", 1, 256, ref lanes, out var lanesAt))
         {
             Console.Error.WriteLine("--lanes takes a number of lanes, 1..256");
             return 2;
@@ -39,9 +37,8 @@ public static class Program
             return 2;
         }
 
-        var roundsAt = Array.IndexOf(args, "--rounds");
         var rounds = 1;
-        if (roundsAt >= 0 && (roundsAt + 1 >= args.Length || !int.TryParse(args[roundsAt + 1], NumberStyles.None, CultureInfo.InvariantCulture, out rounds) || rounds is < 1 or > 20))
+        if (!TryNumber(args, "--rounds", 1, 20, ref rounds, out var roundsAt))
         {
             Console.Error.WriteLine("--rounds takes a number of rounds, 1..20");
             return 2;
@@ -96,6 +93,28 @@ public static class Program
 
         Row("done", "");
         return 0;
+    }
+
+    /// <summary>
+    /// The number given after option <paramref name="name"/> into <paramref name="value"/> (left as it is when the
+    /// option is absent); false when the option has no number in <paramref name="min"/>..<paramref name="max"/> after it.
+    /// <paramref name="at"/> is the option's place in <paramref name="args"/>, -1 when absent.
+    /// </summary>
+    private static bool TryNumber(string[] args, string name, int min, int max, ref int value, out int at)
+    {
+        at = Array.IndexOf(args, name);
+        if (at < 0)
+        {
+            return true;
+        }
+
+        if (at + 1 < args.Length && int.TryParse(args[at + 1], NumberStyles.None, CultureInfo.InvariantCulture, out var given) && given >= min && given <= max)
+        {
+            value = given;
+            return true;
+        }
+
+        return false;
     }
 
     private static bool TryPartitionCounts(string text, out int[] counts)
