@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Text;
+using System.Runtime.CompilerServices;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using RatingPipeline.Rating;
@@ -677,13 +678,31 @@ public sealed class RecordWriter
         return buffer;
     }
 
+    // Inlined so that a constant's copy is unrolled by the JIT (a few moves, no call): the writers append about 25
+    // constants per record, and the fast paths are too large for the JIT to inline this on its own.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Append(Span<byte> destination, ref int n, ReadOnlySpan<byte> text)
     {
         text.CopyTo(destination[n..]);
         n += text.Length;
     }
 
+    // A one-digit number (most units, allowance parts and caps of a record) is written in place; the others by
+    // the formatter, out of line.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void AppendNumber(Span<byte> destination, ref int n, long value)
+    {
+        if ((ulong)value < 10)
+        {
+            destination[n++] = (byte)('0' + value);
+        }
+        else
+        {
+            AppendNumberFormatted(destination, ref n, value);
+        }
+    }
+
+    private static void AppendNumberFormatted(Span<byte> destination, ref int n, long value)
     {
         Utf8Formatter.TryFormat(value, destination[n..], out var written);
         n += written;
