@@ -522,9 +522,19 @@ public sealed partial class RatingEngine(Tariff tariff)
         return RatingResult.Rejected;
     }
 
-    private static long Saturate(Int128 value) => value > long.MaxValue ? long.MaxValue : value < long.MinValue ? long.MinValue : (long)value;
+    internal static long Saturate(Int128 value) => value > long.MaxValue ? long.MaxValue : value < long.MinValue ? long.MinValue : (long)value;
 
-    private static long SaturatingAdd(long a, long b) => Saturate((Int128)a + b);
+    /// <summary>
+    /// a + b held to the range of a long (the same as <see cref="Saturate"/> of the exact sum): the sum overflows
+    /// exactly when both terms have the same sign and the wrapped sum has the other, and then saturates toward that
+    /// sign. Inlined: the engine adds five or six counters per rated record.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static long SaturatingAdd(long a, long b)
+    {
+        var sum = unchecked(a + b);
+        return ((a ^ sum) & (b ^ sum)) < 0 ? (a < 0 ? long.MinValue : long.MaxValue) : sum;
+    }
 
     private ClockGroup Group(int id)
     {
