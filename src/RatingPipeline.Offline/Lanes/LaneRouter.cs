@@ -11,9 +11,11 @@ namespace RatingPipeline.Lanes;
 /// can write its rejection (lane 0 does). One router serves one thread.
 /// </summary>
 /// <remarks>
-/// The route only has to be right for the lines the engine accepts. Most lines are read by a scan that finds the
-/// top-level <c>type</c> and <c>msisdn</c> without parsing the record: in a line without a backslash every quote
-/// delimits a string, so the nesting depth before a member is found by counting brackets outside strings. Whatever
+/// The route only has to be right for the lines the engine accepts. Most lines are settled by reading their first
+/// members from the left until the top-level <c>type</c> and <c>msisdn</c> have been read (both come early in a
+/// mediation record). A line that leaves that flat shape first goes to a scan that finds the two without parsing
+/// the record: in a line without a backslash every quote delimits a string, so the nesting depth before a member is
+/// found by counting brackets outside strings. Whatever
 /// that scan cannot settle — an escape anywhere, a member not where it looks, a clock or a profile line — is decoded
 /// in full by the same decoder the engine uses. The scan is compiled by the JIT at its first call (see
 /// <c>LanePass</c>): it runs on one thread for the whole pass.
@@ -27,6 +29,9 @@ public sealed class LaneRouter(int lanes) : ILaneRoute
     public const int MaxLanes = 64;
 
     private static readonly SearchValues<byte> Brackets = SearchValues.Create("{}[]"u8);
+
+    /// <summary>What ends a number or literal: the next member, the object's end, whitespace.</summary>
+    private static readonly SearchValues<byte> ScalarEnds = SearchValues.Create(",} \t\r\n"u8);
 
     private readonly CdrDecoder _decoder = new();
     private readonly int _lanes = lanes is >= 1 and <= MaxLanes
@@ -89,6 +94,12 @@ public sealed class LaneRouter(int lanes) : ILaneRoute
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static bool TryScanSubscriberRecord(ReadOnlySpan<byte> line, out ulong key)
     {
+        if (TryLeadingMembers(line, out var leadingType, out var leadingMsisdn))
+        {
+            key = 0;
+            return !leadingType.SequenceEqual("clock"u8) && !leadingType.SequenceEqual("profile"u8) && MsisdnKey.TryCompute(leadingMsisdn, out key);
+        }
+
         key = 0;
         if (line.Contains((byte)'\\'))
         {
@@ -101,6 +112,114 @@ public sealed class LaneRouter(int lanes) : ILaneRoute
         }
 
         return TryTopLevelString(line, "\"msisdn\""u8, out var msisdn) && MsisdnKey.TryCompute(msisdn, out key);
+    }
+
+    /// <summary>
+    /// The usual line, read once from the left: a flat object whose members up to its <c>type</c> and <c>msisdn</c>
+    /// (both strings) are names and strings without a backslash, numbers or literals. True with the two values as soon
+    /// as both are read; false where the line leaves that shape before (a nested value, an escape, another kind of
+    /// value for either), and the general scan decides. The rest of the line is not read: a line the engine accepts
+    /// has each name once, so what follows cannot change its type or msisdn, and a line it refuses may go anywhere.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static bool TryLeadingMembers(ReadOnlySpan<byte> line, out ReadOnlySpan<byte> type, out ReadOnlySpan<byte> msisdn)
+    {
+        type = default;
+        msisdn = default;
+        var found = 0;
+        var i = SkipWhitespace(line, 0);
+        if (i >= line.Length || line[i] != (byte)'{')
+        {
+            return false;
+        }
+
+        while (true)
+        {
+            i = SkipWhitespace(line, i + 1);
+            if (!TryString(line, i, out var name))
+            {
+                return false;
+            }
+
+            i = SkipWhitespace(line, i + name.Length + 2);
+            if (i >= line.Length || line[i] != (byte)':')
+            {
+                return false;
+            }
+
+            i = SkipWhitespace(line, i + 1);
+            var member = name.SequenceEqual("type"u8) ? 1 : name.SequenceEqual("msisdn"u8) ? 2 : 0;
+            if (TryString(line, i, out var value))
+            {
+                if (member == 1)
+                {
+                    type = value;
+                }
+                else if (member == 2)
+                {
+                    msisdn = value;
+                }
+
+                found |= member;
+                if (found == 3)
+                {
+                    return true;
+                }
+
+                i += value.Length + 2;
+            }
+            else
+            {
+                // A number or literal of another member; anything else (a nested value, a broken line) is not read here.
+                if (member != 0 || i >= line.Length || line[i] is (byte)'"' or (byte)'{' or (byte)'[')
+                {
+                    return false;
+                }
+
+                var length = line[i..].IndexOfAny(ScalarEnds);
+                if (length <= 0)
+                {
+                    return false;
+                }
+
+                i += length;
+            }
+
+            i = SkipWhitespace(line, i);
+            if (i >= line.Length || line[i] != (byte)',')
+            {
+                return false;
+            }
+        }
+    }
+
+    /// <summary>The string that starts with the quote at <paramref name="at"/>, when it has no backslash before its closing quote.</summary>
+    private static bool TryString(ReadOnlySpan<byte> line, int at, out ReadOnlySpan<byte> text)
+    {
+        text = default;
+        if (at >= line.Length || line[at] != (byte)'"')
+        {
+            return false;
+        }
+
+        var length = line[(at + 1)..].IndexOfAny((byte)'"', (byte)'\\');
+        if (length < 0 || line[at + 1 + length] != (byte)'"')
+        {
+            return false;
+        }
+
+        text = line.Slice(at + 1, length);
+        return true;
+    }
+
+    private static int SkipWhitespace(ReadOnlySpan<byte> line, int i)
+    {
+        while (i < line.Length && line[i] is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r')
+        {
+            i++;
+        }
+
+        return i;
     }
 
     /// <summary>
