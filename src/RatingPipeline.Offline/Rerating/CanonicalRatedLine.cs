@@ -13,6 +13,8 @@ namespace RatingPipeline.Rerating;
 internal static class CanonicalRatedLine
 {
     /// <summary>True and the members in <paramref name="line"/> for a line in the product's layout; false otherwise (<paramref name="line"/> then holds parts).</summary>
+    // A hot method, optimised at its first call (bench/README: "Hot methods optimised at once").
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool TryRead(ReadOnlySpan<byte> utf8, ref RatedLine line)
     {
         var at = 0;
