@@ -4,11 +4,12 @@ using static RatingPipeline.Scale.Figures;
 namespace RatingPipeline.Scale;
 
 /// <summary>
-/// <c>dotnet run --project bench/RatingPipeline.Scale -c Release -- [--quick] [--cdrs N] [--lanes N] [--partitions N,N…] [--rounds N] [memory] [restore] [throughput] [processes] [latency] [tariff] [usage]</c>:
+/// <c>dotnet run --project bench/RatingPipeline.Scale -c Release -- [--quick] [--cdrs N] [--lanes N] [--partitions N,N…] [--rounds N] [memory] [restore] [throughput] [lane] [processes] [latency] [tariff] [usage]</c>:
 /// the scale figures, each with its baseline measured in the same run. No figure named runs them all; <c>--cdrs</c> sets
 /// the throughput figure's CDR count (200,000; 40,000 quick), <c>--lanes</c> its raters' <c>Rater:Lanes</c> (1),
 /// <c>--partitions</c> its partition counts (1,2,4), <c>--rounds</c> how many times it runs them (1; with more, a
-/// summary of the rounds' ratios follows: on a shared machine one round says little).
+/// summary of the rounds' ratios follows: on a shared machine one round says little); the lane figure uses the same CDR
+/// count and at least three rounds.
 /// </summary>
 public static class Program
 {
@@ -48,7 +49,7 @@ public static class Program
         var figures = args.Where((a, i) => !a.StartsWith("--", StringComparison.Ordinal) && !valueAt.Any(at => at >= 0 && i == at + 1))
             .ToHashSet(StringComparer.Ordinal);
         var all = figures.Count == 0;
-        var known = new[] { "memory", "restore", "throughput", "processes", "latency", "tariff", "usage" };
+        var known = new[] { "memory", "restore", "throughput", "lane", "processes", "latency", "tariff", "usage" };
         if (figures.Except(known).FirstOrDefault() is { } unknown)
         {
             Console.Error.WriteLine($"unknown figure '{unknown}'; choose from {string.Join(", ", known)}");
@@ -69,6 +70,11 @@ public static class Program
         if (all || figures.Contains("throughput"))
         {
             Throughput.Run(throughputCdrs, partitionCounts, lanes, rounds);
+        }
+
+        if (all || figures.Contains("lane"))
+        {
+            LaneCost.Run(throughputCdrs, Math.Max(rounds, 3));
         }
 
         if (all || figures.Contains("processes"))

@@ -30,7 +30,7 @@ internal static class Throughput
     private const int MaxWarmRounds = 5;
 
     /// <summary>About the size of a rated record (403 B on average for the offline 1,000,000-CDR set of bench/rate-throughput.sh).</summary>
-    private const int RatedRecordBytes = 400;
+    internal const int RatedRecordBytes = 400;
 
     public static void Run(int cdrs, int[] partitionCounts, int lanes = 1, int rounds = 1)
     {
