@@ -62,6 +62,8 @@ public sealed class CanonicalRatedLineTests
     [TestCase("{\"id\": \"a9\"" + "REST")] // a space after a colon
     [TestCase("{\"id\":\"a\\u0039\"" + "REST")] // an escape
     [TestCase("{\"id\":\"a\t9\"" + "REST")] // a raw control character: not JSON
+    [TestCase("{\"id\":\"a\\\"9\"" + "REST")] // an escaped quote: the string goes on after it
+    [TestCase("{\"id\":\"a9\"" + "REST" + "\u0001")] // a control character after the object
     [TestCase("{\"msisdn\":\"8613800000001\",\"id\":\"a9\"" + "REST")] // another order (msisdn twice then)
     [TestCase("{\"id\":\"a9\",\"id\":\"a9\"" + "REST")] // a member twice
     [TestCase("{\"id\":\"a9\"" + "REST" + " ")] // a space after the object
@@ -111,6 +113,8 @@ public sealed class CanonicalRatedLineTests
     [TestCase("\"direction\":\"mo\"", "\"direction\":null")]
     [TestCase("\"peer\":\"13800000002\"", "\"peer\":null")]
     [TestCase("\"peer\":\"13800000002\"", "\"peer\":\"13800\\\"000002\"")]
+    [TestCase("\"peer\":\"13800000002\"", "\"peer\":\"13800\\\\\"")] // an escaped backslash ends the last string read
+    [TestCase("\"plan\":\"", "\"plan\":\"\u001f")] // a control character in a middle string
     [TestCase("\"type\":\"voice\"", "\"type\":\"fee\"")]
     [TestCase("\"type\":\"voice\"", "\"type\":\"fax\"")]
     [TestCase("\"msisdn\":\"8613800000001\"", "\"msisdn\":\"86138\"")]
