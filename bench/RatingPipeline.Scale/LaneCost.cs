@@ -107,11 +107,7 @@ internal static class LaneCost
             var group = new AcknowledgementGroup();
             foreach (var record in batch)
             {
-                var value = new byte[Throughput.RatedRecordBytes];
-                record.Message.Value.AsSpan(0, Math.Min(record.Message.Value.Length, value.Length)).CopyTo(value);
-                message.Key = record.Message.Key;
-                message.Value = value;
-                producer.Produce(new TopicPartition("rated-cdrs", record.Partition), message, group);
+                Throughput.ProduceRatedSized(producer, message, record, "rated-cdrs", group);
             }
 
             batch.Clear();

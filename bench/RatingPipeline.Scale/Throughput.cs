@@ -163,11 +163,7 @@ internal static class Throughput
                     var group = new AcknowledgementGroup();
                     foreach (var record in batch)
                     {
-                        var value = new byte[RatedRecordBytes];
-                        record.Message.Value.AsSpan(0, Math.Min(record.Message.Value.Length, value.Length)).CopyTo(value);
-                        message.Key = record.Message.Key;
-                        message.Value = value;
-                        acknowledged.Produce(new TopicPartition(cluster.Topics.RatedCdrs, record.Partition), message, group);
+                        ProduceRatedSized(acknowledged, message, record, cluster.Topics.RatedCdrs, group);
                     }
 
                     acknowledged.Await(group, TimeSpan.FromSeconds(60), "rated-size passthrough");
@@ -197,6 +193,21 @@ internal static class Throughput
             stop.Cancel();
             loop.Wait(TimeSpan.FromSeconds(30));
         }
+    }
+
+    /// <summary>
+    /// The rated-size passthrough's work per record: a new value of <see cref="RatedRecordBytes"/> (the record's bytes,
+    /// padded) under the record's key, produced through <paramref name="producer"/> into <paramref name="group"/> on the
+    /// record's partition of <paramref name="topic"/> (<paramref name="message"/> is reused).
+    /// </summary>
+    internal static void ProduceRatedSized(AcknowledgedProducer producer, Message<byte[], byte[]> message, ConsumeResult<byte[], byte[]> record,
+        string topic, AcknowledgementGroup group)
+    {
+        var value = new byte[RatedRecordBytes];
+        record.Message.Value.AsSpan(0, Math.Min(record.Message.Value.Length, value.Length)).CopyTo(value);
+        message.Key = record.Message.Key;
+        message.Value = value;
+        producer.Produce(new TopicPartition(topic, record.Partition), message, group);
     }
 
     /// <summary>
