@@ -55,7 +55,7 @@ public sealed partial class RatingEngine
         {
             // A new state in the cycle containing T, advanced to T (nothing charged for its first cycle's start).
             var cycle = BillingCycle.StartDay(at, context.Tariff.UtcOffsetTicks, context.Profile.CycleDay);
-            state = NewState(in context, cycle, at);
+            NewState(ref state, in context, cycle, at);
         }
         else
         {
@@ -86,11 +86,15 @@ public sealed partial class RatingEngine
     private static long EffectiveMark(in UsageState state, Tariff tariff) =>
         state.Mark != UsageState.NoMark ? state.Mark : BillingCycle.StartTicks(state.CycleDay, tariff.UtcOffsetTicks) - 1;
 
-    /// <summary>A new state (SPEC §7.2): in <paramref name="cycle"/>, under the profile's plan, M none, τ the record's instant.</summary>
-    private static UsageState NewState(in Context context, int cycle, long at)
+    /// <summary>
+    /// Makes <paramref name="state"/> a new state (SPEC §7.2): in <paramref name="cycle"/>, under the profile's plan, M
+    /// none, τ the record's instant. Written in place: a state returned by value is a 600-byte temporary that the
+    /// caller's every call zeroes and copies.
+    /// </summary>
+    private static void NewState(ref UsageState state, in Context context, int cycle, long at)
     {
         var profile = context.Profile;
-        var state = UsageState.New();
+        UsageState.Initialize(ref state);
         state.HasCycle = true;
         state.CycleDay = cycle;
         state.PlanId = profile.PlanNameId;
@@ -100,8 +104,6 @@ public sealed partial class RatingEngine
             state.PrepaidTracked = true;
             state.PrepaidAsOfTicks = profile.BalanceAsOfTicks;
         }
-
-        return state;
     }
 
     /// <summary>
@@ -127,15 +129,7 @@ public sealed partial class RatingEngine
         {
             if (state.PlanId != UsageState.UnknownPlan)
             {
-                var reminder = Notice(ReminderKind.PlanChange, profile, state.CycleDay, atText);
-                reminder.CdrId = recordId;
-                reminder.HasCdrId = hasRecordId;
-                reminder.PlanFrom = NameTable.Plans.Utf8(state.PlanId);
-                reminder.PlanTo = context.Plan.IdUtf8;
-                reminder.HasMonthlyFee = context.Plan.MonthlyFee.HasValue;
-                reminder.MonthlyFee = context.Plan.MonthlyFee ?? 0;
-                reminder.Trigger = hasRecordId ? recordId : atText;
-                sink.Reminder(in reminder);
+                PlanChangeNotice(state.PlanId, state.CycleDay, in context, ref sink, atText, recordId, hasRecordId);
             }
 
             // A state restored from a record that did not keep its plan adopts the profile's without a notice.
@@ -150,6 +144,23 @@ public sealed partial class RatingEngine
             state.PrepaidCharges = 0;
             state.LowBalanceFired = false;
         }
+    }
+
+    /// <summary>The plan-change notice (SPEC §7.3). Rare, so kept out of line: its event record would otherwise sit, zeroed, in the frame of every rated record.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void PlanChangeNotice<TSink>(int fromPlan, int cycle, in Context context, ref TSink sink, ReadOnlySpan<byte> atText,
+        ReadOnlySpan<byte> recordId, bool hasRecordId)
+        where TSink : struct, IRatingSink
+    {
+        var reminder = Notice(ReminderKind.PlanChange, context.Profile, cycle, atText);
+        reminder.CdrId = recordId;
+        reminder.HasCdrId = hasRecordId;
+        reminder.PlanFrom = NameTable.Plans.Utf8(fromPlan);
+        reminder.PlanTo = context.Plan.IdUtf8;
+        reminder.HasMonthlyFee = context.Plan.MonthlyFee.HasValue;
+        reminder.MonthlyFee = context.Plan.MonthlyFee ?? 0;
+        reminder.Trigger = hasRecordId ? recordId : atText;
+        sink.Reminder(in reminder);
     }
 
     /// <summary>

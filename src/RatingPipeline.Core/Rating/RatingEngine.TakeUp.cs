@@ -39,7 +39,7 @@ public sealed partial class RatingEngine
         ref var state = ref _subscribers.GetOrAddState(msisdnKey, out var exists);
         if (!exists)
         {
-            state = NewState(in context, cycle, at);
+            NewState(ref state, in context, cycle, at);
             return ref state.Counters;
         }
 

@@ -188,6 +188,7 @@ public sealed partial class RatingEngine(Tariff tariff)
         return RatingResult.Profile;
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private void RejectInvalid<TSink>(ref TSink sink, ReadOnlySpan<byte> record, string detail)
         where TSink : struct, IRatingSink
     {
@@ -278,7 +279,7 @@ public sealed partial class RatingEngine(Tariff tariff)
         ref var state = ref isNew ? ref _subscribers.AddState(ref subscriber) : ref existing;
         if (isNew)
         {
-            state = NewState(in context, cycle, cdr.StartTicks);
+            NewState(ref state, in context, cycle, cdr.StartTicks);
         }
         else
         {
@@ -308,26 +309,26 @@ public sealed partial class RatingEngine(Tariff tariff)
 
         var type = (int)cdr.Type;
         counters.Count[type]++;
-        var rated = new RatedCdr
-        {
-            Id = cdr.Id,
-            Msisdn = cdr.Msisdn,
-            MsisdnKey = cdr.MsisdnKey,
-            Type = cdr.Type,
-            Start = cdr.Start,
-            StartTicks = cdr.StartTicks,
-            CycleDay = cycle,
-            Plan = plan.IdUtf8,
-            TariffVersion = tariff.VersionUtf8,
-            Zone = tariff.ZoneIdsUtf8[zone],
-            ZeroRuleIndex = zeroRule,
-            TextsVerbatim = _decoder.LastDecodeScanned && TariffTextsVerbatim(tariff),
-            Direction = cdr.Direction,
-            Peer = cdr.Peer,
-            DurationSec = cdr.DurationSec,
-            Bytes = cdr.Bytes,
-            VisitedMcc = cdr.VisitedMcc,
-        };
+        // Field by field into a zeroed local: an object initializer builds a temporary and copies its 280 bytes, spans
+        // and all, through the runtime's write-barrier helper.
+        var rated = default(RatedCdr);
+        rated.Id = cdr.Id;
+        rated.Msisdn = cdr.Msisdn;
+        rated.MsisdnKey = cdr.MsisdnKey;
+        rated.Type = cdr.Type;
+        rated.Start = cdr.Start;
+        rated.StartTicks = cdr.StartTicks;
+        rated.CycleDay = cycle;
+        rated.Plan = plan.IdUtf8;
+        rated.TariffVersion = tariff.VersionUtf8;
+        rated.Zone = tariff.ZoneIdsUtf8[zone];
+        rated.ZeroRuleIndex = zeroRule;
+        rated.TextsVerbatim = _decoder.LastDecodeScanned && TariffTextsVerbatim(tariff);
+        rated.Direction = cdr.Direction;
+        rated.Peer = cdr.Peer;
+        rated.DurationSec = cdr.DurationSec;
+        rated.Bytes = cdr.Bytes;
+        rated.VisitedMcc = cdr.VisitedMcc;
 
         if (zeroRule >= 0)
         {
@@ -354,7 +355,7 @@ public sealed partial class RatingEngine(Tariff tariff)
         }
 
         var overage = billable - allowanceUnits;
-        var charge = Saturate(Pricing.Charge(overage, rate));
+        var charge = Pricing.ChargeSaturated(overage, rate);
         long? cap = null;
         if (rate.Capped)
         {
@@ -384,20 +385,33 @@ public sealed partial class RatingEngine(Tariff tariff)
         rated.SpendAfter = counters.Spend;
         sink.Rated(in rated);
 
-        var reminder = new ReminderEvent
-        {
-            Msisdn = cdr.Msisdn,
-            MsisdnKey = cdr.MsisdnKey,
-            CycleDay = cycle,
-            CdrId = cdr.Id,
-            HasCdrId = true,
-            At = cdr.Start,
-        };
+        UsageReminders(ref sink, ref state, ref counters, in context, in cdr, cycle, rate, cap, charge);
+        RoamingReminder(ref sink, ref state, in cdr, cycle, zone, plan);
+        return RatingResult.Rated;
+    }
 
+    /// <summary>
+    /// The reminders a rated CDR may fire (SPEC §5): allowance thresholds, data cap, high spend, low balance. Out of line
+    /// with its event record, which the frame of every rated record would otherwise zero.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void UsageReminders<TSink>(ref TSink sink, ref UsageState state, ref CycleCounters counters, in Context context,
+        in Cdr cdr, int cycle, Rate rate, long? cap, long charge)
+        where TSink : struct, IRatingSink
+    {
+        var type = (int)cdr.Type;
+        var allowance = context.Plan.Allowance(cdr.Type);
+        var reminder = default(ReminderEvent); // field by field, like the rated record: no temporary to copy
+        reminder.Msisdn = cdr.Msisdn;
+        reminder.MsisdnKey = cdr.MsisdnKey;
+        reminder.CycleDay = cycle;
+        reminder.CdrId = cdr.Id;
+        reminder.HasCdrId = true;
+        reminder.At = cdr.Start;
         if (allowance > 0)
         {
             var used = counters.Used[type];
-            foreach (var threshold in plan.ReminderThresholdSpan)
+            foreach (var threshold in context.Plan.ReminderThresholdSpan)
             {
                 var bit = UInt128.One << threshold;
                 if ((counters.AllowanceFired[type] & bit) == 0 && (Int128)used * 100 >= (Int128)threshold * allowance)
@@ -429,9 +443,6 @@ public sealed partial class RatingEngine(Tariff tariff)
         {
             LowBalanceReminder(ref sink, ref state, in context, ref reminder);
         }
-
-        RoamingReminder(ref sink, ref state, in cdr, cycle, zone, plan);
-        return RatingResult.Rated;
     }
 
     /// <summary>Billable units B of a CDR under a rate (voice in increments after the first, data in increments).</summary>
@@ -480,11 +491,16 @@ public sealed partial class RatingEngine(Tariff tariff)
         }
 
         var fires = state.RoamingMcc != cdr.VisitedMcc || cdr.StartTicks - state.RoamingStartTicks >= Day;
-        if (!fires)
+        if (fires)
         {
-            return;
+            RoamingNotice(ref sink, ref state, in cdr, cycle, zone, plan);
         }
+    }
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void RoamingNotice<TSink>(ref TSink sink, ref UsageState state, in Cdr cdr, int cycle, int zone, RatePlan plan)
+        where TSink : struct, IRatingSink
+    {
         state.RoamingMcc = cdr.VisitedMcc;
         state.RoamingStartTicks = cdr.StartTicks;
         var reminder = new ReminderEvent
@@ -504,6 +520,11 @@ public sealed partial class RatingEngine(Tariff tariff)
         sink.Reminder(in reminder);
     }
 
+    /// <summary>
+    /// A refused record to the sink. Out of line like every rare path of <see cref="ProcessSubscriberRecord"/>: the
+    /// runtime zeroes the event records (they hold spans) of every inlined path in the frame of each call, rare or not.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static RatingResult Reject<TSink>(ref TSink sink, in Cdr cdr, ReadOnlySpan<byte> record, RejectReason reason, string detail)
         where TSink : struct, IRatingSink
     {
@@ -522,10 +543,8 @@ public sealed partial class RatingEngine(Tariff tariff)
         return RatingResult.Rejected;
     }
 
-    internal static long Saturate(Int128 value) => value > long.MaxValue ? long.MaxValue : value < long.MinValue ? long.MinValue : (long)value;
-
     /// <summary>
-    /// a + b held to the range of a long (the same as <see cref="Saturate"/> of the exact sum): the sum overflows
+    /// a + b held to the range of a long (the same as <see cref="Pricing.Saturate"/> of the exact sum): the sum overflows
     /// exactly when both terms have the same sign and the wrapped sum has the other, and then saturates toward that
     /// sign. Inlined: the engine adds five or six counters per rated record.
     /// </summary>

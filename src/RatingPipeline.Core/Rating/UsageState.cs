@@ -64,6 +64,16 @@ public struct UsageState
 
     public static UsageState New() => new() { OffsetTag = -1, RoamingMcc = -1, Mark = NoMark, PlanId = UnknownPlan };
 
+    /// <summary>Makes <paramref name="state"/> what <see cref="New"/> returns, in place (no temporary copy).</summary>
+    public static void Initialize(ref UsageState state)
+    {
+        state = default;
+        state.OffsetTag = -1;
+        state.RoamingMcc = -1;
+        state.Mark = NoMark;
+        state.PlanId = UnknownPlan;
+    }
+
     [UnscopedRef]
     public ref PerType<long> Used => ref Counters.Used;
 

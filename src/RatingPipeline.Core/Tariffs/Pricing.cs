@@ -25,6 +25,27 @@ public static class Pricing
     public static Int128 Charge(Int128 overage, Rate rate) => ((overage * rate.Price) + (rate.Unit / 2)) / rate.Unit;
 
     /// <summary>
+    /// <see cref="Charge"/> of a 64-bit count held to the range of a long: in 64-bit arithmetic when the product and the
+    /// rounding term fit (every real CDR), else through the 128-bit form. The same result either way: both divisions
+    /// truncate toward zero.
+    /// </summary>
+    public static long ChargeSaturated(long overage, Rate rate)
+    {
+        var high = Math.BigMul(overage, rate.Price, out long low);
+        var unit = rate.Unit;
+        var half = unit / 2;
+        if (high == (low >> 63) && unit > 0 && low <= long.MaxValue - half)
+        {
+            return (low + half) / unit;
+        }
+
+        return Saturate(Charge(overage, rate));
+    }
+
+    /// <summary>A 128-bit value held to the range of a long.</summary>
+    internal static long Saturate(Int128 value) => value > long.MaxValue ? long.MaxValue : value < long.MinValue ? long.MinValue : (long)value;
+
+    /// <summary>
     /// A minimum stated at a reference per-minute price, scaled to the rate's per-minute price (price × 60 / unit):
     /// (N + D / 2) / D with N = amount × price × 60 and D = unit × atPricePerMinute, in integers, half up.
     /// </summary>
