@@ -106,18 +106,12 @@ public sealed class SubscriberProfile
     /// <summary>The plan id's number in <see cref="NameTable.Plans"/>.</summary>
     public int PlanNameId
     {
-        get
-        {
-            if (_planNameId < 0)
-            {
-                _planNameId = NameTable.Plans.Intern(Plan);
-            }
-
-            return _planNameId;
-        }
+        get => _planNameId >= 0 ? _planNameId : InternPlan(); // the first read interns, out of line: this one is inlined
 
         init => _planNameId = value;
     }
+
+    private int InternPlan() => _planNameId = NameTable.Plans.Intern(Plan);
 
     /// <summary>The subscriber's own monthly minimum spend (micros); it may raise the plan's scaled minimum, never lower it.</summary>
     public long? MonthlyMinimum

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using RatingPipeline.Records;
 
 namespace RatingPipeline.Tariffs;
@@ -56,5 +57,11 @@ public static class Pricing
         return (n + (d / 2)) / d;
     }
 
-    private static long CeilDiv(long a, long b) => (a / b) + (a % b == 0 ? 0 : 1);
+    /// <summary>⌈a / b⌉ for a ≥ 0, b &gt; 0, with one division (quotient and remainder of the same instruction).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static long CeilDiv(long a, long b)
+    {
+        var quotient = Math.DivRem(a, b, out var remainder);
+        return remainder == 0 ? quotient : quotient + 1;
+    }
 }
