@@ -48,8 +48,6 @@ public sealed class RecordWriter
     /// escape: always so for a valid CDR under an ASCII tariff, except an id with a quote or backslash). It writes
     /// the same bytes as <see cref="WriteRatedWithJsonWriter"/> in one pass, without the writer's per-property checks.
     /// </summary>
-    // A hot method, optimised at its first call (bench/README: "Hot methods optimised at once").
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static bool TryWriteRatedVerbatim(IBufferWriter<byte> output, in RatedCdr r)
     {
         // The msisdn (5-15 digits) and start (an instant) the decoder accepted are verbatim whatever the record.
@@ -496,8 +494,6 @@ public sealed class RecordWriter
     /// the service ids: printable ASCII the encoder does not escape; the msisdn and the dates always are). It writes
     /// the same bytes as <see cref="WriteBillWithJsonWriter"/> in one pass, without the writer's per-property work.
     /// </summary>
-    // A hot method, optimised at its first call (bench/README: "Hot methods optimised at once").
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static bool TryWriteBillVerbatim(IBufferWriter<byte> output, in BillRecord b)
     {
         if (b.Msisdn.Length > 15 || !IsVerbatim(b.Plan) || !IsVerbatim(b.TariffVersion))

@@ -78,8 +78,6 @@ internal sealed class SubscriberTable
     /// previous cycle of the one next (its state came a record ago). Changes nothing; a no-op where the runtime exposes
     /// no prefetch instruction.
     /// </summary>
-    // A hot method, optimised at its first call (bench/README: "Hot methods optimised at once").
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public unsafe void Prefetch(ulong oneAhead, ulong twoAhead, ulong threeAhead)
     {
         if (!Sse.IsSupported)

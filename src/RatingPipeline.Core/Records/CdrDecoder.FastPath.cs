@@ -49,8 +49,6 @@ public sealed partial class CdrDecoder
     /// false as soon as the record leaves that shape (the members noted so far are then discarded).
     /// </summary>
     [SkipLocalsInit]
-    // A hot method, optimised at its first call (bench/README: "Hot methods optimised at once").
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool TryScanCanonical(ReadOnlySpan<byte> utf8)
     {
         if (utf8.IsEmpty || utf8[0] != (byte)'{')

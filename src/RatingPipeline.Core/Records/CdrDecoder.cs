@@ -375,8 +375,6 @@ public sealed partial class CdrDecoder
         }
     }
 
-    // A hot method, optimised at its first call (bench/README: "Hot methods optimised at once").
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private InvalidCause Validate(ReadOnlySpan<byte> utf8, ref Cdr cdr)
     {
         // The top-level type decides what the record is (SPEC §7.1): a clock, a location record, an offline
