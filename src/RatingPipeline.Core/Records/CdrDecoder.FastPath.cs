@@ -56,7 +56,9 @@ public sealed partial class CdrDecoder
             return false;
         }
 
-        Span<ulong> unknown = stackalloc ulong[ScanUnknownNames]; // (start << 32) | length of each unknown name
+        // (start << 32) | length of each unknown name. An inline array, not a stackalloc: a method that allocates on
+        // the stack is compiled once, fully optimised but without profile data, and never recompiled.
+        var unknown = default(UnknownNames);
         var unknownCount = 0;
         var seen = 0;
         var i = SkipWhitespace(utf8, 1);
@@ -271,6 +273,12 @@ public sealed partial class CdrDecoder
         }
 
         return i;
+    }
+
+    [InlineArray(ScanUnknownNames)]
+    private struct UnknownNames
+    {
+        private ulong _first;
     }
 
     private static byte[] PlainBytes()
