@@ -62,7 +62,13 @@ public struct UsageState
     /// <summary>The fee list of the cycle and the open previous cycle; null until first needed.</summary>
     public StateExtras? Extras;
 
-    public static UsageState New() => new() { OffsetTag = -1, RoamingMcc = -1, Mark = NoMark, PlanId = UnknownPlan };
+    /// <summary>A subscriber's state before its first record: nothing used, no offset applied, no roaming, no plan yet.</summary>
+    public static UsageState New()
+    {
+        var state = default(UsageState);
+        Initialize(ref state);
+        return state;
+    }
 
     /// <summary>Makes <paramref name="state"/> what <see cref="New"/> returns, in place (no temporary copy).</summary>
     public static void Initialize(ref UsageState state)
