@@ -309,9 +309,10 @@ public sealed partial class RatingEngine(Tariff tariff)
 
         var type = (int)cdr.Type;
         counters.Count[type]++;
-        // Field by field into a zeroed local: an object initializer builds a temporary and copies its 280 bytes, spans
-        // and all, through the runtime's write-barrier helper.
-        var rated = default(RatedCdr);
+        // Field by field, every field on every path below: an object initializer builds a temporary and copies its 280
+        // bytes, spans and all, through the runtime's write-barrier helper, and `default` would clear the record a second
+        // time after the prolog has (the runtime zeroes a local that holds spans when the method starts).
+        Unsafe.SkipInit(out RatedCdr rated);
         rated.Id = cdr.Id;
         rated.Msisdn = cdr.Msisdn;
         rated.MsisdnKey = cdr.MsisdnKey;
@@ -329,12 +330,19 @@ public sealed partial class RatingEngine(Tariff tariff)
         rated.DurationSec = cdr.DurationSec;
         rated.Bytes = cdr.Bytes;
         rated.VisitedMcc = cdr.VisitedMcc;
+        rated.IsFee = false;
+        rated.FeeKind = default;
+        rated.ServiceId = default;
 
         if (zeroRule >= 0)
         {
             // Zero-rated: counts against nothing but the bill's count; only the roaming reminder applies.
             rated.IsZeroRated = true;
             rated.ZeroRated = tariff.ZeroRating[zeroRule].ReasonUtf8;
+            rated.BillableUnits = 0;
+            rated.AllowanceUnits = 0;
+            rated.OverageUnits = 0;
+            rated.Charge = 0;
             rated.UsedAfter = counters.Used[type];
             rated.CappedAfter = counters.Capped;
             rated.SpendAfter = counters.Spend;
@@ -376,6 +384,8 @@ public sealed partial class RatingEngine(Tariff tariff)
             state.PrepaidCharges = SaturatingAdd(state.PrepaidCharges, charge);
         }
 
+        rated.IsZeroRated = false;
+        rated.ZeroRated = default;
         rated.BillableUnits = billable;
         rated.AllowanceUnits = allowanceUnits;
         rated.OverageUnits = overage;
@@ -385,14 +395,94 @@ public sealed partial class RatingEngine(Tariff tariff)
         rated.SpendAfter = counters.Spend;
         sink.Rated(in rated);
 
-        UsageReminders(ref sink, ref state, ref counters, in context, in cdr, cycle, rate, cap, charge);
+        if (UsageReminderDue(ref state, ref counters, in context, cdr.Type, cap, charge))
+        {
+            UsageReminders(ref sink, ref state, ref counters, in context, in cdr, cycle, rate, cap, charge);
+        }
+
         RoamingReminder(ref sink, ref state, in cdr, cycle, zone, plan);
         return RatingResult.Rated;
     }
 
     /// <summary>
+    /// Whether a rated CDR fires any of the reminders of <see cref="UsageReminders"/>: the same tests, without the event
+    /// record, so that the few records that fire one pay for the call and its zeroed record and the rest do not.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool UsageReminderDue(ref UsageState state, ref CycleCounters counters, in Context context, CdrType type,
+        long? cap, long charge)
+    {
+        var allowance = context.Plan.Allowance(type);
+        if (allowance > 0)
+        {
+            var used = counters.Used[(int)type];
+            foreach (var threshold in context.Plan.ReminderThresholdSpan)
+            {
+                if (ThresholdDue(in counters, type, threshold, used, allowance))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return DataCapDue(in counters, cap) || HighSpendDue(in counters, in context) || (charge > 0 && LowBalanceDue(in state, in context, out _));
+    }
+
+    /// <summary>An allowance threshold not yet fired whose share of the allowance is used: used × 100 ≥ threshold × allowance.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool ThresholdDue(in CycleCounters counters, CdrType type, int threshold, long used, long allowance)
+    {
+        if ((counters.AllowanceFired[(int)type] & (UInt128.One << threshold)) != 0)
+        {
+            return false;
+        }
+
+        return ThresholdReached(used, threshold, allowance);
+    }
+
+    /// <summary>
+    /// used × 100 ≥ threshold × allowance, exactly: in 64 bits when both operands are in [0, 2^56) (a threshold is in
+    /// [0, 128), so neither product overflows), otherwise in 128 bits out of line (a negative used after a move to a
+    /// smaller allowance, or absurd values).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static bool ThresholdReached(long used, int threshold, long allowance) =>
+        ((ulong)used | (ulong)allowance) < 1UL << 56 && (uint)threshold < 128
+            ? used * 100 >= threshold * allowance
+            : ThresholdReached128(used, threshold, allowance);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal static bool ThresholdReached128(long used, int threshold, long allowance) => (Int128)used * 100 >= (Int128)threshold * allowance;
+
+    /// <summary>The data cap's reminder: not yet fired and the capped charges exactly at the cap.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool DataCapDue(in CycleCounters counters, long? cap) => cap is { } capValue && !counters.DataCapFired && counters.Capped == capValue;
+
+    /// <summary>High spend: not yet fired this cycle and the cycle's spend at or above the profile's (else the plan's) threshold.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool HighSpendDue(in CycleCounters counters, in Context context) =>
+        !counters.HighSpendFired && (context.Profile.HighSpendThreshold ?? context.Plan.HighSpendThreshold) is { } highSpend
+        && counters.Spend >= highSpend;
+
+    /// <summary>Low balance (prepaid, asked after a charge &gt; 0): not yet fired since balanceAsOf and balance − charges since it below the plan's threshold.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool LowBalanceDue(in UsageState state, in Context context, out long left)
+    {
+        left = 0;
+        var profile = context.Profile;
+        if (!profile.Prepaid || state.LowBalanceFired || context.Plan.LowBalanceThreshold is not { } low)
+        {
+            return false;
+        }
+
+        left = SaturatingAdd(profile.Balance, -state.PrepaidCharges);
+        return left < low;
+    }
+
+    /// <summary>
     /// The reminders a rated CDR may fire (SPEC §5): allowance thresholds, data cap, high spend, low balance. Out of line
-    /// with its event record, which the frame of every rated record would otherwise zero.
+    /// with its event record, which the frame of every rated record would otherwise zero; called only when
+    /// <see cref="UsageReminderDue"/> says one fires.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void UsageReminders<TSink>(ref TSink sink, ref UsageState state, ref CycleCounters counters, in Context context,
@@ -413,10 +503,9 @@ public sealed partial class RatingEngine(Tariff tariff)
             var used = counters.Used[type];
             foreach (var threshold in context.Plan.ReminderThresholdSpan)
             {
-                var bit = UInt128.One << threshold;
-                if ((counters.AllowanceFired[type] & bit) == 0 && (Int128)used * 100 >= (Int128)threshold * allowance)
+                if (ThresholdDue(in counters, cdr.Type, threshold, used, allowance))
                 {
-                    counters.AllowanceFired[type] |= bit;
+                    counters.AllowanceFired[type] |= UInt128.One << threshold;
                     reminder.Kind = ReminderKind.Allowance;
                     reminder.Type = cdr.Type;
                     reminder.Threshold = threshold;
@@ -429,11 +518,11 @@ public sealed partial class RatingEngine(Tariff tariff)
             }
         }
 
-        if (cap is { } capValue && !counters.DataCapFired && counters.Capped == capValue)
+        if (DataCapDue(in counters, cap))
         {
             counters.DataCapFired = true;
             reminder.Kind = ReminderKind.DataCap;
-            reminder.Limit = capValue;
+            reminder.Limit = counters.Capped;
             reminder.Amount = counters.Capped;
             sink.Reminder(in reminder);
         }
@@ -451,12 +540,11 @@ public sealed partial class RatingEngine(Tariff tariff)
     private static void HighSpendReminder<TSink>(ref TSink sink, ref CycleCounters counters, in Context context, ref ReminderEvent reminder)
         where TSink : struct, IRatingSink
     {
-        if ((context.Profile.HighSpendThreshold ?? context.Plan.HighSpendThreshold) is { } highSpend && !counters.HighSpendFired
-            && counters.Spend >= highSpend)
+        if (HighSpendDue(in counters, in context))
         {
             counters.HighSpendFired = true;
             reminder.Kind = ReminderKind.HighSpend;
-            reminder.Threshold = highSpend;
+            reminder.Threshold = (context.Profile.HighSpendThreshold ?? context.Plan.HighSpendThreshold).GetValueOrDefault();
             reminder.Amount = counters.Spend;
             sink.Reminder(in reminder);
         }
@@ -466,19 +554,14 @@ public sealed partial class RatingEngine(Tariff tariff)
     private static void LowBalanceReminder<TSink>(ref TSink sink, ref UsageState state, in Context context, ref ReminderEvent reminder)
         where TSink : struct, IRatingSink
     {
-        var profile = context.Profile;
-        if (profile.Prepaid && context.Plan.LowBalanceThreshold is { } low && !state.LowBalanceFired)
+        if (LowBalanceDue(in state, in context, out var left))
         {
-            var left = SaturatingAdd(profile.Balance, -state.PrepaidCharges);
-            if (left < low)
-            {
-                state.LowBalanceFired = true;
-                reminder.Kind = ReminderKind.LowBalance;
-                reminder.Threshold = low;
-                reminder.Amount = left;
-                reminder.BalanceAsOf = profile.BalanceAsOfUtf8;
-                sink.Reminder(in reminder);
-            }
+            state.LowBalanceFired = true;
+            reminder.Kind = ReminderKind.LowBalance;
+            reminder.Threshold = context.Plan.LowBalanceThreshold.GetValueOrDefault();
+            reminder.Amount = left;
+            reminder.BalanceAsOf = context.Profile.BalanceAsOfUtf8;
+            sink.Reminder(in reminder);
         }
     }
 

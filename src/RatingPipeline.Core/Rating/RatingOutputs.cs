@@ -20,7 +20,11 @@ public interface IRatingSink
     void Bill(in BillRecord bill);
 }
 
-/// <summary>A rated CDR (one per accepted CDR) or a fee record (one per fee charge, <see cref="IsFee"/>).</summary>
+/// <summary>
+/// A rated CDR (one per accepted CDR) or a fee record (one per fee charge, <see cref="IsFee"/>). The engine fills a rated
+/// CDR without clearing it first (<c>ProcessSubscriberRecord</c>): a new field must be assigned there on both paths, the
+/// zero-rated one and the charged one (a test counts the fields to remind whoever adds one).
+/// </summary>
 public ref struct RatedCdr
 {
     public ReadOnlySpan<byte> Id;

@@ -8,7 +8,7 @@ namespace RatingPipeline.Tests.Rating;
 /// <summary>
 /// The engine's counters add in 64 bits and stop at the ends of the range instead of wrapping: the branch-light
 /// addition must give what the exact sum held to the range gives, for every sign and at every edge; the charge of a
-/// count in 64 bits must give what the 128-bit formula held to the range gives.
+/// count in 64 bits must give what the 128-bit formula held to the range gives, and so must the allowance threshold test.
 /// </summary>
 [TestFixture]
 public sealed class SaturationTests
@@ -80,5 +80,35 @@ public sealed class SaturationTests
                 }
             }
         }
+    }
+
+    [Test]
+    public void The_64_bit_threshold_test_is_the_128_bit_one()
+    {
+        const long Below56 = (1L << 56) - 1;
+        long[] values = [.. Edges, Below56, Below56 + 1, Below56 - 1, 1L << 55, 100, 99, 80, 81];
+        int[] thresholds = [0, 1, 50, 80, 99, 100, 101, 127, 128, -1];
+        var random = new Random(20261206);
+        IEnumerable<long> sample = [.. values, .. Enumerable.Range(0, 60).Select(_ => random.NextInt64(-1_000, Below56 + 1_000))];
+        var samples = sample.ToArray();
+        foreach (var threshold in thresholds)
+        {
+            foreach (var used in samples)
+            {
+                foreach (var allowance in samples)
+                {
+                    Assert.That(RatingEngine.ThresholdReached(used, threshold, allowance),
+                        Is.EqualTo(RatingEngine.ThresholdReached128(used, threshold, allowance)), $"{used} used of {allowance} at {threshold} %");
+                }
+            }
+        }
+    }
+
+    [Test]
+    public void The_rated_record_has_the_fields_the_engine_fills_on_both_paths()
+    {
+        // The engine fills a rated CDR without clearing it first; a new field must be assigned in
+        // RatingEngine.ProcessSubscriberRecord on the zero-rated and the charged path, then counted here.
+        Assert.That(typeof(RatedCdr).GetFields().Length, Is.EqualTo(29));
     }
 }
