@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Buffers.Text;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using RatingPipeline.Rating;
@@ -62,21 +64,21 @@ public sealed class RecordWriter
         var span = output.GetSpan(size);
         var n = 0;
         Append(span, ref n, "{\"id\":\""u8);
-        Append(span, ref n, r.Id);
+        AppendText(span, ref n, r.Id);
         Append(span, ref n, "\",\"msisdn\":\""u8);
-        Append(span, ref n, r.Msisdn);
+        AppendText(span, ref n, r.Msisdn);
         Append(span, ref n, "\",\"type\":\""u8);
         Append(span, ref n, RecordNames.TypeName(r.Type));
         Append(span, ref n, "\",\"start\":\""u8);
-        Append(span, ref n, r.Start);
+        AppendText(span, ref n, r.Start);
         Append(span, ref n, "\",\"cycle\":\""u8);
         n += BillingCycle.Format(r.CycleDay, span[n..]);
         Append(span, ref n, "\",\"plan\":\""u8);
-        Append(span, ref n, r.Plan);
+        AppendText(span, ref n, r.Plan);
         Append(span, ref n, "\",\"tariffVersion\":\""u8);
-        Append(span, ref n, r.TariffVersion);
+        AppendText(span, ref n, r.TariffVersion);
         Append(span, ref n, "\",\"zone\":\""u8);
-        Append(span, ref n, r.Zone);
+        AppendText(span, ref n, r.Zone);
         Append(span, ref n, "\",\"billableUnits\":"u8);
         AppendNumber(span, ref n, r.BillableUnits);
         Append(span, ref n, ",\"allowanceUnits\":"u8);
@@ -88,7 +90,7 @@ public sealed class RecordWriter
         if (r.IsZeroRated)
         {
             Append(span, ref n, ",\"zeroRated\":\""u8);
-            Append(span, ref n, r.ZeroRated);
+            AppendText(span, ref n, r.ZeroRated);
             Append(span, ref n, "\""u8);
         }
         else
@@ -104,7 +106,7 @@ public sealed class RecordWriter
         else
         {
             Append(span, ref n, r.Direction == Direction.Mo ? ",\"direction\":\"mo\",\"peer\":\""u8 : ",\"direction\":\"mt\",\"peer\":\""u8);
-            Append(span, ref n, r.Peer);
+            AppendText(span, ref n, r.Peer);
             if (r.Type == CdrType.Voice)
             {
                 Append(span, ref n, "\",\"durationSec\":"u8);
@@ -517,21 +519,21 @@ public sealed class RecordWriter
         var span = output.GetSpan(size);
         var n = 0;
         Append(span, ref n, "{\"eventId\":\""u8);
-        Append(span, ref n, b.Msisdn);
+        AppendText(span, ref n, b.Msisdn);
         span[n++] = (byte)':';
         var cycleAt = n;
         n += BillingCycle.Format(b.CycleDay, span[n..]);
         var cycle = span[cycleAt..n];
         Append(span, ref n, ":bill\",\"msisdn\":\""u8);
-        Append(span, ref n, b.Msisdn);
+        AppendText(span, ref n, b.Msisdn);
         Append(span, ref n, "\",\"cycle\":\""u8);
         Append(span, ref n, cycle);
         Append(span, ref n, "\",\"cycleEnd\":\""u8);
         n += BillingCycle.Format(b.CycleEnd, span[n..]);
         Append(span, ref n, "\",\"plan\":\""u8);
-        Append(span, ref n, b.Plan);
+        AppendText(span, ref n, b.Plan);
         Append(span, ref n, "\",\"tariffVersion\":\""u8);
-        Append(span, ref n, b.TariffVersion);
+        AppendText(span, ref n, b.TariffVersion);
         Append(span, ref n, "\",\"usage\":{"u8);
         for (var t = 0; t < 3; t++)
         {
@@ -685,6 +687,38 @@ public sealed class RecordWriter
     {
         text.CopyTo(destination[n..]);
         n += text.Length;
+    }
+
+    /// <summary>
+    /// Appends a text of variable length (an id, msisdn, instant, plan, version, zone, peer: 8 to 32 bytes as a rule)
+    /// with two overlapping moves of 8 or 16 bytes, inlined, instead of a call to the general copy for each; other
+    /// lengths, and a destination too short (which the general copy refuses), go the general way.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AppendText(Span<byte> destination, ref int n, ReadOnlySpan<byte> text)
+    {
+        var length = text.Length;
+        if (length >= 8 && length <= 32 && (uint)n <= (uint)destination.Length && length <= destination.Length - n)
+        {
+            ref var from = ref MemoryMarshal.GetReference(text);
+            ref var to = ref Unsafe.Add(ref MemoryMarshal.GetReference(destination), n);
+            if (length <= 16)
+            {
+                Unsafe.WriteUnaligned(ref to, Unsafe.ReadUnaligned<ulong>(ref from));
+                Unsafe.WriteUnaligned(ref Unsafe.Add(ref to, length - 8), Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref from, length - 8)));
+            }
+            else
+            {
+                Unsafe.WriteUnaligned(ref to, Unsafe.ReadUnaligned<Vector128<byte>>(ref from));
+                Unsafe.WriteUnaligned(ref Unsafe.Add(ref to, length - 16),
+                    Unsafe.ReadUnaligned<Vector128<byte>>(ref Unsafe.Add(ref from, length - 16)));
+            }
+
+            n += length;
+            return;
+        }
+
+        Append(destination, ref n, text);
     }
 
     // A one-digit number (most units, allowance parts and caps of a record) is written in place; the others by
