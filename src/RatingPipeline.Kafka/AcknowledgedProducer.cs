@@ -50,17 +50,18 @@ public sealed class AcknowledgementGroup
     /// <summary>The delivery handler handed to the client with every record of the group (one instance, no allocation per record).</summary>
     internal Action<DeliveryReport<byte[], byte[]>> Handler { get; }
 
-    internal void Add()
+    /// <summary>Counts in <paramref name="count"/> records about to be handed to the client.</summary>
+    internal void Add(int count = 1)
     {
-        Interlocked.Increment(ref _produced);
-        Interlocked.Increment(ref _pending);
+        Interlocked.Add(ref _produced, count);
+        Interlocked.Add(ref _pending, count);
     }
 
-    /// <summary>Takes back a record the client refused at once (it gets no delivery report).</summary>
-    internal void Remove()
+    /// <summary>Takes back <paramref name="count"/> records counted in that the client refused or never got (they get no delivery report).</summary>
+    internal void Remove(int count = 1)
     {
-        Interlocked.Decrement(ref _produced);
-        Release();
+        Interlocked.Add(ref _produced, -count);
+        Release(count);
     }
 
     /// <summary>Waits up to <paramref name="timeout"/> for the group to drain; a drain after the check inside the lock still wakes it.</summary>
@@ -86,9 +87,9 @@ public sealed class AcknowledgementGroup
         }
     }
 
-    private void Release()
+    private void Release(int count = 1)
     {
-        if (Interlocked.Decrement(ref _pending) == 0)
+        if (Interlocked.Add(ref _pending, -count) == 0)
         {
             lock (_drained)
             {
@@ -179,6 +180,33 @@ public sealed class AcknowledgedProducer(IProducer<byte[], byte[]> producer) : I
     public void Produce(TopicPartition target, Message<byte[], byte[]> message, AcknowledgementGroup group)
     {
         group.Add();
+        try
+        {
+            ProduceCounted(target, message, group);
+        }
+        catch
+        {
+            group.Remove();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Counts <paramref name="count"/> records into <paramref name="group"/> at once, to be handed over with
+    /// <see cref="ProduceCounted"/>: a batch of several threads' outputs then touches the group's shared counters once,
+    /// not twice per record. Records counted in and not handed over must be taken back with <see cref="CountOut"/>.
+    /// </summary>
+    public static void CountIn(AcknowledgementGroup group, int count) => group.Add(count);
+
+    /// <summary>Takes back records counted in with <see cref="CountIn"/> that were never handed over (a refusal, an exception).</summary>
+    public static void CountOut(AcknowledgementGroup group, int count) => group.Remove(count);
+
+    /// <summary>
+    /// As <see cref="Produce(TopicPartition, Message{byte[], byte[]}, AcknowledgementGroup)"/>, for a record already
+    /// counted in with <see cref="CountIn"/>: on an exception the caller takes it back with <see cref="CountOut"/>.
+    /// </summary>
+    public void ProduceCounted(TopicPartition target, Message<byte[], byte[]> message, AcknowledgementGroup group)
+    {
         while (true)
         {
             try
@@ -189,11 +217,6 @@ public sealed class AcknowledgedProducer(IProducer<byte[], byte[]> producer) : I
             catch (ProduceException<byte[], byte[]> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
             {
                 Client.Poll(TimeSpan.FromMilliseconds(20));
-            }
-            catch
-            {
-                group.Remove();
-                throw;
             }
         }
     }

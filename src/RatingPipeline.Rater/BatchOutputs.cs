@@ -50,13 +50,16 @@ internal sealed class BatchOutputs
     public readonly int[] Reminders = new int[ReminderKinds];
     public int[] ZeroRated = new int[8];
 
-    /// <summary>Sets the consumed record the next outputs come from.</summary>
-    public void From(int partition, long offset, byte[]? key)
+    /// <summary>
+    /// Sets the consumed record the next outputs come from, with its key's msisdn key already worked out: what
+    /// <see cref="MsisdnKey.TryCompute(ReadOnlySpan{byte}, out ulong)"/> gives for <paramref name="key"/>, 0 when there is no key or no msisdn in it.
+    /// </summary>
+    public void From(int partition, long offset, byte[]? key, ulong keyMsisdn)
     {
         Partition = partition;
         Offset = offset;
         Key = key;
-        KeyMsisdn = key is not null && MsisdnKey.TryCompute(key, out var msisdn) ? msisdn : 0;
+        KeyMsisdn = keyMsisdn;
     }
 
     public void Clear()

@@ -15,7 +15,7 @@ namespace RatingPipeline.Rater;
 /// </summary>
 internal sealed class RatingLane
 {
-    private readonly HashSet<ulong> _changed = [];
+    private readonly List<ulong> _changed = [];
     private readonly Dictionary<ulong, byte[]> _keys = [];
     private readonly Message<byte[], byte[]> _message = new();
 
@@ -42,18 +42,32 @@ internal sealed class RatingLane
         var batch = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(Batch);
         Span<ulong> keys = stackalloc ulong[RatingEngine.PrefetchDepth + 1];
         Span<ulong> ahead = stackalloc ulong[RatingEngine.PrefetchDepth];
+        // A batch comes in runs of one partition: whether it is still assigned is asked once per run, and its next
+        // offset written once per run (the assignment does not change while the lanes rate).
+        var runPartition = -1;
+        var runAssigned = false;
+        var runNext = -1L;
         for (var i = 0; i < batch.Length; i++)
         {
             Prefetch(batch, i, keys, ahead);
             var record = batch[i];
             var partition = record.Partition.Value;
-            if (!assigned.Contains(partition))
+            if (partition != runPartition)
+            {
+                EndRun(runPartition, runNext);
+                runPartition = partition;
+                runAssigned = assigned.Contains(partition);
+                runNext = -1;
+            }
+
+            if (!runAssigned)
             {
                 continue; // lost before it was rated: the next owner rates it
             }
 
             var offset = record.Offset.Value;
-            Outputs.From(partition, offset, record.Message.Key);
+            // The key's msisdn, worked out by the prefetch for this record's place.
+            Outputs.From(partition, offset, record.Message.Key, keys[i % keys.Length]);
             // A clock applies to the subscribers whose profiles are in the same-numbered subscribers partition.
             switch (Engine.Process(record.Message.Value ?? [], ref sink, offset, clockGroup: partition))
             {
@@ -78,32 +92,57 @@ internal sealed class RatingLane
                 _changed.Clear();
             }
 
-            Positions[partition] = offset + 1;
+            runNext = offset + 1;
         }
 
-        foreach (var output in Outputs.Records)
+        EndRun(runPartition, runNext);
+
+        // Counted into the epoch once for the whole share: the lanes and the delivery thread share its counters.
+        var outputs = Outputs.Records;
+        AcknowledgedProducer.CountIn(epoch, outputs.Count);
+        var handed = 0;
+        try
         {
-            var rejected = output.Kind == OutputKind.Rejected;
-            // A dead letter keeps its original key (none when it had none); the others the record's key or the subscriber's.
-            _message.Key = rejected ? output.Key! : output.Key ?? KeyOf(output.MsisdnKey);
-            _message.Value = Outputs.Slice(output).ToArray();
-            _message.Headers = rejected
-                ? DeadLetterHeaders.Create(inputTopic, output.Partition, output.Offset, output.Reason, output.Detail ?? "")
-                : null;
-            producer.Produce(targets.For(output.Kind, output.Partition), _message, epoch);
+            foreach (var output in outputs)
+            {
+                var rejected = output.Kind == OutputKind.Rejected;
+                // A dead letter keeps its original key (none when it had none); the others the record's key or the subscriber's.
+                _message.Key = rejected ? output.Key! : output.Key ?? KeyOf(output.MsisdnKey);
+                _message.Value = Outputs.Slice(output).ToArray();
+                _message.Headers = rejected
+                    ? DeadLetterHeaders.Create(inputTopic, output.Partition, output.Offset, output.Reason, output.Detail ?? "")
+                    : null;
+                producer.ProduceCounted(targets.For(output.Kind, output.Partition), _message, epoch);
+                handed++;
+            }
+        }
+        catch
+        {
+            AcknowledgedProducer.CountOut(epoch, outputs.Count - handed);
+            throw;
+        }
+    }
+
+    /// <summary>The next input offset of a run of one partition, when it rated anything.</summary>
+    private void EndRun(int partition, long next)
+    {
+        if (next >= 0)
+        {
+            Positions[partition] = next;
         }
     }
 
     /// <summary>
     /// Tells the engine of the subscribers of the <see cref="RatingEngine.PrefetchDepth"/> records after record
     /// <paramref name="i"/> (by their Kafka keys, the msisdn), so their states are in the cache when rated.
-    /// <paramref name="keys"/> keeps each record's key, worked out once, by its place modulo its length;
+    /// <paramref name="keys"/> keeps each record's key, worked out once, by its place modulo its length (still there when
+    /// the record itself is rated);
     /// <paramref name="ahead"/> is where the keys are handed over.
     /// </summary>
     private void Prefetch(ReadOnlySpan<ConsumeResult<byte[], byte[]>> batch, int i, Span<ulong> keys, Span<ulong> ahead)
     {
         const int Depth = RatingEngine.PrefetchDepth;
-        var first = i == 0 ? 1 : Depth; // the first record works out the keys of the ones before the furthest
+        var first = i == 0 ? 0 : Depth; // the first record works out its own key and those before the furthest
         for (var k = first; k <= Depth; k++)
         {
             var at = i + k;

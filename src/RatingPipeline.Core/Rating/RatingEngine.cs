@@ -40,10 +40,11 @@ public sealed partial class RatingEngine(Tariff tariff)
     public bool AcceptsProfileLines { get; init; }
 
     /// <summary>
-    /// When set, the msisdn key of every state the engine makes or changes is added to it (the Kafka rater writes
-    /// those states at its next checkpoint). A location record or a clock changes a state without a rated record.
+    /// When set, the msisdn key of every state the engine makes or changes is appended to it, once per change (the
+    /// Kafka rater writes those states at its next checkpoint; a key may come more than once). A location record or a
+    /// clock changes a state without a rated record.
     /// </summary>
-    public HashSet<ulong>? ChangedStates { get; init; }
+    public List<ulong>? ChangedStates { get; init; }
 
     public int ProfileCount => _subscribers.ProfileCount;
 
