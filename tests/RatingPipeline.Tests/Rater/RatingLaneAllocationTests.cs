@@ -28,19 +28,12 @@ public sealed class RatingLaneAllocationTests
     public void A_batch_allocates_only_the_produced_values()
     {
         var tariff = TariffLoader.Load(SyntheticData.DemoTariff());
-        var lane = new RatingLane(tariff);
         // 16,000 CDRs 4 s apart from 2026-11-29 00:00 (+08:00): no subscriber's cycle starts in them (cycle days 1-28),
         // so no state makes its extras (the fee list and the open previous cycle, a one-off per subscriber) while measured.
         var start = (Time.Instant.DaysFromCivil(2026, 11, 29) * Time.Instant.TicksPerDay) - (8 * Time.Instant.TicksPerHour);
         var data = new SyntheticData(seed: 5, subscribers: Subscribers, startTicks: start);
+        var lane = LaneWithProfiles(tariff, data, Subscribers);
         var buffer = new ArrayBufferWriter<byte>();
-        for (var i = 0; i < Subscribers; i++)
-        {
-            buffer.Clear();
-            data.WriteProfile(i, buffer);
-            lane.Engine.SetProfile(SubscriberProfile.TryParse(buffer.WrittenSpan, tariff, out var error)
-                ?? throw new InvalidOperationException(error), clockGroup: 0);
-        }
 
         // Well-formed CDRs only (the generator also writes broken ones on purpose).
         var decoder = new CdrDecoder();
@@ -133,5 +126,21 @@ public sealed class RatingLaneAllocationTests
             Assert.That(deadLetters, Is.Zero, "no dead letters in the measured stream");
             Assert.That(allocated - values, Is.LessThanOrEqualTo(1024), "nothing else per CDR: at most a one-off");
         });
+    }
+
+    /// <summary>A lane with the profiles of the first <paramref name="subscribers"/> subscribers of <paramref name="data"/>, all in clock group 0.</summary>
+    internal static RatingLane LaneWithProfiles(Tariff tariff, SyntheticData data, int subscribers)
+    {
+        var lane = new RatingLane(tariff);
+        var buffer = new ArrayBufferWriter<byte>();
+        for (var i = 0; i < subscribers; i++)
+        {
+            buffer.Clear();
+            data.WriteProfile(i, buffer);
+            lane.Engine.SetProfile(SubscriberProfile.TryParse(buffer.WrittenSpan, tariff, out var error)
+                ?? throw new InvalidOperationException(error), clockGroup: 0);
+        }
+
+        return lane;
     }
 }

@@ -4,7 +4,6 @@ using NUnit.Framework;
 using RatingPipeline.Kafka;
 using RatingPipeline.Rater;
 using RatingPipeline.Records;
-using RatingPipeline.Subscribers;
 using RatingPipeline.Synthetic;
 using RatingPipeline.Tariffs;
 using RatingPipeline.Testing;
@@ -79,16 +78,9 @@ public sealed class RatingLaneBatchTests
     private static (RatingLane Lane, List<ConsumeResult<byte[], byte[]>> Batch) LaneWithBatch(int[] partitions)
     {
         var tariff = TariffLoader.Load(SyntheticData.DemoTariff());
-        var lane = new RatingLane(tariff);
         var data = new SyntheticData(seed: 11, subscribers: Subscribers);
+        var lane = RatingLaneAllocationTests.LaneWithProfiles(tariff, data, Subscribers);
         var buffer = new ArrayBufferWriter<byte>();
-        for (var i = 0; i < Subscribers; i++)
-        {
-            buffer.Clear();
-            data.WriteProfile(i, buffer);
-            lane.Engine.SetProfile(SubscriberProfile.TryParse(buffer.WrittenSpan, tariff, out var error)
-                ?? throw new InvalidOperationException(error), clockGroup: 0);
-        }
 
         var decoder = new CdrDecoder();
         var offsets = new long[2];
