@@ -462,8 +462,11 @@ public sealed partial class RatingEngine(Tariff tariff)
     /// <summary>High spend: not yet fired this cycle and the cycle's spend at or above the profile's (else the plan's) threshold.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool HighSpendDue(in CycleCounters counters, in Context context) =>
-        !counters.HighSpendFired && (context.Profile.HighSpendThreshold ?? context.Plan.HighSpendThreshold) is { } highSpend
-        && counters.Spend >= highSpend;
+        !counters.HighSpendFired && HighSpendThreshold(in context) is { } highSpend && counters.Spend >= highSpend;
+
+    /// <summary>The high-spend threshold in force: the profile's, else the plan's (none: no such reminder).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static long? HighSpendThreshold(in Context context) => context.Profile.HighSpendThreshold ?? context.Plan.HighSpendThreshold;
 
     /// <summary>Low balance (prepaid, asked after a charge &gt; 0): not yet fired since balanceAsOf and balance − charges since it below the plan's threshold.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -545,7 +548,7 @@ public sealed partial class RatingEngine(Tariff tariff)
         {
             counters.HighSpendFired = true;
             reminder.Kind = ReminderKind.HighSpend;
-            reminder.Threshold = (context.Profile.HighSpendThreshold ?? context.Plan.HighSpendThreshold).GetValueOrDefault();
+            reminder.Threshold = HighSpendThreshold(in context).GetValueOrDefault();
             reminder.Amount = counters.Spend;
             sink.Reminder(in reminder);
         }
