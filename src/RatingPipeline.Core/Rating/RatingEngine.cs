@@ -91,6 +91,13 @@ public sealed partial class RatingEngine(Tariff tariff)
     }
 
     /// <summary>
+    /// Hints that the profile of <paramref name="msisdnKey"/> is set soon (<see cref="SetProfile"/>): its place in the
+    /// subscriber table is fetched into the cache meanwhile. A bulk load of many profiles into a table larger than the
+    /// cache waits on one miss per profile without it.
+    /// </summary>
+    public void PrefetchProfile(ulong msisdnKey) => _subscribers.PrefetchPlace(msisdnKey);
+
+    /// <summary>
     /// Makes room for this many profiles and usage states at once, instead of growing the tables step by step
     /// (each step copies every entry, and a state is a few hundred bytes).
     /// </summary>

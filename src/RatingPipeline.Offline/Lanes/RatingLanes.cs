@@ -26,6 +26,9 @@ public sealed class RatingLanes
     /// <summary>Fewer bytes than any valid CDR line has (used to bound the usage states reserved up front).</summary>
     private const long MinCdrBytes = 64;
 
+    /// <summary>How many profiles ahead of the one being put its table place is fetched.</summary>
+    private const int InsertAhead = 8;
+
     private readonly Tariff _tariff;
     private readonly int _lanes;
     private readonly RatingEngine[] _engines;
@@ -35,10 +38,16 @@ public sealed class RatingLanes
         _tariff = tariff;
         _lanes = LanePass.CheckLanes(lanes);
         _engines = new RatingEngine[lanes];
+        // Each profile's key and lane, worked out once in one pass over the profiles in their order.
+        var all = profiles as IReadOnlyList<SubscriberProfile> ?? [.. profiles];
+        var keys = new ulong[all.Count];
+        var laneOf = new byte[all.Count];
         var shares = new int[lanes];
-        foreach (var profile in profiles)
+        for (var i = 0; i < all.Count; i++)
         {
-            shares[LaneRouter.LaneOf(profile.MsisdnKey, lanes)]++;
+            keys[i] = all[i].MsisdnKey;
+            laneOf[i] = (byte)LaneRouter.LaneOf(keys[i], lanes);
+            shares[laneOf[i]]++;
         }
 
         for (var lane = 0; lane < lanes; lane++)
@@ -50,9 +59,17 @@ public sealed class RatingLanes
             _engines[lane].EnsureCapacity(shares[lane], (int)Math.Min(shares[lane], inputBytes / MinCdrBytes));
         }
 
-        foreach (var profile in profiles)
+        // The tables are far larger than the cache and the keys in no order: each insert would wait on a miss, so the
+        // place of the profile a few ahead is asked for while this one is put.
+        for (var i = 0; i < all.Count; i++)
         {
-            _engines[LaneRouter.LaneOf(profile.MsisdnKey, lanes)].SetProfile(profile);
+            var ahead = i + InsertAhead;
+            if (ahead < all.Count)
+            {
+                _engines[laneOf[ahead]].PrefetchProfile(keys[ahead]);
+            }
+
+            _engines[laneOf[i]].SetProfile(all[i]);
         }
     }
 
