@@ -1,3 +1,4 @@
+using System.Runtime;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
@@ -47,13 +48,18 @@ public static class SubscriberFile
     /// <summary>Fewer bytes than most profile lines have (to size a part's list of profiles up front).</summary>
     private const int LineBytes = 64;
 
+    /// <summary>Bytes a load allocates per byte of the file, with room to spare (about 290 B for a line of about 80 B).</summary>
+    private const int AllocatedPerFileByte = 4;
+
     public static List<SubscriberProfile> Load(string path, Tariff tariff)
     {
         Part[] read;
+        var spared = false;
         try
         {
             using var file = File.OpenHandle(path);
             var length = RandomAccess.GetLength(file);
+            spared = length >= ParallelFrom && SpareCollections(length * AllocatedPerFileByte);
             var bounds = Bounds(file, length, length < ParallelFrom ? 1 : Environment.ProcessorCount);
             read = new Part[bounds.Length - 1];
             if (read.Length == 1)
@@ -73,6 +79,13 @@ public static class SubscriberFile
         {
             throw new SubscriberFileException($"cannot read subscriber file {path}", e.InnerException);
         }
+        finally
+        {
+            if (spared)
+            {
+                EndSparingCollections();
+            }
+        }
 
         var linesBefore = 0;
         foreach (var part in read)
@@ -86,6 +99,50 @@ public static class SubscriberFile
         }
 
         return Merge(read);
+    }
+
+    /// <summary>
+    /// Asks the runtime for no collection while about <paramref name="bytes"/> are allocated: every profile read lives
+    /// as long as the run, so each collection during the load would only copy the profiles read so far from one
+    /// generation to the next (a million profiles: about 30 collections and 0.3 s of pauses). The first collection
+    /// after the load then marks them once (about 0.18 s for a million). False when the runtime refuses (the size, or
+    /// a region already running); the load then runs as it would without. A region already running is left alone: asking
+    /// for a second one would end it (the runtime's answer). Two threads asking at once may still end each other's
+    /// region early, which costs only the collections it spared.
+    /// </summary>
+    private static bool SpareCollections(long bytes)
+    {
+        if (GCSettings.LatencyMode == GCLatencyMode.NoGCRegion)
+        {
+            return false;
+        }
+
+        try
+        {
+            return GC.TryStartNoGCRegion(bytes);
+        }
+        catch (Exception e) when (e is ArgumentOutOfRangeException or InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Ends the region <see cref="SpareCollections"/> started, if it still runs (more allocated than asked for ends it early).</summary>
+    private static void EndSparingCollections()
+    {
+        if (GCSettings.LatencyMode != GCLatencyMode.NoGCRegion)
+        {
+            return;
+        }
+
+        try
+        {
+            GC.EndNoGCRegion();
+        }
+        catch (InvalidOperationException)
+        {
+            // Ended by a collection after all (allocated past the size): nothing to end.
+        }
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime;
 using System.Text;
 using NUnit.Framework;
 using RatingPipeline.Subscribers;
@@ -61,6 +62,53 @@ public sealed class SubscriberFileTests
 
         var refused = Assert.Throws<SubscriberFileException>(() => SubscriberFile.Load(path, _tariff))!;
         Assert.That(refused.Message, Does.StartWith($"{path}:{first + 1}: "));
+    }
+
+    /// <summary>
+    /// A large file is read in a region without collections (the profiles all live on; collections would only copy
+    /// them between generations). The region ends with the load, read or refused, and a region the caller already has
+    /// is left to it.
+    /// </summary>
+    [Test]
+    public void The_load_leaves_the_collector_as_it_found_it_after_a_good_file_a_refused_one_and_inside_a_callers_region()
+    {
+        var lines = Lines();
+        var good = Write(lines);
+        var before = GCSettings.LatencyMode;
+        Assume.That(before, Is.Not.EqualTo(GCLatencyMode.NoGCRegion));
+
+        var loaded = SubscriberFile.Load(good, _tariff);
+        var afterGood = GCSettings.LatencyMode;
+        lines[lines.Count / 2] = "not json";
+        var bad = Path.Combine(_folder, "bad.jsonl");
+        File.WriteAllText(bad, string.Join('\n', lines));
+        Assert.Throws<SubscriberFileException>(() => SubscriberFile.Load(bad, _tariff));
+        var afterBad = GCSettings.LatencyMode;
+
+        Assert.That(GC.TryStartNoGCRegion(256L << 20), Is.True, "the caller's own region");
+        List<SubscriberProfile> inside;
+        GCLatencyMode afterInside;
+        try
+        {
+            inside = SubscriberFile.Load(good, _tariff);
+            afterInside = GCSettings.LatencyMode;
+        }
+        finally
+        {
+            if (GCSettings.LatencyMode == GCLatencyMode.NoGCRegion)
+            {
+                GC.EndNoGCRegion();
+            }
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(loaded, Has.Count.EqualTo(Subscribers));
+            Assert.That(afterGood, Is.EqualTo(before), "after a file read");
+            Assert.That(afterBad, Is.EqualTo(before), "after a file refused");
+            Assert.That(inside.Select(p => p.Msisdn), Is.EqualTo(loaded.Select(p => p.Msisdn)), "read the same inside the caller's region");
+            Assert.That(afterInside, Is.EqualTo(GCLatencyMode.NoGCRegion), "the caller's region is still the caller's");
+        });
     }
 
     [Test]
