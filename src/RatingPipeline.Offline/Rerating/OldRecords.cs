@@ -36,6 +36,15 @@ internal sealed class OldRecords
 
     public ref OldRecord this[int index] => ref _records[index];
 
+    /// <summary>Makes room for about <paramref name="records"/> records at once (each doubling copies every record).</summary>
+    public void EnsureCapacity(int records)
+    {
+        if (records > _records.Length)
+        {
+            Array.Resize(ref _records, records);
+        }
+    }
+
     /// <summary>Adds a rated CDR record (not a fee); returns its index.</summary>
     public int Add(ref RatedLine line, long order)
     {

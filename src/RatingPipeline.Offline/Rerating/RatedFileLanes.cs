@@ -101,6 +101,12 @@ internal sealed class RerateLineWorker(Rerater rerater) : LaneWorker<NoOutput>
 /// <summary>The passes of a rated-record file and a CDR file through the lanes that re-rating and the audit share.</summary>
 internal static class RatedFileLanes
 {
+    /// <summary>Fewer bytes than a rated record's line of the product's layout has (every member written; about 400 with the generator's ids).</summary>
+    private const long MinRatedLineBytes = 320;
+
+    /// <summary>The most records a lane is made room for up front (the tables grow past it as they go).</summary>
+    private const int MaxExpectedPerLane = 1 << 26;
+
     /// <summary>
     /// Reads a rated-record file into the lanes: each record to the <paramref name="take"/> of its subscriber's lane, with its
     /// line number, in file order per lane. A line that is no rated record stops the reading as
@@ -123,6 +129,16 @@ internal static class RatedFileLanes
     /// </summary>
     public static long ReadForRerate(string path, IReadOnlyList<Rerater> lanes, CancellationToken cancel)
     {
+        // Each lane's share of the records, from the file's size: a rated record of the product's layout is longer than
+        // this, so the guess errs on the side of room (a file of other shapes only grows the tables as it goes).
+        if (File.Exists(path) && new FileInfo(path).Length / MinRatedLineBytes / lanes.Count is var share and > 0)
+        {
+            foreach (var lane in lanes)
+            {
+                lane.ExpectRated((int)Math.Min(share, MaxExpectedPerLane));
+            }
+        }
+
         var workers = lanes.Select(r => new RerateLineWorker(r)).ToArray();
         var pass = LanePass.Run(path, new RatedLaneRouter(workers.Length), workers, () => new NoOutput(), null, null, cancel);
         if (workers.Where(w => w.Refused is not null).Select(w => w.Refused!.Value).OrderBy(r => r.Line).FirstOrDefault() is { Error: not null } refused)

@@ -9,16 +9,28 @@ namespace RatingPipeline.Tests.Rerating;
 [TestFixture]
 public sealed class FirstOfIdTests
 {
-    [Test]
-    public void Each_record_finds_the_first_with_its_msisdn_cycle_and_id_as_a_dictionary_of_the_three_does()
+    /// <param name="roomAtStart">Records made room for before the first (0: the tables grow step by step).</param>
+    /// <param name="roomAfter">Records made room for again after the 10,000th, with entries in the table (0: none).</param>
+    [TestCase(0, 0)]
+    [TestCase(40_000, 0)]
+    [TestCase(0, 100_000)]
+    public void Each_record_finds_the_first_with_its_msisdn_cycle_and_id_as_a_dictionary_of_the_three_does(int roomAtStart, int roomAfter)
     {
         var records = new OldRecords();
         var table = new FirstOfId(records);
+        records.EnsureCapacity(roomAtStart);
+        table.EnsureCapacity(roomAtStart);
         var expected = new Dictionary<(ulong, int, ulong), int>();
         var random = new Random(5);
 
         for (var i = 0; i < 30_000; i++)
         {
+            if (i == 10_000 && roomAfter > 0)
+            {
+                records.EnsureCapacity(roomAfter);
+                table.EnsureCapacity(roomAfter);
+            }
+
             // Few ids, msisdns and cycles, so the same triple comes back often, and the table grows many times.
             var index = Add(records, $"{8613800000000 + random.Next(300)}", $"2026-{random.Next(10, 13)}-01", $"id-{random.Next(40)}");
             ref var record = ref records[index];
