@@ -8,6 +8,7 @@ using RatingPipeline.Subscribers;
 using RatingPipeline.Synthetic;
 using RatingPipeline.Tariffs;
 using RatingPipeline.Testing;
+using RatingPipeline.Tests.Support;
 
 namespace RatingPipeline.Tests.Rater;
 
@@ -23,9 +24,6 @@ public sealed class RatingLaneAllocationTests
 {
     private const int Subscribers = 500;
     private const int BatchSize = 2_000;
-
-    /// <summary>What the measured batches may allocate without a collection: their values (3.5 MB) with room to spare.</summary>
-    private const long NoCollectionBytes = 64L * 1024 * 1024;
 
     [Test]
     public void A_batch_allocates_only_the_produced_values()
@@ -98,13 +96,14 @@ public sealed class RatingLaneAllocationTests
         long Rate(IEnumerable<List<ConsumeResult<byte[], byte[]>>> run)
         {
             var epoch = new AcknowledgementGroup();
+            using var window = new AllocationWindow(); // the values alone take 3.5 MB of its 64
             foreach (var batch in run)
             {
                 lane.Batch.Clear();
                 lane.Batch.AddRange(batch);
-                var before = GC.GetAllocatedBytesForCurrentThread();
+                var before = window.Allocated;
                 lane.Rate(assigned, acknowledged, epoch, targets, "cdrs");
-                allocated += GC.GetAllocatedBytesForCurrentThread() - before;
+                allocated += window.Allocated - before;
             }
 
             return epoch.Produced;
@@ -115,22 +114,7 @@ public sealed class RatingLaneAllocationTests
         var producedBefore = producer.Produced;
         var deadLettersBefore = producer.DeadLetters;
         allocated = 0;
-        // No collection while measured: the per-thread count is not exact across a collection (it was seen to add a few
-        // KiB when one ran in the middle of a batch), and the values alone take 3.5 MB.
-        Assert.That(GC.TryStartNoGCRegion(NoCollectionBytes), Is.True, "the runtime grants a region without collections");
-        long produced;
-        try
-        {
-            produced = Rate(batches.Skip(4));
-        }
-        finally
-        {
-            if (System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion)
-            {
-                GC.EndNoGCRegion();
-            }
-        }
-
+        var produced = Rate(batches.Skip(4));
         var values = producer.ArrayBytes - valueBytes;
         var deadLetters = producer.DeadLetters - deadLettersBefore;
         var cdrs = batches.Skip(4).Sum(b => b.Count);
