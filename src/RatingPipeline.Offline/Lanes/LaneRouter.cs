@@ -194,24 +194,38 @@ public sealed class LaneRouter(int lanes) : ILaneRoute
     }
 
     /// <summary>The string that starts with the quote at <paramref name="at"/>, when it has no backslash before its closing quote.</summary>
+    /// <remarks>
+    /// A byte at a time: the strings read here are short (names, an id, a type, an msisdn), and a vectorised search
+    /// called for each cost more than the loop (a quarter of the reader's samples).
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool TryString(ReadOnlySpan<byte> line, int at, out ReadOnlySpan<byte> text)
     {
         text = default;
-        if (at >= line.Length || line[at] != (byte)'"')
+        if ((uint)at >= (uint)line.Length || line[at] != (byte)'"')
         {
             return false;
         }
 
-        var length = line[(at + 1)..].IndexOfAny((byte)'"', (byte)'\\');
-        if (length < 0 || line[at + 1 + length] != (byte)'"')
+        for (var i = at + 1; i < line.Length; i++)
         {
-            return false;
+            var b = line[i];
+            if (b == (byte)'"')
+            {
+                text = line[(at + 1)..i];
+                return true;
+            }
+
+            if (b == (byte)'\\')
+            {
+                return false;
+            }
         }
 
-        text = line.Slice(at + 1, length);
-        return true;
+        return false;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int SkipWhitespace(ReadOnlySpan<byte> line, int i)
     {
         while (i < line.Length && line[i] is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r')

@@ -144,6 +144,7 @@ public sealed class RatingLanesTests
     [TestCase("""{"id":"a","type":"sms","msisdn":"86138000000x1"}""", false, TestName = "An msisdn that is no number is left to the decoder")]
     [TestCase("{\"id\":\"a\",\"type\":\"sms\",\"msisdn\":\"8613800000001\"", true, TestName = "A line cut after the msisdn is routed (the engine refuses it anywhere)")]
     [TestCase("""{"id":"a","type":"sms","msisdn":8613800000001}""", false, TestName = "An msisdn that is no string is left to the decoder")]
+    [TestCase("{\"id\":\"a\",\"type\":\"sms\",\"msisdn\":\"86138000", false, TestName = "A line cut inside the msisdn is left to the decoder")]
     [TestCase("""[{"id":"a","type":"sms","msisdn":"8613800000001"}]""", false, TestName = "A record inside an array is left to the decoder")]
     public void Scan_settles_only_lines_it_can_read_without_decoding(string line, bool settled)
     {
