@@ -94,7 +94,7 @@ public sealed class LaneRouter(int lanes) : ILaneRoute
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static bool TryScanSubscriberRecord(ReadOnlySpan<byte> line, out ulong key)
     {
-        if (TryLeadingMembers(line, out var leadingType, out var leadingMsisdn))
+        if (TryLeadingMembers(line, needType: true, out var leadingType, out var leadingMsisdn))
         {
             key = 0;
             return !leadingType.SequenceEqual("clock"u8) && !leadingType.SequenceEqual("profile"u8) && MsisdnKey.TryCompute(leadingMsisdn, out key);
@@ -120,12 +120,14 @@ public sealed class LaneRouter(int lanes) : ILaneRoute
     /// as both are read; false where the line leaves that shape before (a nested value, an escape, another kind of
     /// value for either), and the general scan decides. The rest of the line is not read: a line the engine accepts
     /// has each name once, so what follows cannot change its type or msisdn, and a line it refuses may go anywhere.
+    /// Without <paramref name="needType"/> the scan stops at the <c>msisdn</c> (a rated record's second member).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static bool TryLeadingMembers(ReadOnlySpan<byte> line, out ReadOnlySpan<byte> type, out ReadOnlySpan<byte> msisdn)
+    internal static bool TryLeadingMembers(ReadOnlySpan<byte> line, bool needType, out ReadOnlySpan<byte> type, out ReadOnlySpan<byte> msisdn)
     {
         type = default;
         msisdn = default;
+        var wanted = needType ? 3 : 2;
         var found = 0;
         var i = SkipWhitespace(line, 0);
         if (i >= line.Length || line[i] != (byte)'{')
@@ -161,7 +163,7 @@ public sealed class LaneRouter(int lanes) : ILaneRoute
                 }
 
                 found |= member;
-                if (found == 3)
+                if ((found & wanted) == wanted)
                 {
                     return true;
                 }

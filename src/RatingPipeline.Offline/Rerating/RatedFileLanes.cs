@@ -4,9 +4,9 @@ using RatingPipeline.Records;
 namespace RatingPipeline.Rerating;
 
 /// <summary>
-/// Routes a line of a rated-record file to the lane of its msisdn: read by the scan of <see cref="LaneRouter"/> when the
-/// line has no escape, else from the record read in full; a line that is no rated record goes to lane 0 (whose lane
-/// reports it).
+/// Routes a line of a rated-record file to the lane of its msisdn: read by the scans of <see cref="LaneRouter"/> (from the
+/// left up to the msisdn, or over the whole line when it has no escape), else from the record read in full; a line that
+/// is no rated record goes to lane 0 (whose lane reports it).
 /// </summary>
 internal sealed class RatedLaneRouter(int lanes) : ILaneRoute
 {
@@ -20,7 +20,11 @@ internal sealed class RatedLaneRouter(int lanes) : ILaneRoute
     public byte Route(ReadOnlySpan<byte> line)
     {
         // The scan runs with one lane too: its key lets the lane prefetch the subscriber's data.
-        if (!line.Contains((byte)'\\') && LaneRouter.TryTopLevelString(line, "\"msisdn\""u8, out var msisdn) && MsisdnKey.TryCompute(msisdn, out var key))
+        // The product writes the msisdn second: read from the left, it is found after the id. A line of another order
+        // is searched whole when it has no escape.
+        if ((LaneRouter.TryLeadingMembers(line, needType: false, out _, out var msisdn)
+                || (!line.Contains((byte)'\\') && LaneRouter.TryTopLevelString(line, "\"msisdn\""u8, out msisdn)))
+            && MsisdnKey.TryCompute(msisdn, out var key))
         {
             LastKey = key;
             return (byte)LaneRouter.LaneOf(key, lanes);
