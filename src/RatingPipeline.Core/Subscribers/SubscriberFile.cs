@@ -1,7 +1,7 @@
-using System.Runtime;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
+using RatingPipeline.Memory;
 using RatingPipeline.Tariffs;
 
 namespace RatingPipeline.Subscribers;
@@ -51,6 +51,14 @@ public static class SubscriberFile
     /// <summary>Bytes a load allocates per byte of the file, with room to spare (about 290 B for a line of about 80 B).</summary>
     private const int AllocatedPerFileByte = 4;
 
+    /// <summary>
+    /// About what loading a file of <paramref name="fileBytes"/> allocates, with room to spare. A file of 1 MB or more is
+    /// loaded without collections (<see cref="CollectionFreeRegion"/>) unless the caller already holds such a region:
+    /// every profile read lives as long as the run (a million profiles: about 30 collections and 0.3 s of pauses
+    /// otherwise). The first collection after the region marks them once (about 0.18 s for a million).
+    /// </summary>
+    public static long LoadBytes(long fileBytes) => fileBytes * AllocatedPerFileByte;
+
     public static List<SubscriberProfile> Load(string path, Tariff tariff)
     {
         Part[] read;
@@ -59,7 +67,7 @@ public static class SubscriberFile
         {
             using var file = File.OpenHandle(path);
             var length = RandomAccess.GetLength(file);
-            spared = length >= ParallelFrom && SpareCollections(length * AllocatedPerFileByte);
+            spared = length >= ParallelFrom && CollectionFreeRegion.TryStart(LoadBytes(length));
             var bounds = Bounds(file, length, length < ParallelFrom ? 1 : Environment.ProcessorCount);
             read = new Part[bounds.Length - 1];
             if (read.Length == 1)
@@ -83,7 +91,7 @@ public static class SubscriberFile
         {
             if (spared)
             {
-                EndSparingCollections();
+                CollectionFreeRegion.End();
             }
         }
 
@@ -99,50 +107,6 @@ public static class SubscriberFile
         }
 
         return Merge(read);
-    }
-
-    /// <summary>
-    /// Asks the runtime for no collection while about <paramref name="bytes"/> are allocated: every profile read lives
-    /// as long as the run, so each collection during the load would only copy the profiles read so far from one
-    /// generation to the next (a million profiles: about 30 collections and 0.3 s of pauses). The first collection
-    /// after the load then marks them once (about 0.18 s for a million). False when the runtime refuses (the size, or
-    /// a region already running); the load then runs as it would without. A region already running is left alone: asking
-    /// for a second one would end it (the runtime's answer). Two threads asking at once may still end each other's
-    /// region early, which costs only the collections it spared.
-    /// </summary>
-    private static bool SpareCollections(long bytes)
-    {
-        if (GCSettings.LatencyMode == GCLatencyMode.NoGCRegion)
-        {
-            return false;
-        }
-
-        try
-        {
-            return GC.TryStartNoGCRegion(bytes);
-        }
-        catch (Exception e) when (e is ArgumentOutOfRangeException or InvalidOperationException)
-        {
-            return false;
-        }
-    }
-
-    /// <summary>Ends the region <see cref="SpareCollections"/> started, if it still runs (more allocated than asked for ends it early).</summary>
-    private static void EndSparingCollections()
-    {
-        if (GCSettings.LatencyMode != GCLatencyMode.NoGCRegion)
-        {
-            return;
-        }
-
-        try
-        {
-            GC.EndNoGCRegion();
-        }
-        catch (InvalidOperationException)
-        {
-            // Ended by a collection after all (allocated past the size): nothing to end.
-        }
     }
 
     /// <summary>
