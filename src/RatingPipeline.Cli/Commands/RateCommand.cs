@@ -37,6 +37,13 @@ public static class RateCommand
 
     public static async Task<int> RunAsync(RateOptions options, TextWriter stdout, TextWriter stderr, CancellationToken cancel)
     {
+        var (subscribers, cdrs) = (WithoutCollections.FileBytes(options.Subscribers), WithoutCollections.FileBytes(options.Cdrs));
+        return await WithoutCollections.RunAsync(subscribers + cdrs, RatingLanes.RunBytes(subscribers, cdrs),
+            () => RunWithoutCollectionsAsync(options, stdout, stderr, cancel));
+    }
+
+    private static async Task<int> RunWithoutCollectionsAsync(RateOptions options, TextWriter stdout, TextWriter stderr, CancellationToken cancel)
+    {
         if (await RatingInputs.LoadAsync("rate", options.Tariff, options.Subscribers, stderr) is not var (tariff, profiles))
         {
             return 2;

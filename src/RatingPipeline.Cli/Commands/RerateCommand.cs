@@ -158,6 +158,14 @@ public static class RerateCommand
 
     public static async Task<int> RunAsync(RerateOptions options, TextWriter stdout, TextWriter stderr, CancellationToken cancel)
     {
+        var (subscribers, rated, cdrs) = (WithoutCollections.FileBytes(options.Subscribers), WithoutCollections.FileBytes(options.Rated),
+            WithoutCollections.FileBytes(options.Cdrs));
+        return await WithoutCollections.RunAsync(subscribers + rated + cdrs, RerateLanes.RunBytes(subscribers, rated, cdrs),
+            () => RunWithoutCollectionsAsync(options, stdout, stderr, cancel));
+    }
+
+    private static async Task<int> RunWithoutCollectionsAsync(RerateOptions options, TextWriter stdout, TextWriter stderr, CancellationToken cancel)
+    {
         if (await RatingInputs.LoadAsync("rerate", options.Tariff, options.Subscribers, stderr) is not var (tariff, profiles))
         {
             return 2;

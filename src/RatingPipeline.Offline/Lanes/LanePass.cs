@@ -291,6 +291,12 @@ internal static class LanePass
     /// <summary>Blocks in flight: being read, processed and merged at once.</summary>
     private const int BlocksInFlight = 4;
 
+    /// <summary>
+    /// About what a pass's blocks hold once they have been round (their input, its lines' places, and the lanes' outputs
+    /// of a rating pass: about four bytes out per byte in, with room to grow), whatever the lanes.
+    /// </summary>
+    public const long BlocksBytes = BlocksInFlight * 8L * BlockBytes;
+
     /// <summary>Checks a lane count: between 1 and <see cref="LaneRouter.MaxLanes"/>.</summary>
     public static int CheckLanes(int lanes) => lanes is >= 1 and <= LaneRouter.MaxLanes
         ? lanes

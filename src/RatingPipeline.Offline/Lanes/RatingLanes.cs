@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using RatingPipeline.IO;
 using RatingPipeline.Output;
 using RatingPipeline.Rating;
@@ -25,6 +26,18 @@ public sealed class RatingLanes
 
     /// <summary>Fewer bytes than any valid CDR line has (used to bound the usage states reserved up front).</summary>
     private const long MinCdrBytes = 64;
+
+    /// <summary>Fewer bytes than most profile lines have (to bound the profiles of a file).</summary>
+    private const long ProfileLineBytes = 64;
+
+    /// <summary>What the pass makes on its way per byte of input at most (the texts of refused records, reminders and bills).</summary>
+    private const long PassBytesPerInputByte = 1;
+
+    /// <summary>The most the pass's own allocations add to <see cref="RunBytes"/>.</summary>
+    private const long PassBytesMax = 256L << 20;
+
+    /// <summary>What a run allocates besides (the tariff, the command line, the runtime's own), with room to spare.</summary>
+    private const long OtherBytes = 64L << 20;
 
     /// <summary>How many profiles ahead of the one being put its table place is fetched.</summary>
     private const int InsertAhead = 8;
@@ -71,6 +84,20 @@ public sealed class RatingLanes
 
             _engines[laneOf[i]].SetProfile(all[i]);
         }
+    }
+
+    /// <summary>
+    /// About what a run over a subscriber file and a CDR file of these sizes allocates, with room to spare: the profiles, a
+    /// usage state and its table places for each subscriber with records (at most one per profile line, one per CDR line),
+    /// the pass's blocks and buffers, what the pass makes on its way (at most a byte per byte of input, capped) and the rest. Nearly
+    /// all of it lives to the end of the run, so the run is best done without collections
+    /// (<see cref="Memory.CollectionFreeRegion"/>); a run that allocates more just meets its first collection there.
+    /// </summary>
+    public static long RunBytes(long subscriberFileBytes, long cdrFileBytes)
+    {
+        var states = Math.Min(subscriberFileBytes / ProfileLineBytes, cdrFileBytes / MinCdrBytes);
+        return SubscriberFile.LoadBytes(subscriberFileBytes) + (states * (Unsafe.SizeOf<UsageState>() + 64)) + LanePass.BlocksBytes
+            + Math.Min(cdrFileBytes * PassBytesPerInputByte, PassBytesMax) + OtherBytes;
     }
 
     /// <summary>The default number of lanes: one per core.</summary>

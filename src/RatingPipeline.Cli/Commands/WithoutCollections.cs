@@ -1,0 +1,34 @@
+using RatingPipeline.Memory;
+
+namespace RatingPipeline.Cli.Commands;
+
+/// <summary>
+/// Runs an offline command in a region without collections (<see cref="CollectionFreeRegion"/>) when its inputs are a
+/// megabyte or more: what rating and re-rating allocate (profiles, usage states, the old run's records, the lanes'
+/// buffers) lives to the end of the run, so each collection would only copy it, and a full one stops every thread while
+/// it marks it all (bench/README.md, "Runs without collections"). Smaller inputs meet few collections and skip the region.
+/// </summary>
+internal static class WithoutCollections
+{
+    private const long From = 1L << 20;
+
+    /// <summary>The size of a file, 0 when there is none (the command then says so).</summary>
+    public static long FileBytes(string path) => File.Exists(path) ? new FileInfo(path).Length : 0;
+
+    /// <summary>Runs <paramref name="run"/>, in a region of <paramref name="regionBytes"/> when the inputs come to <paramref name="inputBytes"/> of 1 MB or more and the runtime grants it; the region ends with the run.</summary>
+    public static async Task<int> RunAsync(long inputBytes, long regionBytes, Func<Task<int>> run)
+    {
+        var spared = inputBytes >= From && CollectionFreeRegion.TryStart(regionBytes);
+        try
+        {
+            return await run();
+        }
+        finally
+        {
+            if (spared)
+            {
+                CollectionFreeRegion.End();
+            }
+        }
+    }
+}

@@ -1,0 +1,118 @@
+using System.Runtime;
+using NUnit.Framework;
+using RatingPipeline.Cli.Commands;
+using RatingPipeline.Lanes;
+using RatingPipeline.Rerating;
+
+namespace RatingPipeline.Tests.Cli;
+
+/// <summary>
+/// <c>ratingctl rate</c> and <c>rerate</c> on inputs of a megabyte or more run in a region without collections: what they
+/// allocate (the profiles, the usage states, the old run's records, the lanes' buffers) lives to their end, so a
+/// collection would only copy it. The region is sized by <see cref="RatingLanes.RunBytes"/> (<see cref="RerateLanes.RunBytes"/>)
+/// and always ended, whether the run rates or refuses its input.
+/// </summary>
+[TestFixture]
+public sealed class RunsWithoutCollectionsTests
+{
+    private string _folder = "";
+
+    [SetUp]
+    public void SetUp() => _folder = Directory.CreateTempSubdirectory("rate-regions-").FullName;
+
+    [TearDown]
+    public void TearDown() => Directory.Delete(_folder, recursive: true);
+
+    [Test]
+    public async Task A_run_of_several_megabytes_meets_at_most_the_regions_own_collection_allocates_within_its_estimate_and_ends_the_region()
+    {
+        var data = Path.Combine(_folder, "data");
+        await GenerateCommand.RunAsync(data, subscribers: 30_000, cdrs: 60_000, seed: 11, CancellationToken.None);
+        var subscribers = Path.Combine(data, "subscribers.jsonl");
+        var cdrs = Path.Combine(data, "cdrs.jsonl");
+        var estimate = RatingLanes.RunBytes(new FileInfo(subscribers).Length, new FileInfo(cdrs).Length);
+
+        var collections = GC.CollectionCount(0);
+        var allocated = GC.GetTotalAllocatedBytes(precise: true);
+        var exit = await RateCommand.RunAsync(new RateOptions(Path.Combine(data, "tariff.json"), subscribers, cdrs, Path.Combine(_folder, "out"),
+            Progress: false, Lanes: 2), TextWriter.Null, TextWriter.Null, CancellationToken.None);
+        allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated;
+        collections = GC.CollectionCount(0) - collections;
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.Zero);
+            Assert.That(GCSettings.LatencyMode, Is.Not.EqualTo(GCLatencyMode.NoGCRegion), "the region ended with the run");
+
+            // Starting the region may collect once (to free the room it asks for); after that, none. The same run without a
+            // region meets several (its profiles, states and buffers are tens of megabytes).
+            Assert.That(collections, Is.LessThanOrEqualTo(1), $"{allocated >> 20} MB allocated");
+            Assert.That(allocated, Is.LessThan(estimate), "the region's size covers what the run allocates");
+        });
+    }
+
+    [Test]
+    public async Task A_rerate_of_several_megabytes_meets_at_most_the_regions_own_collection_allocates_within_its_estimate_and_ends_the_region()
+    {
+        var data = Path.Combine(_folder, "data");
+        await GenerateCommand.RunAsync(data, subscribers: 20_000, cdrs: 40_000, seed: 13, CancellationToken.None);
+        var (tariff, subscribers, cdrs) = (Path.Combine(data, "tariff.json"), Path.Combine(data, "subscribers.jsonl"), Path.Combine(data, "cdrs.jsonl"));
+        var old = Path.Combine(_folder, "old");
+        Assert.That(await RateCommand.RunAsync(new RateOptions(tariff, subscribers, cdrs, old, Progress: false), TextWriter.Null, TextWriter.Null,
+            CancellationToken.None), Is.Zero);
+        var rated = Path.Combine(old, "rated.jsonl");
+        var estimate = RerateLanes.RunBytes(new FileInfo(subscribers).Length, new FileInfo(rated).Length, new FileInfo(cdrs).Length);
+
+        var collections = GC.CollectionCount(0);
+        var allocated = GC.GetTotalAllocatedBytes(precise: true);
+        var stdout = new StringWriter();
+        var exit = await RerateCommand.RunAsync(new RerateOptions(tariff, subscribers, rated, cdrs, Path.Combine(_folder, "rerated"), Lanes: 2),
+            stdout, TextWriter.Null, CancellationToken.None);
+        allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated;
+        collections = GC.CollectionCount(0) - collections;
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.Zero);
+            Assert.That(stdout.ToString(), Does.Contain("0 adjustments"), "the same tariff changes no charge");
+            Assert.That(GCSettings.LatencyMode, Is.Not.EqualTo(GCLatencyMode.NoGCRegion), "the region ended with the run");
+            Assert.That(collections, Is.LessThanOrEqualTo(1), $"{allocated >> 20} MB allocated");
+            Assert.That(allocated, Is.LessThan(estimate), "the region's size covers what the re-rate allocates");
+        });
+    }
+
+    [Test]
+    public async Task A_refused_subscriber_file_of_several_megabytes_ends_the_region_too()
+    {
+        var data = Path.Combine(_folder, "data");
+        await GenerateCommand.RunAsync(data, subscribers: 30_000, cdrs: 1_000, seed: 11, CancellationToken.None);
+        var subscribers = Path.Combine(data, "subscribers.jsonl");
+        await File.AppendAllTextAsync(subscribers, "{\"msisdn\": \"8613800000001\", \"plan\": \"mini-18\", \"cycleDay\": 99}\n");
+        var stderr = new StringWriter();
+
+        var exit = await RateCommand.RunAsync(new RateOptions(Path.Combine(data, "tariff.json"), subscribers, Path.Combine(data, "cdrs.jsonl"),
+            Path.Combine(_folder, "out"), Progress: false), TextWriter.Null, stderr, CancellationToken.None);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.EqualTo(2));
+            Assert.That(stderr.ToString(), Does.Contain("subscriber file refused"));
+            Assert.That(GCSettings.LatencyMode, Is.Not.EqualTo(GCLatencyMode.NoGCRegion));
+            Assert.That(Directory.Exists(Path.Combine(_folder, "out")), Is.False, "nothing written for a refused input");
+        });
+    }
+
+    [Test]
+    public void The_estimate_grows_with_each_input_and_caps_what_the_pass_makes_on_its_way()
+    {
+        var small = RatingLanes.RunBytes(1 << 20, 1 << 20);
+        Assert.Multiple(() =>
+        {
+            Assert.That(RatingLanes.RunBytes(8 << 20, 1 << 20), Is.GreaterThan(small));
+            Assert.That(RatingLanes.RunBytes(1 << 20, 8 << 20), Is.GreaterThan(small));
+
+            // Beyond the cap, more CDRs add only usage states, of which there is at most one per profile.
+            Assert.That(RatingLanes.RunBytes(1 << 20, 64L << 30), Is.EqualTo(RatingLanes.RunBytes(1 << 20, 32L << 30)));
+        });
+    }
+}
