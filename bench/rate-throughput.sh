@@ -58,16 +58,22 @@ for tool in "wc -l" "cat"; do
         printf "  %-6s median of 3: %6.3f s  %12.0f lines/s  %7.0f MB/s\n", t, w, n / w, b / w / 1e6 }'
 done
 
+# Five runs of `rate` over the first CDR of a file (tariff, subscribers, CDR file): their walls in one_cdr_walls.
+one_cdr_runs() {
+    head -1 "$3" > "$work/one-cdr.jsonl"
+    one_cdr_walls=()
+    for _ in 1 2 3 4 5; do
+        rm -rf "$work/out-one"
+        read -r wall _ _ _ < <(measure "$ratingctl" rate --tariff "$1" --subscribers "$2" --cdrs "$work/one-cdr.jsonl" --out "$work/out-one" \
+            --no-progress)
+        one_cdr_walls+=("$wall")
+    done
+}
+
 # The start: one CDR against the worked example's tariff and subscribers (median of 5).
 example="$root/tests/RatingPipeline.Tests/Examples/basic"
-head -1 "$example/cdrs.jsonl" > "$work/one.jsonl"
-starts=()
-for _ in 1 2 3 4 5; do
-    rm -rf "$work/out-one"
-    read -r wall _ _ _ < <(measure "$ratingctl" rate --tariff "$example/tariff.json" --subscribers "$example/subscribers.jsonl" \
-        --cdrs "$work/one.jsonl" --out "$work/out-one" --no-progress)
-    starts+=("$wall")
-done
+one_cdr_runs "$example/tariff.json" "$example/subscribers.jsonl" "$example/cdrs.jsonl"
+starts=("${one_cdr_walls[@]}")
 start=$(printf '%s\n' "${starts[@]}" | median)
 echo
 echo "start (1 CDR, the worked example's tariff): median of 5 $start s  [${starts[*]}]"
@@ -189,14 +195,8 @@ awk -v o="$median_one" -v m="$median_rate" -v t="$target" -v l="$lanes" 'BEGIN {
 # The set-up inside each run: one CDR against this data set's tariff and subscribers with the default lanes (median of
 # 5): the runtime's start, the tariff, the profiles, the lanes' tables and their threads, but no rating. What the
 # default-lane median takes beyond it is the pass over the CDRs.
-head -1 "$input" > "$work/one-of-data.jsonl"
-setups=()
-for _ in 1 2 3 4 5; do
-    rm -rf "$work/out-setup"
-    read -r wall _ _ _ < <(measure "$ratingctl" rate --tariff "$work/data/tariff.json" --subscribers "$work/data/subscribers.jsonl" \
-        --cdrs "$work/one-of-data.jsonl" --out "$work/out-setup" --no-progress)
-    setups+=("$wall")
-done
+one_cdr_runs "$work/data/tariff.json" "$work/data/subscribers.jsonl" "$input"
+setups=("${one_cdr_walls[@]}")
 setup=$(printf '%s\n' "${setups[@]}" | median)
 median_wall=$(printf '%s\n' "${walls_0[@]}" | median)
 awk -v s="$setup" -v w="$median_wall" -v n="$lines" -v l="$lanes" -v runs="${setups[*]}" 'BEGIN {

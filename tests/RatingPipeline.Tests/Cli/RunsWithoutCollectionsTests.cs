@@ -32,23 +32,10 @@ public sealed class RunsWithoutCollectionsTests
         var cdrs = Path.Combine(data, "cdrs.jsonl");
         var estimate = RatingLanes.RunBytes(new FileInfo(subscribers).Length, new FileInfo(cdrs).Length);
 
-        var collections = GC.CollectionCount(0);
-        var allocated = GC.GetTotalAllocatedBytes(precise: true);
-        var exit = await RateCommand.RunAsync(new RateOptions(Path.Combine(data, "tariff.json"), subscribers, cdrs, Path.Combine(_folder, "out"),
-            Progress: false, Lanes: 2), TextWriter.Null, TextWriter.Null, CancellationToken.None);
-        allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated;
-        collections = GC.CollectionCount(0) - collections;
+        var run = await MeasuredAsync(() => RateCommand.RunAsync(new RateOptions(Path.Combine(data, "tariff.json"), subscribers, cdrs,
+            Path.Combine(_folder, "out"), Progress: false, Lanes: 2), TextWriter.Null, TextWriter.Null, CancellationToken.None));
 
-        Assert.Multiple(() =>
-        {
-            Assert.That(exit, Is.Zero);
-            Assert.That(GCSettings.LatencyMode, Is.Not.EqualTo(GCLatencyMode.NoGCRegion), "the region ended with the run");
-
-            // Starting the region may collect once (to free the room it asks for); after that, none. The same run without a
-            // region meets several (its profiles, states and buffers are tens of megabytes).
-            Assert.That(collections, Is.LessThanOrEqualTo(1), $"{allocated >> 20} MB allocated");
-            Assert.That(allocated, Is.LessThan(estimate), "the region's size covers what the run allocates");
-        });
+        AssertWithoutCollections(run, estimate);
     }
 
     [Test]
@@ -63,22 +50,12 @@ public sealed class RunsWithoutCollectionsTests
         var rated = Path.Combine(old, "rated.jsonl");
         var estimate = RerateLanes.RunBytes(new FileInfo(subscribers).Length, new FileInfo(rated).Length, new FileInfo(cdrs).Length);
 
-        var collections = GC.CollectionCount(0);
-        var allocated = GC.GetTotalAllocatedBytes(precise: true);
         var stdout = new StringWriter();
-        var exit = await RerateCommand.RunAsync(new RerateOptions(tariff, subscribers, rated, cdrs, Path.Combine(_folder, "rerated"), Lanes: 2),
-            stdout, TextWriter.Null, CancellationToken.None);
-        allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated;
-        collections = GC.CollectionCount(0) - collections;
+        var run = await MeasuredAsync(() => RerateCommand.RunAsync(new RerateOptions(tariff, subscribers, rated, cdrs, Path.Combine(_folder, "rerated"),
+            Lanes: 2), stdout, TextWriter.Null, CancellationToken.None));
 
-        Assert.Multiple(() =>
-        {
-            Assert.That(exit, Is.Zero);
-            Assert.That(stdout.ToString(), Does.Contain("0 adjustments"), "the same tariff changes no charge");
-            Assert.That(GCSettings.LatencyMode, Is.Not.EqualTo(GCLatencyMode.NoGCRegion), "the region ended with the run");
-            Assert.That(collections, Is.LessThanOrEqualTo(1), $"{allocated >> 20} MB allocated");
-            Assert.That(allocated, Is.LessThan(estimate), "the region's size covers what the re-rate allocates");
-        });
+        Assert.That(stdout.ToString(), Does.Contain("0 adjustments"), "the same tariff changes no charge");
+        AssertWithoutCollections(run, estimate);
     }
 
     [Test]
@@ -101,6 +78,26 @@ public sealed class RunsWithoutCollectionsTests
             Assert.That(Directory.Exists(Path.Combine(_folder, "out")), Is.False, "nothing written for a refused input");
         });
     }
+
+    /// <summary>Runs a command; its exit code, the collections and the bytes allocated meanwhile.</summary>
+    private static async Task<(int Exit, int Collections, long Allocated)> MeasuredAsync(Func<Task<int>> command)
+    {
+        var collections = GC.CollectionCount(0);
+        var allocated = GC.GetTotalAllocatedBytes(precise: true);
+        var exit = await command();
+        return (exit, GC.CollectionCount(0) - collections, GC.GetTotalAllocatedBytes(precise: true) - allocated);
+    }
+
+    private static void AssertWithoutCollections((int Exit, int Collections, long Allocated) run, long estimate) => Assert.Multiple(() =>
+    {
+        Assert.That(run.Exit, Is.Zero);
+        Assert.That(GCSettings.LatencyMode, Is.Not.EqualTo(GCLatencyMode.NoGCRegion), "the region ended with the run");
+
+        // Starting the region may collect once (to free the room it asks for); after that, none. The same runs without a
+        // region meet several (their profiles, states, records and buffers are tens of megabytes).
+        Assert.That(run.Collections, Is.LessThanOrEqualTo(1), $"{run.Allocated >> 20} MB allocated");
+        Assert.That(run.Allocated, Is.LessThan(estimate), "the region's size covers what the run allocates");
+    });
 
     [Test]
     public void The_estimate_grows_with_each_input_and_caps_what_the_pass_makes_on_its_way()
