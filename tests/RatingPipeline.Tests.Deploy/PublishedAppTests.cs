@@ -141,6 +141,36 @@ public sealed partial class PublishedAppTests
     }
 
     [Test]
+    public void Published_rate_under_a_heap_limit_smaller_than_its_region_rates_what_it_rates_without_one()
+    {
+        // The run would ask for a region without collections of about 140 MB (RatingLanes.RunBytes); a container's 128 MB
+        // heap limit must not turn that into failed allocations: the region is not asked for, the run collects as it goes.
+        using var scratch = new Scratch("heap-limit");
+        var data = Path.Combine(scratch.Folder, "data");
+        var generate = ChildProcess.Run("dotnet", [PublishedApp.Dll, "generate", "--subscribers", "30000", "--cdrs", "60000", "--seed", "11", "--out", data],
+            TimeSpan.FromMinutes(2), PublishedApp.Directory);
+        Assert.That(generate.ExitCode, Is.Zero, generate.ToString());
+        ToolResult Rate(string output, string? heapLimit) => ChildProcess.Run("dotnet",
+            [PublishedApp.Dll, "rate", "--tariff", Path.Combine(data, "tariff.json"), "--subscribers", Path.Combine(data, "subscribers.jsonl"),
+                "--cdrs", Path.Combine(data, "cdrs.jsonl"), "--out", Path.Combine(scratch.Folder, output), "--no-progress", "--lanes", "2"],
+            TimeSpan.FromMinutes(2), PublishedApp.Directory, new Dictionary<string, string?> { ["DOTNET_GCHeapHardLimit"] = heapLimit });
+
+        var limited = Rate("limited", "0x8000000");
+        var free = Rate("free", null);
+        Assert.Multiple(() =>
+        {
+            Assert.That(limited.ExitCode, Is.Zero, limited.ToString());
+            Assert.That(free.ExitCode, Is.Zero, free.ToString());
+            Assert.That(limited.Stdout, Is.EqualTo(free.Stdout).And.Contain(" rated, "));
+            foreach (var file in new[] { "rated.jsonl", "reminders.jsonl", "rejected.jsonl", "bills.jsonl" })
+            {
+                Assert.That(File.ReadAllBytes(Path.Combine(scratch.Folder, "limited", file)), Is.EqualTo(File.ReadAllBytes(Path.Combine(scratch.Folder, "free", file))),
+                    file);
+            }
+        });
+    }
+
+    [Test]
     public void Published_demo_closes_cycles_with_bills_and_fees_within_its_run()
     {
         var port = LoopbackPort.Free();

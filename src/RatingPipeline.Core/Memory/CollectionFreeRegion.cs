@@ -15,10 +15,18 @@ namespace RatingPipeline.Memory;
 /// </summary>
 public static class CollectionFreeRegion
 {
-    /// <summary>Asks for no collection while about <paramref name="bytes"/> are allocated; true when a region started.</summary>
+    /// <summary>The largest region asked for, as a share of the memory the collector may use (the machine's, or a container's or heap limit).</summary>
+    private const int AvailableShare = 4;
+
+    /// <summary>
+    /// Asks for no collection while about <paramref name="bytes"/> are allocated; true when a region started. Not asked
+    /// beyond a quarter of the memory the collector may use: under a heap limit (a container's) the runtime grants a
+    /// region larger than the limit and then fails the allocations it was meant to cover.
+    /// </summary>
     public static bool TryStart(long bytes)
     {
-        if (bytes <= 0 || GCSettings.LatencyMode == GCLatencyMode.NoGCRegion)
+        if (bytes <= 0 || bytes > GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / AvailableShare
+            || GCSettings.LatencyMode == GCLatencyMode.NoGCRegion)
         {
             return false;
         }

@@ -100,6 +100,19 @@ public sealed class RunsWithoutCollectionsTests
     });
 
     [Test]
+    public void A_region_beyond_a_quarter_of_the_memory_the_collector_may_use_is_not_asked_for()
+    {
+        // Under a heap limit (a container's) the runtime grants a region larger than the limit, then fails the
+        // allocations it was meant to cover (the published app's test runs that case); so the region stays well inside.
+        var available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        Assert.Multiple(() =>
+        {
+            Assert.That(Memory.CollectionFreeRegion.TryStart((available / 4) + 1), Is.False);
+            Assert.That(GCSettings.LatencyMode, Is.Not.EqualTo(GCLatencyMode.NoGCRegion));
+        });
+    }
+
+    [Test]
     public void The_estimate_grows_with_each_input_and_caps_what_the_pass_makes_on_its_way()
     {
         var small = RatingLanes.RunBytes(1 << 20, 1 << 20);
