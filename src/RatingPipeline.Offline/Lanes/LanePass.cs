@@ -292,7 +292,7 @@ internal static class LanePass
     private const int BlocksInFlight = 4;
 
     /// <summary>
-    /// About what a pass's blocks hold once they have been round (their input, its lines' places, and the lanes' outputs
+    /// About what a pass's blocks hold once each has been through the pass (their input, its lines' places, and the lanes' outputs
     /// of a rating pass: about four bytes out per byte in, with room to grow), whatever the lanes.
     /// </summary>
     public const long BlocksBytes = BlocksInFlight * 8L * BlockBytes;
