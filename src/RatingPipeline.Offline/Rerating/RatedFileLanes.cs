@@ -114,12 +114,14 @@ internal static class RatedFileLanes
     /// <summary>
     /// Reads a rated-record file into the lanes: each record to the <paramref name="take"/> of its subscriber's lane, with its
     /// line number, in file order per lane. A line that is no rated record stops the reading as
-    /// <see cref="RatedRecordReader.ReadFileWithLines"/> does: the first such line of the file is thrown.
+    /// <see cref="RatedRecordReader.ReadFileWithLines"/> does: the first such line of the file is thrown. <paramref name="onBytes"/>
+    /// hears the bytes of the file read to the end of their lines so far.
     /// </summary>
-    public static long Read(string path, bool includeFees, IReadOnlyList<Action<RatedRecord, long>> take, CancellationToken cancel)
+    public static long Read(string path, bool includeFees, IReadOnlyList<Action<RatedRecord, long>> take, CancellationToken cancel,
+        Action<long>? onBytes = null)
     {
         var workers = take.Select(t => new RatedLineWorker(includeFees, t)).ToArray();
-        var pass = LanePass.Run(path, new RatedLaneRouter(workers.Length), workers, () => new NoOutput(), null, null, cancel);
+        var pass = LanePass.Run(path, new RatedLaneRouter(workers.Length), workers, () => new NoOutput(), null, onBytes, cancel);
         if (workers.Where(w => w.Refused is not null).Select(w => w.Refused!.Value).OrderBy(r => r.Line).FirstOrDefault() is { Error: not null } refused)
         {
             throw new RatedFileException($"{path}:{refused.Line}: {refused.Error}");
@@ -131,7 +133,7 @@ internal static class RatedFileLanes
     /// <summary>
     /// <see cref="Read"/> (fee records included) into re-raters, one per lane, the records kept without objects.
     /// </summary>
-    public static long ReadForRerate(string path, IReadOnlyList<Rerater> lanes, CancellationToken cancel)
+    public static long ReadForRerate(string path, IReadOnlyList<Rerater> lanes, CancellationToken cancel, Action<long>? onBytes = null)
     {
         // Each lane's share of the records, from the file's size: a rated record of the product's layout is longer than
         // this, so the guess errs on the side of room (a file of other shapes only grows the tables as it goes).
@@ -144,7 +146,7 @@ internal static class RatedFileLanes
         }
 
         var workers = lanes.Select(r => new RerateLineWorker(r)).ToArray();
-        var pass = LanePass.Run(path, new RatedLaneRouter(workers.Length), workers, () => new NoOutput(), null, null, cancel);
+        var pass = LanePass.Run(path, new RatedLaneRouter(workers.Length), workers, () => new NoOutput(), null, onBytes, cancel);
         if (workers.Where(w => w.Refused is not null).Select(w => w.Refused!.Value).OrderBy(r => r.Line).FirstOrDefault() is { Error: not null } refused)
         {
             throw new RatedFileException($"{path}:{refused.Line}: {refused.Error}");
@@ -154,12 +156,15 @@ internal static class RatedFileLanes
     }
 
     /// <summary>Hands each line of a CDR file to the handler of its lane (<see cref="LaneRouter"/>); returns the non-blank lines.</summary>
-    public static long Offer(string path, IReadOnlyList<IO.LineReader.LineHandler> handlers, CancellationToken cancel) =>
-        Offer(path, [.. handlers.Select(h => new HandlerWorker(h))], cancel);
+    public static long Offer(string path, IReadOnlyList<IO.LineReader.LineHandler> handlers, CancellationToken cancel, Action<long>? onBytes = null) =>
+        Offer(path, [.. handlers.Select(h => new HandlerWorker(h))], cancel, onBytes);
 
-    /// <summary>Hands each line of a CDR file to the worker of its lane (<see cref="LaneRouter"/>); returns the non-blank lines.</summary>
-    public static long Offer(string path, IReadOnlyList<LaneWorker<NoOutput>> workers, CancellationToken cancel) =>
-        LanePass.Run(path, new LaneRouter(workers.Count), workers, () => new NoOutput(), null, null, cancel).Lines;
+    /// <summary>
+    /// Hands each line of a CDR file to the worker of its lane (<see cref="LaneRouter"/>); returns the non-blank lines.
+    /// <paramref name="onBytes"/> hears the bytes of the file handed over so far.
+    /// </summary>
+    public static long Offer(string path, IReadOnlyList<LaneWorker<NoOutput>> workers, CancellationToken cancel, Action<long>? onBytes = null) =>
+        LanePass.Run(path, new LaneRouter(workers.Count), workers, () => new NoOutput(), null, onBytes, cancel).Lines;
 }
 
 /// <summary>A lane's part of the scan of the CDR file for re-rating: each of its lines into its re-rater, the subscribers of the lines ahead prefetched.</summary>

@@ -64,21 +64,24 @@ public sealed class RerateLanes
     /// <summary>
     /// Takes in the old run's rated file (fee records included), each record into the lane of its subscriber. Throws
     /// <see cref="RatedFileException"/> for the first line that is no rated record. Call once, before <see cref="Run"/>.
+    /// <paramref name="onBytes"/> hears the bytes of the file taken in so far.
     /// </summary>
-    public void ReadRated(string ratedPath, CancellationToken cancel) =>
-        RatedFileLanes.ReadForRerate(ratedPath, _lanes, cancel);
+    public void ReadRated(string ratedPath, CancellationToken cancel, Action<long>? onBytes = null) =>
+        RatedFileLanes.ReadForRerate(ratedPath, _lanes, cancel, onBytes);
 
     /// <summary>
     /// Re-rates: the CDR file scanned and replayed, then the rated records left without a CDR reported. Call once, after
-    /// <see cref="ReadRated"/>.
+    /// <see cref="ReadRated"/>. <paramref name="onScanned"/> and <paramref name="onReplayed"/> hear the bytes of the CDR
+    /// file each pass has finished so far.
     /// </summary>
-    public RerateSummary Run(string cdrPath, IRerateReceiver receiver, CancellationToken cancel)
+    public RerateSummary Run(string cdrPath, IRerateReceiver receiver, CancellationToken cancel, Action<long>? onScanned = null,
+        Action<long>? onReplayed = null)
     {
-        RatedFileLanes.Offer(cdrPath, [.. _lanes.Select(r => new RerateScanWorker(r))], cancel);
+        RatedFileLanes.Offer(cdrPath, [.. _lanes.Select(r => new RerateScanWorker(r))], cancel, onScanned);
 
         var merger = new EventMerger(receiver, _added, _lanes.Length);
         var workers = _lanes.Select(r => new ReplayWorker(r)).ToArray();
-        var replay = LanePass.Run(cdrPath, new LaneRouter(_lanes.Length), workers, () => new LaneEvents(), merger, null, cancel);
+        var replay = LanePass.Run(cdrPath, new LaneRouter(_lanes.Length), workers, () => new LaneEvents(), merger, onReplayed, cancel);
 
         // The records no CDR matched, each a segment ordered by its line in the rated file.
         var parts = new LaneEvents[_lanes.Length];

@@ -40,13 +40,16 @@ public sealed class ZeroRatingAuditLanes
         }
     }
 
-    /// <summary>Reads the rated file (fee records passed over); throws <see cref="RatedFileException"/> for its first bad line.</summary>
-    public void ReadRated(string path, CancellationToken cancel) =>
-        RatedFileLanes.Read(path, includeFees: false, [.. _lanes.Select(a => (Action<RatedRecord, long>)a.Add)], cancel);
+    /// <summary>
+    /// Reads the rated file (fee records passed over); throws <see cref="RatedFileException"/> for its first bad line.
+    /// <paramref name="onBytes"/> hears the bytes of the file read so far.
+    /// </summary>
+    public void ReadRated(string path, CancellationToken cancel, Action<long>? onBytes = null) =>
+        RatedFileLanes.Read(path, includeFees: false, [.. _lanes.Select(a => (Action<RatedRecord, long>)a.Add)], cancel, onBytes);
 
-    /// <summary>Offers every line of the CDR file to the lane of its msisdn (relief pricing).</summary>
-    public void OfferCdrs(string path, CancellationToken cancel) =>
-        RatedFileLanes.Offer(path, [.. _lanes.Select(a => (LineReader.LineHandler)a.OfferCdr)], cancel);
+    /// <summary>Offers every line of the CDR file to the lane of its msisdn (relief pricing); <paramref name="onBytes"/> as for <see cref="ReadRated"/>.</summary>
+    public void OfferCdrs(string path, CancellationToken cancel, Action<long>? onBytes = null) =>
+        RatedFileLanes.Offer(path, [.. _lanes.Select(a => (LineReader.LineHandler)a.OfferCdr)], cancel, onBytes);
 
     public ZeroRatingReport Report() => ZeroRatingAudit.Report(_lanes);
 }

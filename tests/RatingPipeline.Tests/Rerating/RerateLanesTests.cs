@@ -1,7 +1,10 @@
 using System.Text.Json.Nodes;
 using NUnit.Framework;
 using RatingPipeline.Cli.Commands;
+using RatingPipeline.Rerating;
+using RatingPipeline.Subscribers;
 using RatingPipeline.Synthetic;
+using RatingPipeline.Tariffs;
 using RatingPipeline.Tests.Cli;
 using static RatingPipeline.Tests.Rerating.RerateTestData;
 
@@ -99,6 +102,49 @@ public sealed class RerateLanesTests
         }
     }
 
+    [Test]
+    public void Each_pass_of_a_re_rate_and_an_audit_reports_its_file_read_to_the_end()
+    {
+        var tariff = TariffLoader.LoadFile(_folder.File("new.json"));
+        var profiles = SubscriberFile.Load(Path.Combine(_data, "subscribers.jsonl"), tariff);
+        var (rated, cdrs) = (Path.Combine(_data, "old", "rated.jsonl"), Path.Combine(_data, "replayed.jsonl"));
+
+        // Without reports, then with: the same findings.
+        var quiet = new CountingReceiver();
+        var plain = new RerateLanes(tariff, profiles, null, null, profileLines: true, lanes: 2);
+        plain.ReadRated(rated, CancellationToken.None);
+        plain.Run(cdrs, quiet, CancellationToken.None);
+
+        List<long> ratedRead = [], scanned = [], replayed = [];
+        var heard = new CountingReceiver();
+        var reported = new RerateLanes(tariff, profiles, null, null, profileLines: true, lanes: 2);
+        reported.ReadRated(rated, CancellationToken.None, ratedRead.Add);
+        reported.Run(cdrs, heard, CancellationToken.None, scanned.Add, replayed.Add);
+
+        var audit = new ZeroRatingAuditLanes(2026, 11, tariff, 50, 3, lanes: 2);
+        List<long> auditRated = [], auditCdrs = [];
+        audit.ReadRated(rated, CancellationToken.None, auditRated.Add);
+        Assert.That(audit.WantsCdrs, Is.True, "the generated month has zero-rated records");
+        audit.OfferCdrs(cdrs, CancellationToken.None, auditCdrs.Add);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That((heard.Adjustments, heard.Mismatches), Is.EqualTo((quiet.Adjustments, quiet.Mismatches)));
+            Assert.That(heard.Adjustments, Is.GreaterThan(0));
+            foreach (var (reports, file, pass) in new[]
+                     {
+                         (ratedRead, rated, "re-rate: rated file"), (scanned, cdrs, "re-rate: scan"), (replayed, cdrs, "re-rate: replay"),
+                         (auditRated, rated, "audit: rated file"), (auditCdrs, cdrs, "audit: CDRs"),
+                     })
+            {
+                // Block by block (the files are several blocks long), never backwards, up to the file's last byte.
+                Assert.That(reports, Has.Count.GreaterThan(1), pass);
+                Assert.That(reports, Is.Ordered, pass);
+                Assert.That(reports[^1], Is.EqualTo(new FileInfo(file).Length), pass);
+            }
+        });
+    }
+
     /// <summary>Re-rates into a fresh ledger, then once more over it; the outputs of the second run (its ledger holds both).</summary>
     private async Task<(string[] Stdout, Dictionary<string, byte[]> Files)> RerateTwiceAsync(int lanes)
     {
@@ -139,5 +185,16 @@ public sealed class RerateLanesTests
             stdout, stderr, CancellationToken.None);
         Assert.That(exit, Is.Zero, () => $"audit with {lanes} lanes; stderr: {stderr}");
         return (stdout.ToString().Trim(), AuditFiles.ToDictionary(f => f, f => File.ReadAllBytes(Path.Combine(output, f))));
+    }
+
+    private sealed class CountingReceiver : IRerateReceiver
+    {
+        public int Adjustments { get; private set; }
+
+        public int Mismatches { get; private set; }
+
+        public void Adjustment(Adjustment adjustment) => Adjustments++;
+
+        public void Mismatch(RerateMismatch mismatch) => Mismatches++;
     }
 }
