@@ -7,9 +7,12 @@ using RatingPipeline.Tariffs;
 namespace RatingPipeline.Cli.Commands;
 
 /// <summary>Options of <c>ratingctl audit zero-rating</c>.</summary>
-/// <remarks><c>Lanes</c>: audit lanes (threads, each with its share of the subscribers), 0 for one per core; the report is the same for any number.</remarks>
+/// <remarks>
+/// <c>Lanes</c>: audit lanes (threads, each with its share of the subscribers), 0 for one per core; the report is the same for any
+/// number. <c>Progress</c>: whether a terminal gets progress bars (<see cref="ProgressBars"/>).
+/// </remarks>
 public sealed record ZeroRatingAuditOptions(string Rated, string Month, string Out, int Sample = 100, int Seed = 1, string? Tariff = null, string? Cdrs = null,
-    string? Adjustments = null, int Lanes = 0);
+    string? Adjustments = null, int Lanes = 0, bool Progress = true);
 
 /// <summary>
 /// <c>ratingctl audit zero-rating</c>: the monthly zero-rating report — counts per rule and per local day, the
@@ -48,7 +51,14 @@ public static class AuditCommand
         };
         var output = new Option<string>("--out") { Description = $"Output folder for {SampleFile}, {SummaryTextFile}, {SummaryJsonFile}", Required = true };
         var lanes = LanesOption.Create("audit");
-        var zeroRating = new Command("zero-rating", ZeroRatingHelp) { rated, fromTopic, bootstrap, month, sample, seed, tariff, cdrs, adjustments, output, lanes };
+        var noProgress = new Option<bool>("--no-progress")
+        {
+            Description = "Never draw progress bars (drawn on a terminal for inputs of 32 MB or more: the rated file, then the CDRs)",
+        };
+        var zeroRating = new Command("zero-rating", ZeroRatingHelp)
+        {
+            rated, fromTopic, bootstrap, month, sample, seed, tariff, cdrs, adjustments, output, lanes, noProgress,
+        };
         zeroRating.SetAction(async (result, cancel) =>
         {
             var ratedPath = result.GetValue(rated);
@@ -98,7 +108,7 @@ public static class AuditCommand
 
             return await RunZeroRatingAsync(
                 new ZeroRatingAuditOptions(ratedPath, result.GetValue(month)!, outDir, result.GetValue(sample), result.GetValue(seed), result.GetValue(tariff), cdrsPath,
-                    ledgerPath, result.GetValue(lanes)),
+                    ledgerPath, result.GetValue(lanes), !result.GetValue(noProgress)),
                 Console.Out, Console.Error, cancel);
         });
         return new Command("audit", "Audit reports over rated records.") { zeroRating };
@@ -149,29 +159,49 @@ public static class AuditCommand
         }
 
         var audit = new ZeroRatingAuditLanes(year, month, tariff, options.Sample, options.Seed, LanesOption.Resolve(options.Lanes));
-        try
+        var ratedBytes = new FileInfo(options.Rated).Length;
+        var cdrBytes = options.Cdrs is null ? 0 : new FileInfo(options.Cdrs).Length;
+        (string, long)[] bars = options.Cdrs is null ? [("rated records", ratedBytes)] : [("rated records", ratedBytes), ("CDRs", cdrBytes)];
+
+        // A refusal is told once the bars are gone.
+        var refusal = await ProgressBars.RunAsync(ProgressBars.Target(options.Progress, ratedBytes + cdrBytes, stderr), bars, async progress =>
         {
-            if (options.Adjustments is not null)
+            try
             {
-                audit.AddLedger(AdjustmentJson.ReadFile(options.Adjustments));
+                if (options.Adjustments is not null)
+                {
+                    audit.AddLedger(AdjustmentJson.ReadFile(options.Adjustments));
+                }
+
+                await Task.Run(() => audit.ReadRated(options.Rated, cancel, progress[0]), cancel);
+            }
+            catch (RatedFileException e)
+            {
+                return $"rated file refused: {e.Message}";
+            }
+            catch (AdjustmentFileException e)
+            {
+                return $"adjustment ledger refused: {e.Message}";
             }
 
-            await Task.Run(() => audit.ReadRated(options.Rated, cancel), cancel);
-        }
-        catch (RatedFileException e)
-        {
-            await stderr.WriteLineAsync($"{Me}: rated file refused: {e.Message}");
-            return 2;
-        }
-        catch (AdjustmentFileException e)
-        {
-            await stderr.WriteLineAsync($"{Me}: adjustment ledger refused: {e.Message}");
-            return 2;
-        }
+            if (options.Cdrs is not null)
+            {
+                if (audit.WantsCdrs)
+                {
+                    await Task.Run(() => audit.OfferCdrs(options.Cdrs, cancel, progress[1]), cancel);
+                }
+                else
+                {
+                    progress[1]?.Invoke(cdrBytes); // no zero-rated record to find a CDR for: nothing left to read
+                }
+            }
 
-        if (options.Cdrs is not null && audit.WantsCdrs)
+            return (string?)null;
+        });
+        if (refusal is not null)
         {
-            await Task.Run(() => audit.OfferCdrs(options.Cdrs, cancel), cancel);
+            await stderr.WriteLineAsync($"{Me}: {refusal}");
+            return 2;
         }
 
         var report = audit.Report();

@@ -2,7 +2,6 @@ using RatingPipeline.IO;
 using RatingPipeline.Lanes;
 using RatingPipeline.Subscribers;
 using RatingPipeline.Tariffs;
-using Spectre.Console;
 
 namespace RatingPipeline.Cli.Commands;
 
@@ -32,9 +31,6 @@ public sealed record RateSummary(long Lines, long Rated, long Rejected, long Rem
 /// </summary>
 public static class RateCommand
 {
-    /// <summary>Input size above which a terminal gets a progress bar.</summary>
-    private const long ProgressThreshold = 32L << 20;
-
     public static async Task<int> RunAsync(RateOptions options, TextWriter stdout, TextWriter stderr, CancellationToken cancel)
     {
         var (subscribers, cdrs) = (WithoutCollections.FileBytes(options.Subscribers), WithoutCollections.FileBytes(options.Cdrs));
@@ -90,23 +86,8 @@ public static class RateCommand
         using var reminders = new GatheringFile(Path.Combine(options.Out, "reminders.jsonl"));
         using var rejected = new GatheringFile(Path.Combine(options.Out, "rejected.jsonl"));
         using var bills = new GatheringFile(Path.Combine(options.Out, "bills.jsonl"));
-        LaneTotals totals;
-        var showProgress = options.Progress && size >= ProgressThreshold && !Console.IsErrorRedirected;
-        if (showProgress)
-        {
-            var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(stderr) });
-            totals = await console.Progress()
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new TransferSpeedColumn(), new RemainingTimeColumn())
-                .StartAsync(async context =>
-                {
-                    var task = context.AddTask("rating", maxValue: size);
-                    return await Task.Run(() => lanes.Run(options.Cdrs, rated, reminders, rejected, bills, bytes => task.Value = bytes, cancel), cancel);
-                });
-        }
-        else
-        {
-            totals = await Task.Run(() => lanes.Run(options.Cdrs, rated, reminders, rejected, bills, null, cancel), cancel);
-        }
+        var totals = await ProgressBars.RunAsync(ProgressBars.Target(options.Progress, size, stderr), [("rating", size)],
+            progress => Task.Run(() => lanes.Run(options.Cdrs, rated, reminders, rejected, bills, progress[0], cancel), cancel));
 
         return new RateSummary(totals.Lines, totals.Rated, totals.Rejected, totals.Reminders, totals.Bills, totals.Located, totals.Fees,
             totals.Clocks, totals.Profiles);

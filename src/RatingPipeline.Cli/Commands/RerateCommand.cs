@@ -12,9 +12,10 @@ namespace RatingPipeline.Cli.Commands;
 /// Options of <c>ratingctl rerate</c>. <c>ProfileLines</c>: whether profile lines in the CDR file replace profiles (an
 /// offline run's file); false for a stream read from the cdrs topic, where the rater rejected them. <c>Lanes</c>: re-rating
 /// lanes (threads, each with its share of the subscribers), 0 for one per core; the outputs are the same for any number.
+/// <c>Progress</c>: whether a terminal gets progress bars (<see cref="ProgressBars"/>).
 /// </summary>
 public sealed record RerateOptions(string Tariff, string Subscribers, string Rated, string Cdrs, string Out, IReadOnlySet<string>? Cycles = null, bool ProfileLines = true,
-    int Lanes = 0);
+    int Lanes = 0, bool Progress = true);
 
 /// <summary>
 /// <c>ratingctl rerate</c>: re-rates already-rated CDRs under a newer tariff (e.g. after Apple activation ports
@@ -50,9 +51,13 @@ public static class RerateCommand
             Description = "Re-rate only these billing cycles, by name: yyyy-MM-dd[,yyyy-MM-dd…] (CDRs of other cycles are left out of the replay)",
         };
         var lanes = LanesOption.Create("re-rate");
+        var noProgress = new Option<bool>("--no-progress")
+        {
+            Description = "Never draw progress bars (drawn on a terminal for inputs of 32 MB or more: the rated file, then the CDRs matched and re-rated)",
+        };
         var command = new Command("rerate", "Re-rate already-rated CDRs under a newer tariff and write the adjustments (credits and debits) per CDR.")
         {
-            tariff, subscribers, rated, cdrs, fromTopic, bootstrap, output, cycles, lanes,
+            tariff, subscribers, rated, cdrs, fromTopic, bootstrap, output, cycles, lanes, noProgress,
         };
         command.SetAction(async (result, cancel) =>
         {
@@ -76,7 +81,8 @@ public static class RerateCommand
                     return 2;
                 }
 
-                return await RunFromTopicsAsync(result.GetValue(tariff)!, servers, new TopicNames(), outDir, Console.Out, Console.Error, cancel, chosen);
+                return await RunFromTopicsAsync(result.GetValue(tariff)!, servers, new TopicNames(), outDir, Console.Out, Console.Error, cancel, chosen,
+                    progress: !result.GetValue(noProgress));
             }
 
             if (result.GetValue(subscribers) is not { } s || result.GetValue(rated) is not { } r || result.GetValue(cdrs) is not { } c)
@@ -85,7 +91,8 @@ public static class RerateCommand
                 return 2;
             }
 
-            return await RunAsync(new RerateOptions(result.GetValue(tariff)!, s, r, c, outDir, chosen, Lanes: result.GetValue(lanes)), Console.Out, Console.Error, cancel);
+            return await RunAsync(new RerateOptions(result.GetValue(tariff)!, s, r, c, outDir, chosen, Lanes: result.GetValue(lanes),
+                Progress: !result.GetValue(noProgress)), Console.Out, Console.Error, cancel);
         });
         return command;
     }
@@ -106,7 +113,7 @@ public static class RerateCommand
     /// logic, and produces the adjustments that are new to the <c>adjustments</c> topic (key msisdn).
     /// </summary>
     public static async Task<int> RunFromTopicsAsync(string tariffPath, string bootstrap, TopicNames topics, string outDir,
-        TextWriter stdout, TextWriter stderr, CancellationToken cancel, IReadOnlySet<string>? cycles = null)
+        TextWriter stdout, TextWriter stderr, CancellationToken cancel, IReadOnlySet<string>? cycles = null, bool progress = true)
     {
         var snapshot = Path.Combine(outDir, "snapshot");
         Directory.CreateDirectory(snapshot);
@@ -128,7 +135,7 @@ public static class RerateCommand
 
         var before = new FileInfo(adjustmentsPath).Length;
         var exit = await RunAsync(new RerateOptions(tariffPath, Path.Combine(snapshot, "subscribers.jsonl"), Path.Combine(snapshot, "rated.jsonl"),
-            Path.Combine(snapshot, "cdrs.jsonl"), outDir, cycles, ProfileLines: false), stdout, stderr, cancel);
+            Path.Combine(snapshot, "cdrs.jsonl"), outDir, cycles, ProfileLines: false, Progress: progress), stdout, stderr, cancel);
         if (exit != 0)
         {
             return exit;
@@ -182,31 +189,43 @@ public static class RerateCommand
 
         Directory.CreateDirectory(options.Out);
         var adjustmentsPath = Path.Combine(options.Out, AdjustmentsFile);
-        RerateLanes rerater;
-        try
-        {
-            rerater = new RerateLanes(tariff, profiles, new AdjustmentLedger(AdjustmentJson.ReadFile(adjustmentsPath)), options.Cycles, options.ProfileLines,
-                LanesOption.Resolve(options.Lanes));
-            await Task.Run(() => rerater.ReadRated(options.Rated, cancel), cancel);
-        }
-        catch (AdjustmentFileException e)
-        {
-            await stderr.WriteLineAsync($"ratingctl rerate: existing adjustment file refused: {e.Message}");
-            return 2;
-        }
-        catch (RatedFileException e)
-        {
-            await stderr.WriteLineAsync($"ratingctl rerate: rated file refused: {e.Message}");
-            return 2;
-        }
+        var (ratedBytes, cdrBytes) = (new FileInfo(options.Rated).Length, new FileInfo(options.Cdrs).Length);
 
-        await using (var adjustments = OpenForAppend(adjustmentsPath))
-        await using (var mismatches = new BufferedStream(File.Create(Path.Combine(options.Out, MismatchesFile)), 1 << 16))
-        {
-            using var receiver = new JsonlRerateReceiver(adjustments, mismatches);
+        // Three passes, a bar each: the rated file, then two over the CDRs — the scan matches each subscriber's lines with
+        // its rated records, then the replay. A refusal is told once the bars are gone.
+        var (rerater, refusal) = await ProgressBars.RunAsync(ProgressBars.Target(options.Progress, ratedBytes + cdrBytes, stderr),
+            [("rated records", ratedBytes), ("matching CDRs", cdrBytes), ("re-rating", cdrBytes)],
+            async progress =>
+            {
+                RerateLanes lanes;
+                try
+                {
+                    lanes = new RerateLanes(tariff, profiles, new AdjustmentLedger(AdjustmentJson.ReadFile(adjustmentsPath)), options.Cycles,
+                        options.ProfileLines, LanesOption.Resolve(options.Lanes));
+                    await Task.Run(() => lanes.ReadRated(options.Rated, cancel, progress[0]), cancel);
+                }
+                catch (AdjustmentFileException e)
+                {
+                    return (null, $"existing adjustment file refused: {e.Message}");
+                }
+                catch (RatedFileException e)
+                {
+                    return (null, $"rated file refused: {e.Message}");
+                }
 
-            // Two passes over the CDRs: the scan matches each subscriber's lines with its rated records, then the replay.
-            await Task.Run(() => rerater.Run(options.Cdrs, receiver, cancel), cancel);
+                await using (var adjustments = OpenForAppend(adjustmentsPath))
+                await using (var mismatches = new BufferedStream(File.Create(Path.Combine(options.Out, MismatchesFile)), 1 << 16))
+                {
+                    using var receiver = new JsonlRerateReceiver(adjustments, mismatches);
+                    await Task.Run(() => lanes.Run(options.Cdrs, receiver, cancel, progress[1], progress[2]), cancel);
+                }
+
+                return ((RerateLanes?)lanes, (string?)null);
+            });
+        if (rerater is null)
+        {
+            await stderr.WriteLineAsync($"ratingctl rerate: {refusal}");
+            return 2;
         }
 
         // Totals of the whole ledger (what stands to be credited), replaced atomically.
