@@ -3,9 +3,10 @@
 # line as "N passed, N failed".
 #
 # Some tests talk to real outside programs: kcat (Kafka client), Postfix's smtp-sink (SMTP server), Prometheus and
-# promtool, yamllint. When one is missing, this script installs it with apt if it can (Debian/Ubuntu as root);
-# otherwise it says exactly what to install and runs every test that does not need it (the tests that need it
-# carry the category needs-kcat, needs-smtp-sink, needs-prometheus or needs-yamllint).
+# promtool, yamllint; and one links ratingctl-native with gcc. When one is missing, this script installs it with apt
+# if it can (Debian/Ubuntu as root); otherwise it says exactly what to install and runs every test that does not need
+# it (the tests that need it carry the category needs-kcat, needs-smtp-sink, needs-prometheus, needs-yamllint or
+# needs-gcc).
 #
 #   ./test.sh                          everything
 #   ./test.sh --filter "FullyQualifiedName~Examples"   any dotnet test argument is passed on (README: the fast inner loop)
@@ -14,8 +15,8 @@ cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 # tool -> (Debian package, test category)
-declare -A package=([kcat]=kcat [smtp-sink]=postfix [promtool]=prometheus [yamllint]=yamllint)
-declare -A category=([kcat]=needs-kcat [smtp-sink]=needs-smtp-sink [promtool]=needs-prometheus [yamllint]=needs-yamllint)
+declare -A package=([kcat]=kcat [smtp-sink]=postfix [promtool]=prometheus [yamllint]=yamllint [gcc]=gcc)
+declare -A category=([kcat]=needs-kcat [smtp-sink]=needs-smtp-sink [promtool]=needs-prometheus [yamllint]=needs-yamllint [gcc]=needs-gcc)
 have() {
   case "$1" in
     smtp-sink) [ -x /usr/sbin/smtp-sink ] || command -v smtp-sink >/dev/null 2>&1 ;;
@@ -24,7 +25,7 @@ have() {
 }
 
 missing=()
-for tool in kcat smtp-sink promtool yamllint; do
+for tool in kcat smtp-sink promtool yamllint gcc; do
   have "$tool" || missing+=("$tool")
 done
 

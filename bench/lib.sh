@@ -1,13 +1,19 @@
 # Shared by the offline benchmark scripts (source it after setting `root` and `work`): building ratingctl, timing a
 # command and taking a median.
 
-# Sets `ratingctl`: published in Release ReadyToRun for linux-x64 (as a deployment runs it), or with R2R=0 the plain
-# build output.
+# Sets `ratingctl`: published in Release ReadyToRun for linux-x64 (as a deployment runs it) with ratingctl-native beside
+# it (`rate` compiled ahead of time, which ratingctl hands its `rate` command lines to; NATIVE=0 leaves it out, and
+# `rate` then runs in ratingctl's process), or with R2R=0 the plain build output.
 build_ratingctl() {
     if [[ "${R2R:-1}" == 1 ]]; then
         echo "publishing ratingctl (Release, ReadyToRun, linux-x64)"
         dotnet publish "$root/src/RatingPipeline.Cli" -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true \
             -o "$work/ratingctl" --nologo -v quiet -clp:NoSummary > "$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
+        if [[ "${NATIVE:-1}" == 1 ]]; then
+            echo "publishing ratingctl-native beside it (Release, native AOT, linux-x64)"
+            dotnet publish "$root/src/RatingPipeline.Cli.Native" -c Release -r linux-x64 \
+                -o "$work/ratingctl" --nologo -v quiet -clp:NoSummary > "$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
+        fi
         ratingctl="$work/ratingctl/ratingctl"
     else
         echo "building ratingctl (Release)"

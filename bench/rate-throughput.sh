@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# End-to-end throughput of `ratingctl rate`: publishes ratingctl in Release (ReadyToRun, as a deployment would run it),
+# End-to-end throughput of `ratingctl rate`: publishes ratingctl in Release (ReadyToRun, as a deployment would run it)
+# with ratingctl-native beside it (`rate` compiled ahead of time, to which ratingctl hands its `rate` command lines),
 # generates a synthetic data set once (100,000 subscribers, 1,000,000 CDRs, seed 42), then for each run rates it with
 # one lane and with the default lanes (one per core) back to back, and prints CDRs/s per run and the medians, with the
 # I/O floor of the same file (`wc -l`, `cat > /dev/null`) measured in the same run, checks that both give the same
@@ -10,6 +11,7 @@
 #   RUNS=3 CDRS=200000 PROFILES=100000 bench/rate-throughput.sh
 #   KEEP=1 bench/rate-throughput.sh     # keep the data set and outputs (path printed)
 #   R2R=0 bench/rate-throughput.sh      # the plain build output instead of the ReadyToRun publish
+#   NATIVE=0 bench/rate-throughput.sh   # without ratingctl-native: `rate` in ratingctl's own process
 #   BASELINE=/tmp/main/ratingctl PROFILE_LOAD_ONLY=1 bench/rate-throughput.sh   # profile load beside another build's, then stop
 #   BASELINE=/tmp/main/ratingctl bench/rate-throughput.sh   # also that build's rate runs, each just before this build's
 #                                       # with the same lanes (outputs must be byte-identical), and the CPU and wall ratios

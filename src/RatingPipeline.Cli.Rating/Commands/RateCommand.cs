@@ -1,3 +1,4 @@
+using System.CommandLine;
 using RatingPipeline.IO;
 using RatingPipeline.Lanes;
 using RatingPipeline.Subscribers;
@@ -31,6 +32,26 @@ public sealed record RateSummary(long Lines, long Rated, long Rejected, long Rem
 /// </summary>
 public static class RateCommand
 {
+    /// <summary>The <c>rate</c> command line (also the natively compiled <c>ratingctl-native</c>'s).</summary>
+    public static Command Build()
+    {
+        var tariff = new Option<string>("--tariff") { Description = "Tariff JSON document", Required = true };
+        var subscribers = new Option<string>("--subscribers") { Description = "Subscriber profiles, JSON Lines", Required = true };
+        var cdrs = new Option<string>("--cdrs") { Description = "CDRs, JSON Lines, in arrival order", Required = true };
+        var output = new Option<string>("--out") { Description = "Output folder for rated.jsonl, reminders.jsonl, rejected.jsonl", Required = true };
+        var noProgress = new Option<bool>("--no-progress") { Description = "Never draw a progress bar" };
+        var lanes = LanesOption.Create("rate");
+        var command = new Command("rate", "Rate a CDR file offline, exactly as the Kafka rater would.")
+        {
+            tariff, subscribers, cdrs, output, noProgress, lanes,
+        };
+        command.SetAction((result, cancel) => RunAsync(
+            new RateOptions(result.GetValue(tariff)!, result.GetValue(subscribers)!, result.GetValue(cdrs)!, result.GetValue(output)!,
+                !result.GetValue(noProgress), result.GetValue(lanes)),
+            Console.Out, Console.Error, cancel));
+        return command;
+    }
+
     public static async Task<int> RunAsync(RateOptions options, TextWriter stdout, TextWriter stderr, CancellationToken cancel)
     {
         var (subscribers, cdrs) = (WithoutCollections.FileBytes(options.Subscribers), WithoutCollections.FileBytes(options.Cdrs));
