@@ -216,19 +216,31 @@ if [[ -n "${BASELINE:-}" ]]; then
     done
 fi
 
-# What the JIT costs: the one-lane run as published (ReadyToRun: methods compiled ahead of time) against the same run
-# with DOTNET_ReadyToRun=0 (every method, the framework's included, compiled at run time), 3 pairs alternating.
+# What the JIT costs: the one-lane run in ratingctl's own process (RATINGCTL_NATIVE=0) as published (ReadyToRun: methods
+# compiled ahead of time, then hot ones recompiled) against the same run with DOTNET_ReadyToRun=0 (every method, the
+# framework's included, compiled at run time), and with ratingctl-native (nothing compiled at run time), 3 rounds alternating.
 if [[ "${R2R:-1}" == 1 ]]; then
     jit_on=()
     jit_off=()
+    jit_none=()
+    cpu() { awk -v u="$2" -v s="$3" 'BEGIN { printf "%.2f", u + s }'; }
     for _ in 1 2 3; do
-        read -r wall user sys _ _ < <(rate_run 1)
-        jit_on+=("$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')")
-        read -r wall user sys _ _ < <(DOTNET_ReadyToRun=0 rate_run 1)
-        jit_off+=("$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')")
+        read -r wall user sys _ _ < <(RATINGCTL_NATIVE=0 rate_run 1)
+        jit_on+=("$(cpu "$wall" "$user" "$sys")")
+        read -r wall user sys _ _ < <(RATINGCTL_NATIVE=0 DOTNET_ReadyToRun=0 rate_run 1)
+        jit_off+=("$(cpu "$wall" "$user" "$sys")")
+        if [[ -x "$(dirname "$ratingctl")/ratingctl-native" ]]; then
+            read -r wall user sys _ _ < <(rate_run 1)
+            jit_none+=("$(cpu "$wall" "$user" "$sys")")
+        fi
     done
     on=$(printf '%s\n' "${jit_on[@]}" | median)
     off=$(printf '%s\n' "${jit_off[@]}" | median)
     awk -v on="$on" -v off="$off" 'BEGIN {
-        printf "JIT: one lane, CPU median of 3: ReadyToRun %.2f s, everything compiled at run time %.2f s: the JIT costs about %.2f s of CPU on this run without ReadyToRun\n", on, off, off - on }'
+        printf "JIT: one lane in ratingctl'"'"'s process, CPU median of 3: ReadyToRun %.2f s, everything compiled at run time %.2f s: the JIT costs about %.2f s of CPU on this run without ReadyToRun\n", on, off, off - on }'
+    if [[ ${#jit_none[@]} -gt 0 ]]; then
+        none=$(printf '%s\n' "${jit_none[@]}" | median)
+        awk -v on="$on" -v none="$none" 'BEGIN {
+            printf "     one lane in ratingctl-native (compiled ahead of time, no JIT): %.2f s of CPU (%.2f x the ReadyToRun run)\n", none, none / on }'
+    fi
 fi
