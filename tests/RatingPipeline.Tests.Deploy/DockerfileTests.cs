@@ -100,9 +100,33 @@ public sealed class DockerfileTests
             }
         });
         Assert.That(ignored, Is.SupersetOf(new[] { "**/bin/", "**/obj/", ".git/", "tests/" }));
-        // Every project the CLI references is copied for the restore layer.
-        var projects = Directory.GetFiles(RepoFiles.PathOf("src"), "*.csproj", SearchOption.AllDirectories)
-            .Select(p => Path.GetRelativePath(RepoFiles.Root, p).Replace('\\', '/'));
+        // Every project the CLI references, directly or not, is copied for the restore layer.
+        var projects = ProjectClosure("src/RatingPipeline.Cli/RatingPipeline.Cli.csproj");
+        Assert.That(projects, Has.Count.GreaterThan(5));
         Assert.That(projects, Is.SubsetOf(sources));
+    }
+
+    /// <summary>A project file and every project it references, directly or through others (paths from the repository root).</summary>
+    private static List<string> ProjectClosure(string project)
+    {
+        var found = new List<string>();
+        var pending = new Stack<string>([project]);
+        while (pending.TryPop(out var next))
+        {
+            if (found.Contains(next))
+            {
+                continue;
+            }
+
+            found.Add(next);
+            var folder = Path.GetDirectoryName(next)!;
+            foreach (var reference in System.Xml.Linq.XDocument.Load(RepoFiles.PathOf(next)).Descendants("ProjectReference"))
+            {
+                var include = reference.Attribute("Include")!.Value.Replace('\\', '/');
+                pending.Push(Path.GetRelativePath(RepoFiles.Root, Path.GetFullPath(Path.Combine(RepoFiles.PathOf(folder), include))).Replace('\\', '/'));
+            }
+        }
+
+        return found;
     }
 }
