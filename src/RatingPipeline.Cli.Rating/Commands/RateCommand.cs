@@ -83,6 +83,10 @@ public static class RateCommand
             await stderr.WriteLineAsync($"ratingctl rate: {failure.Message} (the outputs in {options.Out} are incomplete)");
             return 1;
         }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            return await Interrupted.ReportAsync(stderr, "rate", options.Out);
+        }
 
         await stdout.WriteLineAsync(summary.ToString());
         return 0;

@@ -164,40 +164,49 @@ public static class AuditCommand
         (string, long)[] bars = options.Cdrs is null ? [("rated records", ratedBytes)] : [("rated records", ratedBytes), ("CDRs", cdrBytes)];
 
         // A refusal is told once the bars are gone.
-        var refusal = await ProgressBars.RunAsync(ProgressBars.Target(options.Progress, ratedBytes + cdrBytes, stderr), bars, async progress =>
+        string? refusal;
+        try
         {
-            try
+            refusal = await ProgressBars.RunAsync(ProgressBars.Target(options.Progress, ratedBytes + cdrBytes, stderr), bars, async progress =>
             {
-                if (options.Adjustments is not null)
+                try
                 {
-                    audit.AddLedger(AdjustmentJson.ReadFile(options.Adjustments));
+                    if (options.Adjustments is not null)
+                    {
+                        audit.AddLedger(AdjustmentJson.ReadFile(options.Adjustments));
+                    }
+
+                    await Task.Run(() => audit.ReadRated(options.Rated, cancel, progress[0]), cancel);
+                }
+                catch (RatedFileException e)
+                {
+                    return $"rated file refused: {e.Message}";
+                }
+                catch (AdjustmentFileException e)
+                {
+                    return $"adjustment ledger refused: {e.Message}";
                 }
 
-                await Task.Run(() => audit.ReadRated(options.Rated, cancel, progress[0]), cancel);
-            }
-            catch (RatedFileException e)
-            {
-                return $"rated file refused: {e.Message}";
-            }
-            catch (AdjustmentFileException e)
-            {
-                return $"adjustment ledger refused: {e.Message}";
-            }
-
-            if (options.Cdrs is not null)
-            {
-                if (audit.WantsCdrs)
+                if (options.Cdrs is not null)
                 {
-                    await Task.Run(() => audit.OfferCdrs(options.Cdrs, cancel, progress[1]), cancel);
+                    if (audit.WantsCdrs)
+                    {
+                        await Task.Run(() => audit.OfferCdrs(options.Cdrs, cancel, progress[1]), cancel);
+                    }
+                    else
+                    {
+                        progress[1]?.Invoke(cdrBytes); // no zero-rated record to find a CDR for: nothing left to read
+                    }
                 }
-                else
-                {
-                    progress[1]?.Invoke(cdrBytes); // no zero-rated record to find a CDR for: nothing left to read
-                }
-            }
 
-            return (string?)null;
-        });
+                return (string?)null;
+            });
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            return await Interrupted.ReportAsync(stderr, "audit zero-rating", options.Out);
+        }
+
         if (refusal is not null)
         {
             await stderr.WriteLineAsync($"{Me}: {refusal}");

@@ -193,35 +193,45 @@ public static class RerateCommand
 
         // Three passes, a bar each: the rated file, then two over the CDRs — the scan matches each subscriber's lines with
         // its rated records, then the replay. A refusal is told once the bars are gone.
-        var (rerater, refusal) = await ProgressBars.RunAsync(ProgressBars.Target(options.Progress, ratedBytes + cdrBytes, stderr),
-            [("rated records", ratedBytes), ("matching CDRs", cdrBytes), ("re-rating", cdrBytes)],
-            async progress =>
-            {
-                RerateLanes lanes;
-                try
+        RerateLanes? rerater;
+        string? refusal;
+        try
+        {
+            (rerater, refusal) = await ProgressBars.RunAsync(ProgressBars.Target(options.Progress, ratedBytes + cdrBytes, stderr),
+                [("rated records", ratedBytes), ("matching CDRs", cdrBytes), ("re-rating", cdrBytes)],
+                async progress =>
                 {
-                    lanes = new RerateLanes(tariff, profiles, new AdjustmentLedger(AdjustmentJson.ReadFile(adjustmentsPath)), options.Cycles,
-                        options.ProfileLines, LanesOption.Resolve(options.Lanes));
-                    await Task.Run(() => lanes.ReadRated(options.Rated, cancel, progress[0]), cancel);
-                }
-                catch (AdjustmentFileException e)
-                {
-                    return (null, $"existing adjustment file refused: {e.Message}");
-                }
-                catch (RatedFileException e)
-                {
-                    return (null, $"rated file refused: {e.Message}");
-                }
+                    RerateLanes lanes;
+                    try
+                    {
+                        lanes = new RerateLanes(tariff, profiles, new AdjustmentLedger(AdjustmentJson.ReadFile(adjustmentsPath)), options.Cycles,
+                            options.ProfileLines, LanesOption.Resolve(options.Lanes));
+                        await Task.Run(() => lanes.ReadRated(options.Rated, cancel, progress[0]), cancel);
+                    }
+                    catch (AdjustmentFileException e)
+                    {
+                        return (null, $"existing adjustment file refused: {e.Message}");
+                    }
+                    catch (RatedFileException e)
+                    {
+                        return (null, $"rated file refused: {e.Message}");
+                    }
 
-                await using (var adjustments = OpenForAppend(adjustmentsPath))
-                await using (var mismatches = new BufferedStream(File.Create(Path.Combine(options.Out, MismatchesFile)), 1 << 16))
-                {
-                    using var receiver = new JsonlRerateReceiver(adjustments, mismatches);
-                    await Task.Run(() => lanes.Run(options.Cdrs, receiver, cancel, progress[1], progress[2]), cancel);
-                }
+                    await using (var adjustments = OpenForAppend(adjustmentsPath))
+                    await using (var mismatches = new BufferedStream(File.Create(Path.Combine(options.Out, MismatchesFile)), 1 << 16))
+                    {
+                        using var receiver = new JsonlRerateReceiver(adjustments, mismatches);
+                        await Task.Run(() => lanes.Run(options.Cdrs, receiver, cancel, progress[1], progress[2]), cancel);
+                    }
 
-                return ((RerateLanes?)lanes, (string?)null);
-            });
+                    return ((RerateLanes?)lanes, (string?)null);
+                });
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            return await Interrupted.ReportAsync(stderr, "rerate", options.Out);
+        }
+
         if (rerater is null)
         {
             await stderr.WriteLineAsync($"ratingctl rerate: {refusal}");
