@@ -38,7 +38,7 @@ public static class RateCommand
         var tariff = new Option<string>("--tariff") { Description = "Tariff JSON document", Required = true };
         var subscribers = new Option<string>("--subscribers") { Description = "Subscriber profiles, JSON Lines", Required = true };
         var cdrs = new Option<string>("--cdrs") { Description = "CDRs, JSON Lines, in arrival order", Required = true };
-        var output = new Option<string>("--out") { Description = "Output folder for rated.jsonl, reminders.jsonl, rejected.jsonl", Required = true };
+        var output = new Option<string>("--out") { Description = "Output folder for rated.jsonl, reminders.jsonl, rejected.jsonl, bills.jsonl", Required = true };
         var noProgress = new Option<bool>("--no-progress") { Description = "Never draw a progress bar" };
         var lanes = LanesOption.Create("rate");
         var command = new Command("rate", "Rate a CDR file offline, exactly as the Kafka rater would.")
