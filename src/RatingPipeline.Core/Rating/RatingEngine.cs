@@ -438,29 +438,22 @@ public sealed partial class RatingEngine(Tariff tariff)
 
     /// <summary>An allowance threshold not yet fired whose share of the allowance is used: used × 100 ≥ threshold × allowance.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool ThresholdDue(in CycleCounters counters, CdrType type, int threshold, long used, long allowance)
-    {
-        if ((counters.AllowanceFired[(int)type] & (UInt128.One << threshold)) != 0)
-        {
-            return false;
-        }
-
-        return ThresholdReached(used, threshold, allowance);
-    }
+    private static bool ThresholdDue(in CycleCounters counters, CdrType type, long threshold, long used, long allowance) =>
+        !counters.HasFired(type, threshold) && ThresholdReached(used, threshold, allowance);
 
     /// <summary>
-    /// used × 100 ≥ threshold × allowance, exactly: in 64 bits when both operands are in [0, 2^56) (a threshold is in
-    /// [0, 128), so neither product overflows), otherwise in 128 bits out of line (a negative used after a move to a
-    /// smaller allowance, or absurd values).
+    /// used × 100 ≥ threshold × allowance, exactly: in 64 bits when both operands are in [0, 2^56) and the threshold in
+    /// [0, 128) (so neither product overflows), otherwise in 128 bits out of line (a negative used after a move to a
+    /// smaller allowance, a threshold outside 0–127, or absurd values; |threshold × allowance| &lt; 2^126).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static bool ThresholdReached(long used, int threshold, long allowance) =>
-        ((ulong)used | (ulong)allowance) < 1UL << 56 && (uint)threshold < 128
+    internal static bool ThresholdReached(long used, long threshold, long allowance) =>
+        ((ulong)used | (ulong)allowance) < 1UL << 56 && (ulong)threshold < 128
             ? used * 100 >= threshold * allowance
             : ThresholdReached128(used, threshold, allowance);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    internal static bool ThresholdReached128(long used, int threshold, long allowance) => (Int128)used * 100 >= (Int128)threshold * allowance;
+    internal static bool ThresholdReached128(long used, long threshold, long allowance) => (Int128)used * 100 >= (Int128)threshold * allowance;
 
     /// <summary>The data cap's reminder: not yet fired and the capped charges exactly at the cap.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -516,7 +509,7 @@ public sealed partial class RatingEngine(Tariff tariff)
             {
                 if (ThresholdDue(in counters, cdr.Type, threshold, used, allowance))
                 {
-                    counters.AllowanceFired[type] |= UInt128.One << threshold;
+                    counters.Fire(cdr.Type, threshold);
                     reminder.Kind = ReminderKind.Allowance;
                     reminder.Type = cdr.Type;
                     reminder.Threshold = threshold;

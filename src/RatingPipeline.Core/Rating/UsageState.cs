@@ -122,12 +122,46 @@ public struct CycleCounters
 
     public PerType<long> Charges;
 
-    /// <summary>Allowance reminders fired, by type: bit t for threshold t %.</summary>
+    /// <summary>Allowance reminders fired, by type: bit t for threshold t % (t from 0 to 127, the thresholds plans use).</summary>
     public PerType<UInt128> AllowanceFired;
+
+    /// <summary>
+    /// Allowance reminders fired for thresholds outside 0–127 (a tariff may list any integer; above 100 fires only once
+    /// the used units exceed a smaller allowance), in firing order; null when none. Never changed in place — a new
+    /// array per addition — so a copy of the counters (the open previous cycle's) may share it.
+    /// </summary>
+    public FiredThreshold[]? AllowanceFiredBeyond;
 
     public bool DataCapFired;
     public bool HighSpendFired;
+
+    /// <summary>Whether the allowance reminder of <paramref name="type"/> at <paramref name="threshold"/> % fired in this cycle.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly bool HasFired(Records.CdrType type, long threshold) =>
+        (ulong)threshold < 128
+            ? (AllowanceFired[(int)type] & (UInt128.One << (int)threshold)) != 0
+            : HasFiredBeyond(type, threshold);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private readonly bool HasFiredBeyond(Records.CdrType type, long threshold) =>
+        AllowanceFiredBeyond is { } beyond && Array.IndexOf(beyond, new FiredThreshold(type, threshold)) >= 0;
+
+    /// <summary>Records that the allowance reminder of <paramref name="type"/> at <paramref name="threshold"/> % fired (outside 0–127: a new array, rare).</summary>
+    public void Fire(Records.CdrType type, long threshold)
+    {
+        if ((ulong)threshold < 128)
+        {
+            AllowanceFired[(int)type] |= UInt128.One << (int)threshold;
+        }
+        else
+        {
+            AllowanceFiredBeyond = [.. AllowanceFiredBeyond ?? [], new FiredThreshold(type, threshold)];
+        }
+    }
 }
+
+/// <summary>An allowance threshold outside 0–127 that fired for a CDR type (<see cref="CycleCounters.AllowanceFiredBeyond"/>).</summary>
+public readonly record struct FiredThreshold(Records.CdrType Type, long Threshold);
 
 /// <summary>A fee charged in a cycle: the monthly fee, or a service's (its id's number in <see cref="Subscribers.NameTable.Services"/>).</summary>
 public readonly record struct FeeEntry(FeeKind Kind, int ServiceId, long Amount);

@@ -20,7 +20,8 @@ namespace RatingPipeline.Rating;
 /// has a fraction of a second (then all in ticks);</item>
 /// <item>the fee list, then the cycle's counters: a mask of the members that are not zero, then those alone (per type:
 /// used units, count, billable units beyond the used ones, charges; the spend beyond the charges and fees; the fired
-/// allowance thresholds as their count and the gaps between them; the capped charges). Amounts carry a 3-bit scale
+/// allowance thresholds as their count and the gaps between them, then any fired outside 0–127 as their count and a
+/// type byte and zigzag varint each; the capped charges). Amounts carry a 3-bit scale
 /// below the zigzag: the largest of ×6, ×60, ×1,000, ×1,024, ×3,600, ×1,000,000, ×1,048,576 that divides them, so
 /// round sums (micros of whole cents, bytes of whole KiB, seconds of whole minutes) take a byte or two less;</item>
 /// <item>the open previous cycle (its day from the cycle day, its close, its length, plan, tariff version, minimum,
@@ -94,13 +95,14 @@ public static class UsageStateCodec
         Capped = 1 << 16,
         DataCapFired = 1 << 17,
         HighSpendFired = 1 << 18,
-        All = (1 << 19) - 1,
+        AllowanceFiredBeyond = 1 << 19,
+        All = (1 << 20) - 1,
     }
 
     /// <summary>An upper bound of the encoded size of this state.</summary>
     public static int MaxSize(in UsageState state)
     {
-        var size = FixedBound + NameBound(NameTable.Plans, state.PlanId) + 10;
+        var size = FixedBound + NameBound(NameTable.Plans, state.PlanId) + 10 + BeyondBound(in state.Counters);
         foreach (var fee in state.Fees)
         {
             size += FeeBound(fee);
@@ -108,7 +110,8 @@ public static class UsageStateCodec
 
         if (state.Previous is { } previous)
         {
-            size += NameBound(NameTable.Plans, previous.PlanId) + NameBound(NameTable.TariffVersions, previous.TariffVersionId) + 10;
+            size += NameBound(NameTable.Plans, previous.PlanId) + NameBound(NameTable.TariffVersions, previous.TariffVersionId) + 10
+                + BeyondBound(in previous.Counters);
             foreach (var fee in CollectionsMarshal.AsSpan(previous.Fees))
             {
                 size += FeeBound(fee);
@@ -117,6 +120,10 @@ public static class UsageStateCodec
 
         return size;
     }
+
+    /// <summary>The fired thresholds outside 0–127: their count, then a type byte and a 64-bit varint each.</summary>
+    private static int BeyondBound(in CycleCounters counters) =>
+        counters.AllowanceFiredBeyond is { } beyond ? 10 + (beyond.Length * 11) : 0;
 
     public static int Write(in UsageState state, Span<byte> destination)
     {
@@ -507,8 +514,10 @@ public static class UsageStateCodec
             }
 
             var beyond = unchecked(c.Spend - sums);
+            var firedBeyond = c.AllowanceFiredBeyond is { Length: > 0 } fired ? fired : null;
             members |= (beyond != 0 ? Members.SpendBeyondSums : 0) | (c.Capped != 0 ? Members.Capped : 0)
-                | (c.DataCapFired ? Members.DataCapFired : 0) | (c.HighSpendFired ? Members.HighSpendFired : 0);
+                | (c.DataCapFired ? Members.DataCapFired : 0) | (c.HighSpendFired ? Members.HighSpendFired : 0)
+                | (firedBeyond is not null ? Members.AllowanceFiredBeyond : 0);
             Unsigned((uint)members);
             for (var t = 0; t < 3; t++)
             {
@@ -544,6 +553,16 @@ public static class UsageStateCodec
                 if (c.AllowanceFired[t] != 0)
                 {
                     Thresholds(c.AllowanceFired[t]);
+                }
+            }
+
+            if (firedBeyond is not null)
+            {
+                Unsigned((uint)firedBeyond.Length);
+                foreach (var f in firedBeyond)
+                {
+                    Byte((byte)f.Type);
+                    Signed(f.Threshold);
                 }
             }
 
@@ -772,9 +791,38 @@ public static class UsageStateCodec
                 c.AllowanceFired[t] = (members & (Members)((uint)Members.AllowanceFired0 << t)) != 0 ? Thresholds() : 0;
             }
 
+            c.AllowanceFiredBeyond = (members & Members.AllowanceFiredBeyond) != 0 ? ThresholdsBeyond() : null;
+
             c.Capped = (members & Members.Capped) != 0 ? Amount() : 0;
             c.DataCapFired = (members & Members.DataCapFired) != 0;
             c.HighSpendFired = (members & Members.HighSpendFired) != 0;
+        }
+
+        /// <summary>The fired thresholds outside 0–127 (at least one, each a type and a threshold outside 0–127).</summary>
+        private FiredThreshold[]? ThresholdsBeyond()
+        {
+            var count = Unsigned();
+            if (count == 0 || count > (ulong)(_s.Length - _n) / 2)
+            {
+                Ok = false;
+                return null;
+            }
+
+            var fired = new FiredThreshold[count];
+            for (var i = 0; i < fired.Length && Ok; i++)
+            {
+                var type = Byte();
+                var threshold = Signed();
+                if (type > (byte)Records.CdrType.Data || (ulong)threshold < 128)
+                {
+                    Ok = false;
+                    return null;
+                }
+
+                fired[i] = new FiredThreshold((Records.CdrType)type, threshold);
+            }
+
+            return Ok ? fired : null;
         }
 
         private UInt128 Thresholds()

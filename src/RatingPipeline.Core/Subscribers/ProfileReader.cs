@@ -561,11 +561,6 @@ internal static class ProfileReader
                 return "plan is required";
         }
 
-        if (m.Plan.IsEmpty)
-        {
-            return "plan must not be empty";
-        }
-
         switch (m.CycleDay.Kind)
         {
             case Kind.Wrong:

@@ -8,10 +8,10 @@ public sealed class RatePlan
     // The arrays behind the read-only lists: the rating path indexes them directly (no interface calls, and no
     // enumerator allocated by a foreach over an IReadOnlyList).
     private readonly long[] _allowances;
-    private readonly int[] _reminderThresholds;
+    private readonly long[] _reminderThresholds;
     private readonly Rate[] _rates;
 
-    internal RatePlan(string id, long[] allowance, int[] reminderThresholds, long? highSpendThreshold,
+    internal RatePlan(string id, long[] allowance, long[] reminderThresholds, long? highSpendThreshold,
         long? lowBalanceThreshold, long[] dataCapTiers, long? defaultDataCap, Rate[] rates)
     {
         Id = id;
@@ -34,9 +34,9 @@ public sealed class RatePlan
     public IReadOnlyList<long> Allowances => _allowances;
 
     /// <summary>Percentages, ascending and distinct.</summary>
-    public IReadOnlyList<int> ReminderThresholds => _reminderThresholds;
+    public IReadOnlyList<long> ReminderThresholds => _reminderThresholds;
 
-    internal ReadOnlySpan<int> ReminderThresholdSpan => _reminderThresholds;
+    internal ReadOnlySpan<long> ReminderThresholdSpan => _reminderThresholds;
 
     public long? HighSpendThreshold { get; }
 

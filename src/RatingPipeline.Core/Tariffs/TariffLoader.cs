@@ -15,9 +15,6 @@ public static class TariffLoader
     /// <summary>The largest charge one CDR may produce under any rate (10^15 micros = 10^9 currency units).</summary>
     public const long MaxChargePerCdr = 1_000_000_000_000_000;
 
-    /// <summary>Reminder thresholds are kept as bits of a 128-bit mask per type.</summary>
-    public const int MaxThreshold = 127;
-
     /// <summary>Zone numbers and rate indices are 16-bit in the compiled lookup tables: at most this many roaming zones…</summary>
     public const int MaxZones = short.MaxValue - 1;
 
@@ -250,7 +247,7 @@ public static class TariffLoader
             allowance[(int)CdrType.Data] = OptionalLong(allowances, "dataBytes", $"{path}.allowances", 0, long.MaxValue) ?? 0;
         }
 
-        var thresholds = new SortedSet<int>();
+        var thresholds = new SortedSet<long>();
         if (plan.TryGetProperty("reminderThresholds", out var t) && t.ValueKind != JsonValueKind.Null)
         {
             Expect(t, JsonValueKind.Array, $"{path}.reminderThresholds");
@@ -258,8 +255,9 @@ public static class TariffLoader
             foreach (var item in t.EnumerateArray())
             {
                 var itemPath = $"{path}.reminderThresholds[{i++}]";
-                // Percentages; a threshold listed twice fires once. Above 100 never fires while used ≤ allowance.
-                thresholds.Add((int)Integer(item, itemPath, 0, MaxThreshold));
+                // Percentages, any integer (SPEC §3 sets no range); a threshold listed twice fires once. Above 100 fires only
+                // once the used units exceed a smaller allowance (after a plan change), 0 or below on the type's first CDR.
+                thresholds.Add(Integer(item, itemPath, long.MinValue, long.MaxValue));
             }
         }
 

@@ -83,12 +83,12 @@ public sealed class UsageReport
         {
             long? allowance = planKnown ? plan.Allowance((CdrType)type) : null;
             var used = hasState ? state.Counters.Used[type] : 0;
-            var thresholds = new List<int>();
+            var thresholds = new List<long>();
             if (hasState && planKnown)
             {
                 foreach (var t in plan.ReminderThresholds)
                 {
-                    if ((state.Counters.AllowanceFired[type] & (UInt128.One << t)) != 0)
+                    if (state.Counters.HasFired((CdrType)type, t))
                     {
                         thresholds.Add(t);
                     }
@@ -305,7 +305,7 @@ public sealed class UsageReport
 }
 
 /// <summary>One type's usage in its allowance unit (voice seconds, SMS messages, data bytes); thresholds fired this cycle.</summary>
-public sealed record TypeUsage(string Type, string Unit, long Used, long? Allowance, long? Remaining, IReadOnlyList<int> RemindersFired);
+public sealed record TypeUsage(string Type, string Unit, long Used, long? Allowance, long? Remaining, IReadOnlyList<long> RemindersFired);
 
 /// <summary>Prepaid figures: balance at <c>balanceAsOf</c>, charges since, remaining, the low-balance threshold.</summary>
 public sealed record PrepaidBalance(long Balance, string BalanceAsOf, long ChargesSince, long Remaining, long? LowBalanceThreshold);

@@ -49,8 +49,14 @@ public sealed class EngineHarness
     private RecordingSink _sink;
 
     public EngineHarness(Tariff tariff, params SubscriberProfile[] profiles)
+        : this(tariff, acceptsProfileLines: false, profiles)
     {
-        Engine = new RatingEngine(tariff);
+    }
+
+    /// <summary>An engine that takes <c>profile</c> lines in the stream when <paramref name="acceptsProfileLines"/>, as offline (SPEC §7.1).</summary>
+    public EngineHarness(Tariff tariff, bool acceptsProfileLines, params SubscriberProfile[] profiles)
+    {
+        Engine = new RatingEngine(tariff) { AcceptsProfileLines = acceptsProfileLines };
         foreach (var profile in profiles)
         {
             Engine.SetProfile(profile);

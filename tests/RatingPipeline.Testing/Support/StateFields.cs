@@ -70,6 +70,9 @@ public static class StateFields
                 Add($"{prefix}AllowanceFired[{t}]", c.AllowanceFired[t]);
             }
 
+            Add($"{prefix}AllowanceFiredBeyond", c.AllowanceFiredBeyond is { } beyond
+                ? string.Join(",", beyond.Select(f => $"{f.Type}:{f.Threshold}"))
+                : "none");
             Add($"{prefix}Capped", c.Capped);
             Add($"{prefix}Spend", c.Spend);
             Add($"{prefix}DataCapFired", c.DataCapFired);

@@ -55,11 +55,6 @@ public static class DocumentProfileReader
         }
 
         var plan = String(root, "plan") ?? throw new ProfileException("plan is required");
-        if (plan.Length == 0)
-        {
-            throw new ProfileException("plan must not be empty");
-        }
-
         var cycleDay = Integer(root, "cycleDay", 1, 28) ?? throw new ProfileException("cycleDay is required");
         var prepaid = Bool(root, "prepaid") ?? false;
         var balance = Integer(root, "balance", long.MinValue, long.MaxValue);

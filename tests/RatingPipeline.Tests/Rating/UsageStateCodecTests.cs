@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using NUnit.Framework;
 using RatingPipeline.Rating;
+using RatingPipeline.Records;
 using RatingPipeline.Subscribers;
 using RatingPipeline.Tests.Support;
 
@@ -203,7 +204,7 @@ public sealed class UsageStateCodecTests
     [Test]
     public void Edge_states_round_trip_exactly_and_within_the_size_bound()
     {
-        foreach (var state in new[] { Extreme(), Typical(), Median(), UsageState.New(), WithFractionalInstants() })
+        foreach (var state in new[] { Extreme(), Typical(), Median(), UsageState.New(), WithFractionalInstants(), WithThresholdsBeyond() })
         {
             var bytes = UsageStateCodec.ToArray(in state);
             Assert.That(bytes, Has.Length.LessThanOrEqualTo(UsageStateCodec.MaxSize(in state)));
@@ -348,6 +349,19 @@ public sealed class UsageStateCodecTests
         return state;
     }
 
+    /// <summary>Allowance thresholds outside 0–127 fired (a tariff may list any integer), in the cycle and the open previous one.</summary>
+    private static UsageState WithThresholdsBeyond()
+    {
+        var state = Extreme();
+        state.Counters.Fire(CdrType.Sms, 150);
+        state.Counters.Fire(CdrType.Voice, -1);
+        state.Counters.Fire(CdrType.Sms, long.MaxValue);
+        state.Counters.Fire(CdrType.Data, 100);
+        state.Previous!.Counters.Fire(CdrType.Data, long.MinValue);
+        Assert.That(state.Counters.AllowanceFiredBeyond, Has.Length.EqualTo(3), "100 is a bit of the mask");
+        return state;
+    }
+
     private static UsageState RandomState(Random random)
     {
         long Number() => random.Next(4) switch
@@ -392,6 +406,12 @@ public sealed class UsageStateCodecTests
                     1 => (UInt128.One << 50) | (UInt128.One << 80) | (UInt128.One << 100),
                     _ => new UInt128((ulong)random.NextInt64(), (ulong)random.NextInt64()) | (UInt128.One << 127),
                 };
+            }
+
+            for (var beyond = random.Next(4) == 0 ? random.Next(1, 4) : 0; beyond > 0; beyond--)
+            {
+                long[] thresholds = [128, 150, -1, long.MinValue, long.MaxValue, random.NextInt64(128, long.MaxValue), random.NextInt64(long.MinValue, 0)];
+                c.Fire((CdrType)random.Next(3), thresholds[random.Next(thresholds.Length)]);
             }
 
             c.Capped = random.Next(3) == 0 ? Number() : 0;

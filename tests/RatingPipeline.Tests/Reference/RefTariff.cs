@@ -232,7 +232,7 @@ public sealed partial class RefTariff
         }
 
         var thresholds = RefJson.Member(plan, "reminderThresholds") is { } t
-            ? Arr(t, path + ".reminderThresholds").Select((x, i) => RefJson.IntegerIn(x, 0, long.MaxValue)
+            ? Arr(t, path + ".reminderThresholds").Select((x, i) => RefJson.IntegerIn(x, long.MinValue, long.MaxValue)
                 ?? throw new RefRefusal($"tariff: {path}.reminderThresholds[{i}] is no integer")).ToList()
             : [];
         var tiers = RefJson.Member(plan, "dataCapTiers") is { } c

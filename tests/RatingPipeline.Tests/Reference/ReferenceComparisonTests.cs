@@ -112,6 +112,44 @@ public sealed class ReferenceComparisonTests
         }
     }
 
+    [Test]
+    public async Task Allowance_thresholds_outside_0_to_127_fire_where_both_readings_say()
+    {
+        // "big" allows 6,000 s, "small" 600; an MT call uses no allowance, so after the move to "small" the 3,000 s used
+        // under "big" stay: 500 % of the new allowance. SPEC §3 sets no range for reminderThresholds.
+        const string rates = """[{"type":"voice","direction":"mo","useAllowance":true,"unit":60,"increment":60,"price":60000},{"type":"voice","direction":"mt","unit":60,"increment":60,"price":0}]""";
+        const string tariff = """{"version":"t1","currency":"CNY","utcOffset":"+08:00","homeMcc":["460"],"zones":{},"defaultRoamingZone":"ROW","plans":{"big":{"allowances":{"voiceSec":6000},"reminderThresholds":[-5,80],"rates":"""
+            + rates + """},"small":{"allowances":{"voiceSec":600},"reminderThresholds":[1000,150,500],"rates":""" + rates + "}}}";
+        static string Voice(string id, string direction, string start, int seconds) =>
+            $$"""{"id":"{{id}}","type":"voice","msisdn":"8613800000001","direction":"{{direction}}","peer":"13900000000","start":"{{start}}","durationSec":{{seconds}}}""";
+        static string Profile(string id, string plan) =>
+            $$"""{"type":"profile","id":"{{id}}","msisdn":"8613800000001","plan":"{{plan}}","cycleDay":1}""";
+        var cdrs = string.Concat(new[]
+        {
+            Voice("v1", "mo", "2026-11-02T10:00:00+08:00", 3000), Profile("to-small", "small"),
+            Voice("v2", "mt", "2026-11-03T10:00:00+08:00", 60), Voice("v3", "mt", "2026-11-03T11:00:00+08:00", 60),
+            Voice("v4", "mo", "2026-11-03T12:00:00+08:00", 60), Voice("v5", "mo", "2026-12-02T10:00:00+08:00", 60),
+        }.Select(l => l + "\n"));
+        var stream = new GeneratedStream(0, "rule", tariff, """{"msisdn":"8613800000001","plan":"big","cycleDay":1}""" + "\n", cdrs);
+        var folder = Path.Combine(Path.GetTempPath(), $"rating-reference-rule-{Guid.NewGuid():N}");
+        try
+        {
+            var engine = await RunEngineAsync(stream, folder);
+            var reference = RunOutput.Of(ReferenceRater.Run(stream.TariffJson, stream.SubscribersJsonl, stream.CdrsJsonl));
+            Assert.Multiple(() =>
+            {
+                Assert.That(engine.Reminders.Where(r => (string?)r["kind"] == "allowance").Select(r => ((string?)r["cdrId"], (long?)r["threshold"])),
+                    Is.EqualTo(new[] { ((string?)"v1", (long?)-5), ("v2", 150), ("v2", 500) }),
+                    "v3 fires nothing again; v4 brings used down to the allowance (100 %); December's 60 s are 10 % of it");
+                Assert.That(OutputComparison.FirstDifference(reference, engine), Is.Null);
+            });
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     /// <summary>Writes the three files into <paramref name="folder"/>, runs <c>ratingctl rate</c> into <c>engine/</c>, reads its outputs.</summary>
     private static async Task<RunOutput> RunEngineAsync(GeneratedStream stream, string folder, int lanes = 1)
     {
@@ -151,7 +189,7 @@ public sealed class ReferenceComparisonTests
         var kinds = new HashSet<string>();
         var reasons = new HashSet<string>();
         var fees = new HashSet<string>();
-        long bills = 0, topUps = 0, located = 0, clocks = 0, profiles = 0, previousCycleRecords = 0;
+        long bills = 0, topUps = 0, located = 0, clocks = 0, profiles = 0, previousCycleRecords = 0, belowZero = 0;
         foreach (var seed in Enumerable.Range(1, StreamCount))
         {
             var stream = StreamGenerator.Generate(seed);
@@ -165,6 +203,7 @@ public sealed class ReferenceComparisonTests
             located += output.Summary!.Located;
             clocks += output.Summary.Clocks;
             profiles += output.Summary.Profiles;
+            belowZero += output.Reminders.Count(r => (string?)r["kind"] == "allowance" && (long)r["threshold"]! < 0);
 
             // A CDR rated into the open previous cycle: its cycle is older than one rated before it for the same msisdn.
             var latest = new Dictionary<string, string>();
@@ -187,8 +226,9 @@ public sealed class ReferenceComparisonTests
             Assert.That(kinds, Is.EquivalentTo(new[] { "allowance", "data-cap", "high-spend", "low-balance", "roaming", "plan-change", "vas-precharge", "plan-expiry" }));
             Assert.That(reasons, Is.EquivalentTo(new[] { "invalid", "unknown-subscriber", "unknown-plan", "late", "duplicate", "no-rate" }));
             Assert.That(fees, Is.EquivalentTo(new[] { "monthly", "service" }));
-            Assert.That(new[] { bills, topUps, located, clocks, profiles, previousCycleRecords }, Has.All.GreaterThan(0),
-                "bills, bills with a top-up, located, clocks, profile lines, records of the open previous cycle");
+            Assert.That(new[] { bills, topUps, located, clocks, profiles, previousCycleRecords, belowZero }, Has.All.GreaterThan(0),
+                "bills, bills with a top-up, located, clocks, profile lines, records of the open previous cycle, allowance reminders at a "
+                + "threshold below 0 (above 127: the directed stream below)");
         });
     }
 

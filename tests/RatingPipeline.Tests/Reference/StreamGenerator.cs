@@ -187,8 +187,10 @@ public sealed class StreamGenerator
             plan["allowances"] = allowances;
         }
 
+        // Beside the usual percentages, thresholds outside 0–127 (SPEC §3 sets no range): above 100 fires once a plan
+        // change leaves more used than the new allowance, 0 or below on the first CDR.
         plan["reminderThresholds"] = PickOf(() => new JsonArray(80, 100), () => new JsonArray(50, 80, 100), () => new JsonArray(100),
-            () => new JsonArray(), () => new JsonArray(100, 80));
+            () => new JsonArray(), () => new JsonArray(100, 80), () => new JsonArray(150, 80, -5), () => new JsonArray(100, 200, 1000));
         if (Chance(70))
         {
             plan["highSpendThreshold"] = Pick(1_000_000L, 20_000_000L, 60_000_000L, 200_000_000L);

@@ -318,7 +318,8 @@ public sealed partial class SchemaTests
     [TestCase("reminders.jsonl", "8613800000011:2026-11-01:allowance:voice:80", "cdrId=\"8613800000011:2026-12-01:fee:service:12345678901234567890123456789012\"", false)] // no fee fires an allowance reminder
     [TestCase("reminders.jsonl", "8613800000011:2026-11-01:allowance:voice:80", "threshold=0; eventId=\"8613800000011:2026-11-01:allowance:voice:0\"", true)]
     [TestCase("reminders.jsonl", "8613800000011:2026-11-01:allowance:voice:80", "threshold=127; eventId=\"8613800000011:2026-11-01:allowance:voice:127\"", true)]
-    [TestCase("reminders.jsonl", "8613800000011:2026-11-01:allowance:voice:80", "eventId=\"8613800000011:2026-11-01:allowance:voice:128\"", false)]
+    [TestCase("reminders.jsonl", "8613800000011:2026-11-01:allowance:voice:80", "threshold=-5; eventId=\"8613800000011:2026-11-01:allowance:voice:-5\"", true)]
+    [TestCase("reminders.jsonl", "8613800000011:2026-11-01:allowance:voice:80", "eventId=\"8613800000011:2026-11-01:allowance:voice:-0\"", false)]
     [TestCase("reminders.jsonl", "8613800000011:2026-11-01:allowance:voice:80", "eventId=\"8613800000011:2026-11-01:allowance:voice:080\"", false)]
     [TestCase("reminders.jsonl", "8613800000011:2026-11-01:roaming:454:a4", "cdrId=null", false)]
     [TestCase("bills.jsonl", "8613800000011:2026-11-01:bill", "", true)]

@@ -608,8 +608,10 @@ public sealed partial class SchemaTests
     [TestCase("plans.mini-18.rates.0.useAllowance", "\"yes\"", false)] // not a boolean
     [TestCase("plans.mini-18.reminderThresholds", "[80, 80]", true)]
     [TestCase("plans.mini-18.reminderThresholds", "[0, 127]", true)]
-    [TestCase("plans.mini-18.reminderThresholds", "[-1]", false)] // a negative percentage
-    [TestCase("plans.mini-18.reminderThresholds", "[128]", false)] // above the 127 the reminder memory holds
+    [TestCase("plans.mini-18.reminderThresholds", "[-1]", true)] // any integer: SPEC §3 sets no range (fires on the first CDR)
+    [TestCase("plans.mini-18.reminderThresholds", "[128, 9223372036854775807]", true)] // fires once used exceeds a smaller allowance
+    [TestCase("plans.mini-18.reminderThresholds", "[80.5]", false)] // not an integer
+    [TestCase("plans.mini-18.reminderThresholds", "[\"80\"]", false)] // a string
     [TestCase("plans.mini-18.allowances.voiceSec", "-1", false)] // negative allowance
     [TestCase("homeMcc", null, true)] // no home network: every visitedMcc is roaming
     [TestCase("homeMcc", "null", true)]
@@ -715,7 +717,7 @@ public sealed partial class SchemaTests
     [TestCase(Profile, ":15", ":29", false)] // cycleDay above 28
     [TestCase(Profile, ":15", ":0", false)] // cycleDay below 1
     [TestCase(Profile, ":15", ":15.0", false)] // cycleDay written with a fraction
-    [TestCase(Profile, "basic-58", "", false)] // empty plan
+    [TestCase(Profile, "basic-58", "", true)] // the empty string is a plan id like another: kept, its CDRs unknown-plan
     [TestCase(Profile, "8613800000002", "86-138", false)] // msisdn with a dash
     [TestCase(Profile, "}", ",\"prepaid\":true}", false)] // prepaid without balance and balanceAsOf
     [TestCase(Profile, "}", ",\"prepaid\":true,\"balance\":5}", false)] // prepaid without balanceAsOf
@@ -792,7 +794,8 @@ public sealed partial class SchemaTests
     [TestCase("reminders.jsonl", 1, null, null, true)]
     [TestCase("reminders.jsonl", 1, "kind", "\"data-cap\"", false)] // allowance members under another kind
     [TestCase("reminders.jsonl", 1, "overageUnit", null, false)] // allowance without overageUnit
-    [TestCase("reminders.jsonl", 1, "threshold", "128", false)] // above the largest threshold a plan may hold (127)
+    [TestCase("reminders.jsonl", 1, "threshold", "128", true)] // any integer a plan lists
+    [TestCase("reminders.jsonl", 1, "threshold", "80.5", false)] // not an integer
     [TestCase("reminders.jsonl", 1, "eventId", "\"8613800000001:2026-11-01:allowance:voice\"", false)] // eventId without the threshold
     [TestCase("reminders.jsonl", 1, "eventId", "\"8613800000001:2026-11-01:high-spend:80\"", false)] // eventId of another kind
     [TestCase("reminders.jsonl", 1, "spend", "5", false)] // a high-spend member on an allowance reminder
