@@ -14,17 +14,12 @@ public sealed class ReferenceCdr
 {
     public const int MaxDepth = 256;
 
-    private static readonly string[] KnownFields = ["id", "type", "msisdn", "direction", "peer", "start", "durationSec", "bytes", "visitedMcc"];
-
     private ReferenceCdr(RecordShape shape)
     {
         Shape = shape;
     }
 
     public RecordShape Shape { get; }
-
-    /// <summary>Some top-level member of §2.1 is a string whose escapes are not valid Unicode (e.g. a lone surrogate).</summary>
-    public bool KnownFieldHasBadEscape { get; private init; }
 
     /// <summary>The record is valid under §2.1 (only meaningful for <see cref="RecordShape.Object"/>).</summary>
     public bool Valid { get; private init; }
@@ -81,13 +76,7 @@ public sealed class ReferenceCdr
 
             if (!NamesUnique(root))
             {
-                return new ReferenceCdr(RecordShape.RepeatedOrBadName);
-            }
-
-            var badEscape = KnownFields.Any(f => root.TryGetProperty(f, out var v) && v.ValueKind == JsonValueKind.String && !Decodes(v));
-            if (badEscape)
-            {
-                return new ReferenceCdr(RecordShape.Object) { KnownFieldHasBadEscape = true };
+                return new ReferenceCdr(RecordShape.RepeatedName);
             }
 
             return Validate(root);
@@ -125,9 +114,9 @@ public sealed class ReferenceCdr
             problem = Invalid("bytes");
         }
 
-        if (problem is null && root.TryGetProperty("visitedMcc", out var m) && m.ValueKind != JsonValueKind.Null)
+        if (problem is null && TryMember(root, "visitedMcc", out var m) && m.ValueKind != JsonValueKind.Null)
         {
-            var text = m.ValueKind == JsonValueKind.String ? m.GetString()! : "";
+            var text = m.ValueKind == JsonValueKind.String ? StringOf(root, "visitedMcc")! : "";
             problem = text.Length == 3 && text.All(char.IsAsciiDigit) ? null : Invalid("visitedMcc");
             mcc = problem is null ? int.Parse(text, System.Globalization.CultureInfo.InvariantCulture) : -1;
         }
@@ -136,8 +125,8 @@ public sealed class ReferenceCdr
         {
             Valid = problem is null,
             Invalidity = problem,
-            Id = id,
-            Msisdn = msisdn,
+            Id = Decodes(root, "id") ? id : null,
+            Msisdn = Decodes(root, "msisdn") ? msisdn : null,
             Type = type,
             Start = start,
             Peer = peer,
@@ -151,7 +140,7 @@ public sealed class ReferenceCdr
     private static bool Integer(JsonElement root, string name, long max, out long value)
     {
         value = 0;
-        if (!root.TryGetProperty(name, out var v) || v.ValueKind != JsonValueKind.Number)
+        if (!TryMember(root, name, out var v) || v.ValueKind != JsonValueKind.Number)
         {
             return false;
         }
@@ -161,8 +150,16 @@ public sealed class ReferenceCdr
         return digits.All(char.IsAsciiDigit) && v.TryGetInt64(out value) && value >= 0 && value <= max;
     }
 
+    /// <summary>
+    /// A string member's text, or null when the member is not a string. A string whose escapes hold a lone surrogate is
+    /// valid JSON but no text: it stands for a value that no rule of §2.1 accepts (U+FFFF here).
+    /// </summary>
     private static string? StringOf(JsonElement root, string name) =>
-        root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+        TryMember(root, name, out var v) && v.ValueKind == JsonValueKind.String ? (Decodes(v) ? v.GetString() : "\uFFFF") : null;
+
+    /// <summary>Whether the member is absent, not a string, or a string that decodes to text (a rejected record can copy it).</summary>
+    private static bool Decodes(JsonElement root, string name) =>
+        !TryMember(root, name, out var v) || v.ValueKind != JsonValueKind.String || Decodes(v);
 
     private static bool Decodes(JsonElement value)
     {
@@ -177,7 +174,63 @@ public sealed class ReferenceCdr
         }
     }
 
-    /// <summary>No member name twice in one object at any depth, and every name decodes.</summary>
+    /// <summary>A top-level member by name, found among the members by their names (lone surrogates kept), as JsonDocument's own lookup throws on such names.</summary>
+    private static bool TryMember(JsonElement root, string name, out JsonElement value)
+    {
+        foreach (var property in root.EnumerateObject())
+        {
+            if (NameOf(property) == name)
+            {
+                value = property.Value;
+                return true;
+            }
+        }
+
+        value = default;
+        return false;
+    }
+
+    /// <summary>
+    /// A member name as its UTF-16 code units, lone surrogates kept: the property's raw text starts with the name's
+    /// JSON string, whose escapes are read here one by one.
+    /// </summary>
+    private static string NameOf(JsonProperty property)
+    {
+        try
+        {
+            return property.Name;
+        }
+        catch (InvalidOperationException)
+        {
+            var raw = property.ToString();
+            var name = new StringBuilder();
+            for (var i = 1; raw[i] != '"'; i++)
+            {
+                if (raw[i] != '\\')
+                {
+                    name.Append(raw[i]);
+                    continue;
+                }
+
+                i++;
+                name.Append(raw[i] switch
+                {
+                    'u' => (char)Convert.ToUInt16(raw.Substring(i + 1, 4), 16),
+                    'b' => '\b',
+                    'f' => '\f',
+                    'n' => '\n',
+                    'r' => '\r',
+                    't' => '\t',
+                    var c => c,
+                });
+                i += raw[i] == 'u' ? 4 : 0;
+            }
+
+            return name.ToString();
+        }
+    }
+
+    /// <summary>No member name twice in one object at any depth (names compared as UTF-16 code units).</summary>
     private static bool NamesUnique(JsonElement element)
     {
         switch (element.ValueKind)
@@ -186,17 +239,7 @@ public sealed class ReferenceCdr
                 var names = new HashSet<string>(StringComparer.Ordinal);
                 foreach (var property in element.EnumerateObject())
                 {
-                    string name;
-                    try
-                    {
-                        name = property.Name;
-                    }
-                    catch (InvalidOperationException)
-                    {
-                        return false;
-                    }
-
-                    if (!names.Add(name) || !NamesUnique(property.Value))
+                    if (!names.Add(NameOf(property)) || !NamesUnique(property.Value))
                     {
                         return false;
                     }
@@ -227,6 +270,6 @@ public enum RecordShape
     NotUtf8,
     NotJson,
     NotAnObject,
-    RepeatedOrBadName,
+    RepeatedName,
     Object,
 }

@@ -1,5 +1,8 @@
+using System.Globalization;
 using System.IO.Hashing;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
 using RatingPipeline.Time;
@@ -184,12 +187,7 @@ public sealed partial class CdrDecoder
                             }
                         }
 
-                        if (!AddName(ref reader, out var duplicate))
-                        {
-                            return InvalidCause.BadString;
-                        }
-
-                        if (duplicate)
+                        if (AddName(ref reader))
                         {
                             return InvalidCause.DuplicateName;
                         }
@@ -204,11 +202,6 @@ public sealed partial class CdrDecoder
         catch (JsonException)
         {
             return InvalidCause.NotJson;
-        }
-        catch (InvalidOperationException)
-        {
-            // Escapes that do not decode (e.g. a lone surrogate) inside a member name.
-            return InvalidCause.BadString;
         }
 
         return InvalidCause.None;
@@ -226,17 +219,46 @@ public sealed partial class CdrDecoder
         field.At = (int)reader.TokenStartIndex;
         field.Length = reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray ? 0 : reader.ValueSpan.Length;
         field.Escaped = false;
+        field.Undecodable = false;
         if (reader.TokenType == JsonTokenType.String && reader.ValueIsEscaped)
         {
             // Unescape once, into the arena; the field then points there.
             var destination = Reserve(reader.ValueSpan.Length, out var at);
-            field.Length = reader.CopyString(destination);
+            if (TryCopyString(ref reader, destination, out var length))
+            {
+                field.Length = length;
+            }
+            else
+            {
+                // Valid JSON (RFC 8259 admits any \uXXXX) that no UTF-8 text can hold: a lone surrogate. The member is a
+                // string all the same — ignored where it does not apply, and where it does it breaks the member's rule:
+                // its text here is one NUL, which no id, msisdn, type, instant, direction, peer or MCC accepts.
+                destination[0] = 0;
+                field.Length = 1;
+                field.Undecodable = true;
+            }
+
             field.At = at;
             field.Escaped = true;
             _arenaUsed = at + field.Length;
         }
 
         pending = FieldId.None;
+    }
+
+    /// <summary><see cref="Utf8JsonReader.CopyString(Span{byte})"/>, false for escapes that do not decode (a lone surrogate).</summary>
+    private static bool TryCopyString(ref Utf8JsonReader reader, scoped Span<byte> destination, out int length)
+    {
+        try
+        {
+            length = reader.CopyString(destination);
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            length = 0;
+            return false;
+        }
     }
 
     private ref Field FieldRef(FieldId id)
@@ -275,7 +297,9 @@ public sealed partial class CdrDecoder
             };
         }
 
-        // Escaped names are rare; ValueTextEquals unescapes for the comparison.
+        // Escaped names are rare; ValueTextEquals unescapes for the comparison. A name whose escapes do not decode (a
+        // lone surrogate) is none of them.
+        if (!DecodesAsText(ref reader)) return FieldId.None;
         if (reader.ValueTextEquals("id"u8)) return FieldId.Id;
         if (reader.ValueTextEquals("type"u8)) return FieldId.Type;
         if (reader.ValueTextEquals("msisdn"u8)) return FieldId.Msisdn;
@@ -289,6 +313,14 @@ public sealed partial class CdrDecoder
         return FieldId.None;
     }
 
+    /// <summary>Whether an escaped string's escapes decode to text (not a lone surrogate).</summary>
+    private static bool DecodesAsText(ref Utf8JsonReader reader)
+    {
+        Span<byte> scratch = stackalloc byte[256];
+        var destination = reader.ValueSpan.Length <= scratch.Length ? scratch : new byte[reader.ValueSpan.Length];
+        return TryCopyString(ref reader, destination, out _);
+    }
+
     private void PushObject(int depth)
     {
         _objectStart[depth] = _nameCount;
@@ -296,7 +328,7 @@ public sealed partial class CdrDecoder
     }
 
     /// <summary>Records a member name of the innermost open object; reports whether it was there already.</summary>
-    private bool AddName(ref Utf8JsonReader reader, out bool duplicate)
+    private bool AddName(ref Utf8JsonReader reader)
     {
         ulong hash;
         if (!reader.ValueIsEscaped)
@@ -306,14 +338,14 @@ public sealed partial class CdrDecoder
         else
         {
             var scratch = Reserve(reader.ValueSpan.Length);
-            var written = reader.CopyString(scratch);
-            hash = XxHash3.HashToUInt64(scratch[..written]);
+            hash = TryCopyString(ref reader, scratch, out var written)
+                ? XxHash3.HashToUInt64(scratch[..written])
+                : Utf16NameHash(reader.ValueSpan);
         }
 
         var depth = reader.CurrentDepth - 1; // the object holding this name
         var start = _objectStart[depth];
         var count = _nameCount - start;
-        duplicate = false;
         if (count < SmallObject)
         {
             // Names are compared by 64-bit hash: a false match needs a hash collision among one object's names.
@@ -321,7 +353,6 @@ public sealed partial class CdrDecoder
             {
                 if (_names[i] == hash)
                 {
-                    duplicate = true;
                     return true;
                 }
             }
@@ -337,7 +368,6 @@ public sealed partial class CdrDecoder
         }
         else if (!_largeObjectNames.Add((_objectOrdinal[depth], hash)))
         {
-            duplicate = true;
             return true;
         }
 
@@ -355,19 +385,63 @@ public sealed partial class CdrDecoder
             }
         }
 
-        return true;
+        return false;
+    }
+
+    /// <summary>
+    /// The hash of a member name whose escapes do not decode to text (a lone surrogate), over its UTF-16 code units:
+    /// two such names are the same name exactly when their code units are (no decodable name is one of them). Rare.
+    /// </summary>
+    private static ulong Utf16NameHash(ReadOnlySpan<byte> escaped)
+    {
+        var units = new char[escaped.Length];
+        var n = 0;
+        for (var i = 0; i < escaped.Length;)
+        {
+            if (escaped[i] != (byte)'\\')
+            {
+                var run = escaped[i..].IndexOf((byte)'\\');
+                run = run < 0 ? escaped.Length - i : run;
+                n += Encoding.UTF8.GetChars(escaped.Slice(i, run), units.AsSpan(n));
+                i += run;
+                continue;
+            }
+
+            // The reader checked every escape: \" \\ \/ \b \f \n \r \t, or \u and four hex digits.
+            var e = escaped[i + 1];
+            if (e == (byte)'u')
+            {
+                units[n++] = (char)int.Parse(escaped.Slice(i + 2, 4), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
+                i += 6;
+                continue;
+            }
+
+            units[n++] = e switch
+            {
+                (byte)'b' => '\b',
+                (byte)'f' => '\f',
+                (byte)'n' => '\n',
+                (byte)'r' => '\r',
+                (byte)'t' => '\t',
+                _ => (char)e,
+            };
+            i += 2;
+        }
+
+        return XxHash3.HashToUInt64(MemoryMarshal.AsBytes(units.AsSpan(0, n)));
     }
 
     private void CaptureRejectedIdentity(ReadOnlySpan<byte> utf8)
     {
-        if (_id.Token == JsonTokenType.String && TryUnescape(utf8, _id, out var at, out var length))
+        // A string that does not decode to text (a lone surrogate) has no text to copy: it is left out.
+        if (_id.Token == JsonTokenType.String && !_id.Undecodable && TryUnescape(utf8, _id, out var at, out var length))
         {
             HasRejectedId = true;
             _rejectedIdAt = at;
             _rejectedIdLength = length;
         }
 
-        if (_msisdn.Token == JsonTokenType.String && TryUnescape(utf8, _msisdn, out at, out length))
+        if (_msisdn.Token == JsonTokenType.String && !_msisdn.Undecodable && TryUnescape(utf8, _msisdn, out at, out length))
         {
             HasRejectedMsisdn = true;
             _rejectedMsisdnAt = at;
@@ -720,5 +794,8 @@ public sealed partial class CdrDecoder
         public int At;
         public int Length;
         public bool Escaped;
+
+        /// <summary>A string whose escapes do not decode to text (a lone surrogate); its text is one NUL.</summary>
+        public bool Undecodable;
     }
 }

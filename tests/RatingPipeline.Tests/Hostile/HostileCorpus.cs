@@ -54,13 +54,20 @@ public static class HostileCorpus
     /// <summary>The id a rejected record must carry: the member's text when the line is one well-formed object.</summary>
     private static string? CopiedIdOf(byte[] line, InvalidCause cause)
     {
-        if (cause is InvalidCause.NotUtf8 or InvalidCause.NotJson or InvalidCause.NotAnObject or InvalidCause.DuplicateName or InvalidCause.BadString)
+        if (cause is InvalidCause.NotUtf8 or InvalidCause.NotJson or InvalidCause.NotAnObject or InvalidCause.DuplicateName)
         {
             return null;
         }
 
         using var document = System.Text.Json.JsonDocument.Parse(line);
-        return document.RootElement.GetProperty("id").GetString();
+        try
+        {
+            return document.RootElement.GetProperty("id").GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            return null; // a lone surrogate: valid JSON, but no text a rejected record could carry
+        }
     }
 
     private static IEnumerable<(string Name, Func<HostileCdr> Make)> Generated()
