@@ -86,30 +86,19 @@ public sealed class ReferenceComparisonTests
             $$"""{"id":"{{id}}","type":"voice","msisdn":"8613800000001","direction":"mo","peer":"13900000000","start":"{{start}}","durationSec":60}""";
         static string Profile(string id, int cycleDay) =>
             $$"""{"type":"profile","id":"{{id}}","msisdn":"8613800000001","plan":"p","cycleDay":{{cycleDay}}}""";
-        var cdrs = string.Concat(new[]
-        {
+        var (engine, reference) = await RunDirectedAsync(tariff, """{"msisdn":"8613800000001","plan":"p","cycleDay":1}""",
+        [
             Voice("v1", "2026-11-02T10:00:00+08:00"), Profile("to-5", 5), Voice("v2", "2026-11-05T10:00:00+08:00"),
             Profile("to-1", 1), Voice("v3", "2026-11-08T10:00:00+08:00"), Voice("v4", "2026-11-06T10:00:00+08:00"),
-        }.Select(l => l + "\n"));
-        var stream = new GeneratedStream(0, "rule", tariff, """{"msisdn":"8613800000001","plan":"p","cycleDay":1}""" + "\n", cdrs);
-        var folder = Path.Combine(Path.GetTempPath(), $"rating-reference-rule-{Guid.NewGuid():N}");
-        try
+        ]);
+        Assert.Multiple(() =>
         {
-            var engine = await RunEngineAsync(stream, folder);
-            var reference = RunOutput.Of(ReferenceRater.Run(stream.TariffJson, stream.SubscribersJsonl, stream.CdrsJsonl));
-            Assert.Multiple(() =>
-            {
-                Assert.That(engine.Rejected.Select(r => ((string?)r["id"], (string?)r["reason"])), Is.EqualTo(new[] { ((string?)"v3", (string?)"late") }));
-                Assert.That(engine.Rated.Select(r => ((string?)r["id"], (string?)r["cycle"])),
-                    Is.EqualTo(new[] { ((string?)"v1", (string?)"2026-11-01"), ("v2", "2026-11-05"), ("v4", "2026-11-01") }),
-                    "v4 (Nov 6) is of the still open November: stream time Nov 5 10:00 is before its close instant");
-                Assert.That(OutputComparison.FirstDifference(reference, engine), Is.Null);
-            });
-        }
-        finally
-        {
-            Directory.Delete(folder, recursive: true);
-        }
+            Assert.That(engine.Rejected.Select(r => ((string?)r["id"], (string?)r["reason"])), Is.EqualTo(new[] { ((string?)"v3", (string?)"late") }));
+            Assert.That(engine.Rated.Select(r => ((string?)r["id"], (string?)r["cycle"])),
+                Is.EqualTo(new[] { ((string?)"v1", (string?)"2026-11-01"), ("v2", "2026-11-05"), ("v4", "2026-11-01") }),
+                "v4 (Nov 6) is of the still open November: stream time Nov 5 10:00 is before its close instant");
+            Assert.That(OutputComparison.FirstDifference(reference, engine), Is.Null);
+        });
     }
 
     [Test]
@@ -124,25 +113,30 @@ public sealed class ReferenceComparisonTests
             $$"""{"id":"{{id}}","type":"voice","msisdn":"8613800000001","direction":"{{direction}}","peer":"13900000000","start":"{{start}}","durationSec":{{seconds}}}""";
         static string Profile(string id, string plan) =>
             $$"""{"type":"profile","id":"{{id}}","msisdn":"8613800000001","plan":"{{plan}}","cycleDay":1}""";
-        var cdrs = string.Concat(new[]
-        {
+        var (engine, reference) = await RunDirectedAsync(tariff, """{"msisdn":"8613800000001","plan":"big","cycleDay":1}""",
+        [
             Voice("v1", "mo", "2026-11-02T10:00:00+08:00", 3000), Profile("to-small", "small"),
             Voice("v2", "mt", "2026-11-03T10:00:00+08:00", 60), Voice("v3", "mt", "2026-11-03T11:00:00+08:00", 60),
             Voice("v4", "mo", "2026-11-03T12:00:00+08:00", 60), Voice("v5", "mo", "2026-12-02T10:00:00+08:00", 60),
-        }.Select(l => l + "\n"));
-        var stream = new GeneratedStream(0, "rule", tariff, """{"msisdn":"8613800000001","plan":"big","cycleDay":1}""" + "\n", cdrs);
+        ]);
+        Assert.Multiple(() =>
+        {
+            Assert.That(engine.Reminders.Where(r => (string?)r["kind"] == "allowance").Select(r => ((string?)r["cdrId"], (long?)r["threshold"])),
+                Is.EqualTo(new[] { ((string?)"v1", (long?)-5), ("v2", 150), ("v2", 500) }),
+                "v3 fires nothing again; v4 brings used down to the allowance (100 %); December's 60 s are 10 % of it");
+            Assert.That(OutputComparison.FirstDifference(reference, engine), Is.Null);
+        });
+    }
+
+    /// <summary>A directed stream (one subscriber line, then the CDR file's lines) through <c>ratingctl rate</c> and through the second reading.</summary>
+    private static async Task<(RunOutput Engine, RunOutput Reference)> RunDirectedAsync(string tariff, string subscriber, IEnumerable<string> lines)
+    {
+        var stream = new GeneratedStream(0, "rule", tariff, subscriber + "\n", string.Concat(lines.Select(l => l + "\n")));
         var folder = Path.Combine(Path.GetTempPath(), $"rating-reference-rule-{Guid.NewGuid():N}");
         try
         {
             var engine = await RunEngineAsync(stream, folder);
-            var reference = RunOutput.Of(ReferenceRater.Run(stream.TariffJson, stream.SubscribersJsonl, stream.CdrsJsonl));
-            Assert.Multiple(() =>
-            {
-                Assert.That(engine.Reminders.Where(r => (string?)r["kind"] == "allowance").Select(r => ((string?)r["cdrId"], (long?)r["threshold"])),
-                    Is.EqualTo(new[] { ((string?)"v1", (long?)-5), ("v2", 150), ("v2", 500) }),
-                    "v3 fires nothing again; v4 brings used down to the allowance (100 %); December's 60 s are 10 % of it");
-                Assert.That(OutputComparison.FirstDifference(reference, engine), Is.Null);
-            });
+            return (engine, RunOutput.Of(ReferenceRater.Run(stream.TariffJson, stream.SubscribersJsonl, stream.CdrsJsonl)));
         }
         finally
         {
