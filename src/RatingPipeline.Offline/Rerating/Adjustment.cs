@@ -172,41 +172,17 @@ public static class AdjustmentJson
         json.WriteString("kind"u8, LedgerEntry.KindName(entry.Kind));
         var a = entry as Adjustment;
         var g = entry as GoodwillCredit;
-        WriteText(json, "id"u8, entry.CdrId);
+        json.WriteStringOrNull("id"u8, entry.CdrId);
         json.WriteString("msisdn"u8, entry.Msisdn);
-        WriteText(json, "cycle"u8, a?.Cycle);
-        WriteNumber(json, "oldCharge"u8, a?.OldCharge);
-        WriteNumber(json, "newCharge"u8, a?.NewCharge);
+        json.WriteStringOrNull("cycle"u8, a?.Cycle);
+        json.WriteNumberOrNull("oldCharge"u8, a?.OldCharge);
+        json.WriteNumberOrNull("newCharge"u8, a?.NewCharge);
         json.WriteNumber("difference"u8, entry.Difference);
-        WriteText(json, "oldTariffVersion"u8, a?.OldTariffVersion);
-        WriteText(json, "newTariffVersion"u8, a?.NewTariffVersion);
-        WriteText(json, "zeroRated"u8, a?.ZeroRated);
-        WriteText(json, "reason"u8, g?.Reason);
+        json.WriteStringOrNull("oldTariffVersion"u8, a?.OldTariffVersion);
+        json.WriteStringOrNull("newTariffVersion"u8, a?.NewTariffVersion);
+        json.WriteStringOrNull("zeroRated"u8, a?.ZeroRated);
+        json.WriteStringOrNull("reason"u8, g?.Reason);
         json.WriteEndObject();
-    }
-
-    private static void WriteText(Utf8JsonWriter json, ReadOnlySpan<byte> name, string? value)
-    {
-        if (value is null)
-        {
-            json.WriteNull(name);
-        }
-        else
-        {
-            json.WriteString(name, value);
-        }
-    }
-
-    private static void WriteNumber(Utf8JsonWriter json, ReadOnlySpan<byte> name, long? value)
-    {
-        if (value is { } v)
-        {
-            json.WriteNumber(name, v);
-        }
-        else
-        {
-            json.WriteNull(name);
-        }
     }
 
     /// <summary>One ledger entry as a line of JSON (with its '\n').</summary>

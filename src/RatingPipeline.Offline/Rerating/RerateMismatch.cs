@@ -49,37 +49,13 @@ public sealed record RerateMismatch(
         json.WriteString("kind"u8, KindName(m.Kind));
         json.WriteString("id"u8, m.Id);
         json.WriteString("msisdn"u8, m.Msisdn);
-        WriteNullable(json, "cycle"u8, m.Cycle);
-        WriteNullable(json, "oldCharge"u8, m.OldCharge);
-        WriteNullable(json, "newCharge"u8, m.NewCharge);
-        WriteNullable(json, "oldTariffVersion"u8, m.OldTariffVersion);
+        json.WriteStringOrNull("cycle"u8, m.Cycle);
+        json.WriteNumberOrNull("oldCharge"u8, m.OldCharge);
+        json.WriteNumberOrNull("newCharge"u8, m.NewCharge);
+        json.WriteStringOrNull("oldTariffVersion"u8, m.OldTariffVersion);
         json.WriteString("newTariffVersion"u8, m.NewTariffVersion);
-        WriteNullable(json, "reason"u8, m.Reason);
+        json.WriteStringOrNull("reason"u8, m.Reason);
         json.WriteString("detail"u8, m.Detail);
         json.WriteEndObject();
-    }
-
-    private static void WriteNullable(Utf8JsonWriter json, ReadOnlySpan<byte> name, string? value)
-    {
-        if (value is null)
-        {
-            json.WriteNull(name);
-        }
-        else
-        {
-            json.WriteString(name, value);
-        }
-    }
-
-    private static void WriteNullable(Utf8JsonWriter json, ReadOnlySpan<byte> name, long? value)
-    {
-        if (value is { } v)
-        {
-            json.WriteNumber(name, v);
-        }
-        else
-        {
-            json.WriteNull(name);
-        }
     }
 }
