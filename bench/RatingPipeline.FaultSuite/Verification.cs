@@ -79,7 +79,7 @@ internal static class Verification
         var reminderLines = ReadLines(Path.Combine(outDir, "reminders.jsonl"));
         var rejectedLines = ReadLines(Path.Combine(outDir, "rejected.jsonl"));
         var billLines = ReadLines(Path.Combine(outDir, "bills.jsonl"));
-        report.RatedOffline = summary.Rated;
+        report.RatedOffline = ratedLines.Count;
         report.RejectedOffline = summary.Rejected;
         report.RemindersOffline = summary.Reminders;
 
