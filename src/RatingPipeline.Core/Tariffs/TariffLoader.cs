@@ -537,9 +537,14 @@ public static class TariffLoader
     {
         var raw = value.ValueKind == JsonValueKind.Number ? value.GetRawText() : "";
         var digits = raw.StartsWith('-') ? raw[1..] : raw;
-        if (digits.Length == 0 || !digits.All(char.IsAsciiDigit) || !value.TryGetInt64(out var n))
+        if (digits.Length == 0 || !digits.All(char.IsAsciiDigit))
         {
             throw new TariffException($"{path}: must be an integer {Range(min, max)}");
+        }
+
+        if (!value.TryGetInt64(out var n))
+        {
+            throw new TariffException($"{path}: must be an integer {Range(min, max)} (got {raw}, beyond the 64-bit range)");
         }
 
         if (n < min || n > max)

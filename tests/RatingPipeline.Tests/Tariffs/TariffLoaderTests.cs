@@ -174,6 +174,14 @@ public sealed class TariffLoaderTests
         Assert.That(() => TariffLoader.Load(bytes), Throws.Nothing);
     }
 
+    [Test]
+    public void An_integer_beyond_64_bits_is_refused_saying_so()
+    {
+        var bytes = Mutated("'unit':60,'increment':60,'price':2990000", "'unit':60,'increment':99999999999999999999,'price':2990000");
+        Assert.That(() => TariffLoader.Load(bytes), Throws.TypeOf<TariffException>().With.Message.EqualTo(
+            "plans.p.rates[3].increment: must be an integer ≥ 1 (got 99999999999999999999, beyond the 64-bit range)"));
+    }
+
     [TestCase("not json")] // not JSON
     [TestCase("[]")] // not an object
     [TestCase("{'version':'t1',}")] // a trailing comma
