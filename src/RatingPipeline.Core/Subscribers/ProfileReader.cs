@@ -576,7 +576,7 @@ internal static class ProfileReader
 
         if (m.Balance.Kind == Kind.Wrong)
         {
-            return "balance must be an integer";
+            return "balance must be a 64-bit integer";
         }
 
         if (m.BalanceAsOf.Kind == Kind.Wrong)

@@ -292,7 +292,7 @@ public static class DocumentProfileReader
         if (digits.Length == 0 || !digits.All(char.IsAsciiDigit) || !value.TryGetInt64(out var n) || n < min || n > max)
         {
             throw new ProfileException(min == long.MinValue
-                ? $"{name} must be an integer"
+                ? $"{name} must be a 64-bit integer"
                 : max == long.MaxValue ? $"{name} must be an integer ≥ {min}" : $"{name} must be an integer {min}..{max}");
         }
 
