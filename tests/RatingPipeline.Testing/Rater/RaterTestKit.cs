@@ -162,7 +162,8 @@ internal static class RecordKeys
     {
         try
         {
-            using var document = JsonDocument.Parse(line.ToArray());
+            // As deep as the rater reads (a record nested deeper than the default 64 levels is still a valid CDR).
+            using var document = JsonDocument.Parse(line.ToArray(), new JsonDocumentOptions { MaxDepth = RatingPipeline.Records.CdrDecoder.MaxDepth });
             if (document.RootElement.ValueKind == JsonValueKind.Object
                 && document.RootElement.TryGetProperty("msisdn", out var msisdn)
                 && msisdn.ValueKind == JsonValueKind.String

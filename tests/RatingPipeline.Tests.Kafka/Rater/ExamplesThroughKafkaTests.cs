@@ -30,22 +30,27 @@ public sealed class ExamplesThroughKafkaTests
     [OneTimeTearDown]
     public void StopCluster() => _cluster.Dispose();
 
-    /// <summary>Every example folder with a tariff, subscribers and CDRs.</summary>
+    /// <summary>
+    /// Every folder with a tariff, subscribers and CDRs: the worked examples (<c>Examples/…</c>), and generated streams
+    /// (<c>Generated/…</c>, the unit tests' stream generator's output for a few seeds, kept as files).
+    /// </summary>
     public static IEnumerable<string> Examples() =>
-        Directory.GetDirectories(Path.Combine(AppContext.BaseDirectory, "Examples"))
+        new[] { "Examples", "Generated" }
+            .SelectMany(root => Directory.GetDirectories(Path.Combine(AppContext.BaseDirectory, root)))
             .Where(d => new[] { "tariff.json", "subscribers.jsonl", "cdrs.jsonl" }.All(f => File.Exists(Path.Combine(d, f))))
-            .Select(d => Path.GetFileName(d)!)
+            .Select(d => Path.GetRelativePath(AppContext.BaseDirectory, d).Replace('\\', '/'))
             .Order(StringComparer.Ordinal);
 
     [TestCaseSource(nameof(Examples))]
     public async Task Example_rated_through_Kafka_equals_ratingctl_rate(string example)
     {
-        var folder = Path.Combine(AppContext.BaseDirectory, "Examples", example);
+        var folder = Path.Combine(AppContext.BaseDirectory, example);
+        var name = example.Replace('/', '-');
         var tariffPath = Path.Combine(folder, "tariff.json");
         var subscribersPath = Path.Combine(folder, "subscribers.jsonl");
         var cdrsPath = Path.Combine(folder, "cdrs.jsonl");
         var tariff = TariffLoader.LoadFile(tariffPath);
-        var offlineFolder = Path.Combine(Path.GetTempPath(), "ratingpipeline-tests", TestTopics.UniquePrefix($"example-{example}"));
+        var offlineFolder = Path.Combine(Path.GetTempPath(), "ratingpipeline-tests", TestTopics.UniquePrefix($"example-{name}"));
         try
         {
             // Expected: ratingctl rate on the same files.
@@ -61,7 +66,7 @@ public sealed class ExamplesThroughKafkaTests
             // line travels on subscribers: the rater is stopped once it has caught up, the profile produced, and a new
             // rater started, which restores the states and reads the profile before rating the next record — the
             // offline rule "from this line on", made deterministic, and a restore of every §7 state member on the way.
-            var topics = TestTopics.Create(_cluster, TestTopics.UniquePrefix($"ex-{example}"));
+            var topics = TestTopics.Create(_cluster, TestTopics.UniquePrefix($"ex-{name}"));
             var profiles = RecordKeys.Lines(subscribersPath);
             var cdrs = RecordKeys.Lines(cdrsPath);
             Kcat.Produce(_cluster.BootstrapServers, topics.Subscribers, profiles.Select(p => (RecordKeys.Of(p), Encoding.UTF8.GetString(p))));
@@ -220,10 +225,21 @@ public sealed class ExamplesThroughKafkaTests
     private static List<string> ReadLines(string path) =>
         [.. File.ReadAllLines(path).Where(l => !string.IsNullOrWhiteSpace(l))];
 
+    /// <summary>
+    /// A record's identity: a reminder's or bill's <c>eventId</c>; a rated record's <c>msisdn</c> and <c>id</c> together,
+    /// since an id is unique only within one subscriber's records (SPEC's duplicate memory is per subscriber, and the
+    /// generated streams give different subscribers the same ids).
+    /// </summary>
     private static string? IdOf(string json, string member)
     {
         using var document = JsonDocument.Parse(json);
-        return document.RootElement.TryGetProperty(member, out var id) ? id.GetString() : null;
+        var root = document.RootElement;
+        if (!root.TryGetProperty(member, out var id))
+        {
+            return null;
+        }
+
+        return member == "id" ? $"{root.GetProperty("msisdn").GetString()} {id.GetString()}" : id.GetString();
     }
 
     private static void AssertSameById(List<string> expected, IEnumerable<string> observed, string member, string what)
