@@ -69,7 +69,7 @@ internal sealed class RatingLane
             // The key's msisdn, worked out by the prefetch for this record's place.
             Outputs.From(partition, offset, record.Message.Key, keys[i % keys.Length]);
             // A clock applies to the subscribers whose profiles are in the same-numbered subscribers partition.
-            switch (Engine.Process(record.Message.Value ?? [], ref sink, offset, clockGroup: partition))
+            switch (Engine.Process(record.Message.Value ?? [], ref sink, offset, clockGroup: partition, keyMsisdn: keys[i % keys.Length]))
             {
                 case RatingResult.Skipped:
                     Outputs.Skipped++;
@@ -146,18 +146,24 @@ internal sealed class RatingLane
         for (var k = first; k <= Depth; k++)
         {
             var at = i + k;
-            keys[at % keys.Length] = at < batch.Length && batch[at].Message.Key is { } key && MsisdnKey.TryCompute(key, out var msisdnKey)
-                ? msisdnKey
-                : 0;
+            keys[at % keys.Length] = at < batch.Length ? KeyMsisdn(batch[at].Message.Key) : 0;
         }
 
         for (var k = 1; k <= Depth; k++)
         {
-            ahead[k - 1] = keys[(i + k) % keys.Length];
+            var key = keys[(i + k) % keys.Length];
+            ahead[k - 1] = key == RatingEngine.KeyNotMsisdn ? 0 : key;
         }
 
         Engine.Prefetch(ahead);
     }
+
+    /// <summary>
+    /// The msisdn key of a record's Kafka key: 0 when it has none (an empty key counts as none), or
+    /// <see cref="RatingEngine.KeyNotMsisdn"/> when its key is no msisdn.
+    /// </summary>
+    internal static ulong KeyMsisdn(byte[]? key) =>
+        key is not { Length: > 0 } ? 0 : MsisdnKey.TryCompute(key, out var msisdnKey) ? msisdnKey : RatingEngine.KeyNotMsisdn;
 
     /// <summary>The msisdn text of a subscriber as a Kafka key, made once per subscriber (outputs of a clock, state records).</summary>
     public byte[] KeyOf(ulong msisdnKey)

@@ -146,13 +146,21 @@ public sealed partial class RatingEngine(Tariff tariff)
         return _textsVerbatim;
     }
 
+    /// <summary><c>keyMsisdn</c> of <see cref="Process"/> for a record whose key is there but is no msisdn.</summary>
+    public const ulong KeyNotMsisdn = ulong.MaxValue;
+
     /// <summary>
     /// Processes one record (the bytes of one line or message): a CDR, a location record, a clock record or an
     /// offline profile line. <paramref name="offset"/> ≥ 0 tags the states it changes and skips states that hold it
-    /// already; <paramref name="clockGroup"/> names the subscribers a clock applies to.
+    /// already; <paramref name="clockGroup"/> names the subscribers a clock applies to. <paramref name="keyMsisdn"/> is
+    /// the msisdn key of the record's Kafka key (0: no key, or none to check; <see cref="KeyNotMsisdn"/>: a key that is
+    /// no msisdn): a CDR or location record keyed by anything but its own msisdn is refused <c>invalid</c>. Only a
+    /// subscriber's own key keeps all its records on one partition, in order, and its state's offset tag meaningful:
+    /// rated from another partition such a record could be skipped as applied, or make its subscriber's later records
+    /// look applied, without a word.
     /// </summary>
     [SkipLocalsInit]
-    public RatingResult Process<TSink>(ReadOnlySpan<byte> record, ref TSink sink, long offset = -1, int clockGroup = 0)
+    public RatingResult Process<TSink>(ReadOnlySpan<byte> record, ref TSink sink, long offset = -1, int clockGroup = 0, ulong keyMsisdn = 0)
         where TSink : struct, IRatingSink
     {
         var cause = _decoder.Decode(record, out var cdr);
@@ -162,6 +170,13 @@ public sealed partial class RatingEngine(Tariff tariff)
             {
                 case RecordKind.Cdr:
                 case RecordKind.Location:
+                    if (keyMsisdn != 0 && keyMsisdn != cdr.MsisdnKey)
+                    {
+                        return Reject(ref sink, in cdr, record, RejectReason.Invalid, keyMsisdn == KeyNotMsisdn
+                            ? "the record's Kafka key is no msisdn: cdrs must be keyed by the record's msisdn"
+                            : "the record's Kafka key is another msisdn: cdrs must be keyed by the record's msisdn");
+                    }
+
                     return ProcessSubscriberRecord(in cdr, record, ref sink, offset);
                 case RecordKind.Clock:
                     ApplyClock(cdr.StartTicks, cdr.Start, ref sink, offset, clockGroup);

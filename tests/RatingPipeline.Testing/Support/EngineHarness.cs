@@ -78,6 +78,14 @@ public sealed class EngineHarness
         return new Step(result, _outputs.Rated[rated..], _outputs.Reminders[reminders..], _outputs.Rejected[rejected..]);
     }
 
+    /// <summary>Processes one record as the Kafka rater does: tagged with its input offset, checked against its key's msisdn.</summary>
+    public Step Process(string json, long offset, ulong keyMsisdn)
+    {
+        var (rated, reminders, rejected) = (_outputs.Rated.Count, _outputs.Reminders.Count, _outputs.Rejected.Count);
+        var result = Engine.Process(Encoding.UTF8.GetBytes(json), ref _sink, offset, keyMsisdn: keyMsisdn);
+        return new Step(result, _outputs.Rated[rated..], _outputs.Reminders[reminders..], _outputs.Rejected[rejected..]);
+    }
+
     /// <summary>Processes each record and returns the last one's step.</summary>
     public Step ProcessAll(params string[] records)
     {
