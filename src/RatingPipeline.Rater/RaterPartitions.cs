@@ -59,6 +59,7 @@ internal sealed class RaterPartitions : IDisposable
     /// <summary>The partition count of <c>cdrs</c>, published to the usage query API with the partitions held.</summary>
     public int PartitionCount
     {
+        get => _partitionCount;
         set
         {
             _partitionCount = value;

@@ -165,7 +165,7 @@ internal sealed class RaterSession : IPartitionOwner, IDisposable
         if (_lanes.Length == 1)
         {
             _lanes[0].Batch.AddRange(_batch);
-            _lanes[0].Rate(_partitions.Assigned, _producer, epoch, _targets, _topics.Cdrs);
+            _lanes[0].Rate(_partitions.Assigned, _producer, epoch, _targets, _topics.Cdrs, _partitions.PartitionCount > 1);
         }
         else
         {
@@ -178,7 +178,7 @@ internal sealed class RaterSession : IPartitionOwner, IDisposable
             {
                 if (lane.Batch.Count > 0)
                 {
-                    lane.Rate(_partitions.Assigned, _producer, epoch, _targets, _topics.Cdrs);
+                    lane.Rate(_partitions.Assigned, _producer, epoch, _targets, _topics.Cdrs, _partitions.PartitionCount > 1);
                 }
             });
         }

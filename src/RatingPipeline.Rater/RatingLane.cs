@@ -34,8 +34,13 @@ internal sealed class RatingLane
     /// <summary>The next input offset per partition rated since the last mark.</summary>
     public Dictionary<int, long> Positions { get; } = [];
 
-    /// <summary>Rates the lane's share of the batch and hands the outputs to the producer in <paramref name="epoch"/>.</summary>
-    public void Rate(HashSet<int> assigned, AcknowledgedProducer producer, AcknowledgementGroup epoch, OutputTargets targets, string inputTopic)
+    /// <summary>
+    /// Rates the lane's share of the batch and hands the outputs to the producer in <paramref name="epoch"/>. With
+    /// <paramref name="checkKeys"/> (the input has more than one partition) a CDR keyed by anything but its own msisdn is
+    /// refused (<see cref="RatingEngine.Process"/>): only the subscriber's key puts it on its subscriber's partition.
+    /// </summary>
+    public void Rate(HashSet<int> assigned, AcknowledgedProducer producer, AcknowledgementGroup epoch, OutputTargets targets, string inputTopic,
+        bool checkKeys = true)
     {
         Outputs.Clear();
         var sink = new KafkaBatchSink(Outputs);
@@ -69,7 +74,7 @@ internal sealed class RatingLane
             // The key's msisdn, worked out by the prefetch for this record's place.
             Outputs.From(partition, offset, record.Message.Key, keys[i % keys.Length]);
             // A clock applies to the subscribers whose profiles are in the same-numbered subscribers partition.
-            switch (Engine.Process(record.Message.Value ?? [], ref sink, offset, clockGroup: partition, keyMsisdn: keys[i % keys.Length]))
+            switch (Engine.Process(record.Message.Value ?? [], ref sink, offset, clockGroup: partition, keyMsisdn: checkKeys ? keys[i % keys.Length] : 0))
             {
                 case RatingResult.Skipped:
                     Outputs.Skipped++;

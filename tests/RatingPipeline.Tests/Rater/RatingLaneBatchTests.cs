@@ -63,15 +63,34 @@ public sealed class RatingLaneBatchTests
         });
     }
 
+    [TestCase(true)]
+    [TestCase(false)]
+    public void A_CDR_keyed_otherwise_is_refused_when_the_input_has_several_partitions(bool severalPartitions)
+    {
+        var (lane, batch) = LaneWithBatch(partitions: [0, 0, 0, 0]);
+        batch[1].Message.Key = "unparsed"u8.ToArray();
+        batch[2].Message.Key = batch[3].Message.Key.SequenceEqual(batch[2].Message.Key) ? [] : batch[3].Message.Key; // another msisdn (or none)
+        Rate(lane, batch, assigned: [0], checkKeys: severalPartitions);
+
+        var refused = lane.Outputs.Records.Where(o => o.Kind == OutputKind.Rejected).Select(o => o.Offset).ToList();
+        var rated = lane.Outputs.Records.Where(o => o.Kind == OutputKind.Rated).Select(o => o.Offset).ToList();
+        var otherMsisdn = batch[2].Message.Key.Length > 0;
+        Assert.Multiple(() =>
+        {
+            Assert.That(refused, Is.EqualTo(severalPartitions ? (otherMsisdn ? new long[] { 1, 2 } : [1]) : []), "refused");
+            Assert.That(rated, Is.EqualTo(severalPartitions ? (otherMsisdn ? new long[] { 0, 3 } : [0, 2, 3]) : [0, 1, 2, 3]), "rated");
+        });
+    }
+
     private static ulong KeyOf(ConsumeResult<byte[], byte[]> record) =>
         MsisdnKey.TryCompute(record.Message.Key, out var key) ? key : throw new InvalidOperationException("no msisdn key");
 
-    private static void Rate(RatingLane lane, List<ConsumeResult<byte[], byte[]>> batch, HashSet<int> assigned)
+    private static void Rate(RatingLane lane, List<ConsumeResult<byte[], byte[]>> batch, HashSet<int> assigned, bool checkKeys = true)
     {
         using var producer = new AcknowledgedProducer(new InstantProducer());
         lane.Batch.Clear();
         lane.Batch.AddRange(batch);
-        lane.Rate(assigned, producer, new AcknowledgementGroup(), new OutputTargets(new TopicNames(), partitions: 2, preserve: true), "cdrs");
+        lane.Rate(assigned, producer, new AcknowledgementGroup(), new OutputTargets(new TopicNames(), partitions: 2, preserve: true), "cdrs", checkKeys);
     }
 
     /// <summary>A lane with the profiles of a small synthetic population, and well-formed CDRs in the given partitions (offsets counting per partition).</summary>
