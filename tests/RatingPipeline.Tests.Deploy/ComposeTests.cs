@@ -1,9 +1,13 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.Configuration;
 using NUnit.Framework;
 using RatingPipeline.Cli.Commands;
 using RatingPipeline.Kafka;
+using RatingPipeline.Rater.Usage;
+using RatingPipeline.Sender;
+using RatingPipeline.Sender.Inbound;
 using RatingPipeline.Tariffs;
 using RatingPipeline.Testing;
 
@@ -35,7 +39,27 @@ public sealed partial class ComposeTests
         Services.Where(s => s.Value.TryGetValue("image", out var image) && image is string i && i.Contains("ratingpipeline", StringComparison.Ordinal));
 
     /// <summary>Compose's <c>${NAME:-default}</c> substitution with nothing set: the defaults.</summary>
-    private static string Substitute(string text) => Interpolation().Replace(text, m => m.Groups[2].Value);
+    private static string Substitute(string text) => Substitute(text, new Dictionary<string, string>());
+
+    /// <summary>
+    /// Compose's substitution with <paramref name="variables"/> set: <c>${NAME:-default}</c> is the value, else the
+    /// default; <c>${NAME:+replacement}</c> the replacement when the value is set and not empty, else nothing.
+    /// </summary>
+    private static string Substitute(string text, IReadOnlyDictionary<string, string> variables) =>
+        Interpolation().Replace(text, m =>
+        {
+            var value = variables.GetValueOrDefault(m.Groups[1].Value, "");
+            return m.Groups[2].Value == ":+"
+                ? (value.Length > 0 ? m.Groups[3].Value : "")
+                : (value.Length > 0 ? value : m.Groups[3].Value);
+        });
+
+    /// <summary>A service's environment after substitution, as the configuration keys it binds (<c>A__B</c> is <c>A:B</c>).</summary>
+    private static IConfiguration EnvironmentOf(string service, IReadOnlyDictionary<string, string> variables) =>
+        new ConfigurationBuilder()
+            .AddInMemoryCollection(Yaml.Map(Services[service]["environment"], "environment")
+                .Select(e => KeyValuePair.Create(e.Key.Replace("__", ":", StringComparison.Ordinal), (string?)Substitute(e.Value?.ToString() ?? "", variables))))
+            .Build();
 
     [Test]
     public void Compose_runs_kafka_topics_workers_gateway_load_prometheus_and_grafana()
@@ -134,6 +158,32 @@ public sealed partial class ComposeTests
 
         Assert.That(Directory.Exists(Path.Combine(RepoFiles.Deploy, mount[0][2..])), Is.True, "a directory mount sees a replaced file");
         Assert.That(TariffLoader.LoadFile(hostFile).Plans, Is.Not.Empty);
+    }
+
+    [TestCase("")]
+    [TestCase("lab-query-token-0123456789abcdef")]
+    public void Self_service_is_off_without_QUERY_TOKEN_and_with_it_raters_and_sender_share_the_token(string token)
+    {
+        var variables = new Dictionary<string, string> { ["QUERY_TOKEN"] = token };
+        var rater = EnvironmentOf("rater", variables);
+        var sender = EnvironmentOf("sender", variables);
+        var api = rater.GetSection(QueryApiOptions.Section).Get<QueryApiOptions>() ?? new QueryApiOptions();
+        var senderOptions = sender.GetSection("Sender").Get<SenderOptions>() ?? new SenderOptions();
+        var listener = Regex.Match(RepoFiles.ReadText("deploy", "Dockerfile"), @"Http__Url=(\S+)").Groups[1].Value;
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(api.Auth.Token, Is.EqualTo(token), "the raters' usage API");
+            Assert.That(sender[BearerToken.ConfigurationKey] ?? "", Is.EqualTo(token), "the sender's POST /v1/mo");
+            Assert.That(senderOptions.UsageApi.Token, Is.EqualTo(token), "the sender asking the raters");
+            Assert.That(senderOptions.UsageApi.Url, Is.EqualTo(token.Length > 0 ? "http://rater:9464" : ""),
+                "the rater service on the port its image listens on, only with a token (the sender refuses a URL without one)");
+            Assert.That(api.Validate(), Is.Empty);
+            Assert.That(SenderOptionsValidator.Check(senderOptions).Where(e => e.Contains("UsageApi", StringComparison.Ordinal)), Is.Empty);
+            Assert.That(listener, Is.EqualTo("http://0.0.0.0:9464"), "the image's listener");
+            Assert.That(new QueryApiOptions { Url = listener }.Advertised("x", "3f2a9c1b7d4e"), Is.EqualTo("http://3f2a9c1b7d4e:9464"),
+                "each replica is redirected to under its container's host name");
+        });
     }
 
     [Test]
@@ -361,7 +411,7 @@ public sealed partial class ComposeTests
         Assert.Fail($"{process.Command} did not answer {path} within 20 s: {process.Stderr}");
     }
 
-    [GeneratedRegex(@"\$\{([A-Za-z_][A-Za-z0-9_]*):-([^}]*)\}")]
+    [GeneratedRegex(@"\$\{([A-Za-z_][A-Za-z0-9_]*)(:-|:\+)([^}]*)\}")]
     private static partial Regex Interpolation();
 
     [GeneratedRegex(@"^\s{2}([a-z][a-z-]*)\s", RegexOptions.Multiline)]

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -16,7 +17,8 @@ public sealed class QueryApiOptions
 
     /// <summary>
     /// The URL other instances redirect to for this instance's partitions (written to <c>rater-endpoints</c>); by default
-    /// <see cref="Url"/>. Set it when the listener is a wildcard (<c>http://0.0.0.0:9464</c>) — e.g. the pod's address.
+    /// <see cref="Url"/>, a wildcard listener (<c>http://0.0.0.0:9464</c>) under this machine's host name. Set it when other
+    /// instances do not reach this one by its host name — e.g. to the pod's address in Kubernetes.
     /// </summary>
     public string AdvertisedUrl { get; set; } = "";
 
@@ -30,8 +32,34 @@ public sealed class QueryApiOptions
     /// <summary>The partitioner the producers of <c>cdrs</c> and <c>subscribers</c> key by: <c>consistent</c> or <c>murmur2</c>.</summary>
     public string Partitioner { get; set; } = KeyPartitioner.Consistent;
 
-    /// <summary>The URL this instance advertises: <see cref="AdvertisedUrl"/>, else <see cref="Url"/>, without a trailing slash.</summary>
-    public string Advertised(string fallback) => (AdvertisedUrl is { Length: > 0 } a ? a : Url is { Length: > 0 } u ? u : fallback).TrimEnd('/');
+    /// <summary>
+    /// The URL this instance advertises: <see cref="AdvertisedUrl"/>, else <see cref="Url"/>, without a trailing slash. A
+    /// listener on every address (<c>0.0.0.0</c>, <c>[::]</c>, <c>+</c>, <c>*</c>) is no address another instance can
+    /// reach: it is advertised under this machine's host name instead (<paramref name="hostName"/>, by default
+    /// <see cref="Dns.GetHostName"/>), which is what a container's name resolves to on its network (a compose
+    /// service's replicas, for one).
+    /// </summary>
+    public string Advertised(string fallback, string? hostName = null)
+    {
+        var url = (AdvertisedUrl is { Length: > 0 } a ? a : Url is { Length: > 0 } u ? u : fallback).TrimEnd('/');
+        var hostStart = url.IndexOf("://", StringComparison.Ordinal);
+        if (hostStart < 0)
+        {
+            return url;
+        }
+
+        hostStart += 3;
+        var hostEnd = hostStart < url.Length && url[hostStart] == '[' ? url.IndexOf(']', hostStart) + 1 : url.IndexOfAny([':', '/'], hostStart);
+        if (hostEnd <= 0)
+        {
+            hostEnd = url.Length;
+        }
+
+        var host = url[hostStart..hostEnd];
+        return host is "0.0.0.0" or "[::]" or "+" or "*"
+            ? string.Concat(url.AsSpan(0, hostStart), hostName ?? Dns.GetHostName(), url.AsSpan(hostEnd))
+            : url;
+    }
 
     public IEnumerable<string> Validate()
     {
