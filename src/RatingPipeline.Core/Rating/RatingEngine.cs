@@ -30,6 +30,14 @@ public sealed partial class RatingEngine(Tariff tariff)
     private readonly SubscriberTable _subscribers = new();
     private readonly Dictionary<int, ClockGroup> _groups = [];
 
+    /// <summary>
+    /// The cycle last worked out for each <c>cycleDay</c> (1-28) under the UTC offset <see cref="_cycleWindowsOffset"/>:
+    /// the instants of [<see cref="CycleWindow.From"/>, <see cref="CycleWindow.To"/>) are all in that cycle, so most
+    /// records find theirs with two comparisons instead of a civil-date computation (see <see cref="CycleOf"/>).
+    /// </summary>
+    private readonly CycleWindow[] _cycleWindows = new CycleWindow[29];
+    private long _cycleWindowsOffset = long.MinValue;
+
     /// <summary>The tariff in force; replacing it applies from the next record on.</summary>
     public Tariff Tariff { get; set; } = tariff;
 
@@ -251,7 +259,7 @@ public sealed partial class RatingEngine(Tariff tariff)
             return Reject(ref sink, in cdr, record, RejectReason.UnknownPlan, "the subscriber's plan is not in the tariff");
         }
 
-        var cycle = BillingCycle.StartDay(cdr.StartTicks, tariff.UtcOffsetTicks, profile.CycleDay);
+        var cycle = CycleOf(cdr.StartTicks, tariff.UtcOffsetTicks, profile.CycleDay);
         ref var existing = ref _subscribers.StateOf(in subscriber);
         var isNew = Unsafe.IsNullRef(ref existing);
         if (!isNew)
@@ -426,6 +434,51 @@ public sealed partial class RatingEngine(Tariff tariff)
         RoamingReminder(ref sink, ref state, in cdr, cycle, zone, plan);
         return RatingResult.Rated;
     }
+
+    /// <summary>
+    /// <see cref="BillingCycle.StartDay"/> of a record's instant: from the window of the last cycle worked out for the
+    /// same cycle day and UTC offset when the instant is inside it (records of a cycle come together), otherwise worked
+    /// out and kept as that cycle day's window.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal int CycleOf(long utcTicks, long utcOffsetTicks, int cycleDay)
+    {
+        if ((uint)(cycleDay - 1) < 28u && utcOffsetTicks == _cycleWindowsOffset)
+        {
+            ref var window = ref _cycleWindows[cycleDay];
+            if (utcTicks >= window.From && utcTicks < window.To)
+            {
+                return window.Day;
+            }
+        }
+
+        return NewCycleWindow(utcTicks, utcOffsetTicks, cycleDay);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int NewCycleWindow(long utcTicks, long utcOffsetTicks, int cycleDay)
+    {
+        var day = BillingCycle.StartDay(utcTicks, utcOffsetTicks, cycleDay);
+        if ((uint)(cycleDay - 1) < 28u)
+        {
+            if (utcOffsetTicks != _cycleWindowsOffset)
+            {
+                Array.Clear(_cycleWindows);
+                _cycleWindowsOffset = utcOffsetTicks;
+            }
+
+            // The cycle runs from its start day's local midnight to the next cycle's: every instant between is in it.
+            _cycleWindows[cycleDay] = new CycleWindow(
+                BillingCycle.StartTicks(day, utcOffsetTicks),
+                BillingCycle.StartTicks(BillingCycle.EndDay(day, cycleDay), utcOffsetTicks),
+                day);
+        }
+
+        return day;
+    }
+
+    /// <summary>The instants [<see cref="From"/>, <see cref="To"/>) of cycle <see cref="Day"/> (UTC ticks; a day number).</summary>
+    private readonly record struct CycleWindow(long From, long To, int Day);
 
     /// <summary>
     /// Whether a rated CDR fires any of the reminders of <see cref="UsageReminders"/>: the same tests, without the event

@@ -1,4 +1,5 @@
 using NUnit.Framework;
+using RatingPipeline.Rating;
 using RatingPipeline.Records;
 using RatingPipeline.Tests.Support;
 using RatingPipeline.Time;
@@ -135,5 +136,44 @@ public sealed class CycleTests
         var rater = new EngineHarness(tariff, Profiles.Of(tariff));
         var step = rater.Process(Cdrs.Sms("s1", "2020-01-01T00:00:00+08:00"));
         Assert.That((string?)step.Single["cycle"], Is.EqualTo("2020-01-01"));
+    }
+
+    /// <summary>
+    /// The engine keeps the last cycle worked out per cycle day and finds a record's cycle in it when it can: whatever
+    /// came before (other cycle days, other offsets, instants on either side of a cycle's bounds, late instants), the
+    /// cycle it gives is the one worked out afresh.
+    /// </summary>
+    [Test]
+    public void The_engines_cycle_windows_give_the_cycle_worked_out_afresh_for_every_instant()
+    {
+        var engine = new RatingEngine(TestTariff.Build(Rates, Plan));
+        var random = new Random(20261207);
+        long[] offsets = [8 * Instant.TicksPerHour, 0, -5 * Instant.TicksPerHour, 14 * Instant.TicksPerHour];
+        var november = Instant.TicksPerDay * Instant.DaysFromCivil(2026, 11, 1);
+        var checkedBounds = 0;
+        for (var i = 0; i < 200_000; i++)
+        {
+            var offset = offsets[random.Next(i % 1000 < 990 ? 1 : offsets.Length)];
+            var cycleDay = random.Next(1, 29);
+            var ticks = random.Next(4) switch
+            {
+                // Near a cycle's start: the last and the first tick of a cycle, one second either side.
+                0 => BillingCycle.StartTicks(BillingCycle.StartDay(november + random.NextInt64(400 * Instant.TicksPerDay), offset, cycleDay), offset)
+                    + random.Next(-1, 2) * random.Next(1, 3) switch { 1 => 1L, _ => Instant.TicksPerSecond },
+                // Far in the past or future (years 0001-9999), and anywhere in the two years around the examples.
+                1 => random.NextInt64(Instant.TicksPerDay * 400, Instant.TicksPerDay * 2_900_000L) - (Instant.TicksPerDay * 719_162L),
+                _ => november + random.NextInt64(-365 * Instant.TicksPerDay, 365 * Instant.TicksPerDay),
+            };
+
+            var expected = BillingCycle.StartDay(ticks, offset, cycleDay);
+            if (engine.CycleOf(ticks, offset, cycleDay) != expected)
+            {
+                Assert.Fail($"instant {ticks} ticks, offset {offset}, cycleDay {cycleDay}: {engine.CycleOf(ticks, offset, cycleDay)} against {expected}");
+            }
+
+            checkedBounds += ticks == BillingCycle.StartTicks(expected, offset) ? 1 : 0;
+        }
+
+        Assert.That(checkedBounds, Is.GreaterThan(1000), "instants exactly at a cycle's start were among them");
     }
 }
