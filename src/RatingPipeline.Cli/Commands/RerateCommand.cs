@@ -12,10 +12,12 @@ namespace RatingPipeline.Cli.Commands;
 /// Options of <c>ratingctl rerate</c>. <c>ProfileLines</c>: whether profile lines in the CDR file replace profiles (an
 /// offline run's file); false for a stream read from the cdrs topic, where the rater rejected them. <c>Lanes</c>: re-rating
 /// lanes (threads, each with its share of the subscribers), 0 for one per core; the outputs are the same for any number.
-/// <c>Progress</c>: whether a terminal gets progress bars (<see cref="ProgressBars"/>).
+/// <c>Progress</c>: whether a terminal gets progress bars (<see cref="ProgressBars"/>). <c>OldTariff</c>: the tariff the
+/// rated records were rated under; when the new one differs from it only in <c>zeroRated</c>, only the subscribers the
+/// change touches are replayed (<see cref="RerateScope"/>).
 /// </summary>
 public sealed record RerateOptions(string Tariff, string Subscribers, string Rated, string Cdrs, string Out, IReadOnlySet<string>? Cycles = null, bool ProfileLines = true,
-    int Lanes = 0, bool Progress = true);
+    int Lanes = 0, bool Progress = true, string? OldTariff = null);
 
 /// <summary>
 /// <c>ratingctl rerate</c>: re-rates already-rated CDRs under a newer tariff (e.g. after Apple activation ports
@@ -50,6 +52,12 @@ public static class RerateCommand
         {
             Description = "Re-rate only these billing cycles, by name: yyyy-MM-dd[,yyyy-MM-dd…] (CDRs of other cycles are left out of the replay)",
         };
+        var oldTariff = new Option<string?>("--old-tariff")
+        {
+            Description = "The tariff the rated records were rated under: when the new tariff differs from it only in zeroRated (and version), only the subscribers "
+                + "whose CDRs the change zero-rates differently (and those with entries in the ledger) are replayed — the same adjustments, far sooner; "
+                + "mismatches are then looked for among those subscribers only",
+        };
         var lanes = LanesOption.Create("re-rate");
         var noProgress = new Option<bool>("--no-progress")
         {
@@ -57,7 +65,7 @@ public static class RerateCommand
         };
         var command = new Command("rerate", "Re-rate already-rated CDRs under a newer tariff and write the adjustments (credits and debits) per CDR.")
         {
-            tariff, subscribers, rated, cdrs, fromTopic, bootstrap, output, cycles, lanes, noProgress,
+            tariff, subscribers, rated, cdrs, fromTopic, bootstrap, output, cycles, oldTariff, lanes, noProgress,
         };
         command.SetAction(async (result, cancel) =>
         {
@@ -82,7 +90,7 @@ public static class RerateCommand
                 }
 
                 return await RunFromTopicsAsync(result.GetValue(tariff)!, servers, new TopicNames(), outDir, Console.Out, Console.Error, cancel, chosen,
-                    progress: !result.GetValue(noProgress));
+                    progress: !result.GetValue(noProgress), oldTariff: result.GetValue(oldTariff));
             }
 
             if (result.GetValue(subscribers) is not { } s || result.GetValue(rated) is not { } r || result.GetValue(cdrs) is not { } c)
@@ -92,7 +100,7 @@ public static class RerateCommand
             }
 
             return await RunAsync(new RerateOptions(result.GetValue(tariff)!, s, r, c, outDir, chosen, Lanes: result.GetValue(lanes),
-                Progress: !result.GetValue(noProgress)), Console.Out, Console.Error, cancel);
+                Progress: !result.GetValue(noProgress), OldTariff: result.GetValue(oldTariff)), Console.Out, Console.Error, cancel);
         });
         return command;
     }
@@ -113,7 +121,7 @@ public static class RerateCommand
     /// logic, and produces the adjustments that are new to the <c>adjustments</c> topic (key msisdn).
     /// </summary>
     public static async Task<int> RunFromTopicsAsync(string tariffPath, string bootstrap, TopicNames topics, string outDir,
-        TextWriter stdout, TextWriter stderr, CancellationToken cancel, IReadOnlySet<string>? cycles = null, bool progress = true)
+        TextWriter stdout, TextWriter stderr, CancellationToken cancel, IReadOnlySet<string>? cycles = null, bool progress = true, string? oldTariff = null)
     {
         var snapshot = Path.Combine(outDir, "snapshot");
         Directory.CreateDirectory(snapshot);
@@ -135,7 +143,7 @@ public static class RerateCommand
 
         var before = new FileInfo(adjustmentsPath).Length;
         var exit = await RunAsync(new RerateOptions(tariffPath, Path.Combine(snapshot, "subscribers.jsonl"), Path.Combine(snapshot, "rated.jsonl"),
-            Path.Combine(snapshot, "cdrs.jsonl"), outDir, cycles, ProfileLines: false, Progress: progress), stdout, stderr, cancel);
+            Path.Combine(snapshot, "cdrs.jsonl"), outDir, cycles, ProfileLines: false, Progress: progress, OldTariff: oldTariff), stdout, stderr, cancel);
         if (exit != 0)
         {
             return exit;
@@ -188,8 +196,78 @@ public static class RerateCommand
         }
 
         Directory.CreateDirectory(options.Out);
+        IReadOnlyList<LedgerEntry> recorded;
+        try
+        {
+            recorded = AdjustmentJson.ReadFile(Path.Combine(options.Out, AdjustmentsFile));
+        }
+        catch (AdjustmentFileException e)
+        {
+            await stderr.WriteLineAsync($"ratingctl rerate: existing adjustment file refused: {e.Message}");
+            return 2;
+        }
+
+        if (options.OldTariff is not { } oldTariffPath)
+        {
+            return await RerateAsync(options, options.Rated, options.Cdrs, tariff, profiles, recorded, null, stdout, stderr, cancel);
+        }
+
+        Tariff oldTariff;
+        try
+        {
+            oldTariff = TariffLoader.LoadFile(oldTariffPath);
+        }
+        catch (TariffException e)
+        {
+            await stderr.WriteLineAsync($"ratingctl rerate: old tariff {oldTariffPath} refused: {e.Message}");
+            return 2;
+        }
+
+        if (RerateScope.Difference(oldTariffPath, options.Tariff) is { } difference)
+        {
+            await stdout.WriteLineAsync($"every subscriber replayed: {difference}");
+            return await RerateAsync(options, options.Rated, options.Cdrs, tariff, profiles, recorded, null, stdout, stderr, cancel);
+        }
+
+        // Two passes over the CDRs (the subscribers the change touches, then the narrowed copies with the rated file's).
+        var (ratedSize, cdrSize) = (new FileInfo(options.Rated).Length, new FileInfo(options.Cdrs).Length);
+        (RerateScope? Scope, string? Refusal) narrowed;
+        try
+        {
+            narrowed = await ProgressBars.RunAsync(ProgressBars.Target(options.Progress, ratedSize + cdrSize, stderr),
+                [("subscribers the change touches", cdrSize), ("leaving out the others", cdrSize + ratedSize)],
+                progress => Task.Run(() =>
+                {
+                    var scope = RerateScope.Narrow(oldTariff, tariff, options.Cdrs, options.Rated, recorded.Select(e => e.Msisdn),
+                        Path.Combine(options.Out, $".rerate-scope-{Environment.ProcessId}"), out var refusal, cancel, progress[0], progress[1]);
+                    return (scope, refusal);
+                }, cancel));
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            return await Interrupted.ReportAsync(stderr, "rerate", options.Out);
+        }
+
+        if (narrowed.Scope is not { } narrow)
+        {
+            await stdout.WriteLineAsync($"every subscriber replayed: {narrowed.Refusal}");
+            return await RerateAsync(options, options.Rated, options.Cdrs, tariff, profiles, recorded, null, stdout, stderr, cancel);
+        }
+
+        using (narrow)
+        {
+            // Only the replayed subscribers' profiles: the lines of the others are left out.
+            return await RerateAsync(options, narrow.RatedPath, narrow.CdrPath, tariff, [.. profiles.Where(p => narrow.Touches(p.MsisdnKey))], recorded, narrow,
+                stdout, stderr, cancel);
+        }
+    }
+
+    /// <summary>The three passes of a re-rate over the given rated and CDR files (the options' own, or a scope's narrowed copies), and its outputs.</summary>
+    private static async Task<int> RerateAsync(RerateOptions options, string ratedPath, string cdrPath, Tariff tariff, List<SubscriberProfile> profiles,
+        IReadOnlyList<LedgerEntry> recorded, RerateScope? scope, TextWriter stdout, TextWriter stderr, CancellationToken cancel)
+    {
         var adjustmentsPath = Path.Combine(options.Out, AdjustmentsFile);
-        var (ratedBytes, cdrBytes) = (new FileInfo(options.Rated).Length, new FileInfo(options.Cdrs).Length);
+        var (ratedBytes, cdrBytes) = (new FileInfo(ratedPath).Length, new FileInfo(cdrPath).Length);
 
         // Three passes, a bar each: the rated file, then two over the CDRs — the scan matches each subscriber's lines with
         // its rated records, then the replay. A refusal is told once the bars are gone.
@@ -204,13 +282,9 @@ public static class RerateCommand
                     RerateLanes lanes;
                     try
                     {
-                        lanes = new RerateLanes(tariff, profiles, new AdjustmentLedger(AdjustmentJson.ReadFile(adjustmentsPath)), options.Cycles,
-                            options.ProfileLines, LanesOption.Resolve(options.Lanes));
-                        await Task.Run(() => lanes.ReadRated(options.Rated, cancel, progress[0]), cancel);
-                    }
-                    catch (AdjustmentFileException e)
-                    {
-                        return (null, $"existing adjustment file refused: {e.Message}");
+                        lanes = new RerateLanes(tariff, profiles, new AdjustmentLedger(recorded), options.Cycles, options.ProfileLines,
+                            LanesOption.Resolve(options.Lanes));
+                        await Task.Run(() => lanes.ReadRated(ratedPath, cancel, progress[0]), cancel);
                     }
                     catch (RatedFileException e)
                     {
@@ -221,7 +295,7 @@ public static class RerateCommand
                     await using (var mismatches = new BufferedStream(File.Create(Path.Combine(options.Out, MismatchesFile)), 1 << 16))
                     {
                         using var receiver = new JsonlRerateReceiver(adjustments, mismatches);
-                        await Task.Run(() => lanes.Run(options.Cdrs, receiver, cancel, progress[1], progress[2]), cancel);
+                        await Task.Run(() => lanes.Run(cdrPath, receiver, cancel, progress[1], progress[2]), cancel);
                     }
 
                     return ((RerateLanes?)lanes, (string?)null);
@@ -236,6 +310,11 @@ public static class RerateCommand
         {
             await stderr.WriteLineAsync($"ratingctl rerate: {refusal}");
             return 2;
+        }
+
+        if (scope is not null)
+        {
+            rerater.Summary.Scope = (scope.TouchedSubscribers, scope.CdrLinesLeftOut, scope.RatedRecordsLeftOut);
         }
 
         // Totals of the whole ledger (what stands to be credited), replaced atomically.

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
+using RatingPipeline.IO;
 using RatingPipeline.Memory;
 using RatingPipeline.Tariffs;
 
@@ -42,9 +43,6 @@ public static class SubscriberFile
     /// <summary>Below this size a file is parsed on the calling thread alone.</summary>
     private const int ParallelFrom = 1 << 20;
 
-    /// <summary>What a part reads at a time (a longer line grows its buffer).</summary>
-    private const int BufferBytes = 1 << 20;
-
     /// <summary>Fewer bytes than most profile lines have (to size a part's list of profiles up front).</summary>
     private const int LineBytes = 64;
 
@@ -68,7 +66,7 @@ public static class SubscriberFile
             using var file = File.OpenHandle(path);
             var length = RandomAccess.GetLength(file);
             spared = length >= ParallelFrom && CollectionFreeRegion.TryStart(LoadBytes(length));
-            var bounds = Bounds(file, length, length < ParallelFrom ? 1 : Environment.ProcessorCount);
+            var bounds = FileParts.Bounds(file, length, length < ParallelFrom ? 1 : Environment.ProcessorCount);
             read = new Part[bounds.Length - 1];
             if (read.Length == 1)
             {
@@ -168,117 +166,46 @@ public static class SubscriberFile
     public static bool IsBlank(ReadOnlySpan<byte> line) => line.IndexOfAnyExcept(" \t\r"u8) < 0;
 
     /// <summary>
-    /// Where the file is cut into at most <paramref name="count"/> parts: the first at 0, each further one after the
-    /// first line end at or after its share of the length, the last at the end (a part may be empty).
-    /// </summary>
-    private static long[] Bounds(SafeFileHandle file, long length, int count)
-    {
-        var bounds = new long[count + 1];
-        bounds[count] = length;
-        Span<byte> chunk = stackalloc byte[4096];
-        for (var i = 1; i < count; i++)
-        {
-            var at = Math.Max(bounds[i - 1], length * i / count);
-            bounds[i] = length;
-            while (at < length)
-            {
-                var n = RandomAccess.Read(file, chunk, at);
-                if (n == 0)
-                {
-                    break;
-                }
-
-                var newline = chunk[..n].IndexOf((byte)'\n');
-                if (newline >= 0)
-                {
-                    bounds[i] = at + newline + 1;
-                    break;
-                }
-
-                at += n;
-            }
-        }
-
-        return bounds;
-    }
-
-    /// <summary>
     /// Parses the part of the file from <paramref name="start"/> to <paramref name="end"/>: its profiles in order until
     /// its first bad line, that line's error and number (1-based within the part), and how many lines the part holds
     /// (a line end counts a line; so does a last line without one).
     /// </summary>
-    /// <remarks>Compiled by the JIT at its first call: a part's loop runs once, for the whole part, and would otherwise keep its ahead-of-time code.</remarks>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static Part Parse(SafeFileHandle file, long start, long end, Tariff tariff)
     {
         var expected = (int)Math.Min((end - start) / LineBytes, Array.MaxLength);
         var profiles = new List<SubscriberProfile>(expected);
         var places = new Dictionary<ulong, int>(expected);
         var shared = new SharedTexts();
-        var buffer = new byte[(int)Math.Min(BufferBytes, Math.Max(end - start, 1))];
-        var held = 0; // bytes of an unfinished line at the start of the buffer
-        var at = start;
-        var lines = 0;
-        while (at < end || held > 0)
+        string? error = null;
+        var lines = FileParts.ReadLines(file, start, end, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (line) =>
         {
-            if (held == buffer.Length)
+            if (IsBlank(line))
             {
-                Array.Resize(ref buffer, buffer.Length * 2);
+                return true;
             }
 
-            var n = at < end ? RandomAccess.Read(file, buffer.AsSpan(held, (int)Math.Min(buffer.Length - held, end - at)), at) : 0;
-            if (n == 0 && at < end)
+            var profile = ProfileReader.TryRead(line, tariff, shared, out var refused);
+            if (profile is null)
             {
-                throw new IOException($"the file ended at byte {at} while it was read");
+                error = refused;
+                return false;
             }
 
-            at += n;
-            var span = buffer.AsSpan(0, held + n);
-            var last = at >= end; // the part's last line need not end with a line end
-            while (span.Length > 0)
+            // An msisdn given again in the part: the later profile in the earlier place.
+            ref var place = ref CollectionsMarshal.GetValueRefOrAddDefault(places, profile.MsisdnKey, out var known);
+            if (known)
             {
-                var newline = span.IndexOf((byte)'\n');
-                if (newline < 0 && !last)
-                {
-                    break;
-                }
-
-                lines++;
-                var line = newline < 0 ? span : span[..newline];
-                span = newline < 0 ? default : span[(newline + 1)..];
-                if (IsBlank(line))
-                {
-                    continue;
-                }
-
-                var profile = ProfileReader.TryRead(line, tariff, shared, out var error);
-                if (profile is null)
-                {
-                    return new Part(profiles, places, lines, error, lines);
-                }
-
-                // An msisdn given again in the part: the later profile in the earlier place.
-                ref var place = ref CollectionsMarshal.GetValueRefOrAddDefault(places, profile.MsisdnKey, out var known);
-                if (known)
-                {
-                    profiles[place] = profile;
-                }
-                else
-                {
-                    place = profiles.Count;
-                    profiles.Add(profile);
-                }
+                profiles[place] = profile;
+            }
+            else
+            {
+                place = profiles.Count;
+                profiles.Add(profile);
             }
 
-            span.CopyTo(buffer);
-            held = span.Length;
-            if (last)
-            {
-                break;
-            }
-        }
-
-        return new Part(profiles, places, lines, null, 0);
+            return true;
+        });
+        return new Part(profiles, places, lines, error, error is null ? 0 : lines);
     }
 
     /// <summary>A part's profiles (an msisdn once, in the place of its first line), where each msisdn is, and its lines.</summary>

@@ -68,6 +68,20 @@ public static class AdjustmentTotalsJson
             json.WriteNumber("outsideCycles"u8, run.OutsideCycles);
             json.WriteNumber("takenAsRated"u8, run.TakenAsRated);
             json.WriteNumber("subscribersTakenUp"u8, run.SubscribersTakenUp);
+            if (run.Scope is { } scope)
+            {
+                json.WritePropertyName("scope"u8);
+                json.WriteStartObject();
+                json.WriteNumber("subscribersReplayed"u8, scope.Subscribers);
+                json.WriteNumber("cdrLinesLeftOut"u8, scope.CdrLinesLeftOut);
+                json.WriteNumber("ratedRecordsLeftOut"u8, scope.RatedRecordsLeftOut);
+                json.WriteEndObject();
+            }
+            else
+            {
+                json.WriteNull("scope"u8);
+            }
+
             json.WritePropertyName("mismatches"u8);
             json.WriteStartObject();
             foreach (var kind in Enum.GetValues<RerateMismatchKind>())

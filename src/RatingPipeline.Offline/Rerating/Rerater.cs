@@ -56,6 +56,12 @@ public sealed class RerateSummary
     /// <summary>CDRs left out because their rated record is of a cycle the re-rate was not asked for (<c>--cycles</c>).</summary>
     public long OutsideCycles { get; internal set; }
 
+    /// <summary>
+    /// Narrowed by the old tariff (<see cref="RerateScope"/>): the subscribers replayed, and the non-blank CDR lines and
+    /// the rated records of the others, left out. Null when every subscriber was replayed.
+    /// </summary>
+    public (int Subscribers, long CdrLinesLeftOut, long RatedRecordsLeftOut)? Scope { get; set; }
+
     public long Mismatches => _mismatches.Sum();
 
     public long MismatchesOf(RerateMismatchKind kind) => _mismatches[(int)kind];
@@ -107,6 +113,12 @@ public sealed class RerateSummary
         if (TakenAsRated > 0)
         {
             text += $"; {TakenAsRated} rated records before the replay taken as rated ({SubscribersTakenUp} subscribers taken up where the old run stood)";
+        }
+
+        if (Scope is { } scope)
+        {
+            text += $"; only zeroRated changed: {scope.Subscribers} subscribers replayed, {scope.CdrLinesLeftOut} CDR lines and "
+                + $"{scope.RatedRecordsLeftOut} rated records of the others left out";
         }
 
         return text;
