@@ -2,8 +2,8 @@
 # command and taking a median.
 
 # Sets `ratingctl`: published in Release ReadyToRun for linux-x64 (as a deployment runs it) with ratingctl-native beside
-# it (`rate` compiled ahead of time, which ratingctl hands its `rate` command lines to; NATIVE=0 leaves it out, and
-# `rate` then runs in ratingctl's process), or with R2R=0 the plain build output.
+# it (`rate` and `rerate` over files compiled ahead of time, which ratingctl hands those command lines to; NATIVE=0
+# leaves it out, and they then run in ratingctl's process), or with R2R=0 the plain build output.
 build_ratingctl() {
     if [[ "${R2R:-1}" == 1 ]]; then
         echo "publishing ratingctl (Release, ReadyToRun, linux-x64)"

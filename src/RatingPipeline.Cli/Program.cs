@@ -23,7 +23,7 @@ public static class Program
         root.Subcommands.Add(WorkerCommands.Rater());
         root.Subcommands.Add(WorkerCommands.Cluster());
         root.Subcommands.Add(DemoCommand.Build());
-        root.Subcommands.Add(RerateCommand.Build());
+        root.Subcommands.Add(RerateCommand.Build(RerateFromTopics.RunAsync));
         root.Subcommands.Add(AuditCommand.Build());
         root.Subcommands.Add(SenderCommand.Build());
         root.Subcommands.Add(LoadCommand.Build());

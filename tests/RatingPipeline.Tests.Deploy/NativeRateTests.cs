@@ -8,7 +8,8 @@ namespace RatingPipeline.Tests.Deploy;
 /// ratingctl published for linux-x64 with ratingctl-native beside it (as bench/lib.sh publishes it): <c>ratingctl rate</c>
 /// is handed to the natively compiled program and writes byte for byte what the same command writes in ratingctl's own
 /// process (<c>RATINGCTL_NATIVE=0</c>), with the same summary, messages and exit codes; the hand-over passes every
-/// argument unchanged and keeps help and the other commands in ratingctl.
+/// argument unchanged and keeps help and the other commands in ratingctl. The same for <c>ratingctl rerate</c> over files,
+/// with and without <c>--old-tariff</c>.
 /// </summary>
 [TestFixture]
 [Category("deploy")]
@@ -83,6 +84,43 @@ public sealed class NativeRateTests
     }
 
     [Test]
+    public void Native_rerate_writes_the_bytes_of_rerate_in_ratingctl_s_own_process_with_and_without_the_old_tariff()
+    {
+        var rated = Ratingctl(RateArgs("rated-once"), native: true);
+        Assert.That(rated.ExitCode, Is.Zero, rated.ToString());
+
+        // The late whitelist change of bench/rerate-throughput.sh: the 2026 ports zero-rated from 2012, a new version.
+        var tariff = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(_data, "tariff.json")))!.AsObject();
+        tariff["version"] = "native-rerate.1";
+        tariff["zeroRated"]!.AsArray().Single(r => (string?)r!["pattern"] == "0044753741039*")!["from"] = "2012-05-20T00:00:00+08:00";
+        var newTariff = Path.Combine(_folder, "new-tariff.json");
+        File.WriteAllText(newTariff, tariff.ToJsonString());
+        string[] Rerate(string output, params string[] more) =>
+            ["rerate", "--tariff", newTariff, "--subscribers", Path.Combine(_data, "subscribers.jsonl"), "--rated", Path.Combine(_folder, "rated-once", "rated.jsonl"),
+                "--cdrs", Path.Combine(_data, "cdrs.jsonl"), "--out", Path.Combine(_folder, output), "--no-progress", .. more];
+
+        foreach (var (name, more) in new[] { ("full", Array.Empty<string>()), ("scoped", ["--old-tariff", Path.Combine(_data, "tariff.json")]) })
+        {
+            var native = Ratingctl(Rerate($"rerate-native-{name}", more), native: true);
+            var managed = Ratingctl(Rerate($"rerate-managed-{name}", more), native: false);
+            Assert.Multiple(() =>
+            {
+                Assert.That(managed.ExitCode, Is.Zero, managed.ToString());
+                Assert.That(managed.Stdout, Does.Match(@"^\d+ records compared, [1-9]\d* adjustments"), name);
+                Assert.That((native.ExitCode, native.Stdout, native.Stderr), Is.EqualTo((managed.ExitCode, managed.Stdout, managed.Stderr)), name);
+                foreach (var file in new[] { "adjustments.jsonl", "rerate-mismatches.jsonl", "adjustment-totals.json" })
+                {
+                    Assert.That(File.ReadAllBytes(Path.Combine(_folder, $"rerate-native-{name}", file)),
+                        Is.EqualTo(File.ReadAllBytes(Path.Combine(_folder, $"rerate-managed-{name}", file))), $"{name}: {file}");
+                }
+            });
+        }
+
+        Assert.That(File.ReadAllText(Path.Combine(_folder, "rerate-native-scoped", "adjustments.jsonl")),
+            Is.EqualTo(File.ReadAllText(Path.Combine(_folder, "rerate-native-full", "adjustments.jsonl"))), "the narrowed re-rate's ledger is the full one's");
+    }
+
+    [Test]
     public void Native_rate_refuses_what_rate_refuses_with_the_same_message_and_exit_code()
     {
         string[] args = ["rate", "--tariff", Path.Combine(_folder, "no-such-tariff.json"), "--subscribers", Path.Combine(_data, "subscribers.jsonl"),
@@ -119,10 +157,18 @@ public sealed class NativeRateTests
         var handed = ChildProcess.Run(Path.Combine(copy, "ratingctl"), args, TimeSpan.FromMinutes(1), _folder);
         var help = ChildProcess.Run(Path.Combine(copy, "ratingctl"), ["rate", "--help"], TimeSpan.FromMinutes(1), _folder);
         var other = ChildProcess.Run(Path.Combine(copy, "ratingctl"), ["generate", "--help"], TimeSpan.FromMinutes(1), _folder);
+        var heardRate = File.ReadAllLines(heard);
+        string[] rerate = ["rerate", "--tariff", "n.json", "--old-tariff", "o.json", "--subscribers", "s.jsonl", "--rated", "r.jsonl", "--cdrs", "c.jsonl", "--out", "o"];
+        var rerateHanded = ChildProcess.Run(Path.Combine(copy, "ratingctl"), rerate, TimeSpan.FromMinutes(1), _folder);
+        var heardRerate = File.ReadAllLines(heard);
+        var fromTopic = ChildProcess.Run(Path.Combine(copy, "ratingctl"), ["rerate", "--tariff", "n.json", "--from-topic", "--out", "o"], TimeSpan.FromMinutes(1), _folder);
         Assert.Multiple(() =>
         {
             Assert.That(handed.ExitCode, Is.EqualTo(7), "the native program's exit code is ratingctl's");
-            Assert.That(File.ReadAllLines(heard), Is.EqualTo(new[] { recorder }.Concat(args)));
+            Assert.That(heardRate, Is.EqualTo(new[] { recorder }.Concat(args)));
+            Assert.That(rerateHanded.ExitCode, Is.EqualTo(7), "rerate over files is handed over");
+            Assert.That(heardRerate, Is.EqualTo(new[] { recorder }.Concat(rerate)));
+            Assert.That((fromTopic.ExitCode, fromTopic.Stderr), Is.EqualTo((2, "ratingctl rerate: --from-topic needs --bootstrap HOST:PORT\n")), "topic mode stays in ratingctl");
             Assert.That(help.ExitCode, Is.Zero, help.ToString());
             Assert.That(help.Stdout, Does.Contain("ratingctl rate [options]"));
             Assert.That(other.ExitCode, Is.Zero, other.ToString());

@@ -58,7 +58,7 @@ public sealed class RerateRetentionTopicTests
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
 
-        var exit = await RerateCommand.RunFromTopicsAsync(Write(newVersion, _folder, "new.json"), _cluster.BootstrapServers, _cluster.Topics,
+        var exit = await RerateFromTopics.RunFromTopicsAsync(Write(newVersion, _folder, "new.json"), _cluster.BootstrapServers, _cluster.Topics,
             _folder.File("topic-mode"), stdout, stderr, CancellationToken.None);
 
         Assert.Multiple(() =>

@@ -97,7 +97,7 @@ public sealed class RerateTopicModeTests
     {
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        var exit = await RerateCommand.RunFromTopicsAsync(tariff, _cluster.BootstrapServers, _cluster.Topics, outDir, stdout, stderr, CancellationToken.None);
+        var exit = await RerateFromTopics.RunFromTopicsAsync(tariff, _cluster.BootstrapServers, _cluster.Topics, outDir, stdout, stderr, CancellationToken.None);
         Assert.That(exit, Is.Zero, stderr.ToString());
         return stdout.ToString();
     }

@@ -1,7 +1,5 @@
 using System.CommandLine;
-using Confluent.Kafka;
 using RatingPipeline.IO;
-using RatingPipeline.Kafka;
 using RatingPipeline.Rerating;
 using RatingPipeline.Subscribers;
 using RatingPipeline.Tariffs;
@@ -26,13 +24,21 @@ public sealed record RerateOptions(string Tariff, string Subscribers, string Rat
 /// <c>DIR/adjustments.jsonl</c> (never the same adjustment id twice), then writes
 /// <c>DIR/adjustment-totals.json</c> and <c>DIR/rerate-mismatches.jsonl</c>.
 /// </summary>
+/// <remarks>
+/// File mode lives here, in the library ratingctl and ratingctl-native share; topic mode (<c>--from-topic</c>, which needs
+/// the Kafka client) is handed in by ratingctl as a <see cref="TopicMode"/>. Without one, <c>--from-topic</c> is refused.
+/// </remarks>
 public static class RerateCommand
 {
     public const string AdjustmentsFile = "adjustments.jsonl";
     public const string TotalsFile = "adjustment-totals.json";
     public const string MismatchesFile = "rerate-mismatches.jsonl";
 
-    public static Command Build()
+    /// <summary>Topic mode: re-rates from the cluster at <paramref name="bootstrap"/> with the command line's other options.</summary>
+    public delegate Task<int> TopicMode(string tariff, string bootstrap, string outDir, IReadOnlySet<string>? cycles, bool progress, string? oldTariff,
+        CancellationToken cancel);
+
+    public static Command Build(TopicMode? topicMode = null)
     {
         var tariff = new Option<string>("--tariff") { Description = "The NEW tariff JSON document", Required = true };
         var subscribers = new Option<string?>("--subscribers") { Description = "Subscriber profiles, JSON Lines (as given to the original run); not with --from-topic" };
@@ -89,8 +95,13 @@ public static class RerateCommand
                     return 2;
                 }
 
-                return await RunFromTopicsAsync(result.GetValue(tariff)!, servers, new TopicNames(), outDir, Console.Out, Console.Error, cancel, chosen,
-                    progress: !result.GetValue(noProgress), oldTariff: result.GetValue(oldTariff));
+                if (topicMode is null)
+                {
+                    await Console.Error.WriteLineAsync("ratingctl rerate: --from-topic is not in this program: run ratingctl rerate");
+                    return 2;
+                }
+
+                return await topicMode(result.GetValue(tariff)!, servers, outDir, chosen, !result.GetValue(noProgress), result.GetValue(oldTariff), cancel);
             }
 
             if (result.GetValue(subscribers) is not { } s || result.GetValue(rated) is not { } r || result.GetValue(cdrs) is not { } c)
@@ -112,63 +123,6 @@ public static class RerateCommand
         return names.All(n => n.Length == 10 && RatingPipeline.Time.Instant.TryParse(n + "T00:00:00Z", out _))
             ? names.ToHashSet(StringComparer.Ordinal)
             : null;
-    }
-
-    /// <summary>
-    /// Topic mode: snapshots <c>subscribers</c> (last profile per msisdn), <c>rated-cdrs</c> (each distinct record once —
-    /// the rater may re-deliver identical records after a crash), <c>cdrs</c> (partition by partition, so each
-    /// subscriber's CDRs keep their order) and the <c>adjustments</c> ledger into the output folder, runs the file
-    /// logic, and produces the adjustments that are new to the <c>adjustments</c> topic (key msisdn).
-    /// </summary>
-    public static async Task<int> RunFromTopicsAsync(string tariffPath, string bootstrap, TopicNames topics, string outDir,
-        TextWriter stdout, TextWriter stderr, CancellationToken cancel, IReadOnlySet<string>? cycles = null, bool progress = true, string? oldTariff = null)
-    {
-        var snapshot = Path.Combine(outDir, "snapshot");
-        Directory.CreateDirectory(snapshot);
-        var adjustmentsPath = Path.Combine(outDir, AdjustmentsFile);
-        try
-        {
-            await TopicSnapshot.ExportAsync(bootstrap, topics.Subscribers, Path.Combine(snapshot, "subscribers.jsonl"), TopicSnapshot.Mode.LastPerKey, cancel);
-            await TopicSnapshot.ExportAsync(bootstrap, topics.RatedCdrs, Path.Combine(snapshot, "rated.jsonl"), TopicSnapshot.Mode.DistinctValues, cancel);
-            await TopicSnapshot.ExportAsync(bootstrap, topics.Cdrs, Path.Combine(snapshot, "cdrs.jsonl"), TopicSnapshot.Mode.All, cancel);
-
-            // In topic mode the adjustments topic is the ledger of record.
-            await TopicSnapshot.ExportAsync(bootstrap, topics.Adjustments, adjustmentsPath, TopicSnapshot.Mode.DistinctValues, cancel);
-        }
-        catch (Exception e) when (e is KafkaException or InvalidOperationException or TimeoutException)
-        {
-            await stderr.WriteLineAsync($"ratingctl rerate: reading the topics at {bootstrap} failed: {e.Message}");
-            return 2;
-        }
-
-        var before = new FileInfo(adjustmentsPath).Length;
-        var exit = await RunAsync(new RerateOptions(tariffPath, Path.Combine(snapshot, "subscribers.jsonl"), Path.Combine(snapshot, "rated.jsonl"),
-            Path.Combine(snapshot, "cdrs.jsonl"), outDir, cycles, ProfileLines: false, Progress: progress, OldTariff: oldTariff), stdout, stderr, cancel);
-        if (exit != 0)
-        {
-            return exit;
-        }
-
-        // Produce what this run appended to the ledger file.
-        var appended = (await File.ReadAllBytesAsync(adjustmentsPath, cancel)).AsMemory((int)before);
-        using var producer = AcknowledgedProducer.Build(KafkaClientTuning.Producer(bootstrap));
-        var written = new AcknowledgementGroup();
-        var produced = 0;
-        foreach (var line in System.Text.Encoding.UTF8.GetString(appended.Span).Split('\n', StringSplitOptions.RemoveEmptyEntries))
-        {
-            using var json = System.Text.Json.JsonDocument.Parse(line);
-            var key = json.RootElement.GetProperty("msisdn").GetString()!;
-            producer.Produce(topics.Adjustments, new Message<byte[], byte[]>
-            {
-                Key = System.Text.Encoding.ASCII.GetBytes(key),
-                Value = System.Text.Encoding.UTF8.GetBytes(line),
-            }, written);
-            produced++;
-        }
-
-        await producer.AwaitAsync(written, AcknowledgedProducer.UntilReported, "adjustments", cancel);
-        await stdout.WriteLineAsync($"{produced} adjustments produced to {topics.Adjustments}");
-        return 0;
     }
 
     public static async Task<int> RunAsync(RerateOptions options, TextWriter stdout, TextWriter stderr, CancellationToken cancel)
