@@ -180,13 +180,7 @@ public sealed class RerateScope : IDisposable
             var read = 0L;
             FileParts.ReadLines(file, bounds[part], bounds[part + 1], line =>
             {
-                read += line.Length + 1;
-                if (read >= ReportEvery)
-                {
-                    progress.Add(read);
-                    read = 0;
-                    cancel.ThrowIfCancellationRequested();
-                }
+                progress.Line(ref read, line.Length, cancel);
 
                 if (SubscriberFile.IsBlank(line))
                 {
@@ -257,13 +251,7 @@ public sealed class RerateScope : IDisposable
             var number = 0;
             FileParts.ReadLines(file, bounds[part], bounds[part + 1], line =>
             {
-                read += line.Length + 1;
-                if (read >= ReportEvery)
-                {
-                    written.Add(read);
-                    read = 0;
-                    cancel.ThrowIfCancellationRequested();
-                }
+                written.Line(ref read, line.Length, cancel);
 
                 if (lines.Keep(line, part, ++number))
                 {
@@ -307,6 +295,18 @@ public sealed class RerateScope : IDisposable
     private sealed class Progress(Action<long>? report)
     {
         private long _bytes;
+
+        /// <summary>A part read a line of <paramref name="length"/> bytes: kept in its <paramref name="read"/>, which every few MB is added and cleared (and the run checked for cancellation).</summary>
+        public void Line(ref long read, int length, CancellationToken cancel)
+        {
+            read += length + 1;
+            if (read >= ReportEvery)
+            {
+                Add(read);
+                read = 0;
+                cancel.ThrowIfCancellationRequested();
+            }
+        }
 
         public void Add(long bytes)
         {
