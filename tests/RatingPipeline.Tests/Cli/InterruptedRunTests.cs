@@ -45,6 +45,21 @@ public sealed class InterruptedRunTests
     }
 
     [Test]
+    public async Task Rerate_with_the_old_tariff_stopped_says_its_outputs_are_incomplete_and_leaves_no_narrowed_copies()
+    {
+        var output = _folder.File("rerate-scoped");
+        var json = TariffJson(ExampleTariff);
+        json["version"] = "2026-11-15.1";
+        ZeroRated(json).Add(ZeroRatingEntry("004475374102", "apple-activation-late"));
+        var newTariff = Write(json, _folder, "new.json");
+        var (code, stdout, stderr) = await RunStoppedAsync((o, e, cancel) =>
+            RerateCommand.RunAsync(new RerateOptions(newTariff, ExampleSubscribers, _rated, ExampleCdrs, output, Progress: false, OldTariff: ExampleTariff), o, e, cancel));
+
+        AssertStopped(code, stdout, stderr, "ratingctl rerate", output);
+        Assert.That(Directory.Exists(output) ? Directory.GetDirectories(output) : [], Is.Empty);
+    }
+
+    [Test]
     public async Task Audit_stopped_says_its_outputs_are_incomplete()
     {
         var output = _folder.File("audit");
