@@ -11,8 +11,8 @@ namespace RatingPipeline.Cli.Commands;
 /// offline run's file); false for a stream read from the cdrs topic, where the rater rejected them. <c>Lanes</c>: re-rating
 /// lanes (threads, each with its share of the subscribers), 0 for one per core; the outputs are the same for any number.
 /// <c>Progress</c>: whether a terminal gets progress bars (<see cref="ProgressBars"/>). <c>OldTariff</c>: the tariff the
-/// rated records were rated under; when the new one differs from it only in <c>zeroRated</c>, only the subscribers the
-/// change touches are replayed (<see cref="RerateScope"/>).
+/// rated records were rated under; when the new one differs from it only in <c>zeroRated</c> and <c>plans</c>, only the
+/// subscribers the change touches are replayed (<see cref="RerateScope"/>).
 /// </summary>
 public sealed record RerateOptions(string Tariff, string Subscribers, string Rated, string Cdrs, string Out, IReadOnlySet<string>? Cycles = null, bool ProfileLines = true,
     int Lanes = 0, bool Progress = true, string? OldTariff = null);
@@ -60,9 +60,9 @@ public static class RerateCommand
         };
         var oldTariff = new Option<string?>("--old-tariff")
         {
-            Description = "The tariff the rated records were rated under: when the new tariff differs from it only in zeroRated (and version), only the subscribers "
-                + "whose CDRs the change zero-rates differently (and those with entries in the ledger) are replayed — the same adjustments, far sooner; "
-                + "mismatches are then looked for among those subscribers only",
+            Description = "The tariff the rated records were rated under: when the new tariff differs from it only in zeroRated and plans (and version), only the "
+                + "subscribers the change touches (a CDR zero-rated differently, a changed plan, an entry in the ledger) are replayed — the same adjustments, far "
+                + "sooner; mismatches are then looked for among those subscribers only",
         };
         var lanes = LanesOption.Create("re-rate");
         var noProgress = new Option<bool>("--no-progress")
@@ -177,7 +177,7 @@ public static class RerateCommand
             return 2;
         }
 
-        if (RerateScope.Difference(oldTariffPath, options.Tariff) is { } difference)
+        if (RerateScope.ChangedPlans(oldTariffPath, options.Tariff, out var difference) is not { } changedPlans)
         {
             await stdout.WriteLineAsync($"every subscriber replayed: {difference}");
             return await RerateAsync(options, options.Rated, options.Cdrs, tariff, profiles, recorded, null, stdout, stderr, cancel);
@@ -192,7 +192,7 @@ public static class RerateCommand
                 [("subscribers the change touches", cdrSize), ("leaving out the others", cdrSize + ratedSize)],
                 progress => Task.Run(() =>
                 {
-                    var scope = RerateScope.Narrow(oldTariff, tariff, options.Cdrs, options.Rated, recorded.Select(e => e.Msisdn),
+                    var scope = RerateScope.Narrow(oldTariff, tariff, changedPlans, profiles, options.Cdrs, options.Rated, recorded.Select(e => e.Msisdn),
                         Path.Combine(options.Out, $".rerate-scope-{Environment.ProcessId}"), out var refusal, cancel, progress[0], progress[1]);
                     return (scope, refusal);
                 }, cancel));

@@ -11,30 +11,32 @@ using RatingPipeline.Tariffs;
 namespace RatingPipeline.Rerating;
 
 /// <summary>
-/// A re-rate narrowed to the subscribers a <c>zeroRated</c> change can touch (<c>ratingctl rerate --old-tariff</c>).
+/// A re-rate narrowed to the subscribers a change of <c>zeroRated</c> or of plans can touch (<c>ratingctl rerate --old-tariff</c>).
 /// <para>
 /// Why it is exact. The engine is a function of the tariff and each subscriber's own records (subscribers are
-/// independent: the lanes rely on it). When the new tariff differs from the one the old run rated under only in its
-/// <c>zeroRated</c> list and its version, the only step whose outcome can change is SPEC §4 step 4's "does a zero-rating
-/// entry apply, and which reason does it report". A subscriber all of whose CDRs get the same answer from both lists
-/// goes through the replay exactly as through the old run (the same accepts, rejects, counters and reminders, by
+/// independent: the lanes rely on it), and of the tariff it reads, for a subscriber, only the top-level members, the
+/// plans its profiles name, and the <c>zeroRated</c> list (SPEC §4 step 4: does an entry apply, and which reason does it
+/// report). When the new tariff differs from the one the old run rated under only in <c>zeroRated</c>, in some plans and
+/// in its version, a subscriber whose plans are all unchanged and all of whose CDRs get the same answer from both lists
+/// goes through the replay exactly as through the old run (the same accepts, rejects, counters, fees and reminders, by
 /// induction over its records), so every charge compares equal and no adjustment comes of it. Only the other
-/// subscribers — those with a CDR answered differently, and those the ledger already holds an entry for (a recorded
-/// adjustment changes what "already adjusted" means) — are replayed; every line of the rest is left out.
+/// subscribers — those with a CDR answered differently, those with a profile (in the subscriber file or a profile line
+/// of the stream) naming a changed plan, and those the ledger already holds an entry for (a recorded adjustment changes
+/// what "already adjusted" means) — are replayed; every line of the rest is left out.
 /// </para>
 /// <para>
 /// Checked before narrowing, or the whole stream is replayed: the two tariff documents are equal but for
-/// <c>version</c> and <c>zeroRated</c> (<see cref="Difference"/>), and every record of the rated file names the old
-/// tariff's version (a run that reloaded another tariff mid-month rated some records under it).
+/// <c>version</c>, <c>zeroRated</c> and <c>plans</c> (<see cref="ChangedPlans"/>), and every record of the rated file
+/// names the old tariff's version (a run that reloaded another tariff mid-month rated some records under it).
 /// </para>
 /// <para>
 /// How. The CDR file is read twice in parts, one per core (<see cref="FileParts"/>): first every CDR is decoded (the
-/// engine's own decoder) and asked both lists; then the CDR file and the rated file are copied into a work folder with
-/// each line of a subscriber left out made blank (so every line keeps its number, and the re-rate's messages name the
-/// lines of the real files). Clock records are kept; a line whose subscriber cannot be told is kept (the re-rate
-/// judges it as before). Lines left out are read only as far as their msisdn (and a rated record's
-/// <c>tariffVersion</c>): a broken rated record of a subscriber left out is not reported, and the mismatches
-/// (<see cref="RerateMismatch"/>) are only looked for among the subscribers replayed.
+/// engine's own decoder) and asked both lists, and a profile line naming a changed plan is noted; then the CDR file and
+/// the rated file are copied into a work folder with each line of a subscriber left out made blank (so every line
+/// keeps its number, and the re-rate's messages name the lines of the real files). Clock records are kept; a line whose
+/// subscriber cannot be told is kept (the re-rate judges it as before). Lines left out are read only as far as their
+/// msisdn (and a rated record's <c>type</c> and <c>tariffVersion</c>): a broken rated record of a subscriber left out is
+/// not reported, and the mismatches (<see cref="RerateMismatch"/>) are only looked for among the subscribers replayed.
 /// </para>
 /// </summary>
 public sealed class RerateScope : IDisposable
@@ -87,10 +89,12 @@ public sealed class RerateScope : IDisposable
     }
 
     /// <summary>
-    /// Null when the two tariff documents are equal but for their top-level <c>version</c> and <c>zeroRated</c> members
-    /// (objects compared member by member, whatever their order); otherwise why the whole stream must be replayed.
+    /// The plans (by id) whose definitions differ between the two tariff documents — given in one only, or not equal —
+    /// when the documents are otherwise equal but for their top-level <c>version</c> and <c>zeroRated</c> members
+    /// (objects compared member by member, whatever their order); otherwise null, with why the whole stream must be
+    /// replayed.
     /// </summary>
-    public static string? Difference(string oldTariffPath, string newTariffPath)
+    public static IReadOnlySet<string>? ChangedPlans(string oldTariffPath, string newTariffPath, out string? refusal)
     {
         try
         {
@@ -98,33 +102,59 @@ public sealed class RerateScope : IDisposable
             if (JsonNode.Parse(File.ReadAllBytes(oldTariffPath), documentOptions: options) is not JsonObject old
                 || JsonNode.Parse(File.ReadAllBytes(newTariffPath), documentOptions: options) is not JsonObject @new)
             {
-                return "a tariff document is not an object";
+                refusal = "a tariff document is not an object";
+                return null;
             }
 
-            var differing = old.Select(m => m.Key).Union(@new.Select(m => m.Key))
-                .Where(name => name is not ("version" or "zeroRated"))
-                .Where(name => old.ContainsKey(name) != @new.ContainsKey(name) || !JsonNode.DeepEquals(old[name], @new[name]))
-                .ToList();
-            return differing.Count == 0 ? null : $"the tariffs differ in more than zeroRated ({string.Join(", ", differing)})";
+            var differing = Differing(old, @new).Where(name => name is not ("version" or "zeroRated")).ToList();
+            if (old["plans"] is JsonObject oldPlans && @new["plans"] is JsonObject newPlans)
+            {
+                differing.Remove("plans");
+                if (differing.Count == 0)
+                {
+                    refusal = null;
+                    return Differing(oldPlans, newPlans).ToHashSet(StringComparer.Ordinal);
+                }
+            }
+
+            refusal = $"the tariffs differ in more than zeroRated and plans ({string.Join(", ", differing)})";
+            return null;
         }
         catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException or InvalidOperationException)
         {
-            return $"the tariff documents could not be compared ({e.Message})";
+            refusal = $"the tariff documents could not be compared ({e.Message})";
+            return null;
         }
     }
+
+    /// <summary>The names of the members given in one object only, or with values that are not equal.</summary>
+    private static IEnumerable<string> Differing(JsonObject a, JsonObject b) =>
+        a.Select(m => m.Key).Union(b.Select(m => m.Key))
+            .Where(name => a.ContainsKey(name) != b.ContainsKey(name) || !JsonNode.DeepEquals(a[name], b[name]));
 
     /// <summary>
     /// Finds the subscribers the change touches and writes the narrowed CDR and rated files into
     /// <paramref name="workFolder"/> (made here; removed by <see cref="Dispose"/>). Returns null, with the reason in
     /// <paramref name="refusal"/> and the folder removed, when a rated record names a tariff version other than
-    /// <paramref name="old"/>'s. <paramref name="ledgerMsisdns"/>: the msisdns of the entries already in the ledger.
+    /// <paramref name="old"/>'s. <paramref name="changedPlans"/>: as <see cref="ChangedPlans"/> gives them;
+    /// <paramref name="profiles"/>: the subscriber file's; <paramref name="ledgerMsisdns"/>: the msisdns of the entries
+    /// already in the ledger.
     /// <paramref name="onScanned"/> hears the bytes of the CDR file scanned so far; <paramref name="onWritten"/> those of
     /// the CDR and rated files copied so far.
     /// </summary>
-    public static RerateScope? Narrow(Tariff old, Tariff @new, string cdrPath, string ratedPath, IEnumerable<string> ledgerMsisdns, string workFolder,
-        out string? refusal, CancellationToken cancel, Action<long>? onScanned = null, Action<long>? onWritten = null)
+    public static RerateScope? Narrow(Tariff old, Tariff @new, IReadOnlySet<string> changedPlans, IEnumerable<SubscriberProfile> profiles, string cdrPath,
+        string ratedPath, IEnumerable<string> ledgerMsisdns, string workFolder, out string? refusal, CancellationToken cancel, Action<long>? onScanned = null,
+        Action<long>? onWritten = null)
     {
-        var (touched, lineKeys) = Touched(old, @new, cdrPath, cancel, onScanned);
+        var (touched, lineKeys) = Touched(old, @new, changedPlans, cdrPath, cancel, onScanned);
+        foreach (var profile in profiles)
+        {
+            if (changedPlans.Contains(profile.Plan))
+            {
+                touched.Add(profile.MsisdnKey);
+            }
+        }
+
         foreach (var msisdn in ledgerMsisdns)
         {
             if (MsisdnKey.TryCompute(msisdn, out var key))
@@ -163,8 +193,8 @@ public sealed class RerateScope : IDisposable
     /// and for each part of the file (<see cref="FileParts.Bounds"/>, one per core) the key of each of its lines
     /// (<see cref="CdrLineFilter"/>).
     /// </summary>
-    private static (HashSet<ulong> Touched, List<ulong>[] LineKeys) Touched(Tariff old, Tariff @new, string cdrPath, CancellationToken cancel,
-        Action<long>? onScanned)
+    private static (HashSet<ulong> Touched, List<ulong>[] LineKeys) Touched(Tariff old, Tariff @new, IReadOnlySet<string> changedPlans, string cdrPath,
+        CancellationToken cancel, Action<long>? onScanned)
     {
         var progress = new Progress(onScanned);
         using var file = File.OpenHandle(cdrPath);
@@ -198,7 +228,16 @@ public sealed class RerateScope : IDisposable
                             lines.Add(CdrLineFilter.Always);
                             break;
                         case RecordKind.Profile:
-                            lines.Add(decoder.HasRejectedMsisdn && MsisdnKey.TryCompute(decoder.RejectedMsisdn, out var profileKey) ? profileKey : CdrLineFilter.Always);
+                            var profileKey = 0UL;
+                            var known = decoder.HasRejectedMsisdn && MsisdnKey.TryCompute(decoder.RejectedMsisdn, out profileKey);
+                            lines.Add(known ? profileKey : CdrLineFilter.Always);
+
+                            // A profile line naming a changed plan: read leniently (without a tariff), since either tariff may refuse it.
+                            if (known && changedPlans.Count > 0 && SubscriberProfile.TryParse(line, null, out _) is { } profile && changedPlans.Contains(profile.Plan))
+                            {
+                                keys.Add(profileKey);
+                            }
+
                             break;
                         default:
                             lines.Add(cdr.MsisdnKey);

@@ -117,7 +117,7 @@ public sealed class RerateSummary
 
         if (Scope is { } scope)
         {
-            text += $"; only zeroRated changed: {scope.Subscribers} subscribers replayed, {scope.CdrLinesLeftOut} CDR lines and "
+            text += $"; narrowed to the change: {scope.Subscribers} subscribers replayed, {scope.CdrLinesLeftOut} CDR lines and "
                 + $"{scope.RatedRecordsLeftOut} rated records of the others left out";
         }
 

@@ -10,11 +10,11 @@ using static RatingPipeline.Tests.Rerating.RerateTestData;
 namespace RatingPipeline.Tests.Rerating;
 
 /// <summary>
-/// <c>ratingctl rerate --old-tariff</c>: when only <c>zeroRated</c> changed, only the subscribers the change touches are
-/// replayed, and the ledger gets exactly the bytes a replay of every subscriber gives it — on generated data with clock
-/// records, profile lines, invalid and blank lines, under several kinds of change, over a ledger written before, and
-/// with one lane and two. Where narrowing is not safe (another change, a record of another tariff version), every
-/// subscriber is replayed and the command says why.
+/// <c>ratingctl rerate --old-tariff</c>: when only <c>zeroRated</c> and plans changed, only the subscribers the change
+/// touches are replayed, and the ledger gets exactly the bytes a replay of every subscriber gives it — on generated data
+/// with clock records, profile lines (which move subscribers between plans), invalid and blank lines, under several
+/// kinds of change, over a ledger written before, and with one lane and two. Where narrowing is not safe (another
+/// change, a record of another tariff version), every subscriber is replayed and the command says why.
 /// </summary>
 [TestFixture]
 public sealed class RerateScopeTests
@@ -43,7 +43,7 @@ public sealed class RerateScopeTests
     [OneTimeTearDown]
     public void CleanUp() => _folder.Dispose();
 
-    /// <summary>The kinds of zeroRated change, each as a new tariff made from the old one.</summary>
+    /// <summary>The kinds of change narrowing follows, each as a new tariff made from the old one.</summary>
     private static IEnumerable<TestCaseData> Changes()
     {
         // The operator's circular came late: the 2026 ports zero-rated from 2012 (credits).
@@ -61,10 +61,26 @@ public sealed class RerateScopeTests
         // A new entry in front of the list that answers for every SMS to a UK number from 2012 on.
         yield return new TestCaseData((Action<JsonObject>)(t => ZeroRated(t).Insert(0, ZeroRatingEntry("0044*", "uk-sms", "2012-05-20T00:00:00+08:00", "sms"))))
             .SetArgDisplayNames("wide new entry first");
+
+        // One plan's prices: its subscribers, and those a profile line moves onto it, are replayed.
+        yield return new TestCaseData((Action<JsonObject>)(t =>
+        {
+            foreach (var rate in t["plans"]!["mini-18"]!["rates"]!.AsArray())
+            {
+                rate!["price"] = (long)rate["price"]! * 2 + 1;
+            }
+        })).SetArgDisplayNames("one plan's prices");
+
+        // Both at once.
+        yield return new TestCaseData((Action<JsonObject>)(t =>
+        {
+            ZeroRated(t).Single(r => (string?)r!["reason"] == "apple-activation-2026")!["from"] = "2012-05-20T00:00:00+08:00";
+            t["plans"]!["biz-400"]!["allowances"]!["smsCount"] = 1;
+        })).SetArgDisplayNames("late port and one plan's allowance");
     }
 
     [TestCaseSource(nameof(Changes))]
-    public async Task A_zeroRated_change_replays_only_the_subscribers_it_touches_and_writes_what_a_full_replay_writes(Action<JsonObject> change)
+    public async Task A_zeroRated_or_plan_change_replays_only_the_subscribers_it_touches_and_writes_what_a_full_replay_writes(Action<JsonObject> change)
     {
         var json = TariffJson(_oldTariff);
         json["version"] = "2026-11-20.1";
@@ -80,7 +96,7 @@ public sealed class RerateScopeTests
             {
                 Assert.That(full.Totals.GetProperty("scope").ValueKind, Is.EqualTo(JsonValueKind.Null));
                 Assert.That(full.Stdout, Does.Match(@"^\d+ records compared, [1-9]\d* adjustments"), "the change must move charges");
-                Assert.That(scoped.Stdout, Does.Match(@"; only zeroRated changed: [1-9]\d* subscribers replayed, [1-9]\d* CDR lines and [1-9]\d* rated records of the others left out$"));
+                Assert.That(scoped.Stdout, Does.Match(@"; narrowed to the change: [1-9]\d* subscribers replayed, [1-9]\d* CDR lines and [1-9]\d* rated records of the others left out$"));
                 Assert.That(scope.GetProperty("subscribersReplayed").GetInt32(), Is.InRange(1, _subscribers - 1), "narrowed, not every subscriber");
 
                 // Counts add up: what was replayed and what was left out are what a full replay reads.
@@ -121,23 +137,19 @@ public sealed class RerateScopeTests
     [Test]
     public async Task Another_change_or_a_record_of_another_tariff_version_replays_every_subscriber_and_says_why()
     {
-        var priced = TariffJson(_oldTariff);
-        priced["version"] = "2026-11-20.1";
-        foreach (var (_, plan) in priced["plans"]!.AsObject())
-        {
-            foreach (var rate in plan!["rates"]!.AsArray())
-            {
-                rate!["price"] = (long)rate["price"]! + 1;
-            }
-        }
-
-        var pricedTariff = Write(priced, _folder, "priced.json");
-        var full = await RerateAsync(pricedTariff, null, lanes: 2);
-        var refused = await RerateAsync(pricedTariff, _oldTariff, lanes: 2);
-        AssertSameLedger(full, refused, "a price change");
+        // The late grace, with a plan's price: the grace is read for every subscriber.
+        var graced = TariffJson(_oldTariff);
+        graced["version"] = "2026-11-20.1";
+        graced["lateGraceHours"] = 1;
+        graced["plans"]!["mini-18"]!["rates"]![0]!["price"] = 1;
+        var gracedTariff = Write(graced, _folder, "graced.json");
+        var full = await RerateAsync(gracedTariff, null, lanes: 2);
+        var refused = await RerateAsync(gracedTariff, _oldTariff, lanes: 2);
+        AssertSameLedger(full, refused, "another change");
         Assert.Multiple(() =>
         {
-            Assert.That(refused.Stdout, Does.StartWith("every subscriber replayed: the tariffs differ in more than zeroRated (plans)\n"));
+            Assert.That(full.Stdout, Does.Match(@"^\d+ records compared, [1-9]\d* adjustments"));
+            Assert.That(refused.Stdout, Does.StartWith("every subscriber replayed: the tariffs differ in more than zeroRated and plans (lateGraceHours)\n"));
             Assert.That(refused.Totals.GetProperty("scope").ValueKind, Is.EqualTo(JsonValueKind.Null));
         });
 
@@ -160,21 +172,26 @@ public sealed class RerateScopeTests
     }
 
     [Test]
-    public void Tariffs_equal_but_for_version_and_zeroRated_are_told_apart_from_others_whatever_the_order_of_members()
+    public void Tariffs_equal_but_for_version_zeroRated_and_plans_are_told_apart_from_others_whatever_the_order_of_members()
     {
         var old = TariffJson(_oldTariff);
         var reordered = new JsonObject(old.Reverse().Select(m => KeyValuePair.Create(m.Key, m.Value?.DeepClone())));
         reordered["version"] = "x";
         reordered["zeroRated"] = new JsonArray();
+        var plans = TariffJson(_oldTariff);
+        plans["plans"]!["unl-data"]!["allowances"]!["smsCount"] = 7;
+        plans["plans"]!.AsObject().Remove("biz-400");
+        plans["plans"]!["new-plan"] = plans["plans"]!["mini-18"]!.DeepClone();
         var zones = TariffJson(_oldTariff);
         zones["defaultRoamingZone"] = "elsewhere";
-        zones.Remove("lateGraceHours");
         zones["lateGraceHours"] = 1;
         Assert.Multiple(() =>
         {
-            Assert.That(RerateScope.Difference(_oldTariff, Write(reordered, _folder, "reordered.json")), Is.Null);
-            Assert.That(RerateScope.Difference(_oldTariff, Write(zones, _folder, "zones.json")),
-                Is.EqualTo("the tariffs differ in more than zeroRated (defaultRoamingZone, lateGraceHours)"));
+            Assert.That(RerateScope.ChangedPlans(_oldTariff, Write(reordered, _folder, "reordered.json"), out var none), Is.Empty);
+            Assert.That(none, Is.Null);
+            Assert.That(RerateScope.ChangedPlans(_oldTariff, Write(plans, _folder, "plans.json"), out _), Is.EquivalentTo(new[] { "unl-data", "biz-400", "new-plan" }));
+            Assert.That(RerateScope.ChangedPlans(_oldTariff, Write(zones, _folder, "zones.json"), out var why), Is.Null);
+            Assert.That(why, Is.EqualTo("the tariffs differ in more than zeroRated and plans (defaultRoamingZone, lateGraceHours)"));
         });
     }
 
