@@ -5,7 +5,9 @@
 # version) with one lane and with the default lanes (one per core), alternating, each run into a fresh ledger; prints
 # CDRs/s per run and the medians, and checks that every output file is byte-identical between the two. After each
 # run with the default lanes, the same re-rate told the old tariff (--old-tariff: only zeroRated changed, so only the
-# subscribers the change touches are replayed), whose ledger and mismatches must be the full replay's bytes.
+# subscribers the change touches are replayed), whose ledger and mismatches must be the full replay's bytes; with
+# ratingctl-native beside ratingctl (which then runs every re-rate over files), that re-rate again in ratingctl's own
+# process (RATINGCTL_NATIVE=0), for the pair.
 #   bench/rerate-throughput.sh            # RUNS=3 SUBSCRIBERS=100000 CDRS=1000000 SEED=42 by default
 #   RUNS=5 CDRS=200000 bench/rerate-throughput.sh
 #   KEEP=1 bench/rerate-throughput.sh     # keep the data set and outputs (path printed)
@@ -56,10 +58,11 @@ rerate_run() {
     echo "$wall $user $sys $rss $(cat "$work/stdout.txt")"
 }
 
-# Prints "wall user sys rss summary" of the re-rate told the old tariff (default lanes) into a fresh "$work/scoped".
+# Prints "wall user sys rss summary" of the re-rate told the old tariff (default lanes) into a fresh "$work/scoped"
+# (with an argument: that value of RATINGCTL_NATIVE).
 scoped_run() {
     rm -rf "$work/scoped"
-    read -r wall user sys rss < <(measure "$ratingctl" rerate --tariff "$work/new-tariff.json" --old-tariff "$work/data/tariff.json" \
+    read -r wall user sys rss < <(RATINGCTL_NATIVE="${1:-}" measure "$ratingctl" rerate --tariff "$work/new-tariff.json" --old-tariff "$work/data/tariff.json" \
         --subscribers "$work/data/subscribers.jsonl" --rated "$work/old/rated.jsonl" --cdrs "$input" --out "$work/scoped" --lanes 0)
     echo "$wall $user $sys $rss $(tail -1 "$work/stdout.txt")"
 }
@@ -94,6 +97,9 @@ echo "ratingctl rerate, $runs runs, each one lane then $lanes lanes (--lanes 0: 
 ones=()
 rates=()
 scoped=()
+in_process=()
+native=0
+[[ -x "$(dirname "$ratingctl")/ratingctl-native" ]] && native=1
 for ((run = 1; run <= runs; run++)); do
     baseline_run 1 "1 lane " "$run"
     read -r wall user sys rss summary < <(rerate_run 1)
@@ -114,6 +120,12 @@ for ((run = 1; run <= runs; run++)); do
     for file in adjustments.jsonl rerate-mismatches.jsonl; do
         cmp -s "$work/out-0/$file" "$work/scoped/$file" || { echo "run $run: $file of --old-tariff differs from the full replay's" >&2; exit 1; }
     done
+    if [[ $native == 1 ]]; then
+        read -r wall user sys rss summary < <(scoped_run 0)
+        in_process+=("$(awk -v n="$lines" -v w="$wall" 'BEGIN { printf "%.0f", n / w }')")
+        report "$run" "$lanes lanes, --old-tariff, RATINGCTL_NATIVE=0" "$wall" "$user" "$sys" "$rss" "load $(cut -d' ' -f1 /proc/loadavg)"
+        cmp -s "$work/out-0/adjustments.jsonl" "$work/scoped/adjustments.jsonl" || { echo "run $run: the in-process --old-tariff ledger differs" >&2; exit 1; }
+    fi
 done
 
 echo
@@ -126,6 +138,11 @@ median_scoped=$(printf '%s\n' "${scoped[@]}" | median)
 awk -v s="$median_scoped" -v m="$median_rate" -v l="$lanes" -v t="${TARGET:-1000000}" 'BEGIN {
     printf "median, %d lanes, --old-tariff: %.0f CDR/s (%.2f x the full replay in the same runs; the same adjustments and mismatches in every run); target %d CDR/s: %s\n",
         l, s, s / m, t, (s >= t ? "MET" : "MISSED") }'
+if [[ $native == 1 ]]; then
+    median_in_process=$(printf '%s\n' "${in_process[@]}" | median)
+    awk -v s="$median_scoped" -v p="$median_in_process" -v l="$lanes" 'BEGIN {
+        printf "median, %d lanes, --old-tariff in ratingctl'"'"'s own process: %.0f CDR/s (ratingctl-native %.2f x that)\n", l, p, s / p }'
+fi
 if [[ -n "${BASELINE:-}" ]]; then
     base_one=$(median < "$work/baseline-1.txt")
     base_rate=$(median < "$work/baseline-0.txt")
