@@ -56,6 +56,9 @@ public sealed class RerateTopicModeTests
         var first = await RunTopicModeAsync(tariff, topicOut);
         var second = await RunTopicModeAsync(tariff, _folder.File("topic-mode-again"));
 
+        // Told the old tariff, topic mode narrows too: a9's subscriber (its CDR answered differently, its credit in the ledger).
+        var narrowed = await RunTopicModeAsync(tariff, _folder.File("topic-mode-narrowed"), oldTariff: ExampleTariff);
+
         var fromFiles = Lines(Path.Combine(fileOut, RerateCommand.AdjustmentsFile));
         var fromTopics = Lines(Path.Combine(topicOut, RerateCommand.AdjustmentsFile));
         var onTopic = Kcat.ConsumeToEnd(_cluster.BootstrapServers, _cluster.Topics.Adjustments).Select(r => r.Value).ToList();
@@ -68,6 +71,7 @@ public sealed class RerateTopicModeTests
             Assert.That(first, Does.Contain("1 adjustments produced"));
             Assert.That(second, Does.Contain("0 adjustments produced"), "the adjustments topic is the ledger: nothing twice");
             Assert.That(onTopic, Is.EqualTo(fromFiles));
+            Assert.That(narrowed, Does.Match(@"^[1-9]\d* records compared, 0 adjustments, total difference 0 micros; 1 already adjusted, 0 mismatches; narrowed to the change: 1 subscribers replayed, [1-9]\d* CDR lines and [1-9]\d* rated records of the others left out\n0 adjustments produced"));
         });
     }
 
@@ -93,11 +97,12 @@ public sealed class RerateTopicModeTests
         });
     }
 
-    private async Task<string> RunTopicModeAsync(string tariff, string outDir)
+    private async Task<string> RunTopicModeAsync(string tariff, string outDir, string? oldTariff = null)
     {
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        var exit = await RerateFromTopics.RunFromTopicsAsync(tariff, _cluster.BootstrapServers, _cluster.Topics, outDir, stdout, stderr, CancellationToken.None);
+        var exit = await RerateFromTopics.RunFromTopicsAsync(tariff, _cluster.BootstrapServers, _cluster.Topics, outDir, stdout, stderr, CancellationToken.None,
+            progress: false, oldTariff: oldTariff);
         Assert.That(exit, Is.Zero, stderr.ToString());
         return stdout.ToString();
     }
