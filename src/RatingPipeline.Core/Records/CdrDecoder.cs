@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.IO.Hashing;
 using System.Runtime.CompilerServices;
@@ -29,6 +30,8 @@ public sealed partial class CdrDecoder
     // next record, so a hostile record does not pin memory for the life of the engine.
     private const int KeepArenaBytes = 64 * 1024;
     private const int KeepLargeObjectNames = 4096;
+
+    private static readonly SearchValues<byte> JsonWhitespace = SearchValues.Create(" \t\r\n"u8);
 
     private static readonly JsonReaderOptions ReaderOptions = new()
     {
@@ -137,9 +140,22 @@ public sealed partial class CdrDecoder
         _nameCount = 0;
         _objects = 0;
 
+        // Lines that cannot be JSON are told so without the JSON reader's exception, which costs more than
+        // reading a whole valid record: text that starts no JSON value, and an object cut short.
+        var first = FirstNonWhitespace(utf8);
+        if (first < 0 || !CanStartJsonValue(utf8[first..]))
+        {
+            return InvalidCause.NotJson;
+        }
+
+        // An object is read as a block that may continue: a record cut short then ends the reads (instead of
+        // throwing), and is refused below because its outermost object never closed. Anything else (a scalar, an
+        // array) keeps the final-block reading, where a number at the end of the line is complete.
+        var isObject = utf8[first] == (byte)'{';
+        var closed = false;
         var pending = FieldId.None;
         var seen = 0; // the record's own members met so far, one bit per FieldId
-        var reader = new Utf8JsonReader(utf8, isFinalBlock: true, new JsonReaderState(ReaderOptions));
+        var reader = new Utf8JsonReader(utf8, isFinalBlock: !isObject, new JsonReaderState(ReaderOptions));
         try
         {
             if (!reader.Read())
@@ -163,6 +179,7 @@ public sealed partial class CdrDecoder
                         break;
                     case JsonTokenType.EndObject:
                         _nameCount = _objectStart[reader.CurrentDepth];
+                        closed = reader.CurrentDepth == 0;
                         break;
                     case JsonTokenType.StartArray:
                         SetPending(ref pending, ref reader);
@@ -204,7 +221,28 @@ public sealed partial class CdrDecoder
             return InvalidCause.NotJson;
         }
 
-        return InvalidCause.None;
+        return closed ? InvalidCause.None : InvalidCause.NotJson;
+    }
+
+    private static int FirstNonWhitespace(ReadOnlySpan<byte> utf8)
+    {
+        return utf8.IndexOfAnyExcept(JsonWhitespace);
+    }
+
+    /// <summary>
+    /// False when <paramref name="value"/> (from its first non-whitespace byte) cannot begin any JSON value: a byte
+    /// no value starts with, or a word that is not <c>true</c>, <c>false</c> or <c>null</c>. True does not mean valid.
+    /// </summary>
+    private static bool CanStartJsonValue(ReadOnlySpan<byte> value)
+    {
+        return value[0] switch
+        {
+            (byte)'{' or (byte)'[' or (byte)'"' or (byte)'-' or (>= (byte)'0' and <= (byte)'9') => true,
+            (byte)'t' => value.StartsWith("true"u8),
+            (byte)'f' => value.StartsWith("false"u8),
+            (byte)'n' => value.StartsWith("null"u8),
+            _ => false,
+        };
     }
 
     private void SetPending(ref FieldId pending, ref Utf8JsonReader reader)
