@@ -52,7 +52,28 @@ public sealed partial class CdrDecoder
     private readonly HashSet<(int Object, ulong Name)> _largeObjectNames = [];
     private int _objects;
 
-    private Field _id, _type, _msisdn, _direction, _peer, _start, _duration, _bytes, _mcc, _at;
+    // The members the record format knows, indexed by FieldId (so a member found by name is one indexed store).
+    private FieldSet _fields;
+
+    private ref Field IdField => ref _fields[(int)FieldId.Id];
+
+    private ref Field TypeField => ref _fields[(int)FieldId.Type];
+
+    private ref Field MsisdnField => ref _fields[(int)FieldId.Msisdn];
+
+    private ref Field DirectionField => ref _fields[(int)FieldId.Direction];
+
+    private ref Field PeerField => ref _fields[(int)FieldId.Peer];
+
+    private ref Field StartField => ref _fields[(int)FieldId.Start];
+
+    private ref Field DurationField => ref _fields[(int)FieldId.DurationSec];
+
+    private ref Field BytesField => ref _fields[(int)FieldId.Bytes];
+
+    private ref Field MccField => ref _fields[(int)FieldId.VisitedMcc];
+
+    private ref Field AtField => ref _fields[(int)FieldId.At];
 
     /// <summary>After a failed decode: whether the record was one well-formed object with a string <c>id</c>.</summary>
     public bool HasRejectedId { get; private set; }
@@ -107,7 +128,7 @@ public sealed partial class CdrDecoder
         HasRejectedId = false;
         HasRejectedMsisdn = false;
         _arenaUsed = 0;
-        _id = _type = _msisdn = _direction = _peer = _start = _duration = _bytes = _mcc = _at = default;
+        _fields = default;
         if (_largeObjectNames.Count > 0)
         {
             // Left over from the previous record's wide objects: object ordinals restart at 1, so stale names would
@@ -301,19 +322,7 @@ public sealed partial class CdrDecoder
 
     private ref Field FieldRef(FieldId id)
     {
-        switch (id)
-        {
-            case FieldId.Id: return ref _id;
-            case FieldId.Type: return ref _type;
-            case FieldId.Msisdn: return ref _msisdn;
-            case FieldId.Direction: return ref _direction;
-            case FieldId.Peer: return ref _peer;
-            case FieldId.Start: return ref _start;
-            case FieldId.DurationSec: return ref _duration;
-            case FieldId.Bytes: return ref _bytes;
-            case FieldId.At: return ref _at;
-            default: return ref _mcc;
-        }
+        return ref _fields[(int)id];
     }
 
     private static FieldId Identify(ref Utf8JsonReader reader)
@@ -472,14 +481,14 @@ public sealed partial class CdrDecoder
     private void CaptureRejectedIdentity(ReadOnlySpan<byte> utf8)
     {
         // A string that does not decode to text (a lone surrogate) has no text to copy: it is left out.
-        if (_id.Token == JsonTokenType.String && !_id.Undecodable && TryUnescape(utf8, _id, out var at, out var length))
+        if (IdField.Token == JsonTokenType.String && !IdField.Undecodable && TryUnescape(utf8, IdField, out var at, out var length))
         {
             HasRejectedId = true;
             _rejectedIdAt = at;
             _rejectedIdLength = length;
         }
 
-        if (_msisdn.Token == JsonTokenType.String && !_msisdn.Undecodable && TryUnescape(utf8, _msisdn, out at, out length))
+        if (MsisdnField.Token == JsonTokenType.String && !MsisdnField.Undecodable && TryUnescape(utf8, MsisdnField, out at, out length))
         {
             HasRejectedMsisdn = true;
             _rejectedMsisdnAt = at;
@@ -491,9 +500,9 @@ public sealed partial class CdrDecoder
     {
         // The top-level type decides what the record is (SPEC §7.1): a clock, a location record, an offline
         // profile line, or else a CDR.
-        if (_type.Token == JsonTokenType.String)
+        if (TypeField.Token == JsonTokenType.String)
         {
-            var kind = String(utf8, _type);
+            var kind = String(utf8, TypeField);
             if (kind.SequenceEqual("clock"u8))
             {
                 cdr.Kind = RecordKind.Clock;
@@ -516,17 +525,17 @@ public sealed partial class CdrDecoder
         cdr.Kind = RecordKind.Cdr;
 
         // The CDR's checks in the order of its fields: id, type, msisdn, start, the type's fields, visitedMcc.
-        if (_id.Token != JsonTokenType.String)
+        if (IdField.Token != JsonTokenType.String)
         {
-            return _id.Token is JsonTokenType.None or JsonTokenType.Null ? InvalidCause.MissingId : InvalidCause.BadId;
+            return IdField.Token is JsonTokenType.None or JsonTokenType.Null ? InvalidCause.MissingId : InvalidCause.BadId;
         }
 
-        if (_type.Token != JsonTokenType.String)
+        if (TypeField.Token != JsonTokenType.String)
         {
-            return _type.Token is JsonTokenType.None or JsonTokenType.Null ? InvalidCause.MissingType : InvalidCause.BadType;
+            return TypeField.Token is JsonTokenType.None or JsonTokenType.Null ? InvalidCause.MissingType : InvalidCause.BadType;
         }
 
-        var type = String(utf8, _type);
+        var type = String(utf8, TypeField);
         if (type.SequenceEqual("voice"u8))
         {
             cdr.Type = CdrType.Voice;
@@ -561,12 +570,12 @@ public sealed partial class CdrDecoder
         }
         else
         {
-            if (_bytes.Token is JsonTokenType.None or JsonTokenType.Null)
+            if (BytesField.Token is JsonTokenType.None or JsonTokenType.Null)
             {
                 return InvalidCause.MissingBytes;
             }
 
-            if (!Integer(utf8, _bytes, 1_000_000_000_000, out cdr.Bytes))
+            if (!Integer(utf8, BytesField, 1_000_000_000_000, out cdr.Bytes))
             {
                 return InvalidCause.BadBytes;
             }
@@ -577,13 +586,13 @@ public sealed partial class CdrDecoder
 
     private bool IdIsValid(ReadOnlySpan<byte> utf8)
     {
-        if (_id.Token != JsonTokenType.String)
+        if (IdField.Token != JsonTokenType.String)
         {
             return false;
         }
 
         // A string the canonical-shape scan read holds printable ASCII only.
-        var id = Text(utf8, in _id);
+        var id = Text(utf8, in IdField);
         return id.Length is > 0 and <= MaxIdLength && (LastDecodeScanned || id.IndexOfAnyExceptInRange((byte)0x20, (byte)0x7E) < 0);
     }
 
@@ -594,34 +603,34 @@ public sealed partial class CdrDecoder
     /// <summary>id (1–64 printable ASCII), msisdn (5–15 digits) and start (an instant), shared by CDRs and location records.</summary>
     private InvalidCause ValidateIdentity(ReadOnlySpan<byte> utf8, ref Cdr cdr)
     {
-        if (_id.Token != JsonTokenType.String)
+        if (IdField.Token != JsonTokenType.String)
         {
-            return _id.Token is JsonTokenType.None or JsonTokenType.Null ? InvalidCause.MissingId : InvalidCause.BadId;
+            return IdField.Token is JsonTokenType.None or JsonTokenType.Null ? InvalidCause.MissingId : InvalidCause.BadId;
         }
 
-        cdr.Id = Text(utf8, in _id);
+        cdr.Id = Text(utf8, in IdField);
         if (!IdIsValid(utf8))
         {
             return InvalidCause.BadId;
         }
 
-        if (_msisdn.Token != JsonTokenType.String)
+        if (MsisdnField.Token != JsonTokenType.String)
         {
-            return _msisdn.Token is JsonTokenType.None or JsonTokenType.Null ? InvalidCause.MissingMsisdn : InvalidCause.BadMsisdn;
+            return MsisdnField.Token is JsonTokenType.None or JsonTokenType.Null ? InvalidCause.MissingMsisdn : InvalidCause.BadMsisdn;
         }
 
-        cdr.Msisdn = Text(utf8, in _msisdn);
+        cdr.Msisdn = Text(utf8, in MsisdnField);
         if (!MsisdnKey.TryCompute(cdr.Msisdn, out cdr.MsisdnKey))
         {
             return InvalidCause.BadMsisdn;
         }
 
-        if (_start.Token != JsonTokenType.String)
+        if (StartField.Token != JsonTokenType.String)
         {
-            return _start.Token is JsonTokenType.None or JsonTokenType.Null ? InvalidCause.MissingStart : InvalidCause.BadStart;
+            return StartField.Token is JsonTokenType.None or JsonTokenType.Null ? InvalidCause.MissingStart : InvalidCause.BadStart;
         }
 
-        cdr.Start = String(utf8, _start);
+        cdr.Start = String(utf8, StartField);
         return Instant.TryParse(cdr.Start, out cdr.StartTicks) ? InvalidCause.None : InvalidCause.BadStart;
     }
 
@@ -629,17 +638,17 @@ public sealed partial class CdrDecoder
     private InvalidCause ValidateVisitedMcc(ReadOnlySpan<byte> utf8, ref Cdr cdr)
     {
         cdr.VisitedMcc = -1;
-        if (_mcc.Token is JsonTokenType.None or JsonTokenType.Null)
+        if (MccField.Token is JsonTokenType.None or JsonTokenType.Null)
         {
             return InvalidCause.None;
         }
 
-        if (_mcc.Token != JsonTokenType.String)
+        if (MccField.Token != JsonTokenType.String)
         {
             return InvalidCause.BadVisitedMcc;
         }
 
-        var mcc = String(utf8, _mcc);
+        var mcc = String(utf8, MccField);
         if (mcc.Length != 3 || mcc.IndexOfAnyExceptInRange((byte)'0', (byte)'9') >= 0)
         {
             return InvalidCause.BadVisitedMcc;
@@ -652,12 +661,12 @@ public sealed partial class CdrDecoder
     /// <summary>A clock record: <c>at</c> must be an instant; every other member is ignored.</summary>
     private InvalidCause ValidateClock(ReadOnlySpan<byte> utf8, ref Cdr cdr)
     {
-        if (_at.Token != JsonTokenType.String)
+        if (AtField.Token != JsonTokenType.String)
         {
-            return _at.Token is JsonTokenType.None or JsonTokenType.Null ? InvalidCause.MissingAt : InvalidCause.BadAt;
+            return AtField.Token is JsonTokenType.None or JsonTokenType.Null ? InvalidCause.MissingAt : InvalidCause.BadAt;
         }
 
-        cdr.Start = String(utf8, _at);
+        cdr.Start = String(utf8, AtField);
         return Instant.TryParse(cdr.Start, out cdr.StartTicks) ? InvalidCause.None : InvalidCause.BadAt;
     }
 
@@ -670,17 +679,17 @@ public sealed partial class CdrDecoder
 
     private InvalidCause ValidateVoiceOrSms(ReadOnlySpan<byte> utf8, ref Cdr cdr)
     {
-        if (_direction.Token is JsonTokenType.None or JsonTokenType.Null)
+        if (DirectionField.Token is JsonTokenType.None or JsonTokenType.Null)
         {
             return InvalidCause.MissingDirection;
         }
 
-        if (_direction.Token != JsonTokenType.String)
+        if (DirectionField.Token != JsonTokenType.String)
         {
             return InvalidCause.BadDirection;
         }
 
-        var direction = String(utf8, _direction);
+        var direction = String(utf8, DirectionField);
         if (direction.SequenceEqual("mo"u8))
         {
             cdr.Direction = Direction.Mo;
@@ -694,17 +703,17 @@ public sealed partial class CdrDecoder
             return InvalidCause.BadDirection;
         }
 
-        if (_peer.Token is JsonTokenType.None or JsonTokenType.Null)
+        if (PeerField.Token is JsonTokenType.None or JsonTokenType.Null)
         {
             return InvalidCause.MissingPeer;
         }
 
-        if (_peer.Token != JsonTokenType.String)
+        if (PeerField.Token != JsonTokenType.String)
         {
             return InvalidCause.BadPeer;
         }
 
-        var peer = String(utf8, _peer);
+        var peer = String(utf8, PeerField);
         var digits = peer.Length > 0 && peer[0] == '+' ? peer[1..] : peer;
         if (digits.Length is 0 or > 32 || digits.IndexOfAnyExceptInRange((byte)'0', (byte)'9') >= 0)
         {
@@ -727,12 +736,12 @@ public sealed partial class CdrDecoder
 
         if (cdr.Type == CdrType.Voice)
         {
-            if (_duration.Token is JsonTokenType.None or JsonTokenType.Null)
+            if (DurationField.Token is JsonTokenType.None or JsonTokenType.Null)
             {
                 return InvalidCause.MissingDuration;
             }
 
-            if (!Integer(utf8, _duration, 86_400, out cdr.DurationSec))
+            if (!Integer(utf8, DurationField, 86_400, out cdr.DurationSec))
             {
                 return InvalidCause.BadDuration;
             }
@@ -824,6 +833,12 @@ public sealed partial class CdrDecoder
         Bytes,
         VisitedMcc,
         At,
+    }
+
+    [InlineArray(11)]
+    private struct FieldSet
+    {
+        private Field _element;
     }
 
     private struct Field

@@ -41,7 +41,10 @@ public sealed class DecoderScratchTests
 
         TestContext.Out.WriteLine($"scratch after the oversized record: {grown / 1024.0:N0} KiB; after the next record: {kept / 1024.0:N0} KiB");
         Assert.That(grown, Is.GreaterThan(1L << 20), "the oversized record did grow the scratch (the test measures something)");
-        Assert.That(kept, Is.LessThan(256L * 1024));
+        // The heap is the whole process's: other fixtures' lazily built caches land in it too (up to about 280 KiB seen
+        // when this test ran after the schema and example fixtures), so the bound is well above that noise and far below
+        // what the oversized records grow (8-9 MiB).
+        Assert.That(kept, Is.LessThan(1L << 20));
         GC.KeepAlive(record);
     }
 
