@@ -52,13 +52,10 @@ public sealed class RerateScope : IDisposable
     private readonly string _folder;
     private readonly HashSet<ulong> _touched;
 
-    private RerateScope(string folder, HashSet<ulong> touched, long cdrLinesLeftOut, long ratedRecordsLeftOut)
+    private RerateScope(string folder, HashSet<ulong> touched)
     {
         _folder = folder;
         _touched = touched;
-        TouchedSubscribers = touched.Count;
-        CdrLinesLeftOut = cdrLinesLeftOut;
-        RatedRecordsLeftOut = ratedRecordsLeftOut;
     }
 
     /// <summary>The CDR file with the lines of the subscribers left out made blank.</summary>
@@ -68,13 +65,13 @@ public sealed class RerateScope : IDisposable
     public string RatedPath => Path.Combine(_folder, "rated.jsonl");
 
     /// <summary>Subscribers replayed: a CDR of theirs is zero-rated differently, or the ledger holds an entry of theirs.</summary>
-    public int TouchedSubscribers { get; }
+    public int TouchedSubscribers => _touched.Count;
 
     /// <summary>Non-blank CDR lines left out (those of the other subscribers, and lines the engine refuses as <c>invalid</c> under either tariff).</summary>
-    public long CdrLinesLeftOut { get; }
+    public long CdrLinesLeftOut { get; private set; }
 
     /// <summary>Rated records of the subscribers left out (rated CDRs; their fee records are left out too, not counted, as <see cref="RerateSummary.RatedRecords"/> counts none).</summary>
-    public long RatedRecordsLeftOut { get; }
+    public long RatedRecordsLeftOut { get; private set; }
 
     /// <summary>Whether the subscriber of this msisdn key is replayed (only their profiles are needed).</summary>
     public bool Touches(ulong msisdnKey) => _touched.Contains(msisdnKey);
@@ -164,13 +161,13 @@ public sealed class RerateScope : IDisposable
         }
 
         Directory.CreateDirectory(workFolder);
-        var scope = new RerateScope(workFolder, touched, 0, 0);
+        var scope = new RerateScope(workFolder, touched);
         try
         {
             var written = new Progress(onWritten);
-            var cdrLinesLeftOut = Copy(cdrPath, scope.CdrPath, cancel, written, part => new CdrLineFilter(touched, lineKeys[part]));
+            scope.CdrLinesLeftOut = Copy(cdrPath, scope.CdrPath, cancel, written, part => new CdrLineFilter(touched, lineKeys[part]));
             var rated = new RatedLineFilter.Shared(touched, Encoding.UTF8.GetBytes(old.Version));
-            var recordsLeftOut = Copy(ratedPath, scope.RatedPath, cancel, written, _ => new RatedLineFilter(rated));
+            scope.RatedRecordsLeftOut = Copy(ratedPath, scope.RatedPath, cancel, written, _ => new RatedLineFilter(rated));
             if (rated.OtherVersion(out var line, out var version))
             {
                 refusal = $"{ratedPath}:{line} was rated under tariff version \"{version}\", not the old tariff's \"{old.Version}\"";
@@ -179,7 +176,7 @@ public sealed class RerateScope : IDisposable
             }
 
             refusal = null;
-            return new RerateScope(workFolder, touched, cdrLinesLeftOut, recordsLeftOut);
+            return scope;
         }
         catch
         {
