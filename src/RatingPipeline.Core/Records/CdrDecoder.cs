@@ -163,7 +163,7 @@ public sealed partial class CdrDecoder
 
         // Lines that cannot be JSON are told so without the JSON reader's exception, which costs more than
         // reading a whole valid record: text that starts no JSON value, and an object cut short.
-        var first = FirstNonWhitespace(utf8);
+        var first = utf8.IndexOfAnyExcept(JsonWhitespace);
         if (first < 0 || !CanStartJsonValue(utf8[first..]))
         {
             return InvalidCause.NotJson;
@@ -243,11 +243,6 @@ public sealed partial class CdrDecoder
         }
 
         return closed ? InvalidCause.None : InvalidCause.NotJson;
-    }
-
-    private static int FirstNonWhitespace(ReadOnlySpan<byte> utf8)
-    {
-        return utf8.IndexOfAnyExcept(JsonWhitespace);
     }
 
     /// <summary>
@@ -835,7 +830,8 @@ public sealed partial class CdrDecoder
         At,
     }
 
-    [InlineArray(11)]
+    /// <summary>One <see cref="Field"/> per <see cref="FieldId"/>, None (unused) included.</summary>
+    [InlineArray((int)FieldId.At + 1)]
     private struct FieldSet
     {
         private Field _element;
