@@ -13,6 +13,7 @@ namespace RatingPipeline.Kafka;
 /// </summary>
 public sealed class AcknowledgementGroup
 {
+    private static long s_lastId;
     private readonly object _drained = new();
     private readonly Action<Error>? _onFailure;
     private TaskCompletionSource? _drainedTask;
@@ -31,6 +32,9 @@ public sealed class AcknowledgementGroup
         _onFailure = onFailure;
         Handler = OnDelivery;
     }
+
+    /// <summary>This group's number in the process, never 0: what a <see cref="DirectProducer"/> hands librdkafka as the opaque of its records.</summary>
+    public long Id { get; } = Interlocked.Increment(ref s_lastId);
 
     /// <summary>Records produced in this group and not yet acknowledged (or failed).</summary>
     public long Pending => Interlocked.Read(ref _pending);
@@ -87,6 +91,18 @@ public sealed class AcknowledgementGroup
         }
     }
 
+    /// <summary>Counts out <paramref name="count"/> records whose delivery reports came (a failed one told with <see cref="Fail"/> first).</summary>
+    internal void Delivered(int count) => Release(count);
+
+    /// <summary>Counts one failed delivery report for a record of <paramref name="topic"/>; the record is counted out by <see cref="Delivered"/>.</summary>
+    internal void Fail(Error error, string topic)
+    {
+        Interlocked.Increment(ref _failed);
+        Interlocked.CompareExchange(ref _firstFailure, error, null);
+        Interlocked.CompareExchange(ref _error, $"{topic}: {error.Reason} ({error.Code})", null);
+        _onFailure?.Invoke(error);
+    }
+
     private void Release(int count = 1)
     {
         if (Interlocked.Add(ref _pending, -count) == 0)
@@ -104,10 +120,7 @@ public sealed class AcknowledgementGroup
     {
         if (report.Error.IsError)
         {
-            Interlocked.Increment(ref _failed);
-            Interlocked.CompareExchange(ref _firstFailure, report.Error, null);
-            Interlocked.CompareExchange(ref _error, $"{report.Topic}: {report.Error.Reason} ({report.Error.Code})", null);
-            _onFailure?.Invoke(report.Error);
+            Fail(report.Error, report.Topic);
         }
 
         Release();
@@ -121,7 +134,7 @@ public sealed class AcknowledgementGroup
 /// flowing. Keys and values are bytes; a string key is encoded once with <see cref="Utf8Key"/>, byte for byte as
 /// Confluent.Kafka's UTF-8 serializer writes it. Safe to use from several threads (the client is).
 /// </summary>
-public sealed class AcknowledgedProducer(IProducer<byte[], byte[]> producer) : IDisposable
+public sealed class AcknowledgedProducer(IProducer<byte[], byte[]> producer, DirectProducer? direct = null) : IDisposable
 {
     /// <summary>
     /// A wait with no limit of its own: every record's delivery report comes within the client's
@@ -133,6 +146,14 @@ public sealed class AcknowledgedProducer(IProducer<byte[], byte[]> producer) : I
     private static readonly TimeSpan WaitSlice = TimeSpan.FromMilliseconds(5);
 
     public IProducer<byte[], byte[]> Client { get; } = producer;
+
+    /// <summary>
+    /// The producer that takes records handed over as spans with
+    /// <see cref="ProduceCounted(TopicPartition, byte[], ReadOnlySpan{byte}, Headers, AcknowledgementGroup)"/>, when this
+    /// producer has one (a worker's high-volume outputs; see <see cref="DirectProducer"/>); otherwise those records go
+    /// through <see cref="Client"/>.
+    /// </summary>
+    public DirectProducer? Direct { get; } = direct;
 
     /// <summary>
     /// Builds the producer from <paramref name="config"/> (<see cref="KafkaClientTuning.Producer(string, IEnumerable{KeyValuePair{string, string}}?)"/>).
@@ -203,13 +224,41 @@ public sealed class AcknowledgedProducer(IProducer<byte[], byte[]> producer) : I
 
     /// <summary>
     /// Counts <paramref name="count"/> records into <paramref name="group"/> at once, to be handed over with
-    /// <see cref="ProduceCounted"/>: a batch of several threads' outputs then touches the group's shared counters once,
+    /// <c>ProduceCounted</c>: a batch of several threads' outputs then touches the group's shared counters once,
     /// not twice per record. Records counted in and not handed over must be taken back with <see cref="CountOut"/>.
     /// </summary>
-    public static void CountIn(AcknowledgementGroup group, int count) => group.Add(count);
+    public void CountIn(AcknowledgementGroup group, int count)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        group.Add(count);
+        Direct?.Reserve(group, count);
+    }
 
     /// <summary>Takes back records counted in with <see cref="CountIn"/> that were never handed over (a refusal, an exception).</summary>
-    public static void CountOut(AcknowledgementGroup group, int count) => group.Remove(count);
+    public void CountOut(AcknowledgementGroup group, int count)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        Direct?.Unreserve(group, count);
+        group.Remove(count);
+    }
+
+    /// <summary>
+    /// As <see cref="ProduceCounted(TopicPartition, Message{byte[], byte[]}, AcknowledgementGroup)"/>, for a record
+    /// given as its key, value bytes and headers: through <see cref="Direct"/> when there is one (nothing allocated per
+    /// record), else copied into a new message for <see cref="Client"/>. A null <paramref name="key"/> is a record
+    /// without a key; the partition <see cref="Partition.Any"/> lets the partitioner choose from the key.
+    /// </summary>
+    public void ProduceCounted(TopicPartition target, byte[]? key, ReadOnlySpan<byte> value, Headers? headers, AcknowledgementGroup group)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        if (Direct is { } direct)
+        {
+            direct.Produce(target.Topic, target.Partition.Value, key, value, headers, group);
+            return;
+        }
+
+        ProduceCounted(target, new Message<byte[], byte[]> { Key = key!, Value = value.ToArray(), Headers = headers }, group);
+    }
 
     /// <summary>
     /// As <see cref="Produce(TopicPartition, Message{byte[], byte[]}, AcknowledgementGroup)"/>, for a record already
@@ -329,9 +378,19 @@ public sealed class AcknowledgedProducer(IProducer<byte[], byte[]> producer) : I
     }
 
     /// <summary>Waits up to <paramref name="timeout"/> for every record in flight, of any group; returns how many are still in flight.</summary>
-    public int Flush(TimeSpan timeout) => Client.Flush(timeout);
+    public int Flush(TimeSpan timeout)
+    {
+        var deadline = Deadline(timeout);
+        var left = Direct?.Flush(timeout) ?? 0;
+        var rest = deadline == long.MaxValue ? timeout : TimeSpan.FromTicks(Math.Max(0, (long)((deadline - Stopwatch.GetTimestamp()) * ((double)TimeSpan.TicksPerSecond / Stopwatch.Frequency))));
+        return left + Client.Flush(rest);
+    }
 
-    public void Dispose() => Client.Dispose();
+    public void Dispose()
+    {
+        Direct?.Dispose();
+        Client.Dispose();
+    }
 
     private static long Deadline(TimeSpan timeout) =>
         timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);

@@ -25,4 +25,10 @@ public static class KafkaThrow
     [DoesNotReturn]
     [StackTraceHidden]
     public static void Fatal(string what, Error error) => throw new KafkaException(new Error(error.Code, $"{what}: {error.Reason}", isFatal: true));
+
+    /// <summary>The client refused a record at once (unknown partition, record too large, a fatal error, …).</summary>
+    [DoesNotReturn]
+    [StackTraceHidden]
+    public static void Refused(string topic, Error error) =>
+        throw new KafkaException(new Error(error.Code, $"{topic}: the client refused the record: {error.Reason}", isFatal: error.Code == ErrorCode.Local_Fatal));
 }

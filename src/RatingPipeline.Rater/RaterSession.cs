@@ -64,10 +64,13 @@ internal sealed class RaterSession : IPartitionOwner, IDisposable
         producerConfig.QueueBufferingMaxMessages = 1_000_000;
         // Only the error of a delivery report is read: nothing else is marshalled back per record.
         producerConfig.DeliveryReportFields = "none";
-        _producer = new AcknowledgedProducer(new ProducerBuilder<byte[], byte[]>(producerConfig)
-            .SetErrorHandler((_, e) => _log.LogWarning("Kafka producer: {Reason} ({Code}, fatal {Fatal})", e.Reason, e.Code, e.IsFatal))
-            .SetLogHandler((_, _) => { })
-            .Build());
+        Action<Error> onError = e => _log.LogWarning("Kafka producer: {Reason} ({Code}, fatal {Fatal})", e.Reason, e.Code, e.IsFatal);
+        // The lanes' outputs (nearly one record per CDR) go through a producer of their own that allocates nothing per
+        // record; the state records, the topic checks and everything else through Confluent.Kafka's.
+        var outputsConfig = new ProducerConfig(producerConfig) { ClientId = $"rater-{options.InstanceId}-outputs" };
+        _producer = new AcknowledgedProducer(
+            new ProducerBuilder<byte[], byte[]>(producerConfig).SetErrorHandler((_, e) => onError(e)).SetLogHandler((_, _) => { }).Build(),
+            DirectProducer.Build(outputsConfig, onError));
         _checkpoints = new CheckpointSchedule(options, _producer, topics, _lanes, _partitions, _input);
     }
 
@@ -254,7 +257,7 @@ internal sealed class RaterSession : IPartitionOwner, IDisposable
             // Whatever this member handed to its producer reaches the broker (or fails) while the partitions are still
             // its own: leaving the group first would let a new owner restore, and write newer states, before this
             // member's last ones arrive.
-            _producer.Client.Flush(TimeSpan.FromSeconds(5));
+            _producer.Flush(TimeSpan.FromSeconds(5));
             try
             {
                 _input.Close();
@@ -270,7 +273,7 @@ internal sealed class RaterSession : IPartitionOwner, IDisposable
         }
 
         _queries.Close();
-        _producer.Client.Flush(TimeSpan.FromSeconds(5));
+        _producer.Flush(TimeSpan.FromSeconds(5));
         _producer.Dispose();
         _partitions.Dispose();
         _input.Dispose();

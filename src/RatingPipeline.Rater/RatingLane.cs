@@ -17,7 +17,6 @@ internal sealed class RatingLane
 {
     private readonly List<ulong> _changed = [];
     private readonly Dictionary<ulong, byte[]> _keys = [];
-    private readonly Message<byte[], byte[]> _message = new();
 
     public RatingLane(Tariff tariff) => Engine = new RatingEngine(tariff) { ChangedStates = _changed };
 
@@ -104,7 +103,7 @@ internal sealed class RatingLane
 
         // Counted into the epoch once for the whole share: the lanes and the delivery thread share its counters.
         var outputs = Outputs.Records;
-        AcknowledgedProducer.CountIn(epoch, outputs.Count);
+        producer.CountIn(epoch, outputs.Count);
         var handed = 0;
         try
         {
@@ -112,18 +111,17 @@ internal sealed class RatingLane
             {
                 var rejected = output.Kind == OutputKind.Rejected;
                 // A dead letter keeps its original key (none when it had none); the others the record's key or the subscriber's.
-                _message.Key = rejected ? output.Key! : output.Key ?? KeyOf(output.MsisdnKey);
-                _message.Value = Outputs.Slice(output).ToArray();
-                _message.Headers = rejected
+                var key = rejected ? output.Key : output.Key ?? KeyOf(output.MsisdnKey);
+                var headers = rejected
                     ? DeadLetterHeaders.Create(inputTopic, output.Partition, output.Offset, output.Reason, output.Detail ?? "")
                     : null;
-                producer.ProduceCounted(targets.For(output.Kind, output.Partition), _message, epoch);
+                producer.ProduceCounted(targets.For(output.Kind, output.Partition), key, Outputs.Slice(output), headers, epoch);
                 handed++;
             }
         }
         catch
         {
-            AcknowledgedProducer.CountOut(epoch, outputs.Count - handed);
+            producer.CountOut(epoch, outputs.Count - handed);
             throw;
         }
     }

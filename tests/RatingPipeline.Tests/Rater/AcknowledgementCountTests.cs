@@ -21,14 +21,14 @@ public sealed class AcknowledgementCountTests
         var target = new TopicPartition("rated-cdrs", 0);
         var message = new Message<byte[], byte[]> { Key = [1], Value = [2] };
 
-        AcknowledgedProducer.CountIn(group, 3);
+        producer.CountIn(group, 3);
         Assert.That((group.Produced, group.Pending), Is.EqualTo((3L, 3L)), "counted in");
         Assert.That(producer.Drain(group, TimeSpan.FromMilliseconds(50)), Is.False, "not drained while counted records are out");
 
         producer.ProduceCounted(target, message, group);
         Assert.That((group.Produced, group.Pending), Is.EqualTo((3L, 2L)), "one acknowledged");
 
-        AcknowledgedProducer.CountOut(group, 2);
+        producer.CountOut(group, 2);
         Assert.Multiple(() =>
         {
             Assert.That((group.Produced, group.Pending), Is.EqualTo((1L, 0L)), "two never handed over, taken back");
