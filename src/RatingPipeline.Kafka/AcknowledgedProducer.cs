@@ -13,7 +13,7 @@ namespace RatingPipeline.Kafka;
 /// </summary>
 public sealed class AcknowledgementGroup
 {
-    private static long s_lastId;
+    private static long _lastId;
     private readonly object _drained = new();
     private readonly Action<Error>? _onFailure;
     private TaskCompletionSource? _drainedTask;
@@ -34,7 +34,7 @@ public sealed class AcknowledgementGroup
     }
 
     /// <summary>This group's number in the process, never 0: what a <see cref="DirectProducer"/> hands librdkafka as the opaque of its records.</summary>
-    public long Id { get; } = Interlocked.Increment(ref s_lastId);
+    public long Id { get; } = Interlocked.Increment(ref _lastId);
 
     /// <summary>Records produced in this group and not yet acknowledged (or failed).</summary>
     public long Pending => Interlocked.Read(ref _pending);
@@ -141,6 +141,9 @@ public sealed class AcknowledgedProducer(IProducer<byte[], byte[]> producer, Dir
     /// <c>message.timeout.ms</c> (an error when it was not delivered by then).
     /// </summary>
     public static readonly TimeSpan UntilReported = Timeout.InfiniteTimeSpan;
+
+    [ThreadStatic]
+    private static Message<byte[], byte[]>? _threadMessage;
 
     /// <summary>How often a wait looks again at its deadline and cancellation while the group has not drained.</summary>
     private static readonly TimeSpan WaitSlice = TimeSpan.FromMilliseconds(5);
@@ -257,7 +260,12 @@ public sealed class AcknowledgedProducer(IProducer<byte[], byte[]> producer, Dir
             return;
         }
 
-        ProduceCounted(target, new Message<byte[], byte[]> { Key = key!, Value = value.ToArray(), Headers = headers }, group);
+        // The client copies the message before Produce returns: one instance per thread serves every record.
+        var message = _threadMessage ??= new Message<byte[], byte[]>();
+        message.Key = key!;
+        message.Value = value.ToArray();
+        message.Headers = headers;
+        ProduceCounted(target, message, group);
     }
 
     /// <summary>
