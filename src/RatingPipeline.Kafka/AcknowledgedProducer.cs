@@ -388,10 +388,10 @@ public sealed class AcknowledgedProducer(IProducer<byte[], byte[]> producer, Dir
     /// <summary>Waits up to <paramref name="timeout"/> for every record in flight, of any group; returns how many are still in flight.</summary>
     public int Flush(TimeSpan timeout)
     {
-        var deadline = Deadline(timeout);
+        var started = Stopwatch.GetTimestamp();
         var left = Direct?.Flush(timeout) ?? 0;
-        var rest = deadline == long.MaxValue ? timeout : TimeSpan.FromTicks(Math.Max(0, (long)((deadline - Stopwatch.GetTimestamp()) * ((double)TimeSpan.TicksPerSecond / Stopwatch.Frequency))));
-        return left + Client.Flush(rest);
+        var rest = timeout == Timeout.InfiniteTimeSpan ? timeout : timeout - Stopwatch.GetElapsedTime(started);
+        return left + Client.Flush(rest > TimeSpan.Zero ? rest : TimeSpan.Zero);
     }
 
     public void Dispose()

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -225,13 +226,26 @@ public sealed unsafe class DirectProducer : IDisposable
         }
     }
 
-    /// <summary>Waits up to <paramref name="timeout"/> for every record in flight; returns how many are still in flight.</summary>
+    /// <summary>
+    /// Waits up to <paramref name="timeout"/> (<see cref="Timeout.InfiniteTimeSpan"/>: no limit) for every record in
+    /// flight to be reported; returns how many are still in flight (their reports included).
+    /// </summary>
+    /// <remarks>
+    /// Not <c>rd_kafka_flush</c>: it serves delivery reports on the calling thread, beside the poll thread, and the
+    /// reports are counted on the poll thread alone. The poll thread serves them; this waits for the count to reach 0.
+    /// </remarks>
     public int Flush(TimeSpan timeout)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        // The reports are served by the poll thread; rd_kafka_flush waits for the queues to empty.
-        LibRdKafka.rd_kafka_flush(_rk, (int)Math.Clamp(timeout.TotalMilliseconds, 0, int.MaxValue));
-        return LibRdKafka.rd_kafka_outq_len(_rk);
+        var started = Stopwatch.GetTimestamp();
+        int left;
+        while ((left = LibRdKafka.rd_kafka_outq_len(_rk)) > 0
+            && (timeout == Timeout.InfiniteTimeSpan || Stopwatch.GetElapsedTime(started) < timeout))
+        {
+            Thread.Sleep(1);
+        }
+
+        return left;
     }
 
     /// <summary>

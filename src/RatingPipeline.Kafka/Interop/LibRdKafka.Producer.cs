@@ -4,7 +4,7 @@ namespace RatingPipeline.Kafka.Interop;
 
 /// <summary>
 /// The producer calls of librdkafka that <see cref="DirectProducer"/> drives itself: configuration callbacks,
-/// <c>rd_kafka_produceva</c> (the call Confluent.Kafka makes too), polling for delivery reports, flushing, topic handles.
+/// <c>rd_kafka_produceva</c> (the call Confluent.Kafka makes too), polling for delivery reports, the count in flight, topic handles.
 /// </summary>
 internal static unsafe partial class LibRdKafka
 {
@@ -38,9 +38,6 @@ internal static unsafe partial class LibRdKafka
 
     [LibraryImport(LibraryName)]
     internal static partial void rd_kafka_error_destroy(nint error);
-
-    [LibraryImport(LibraryName)]
-    internal static partial int rd_kafka_flush(nint rk, int timeoutMs);
 
     [LibraryImport(LibraryName)]
     internal static partial int rd_kafka_outq_len(nint rk);

@@ -54,6 +54,30 @@ public sealed class DirectProducerTests
     }
 
     [Test]
+    public void A_flush_returns_when_every_record_is_acknowledged_with_or_without_a_limit([Values] bool limited)
+    {
+        using var cluster = EmbeddedCluster.Start(partitions: 2);
+        using var producer = Build(KafkaClientTuning.Producer(cluster.BootstrapServers));
+        var group = new AcknowledgementGroup();
+        producer.CountIn(group, 500);
+        for (var i = 0; i < 500; i++)
+        {
+            producer.ProduceCounted(new TopicPartition(Topic, i % 2), [(byte)i], "value"u8, null, group);
+        }
+
+        var left = producer.Flush(limited ? TimeSpan.FromSeconds(30) : Timeout.InfiniteTimeSpan);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(left, Is.Zero, "nothing in flight after the flush");
+            // The poll thread counts the last reports out just after the client's queue empties.
+            Assert.That(producer.Drain(group, TimeSpan.FromSeconds(5)), Is.True);
+            Assert.That(group.Failed, Is.Zero);
+            Assert.That(ReadAll(cluster, [0, 1]), Has.Count.EqualTo(500));
+        });
+    }
+
+    [Test]
     public void A_record_for_any_partition_goes_where_the_partitioner_puts_its_key()
     {
         using var cluster = EmbeddedCluster.Start(partitions: 3);
