@@ -48,18 +48,29 @@ public sealed class AcknowledgedProducerTests
         });
     }
 
+    /// <summary>The same for a record handed to the direct producer (<paramref name="direct"/>): the rater's outputs.</summary>
     [Test]
-    public void A_record_not_delivered_in_time_is_counted_failed_with_its_topic_and_reason()
+    public void A_record_not_delivered_in_time_is_counted_failed_with_its_topic_and_reason([Values] bool direct)
     {
         // No broker listens on port 1 of the loopback: the records wait for a connection until they time out.
         const string topic = "rated-cdrs";
         var config = KafkaClientTuning.Producer("127.0.0.1:1");
         config.MessageTimeoutMs = 300;
-        using var producer = AcknowledgedProducer.Build(config);
+        using var producer = direct
+            ? new AcknowledgedProducer(new ProducerBuilder<byte[], byte[]>(config).SetLogHandler((_, _) => { }).Build(), DirectProducer.Build(config))
+            : AcknowledgedProducer.Build(config);
         var group = new AcknowledgementGroup();
         for (var i = 0; i < 3; i++)
         {
-            producer.Produce(new TopicPartition(topic, 0), new Message<byte[], byte[]> { Key = [1], Value = [2] }, group);
+            if (direct)
+            {
+                producer.CountIn(group, 1);
+                producer.ProduceCounted(new TopicPartition(topic, 0), [1], [2], null, group);
+            }
+            else
+            {
+                producer.Produce(new TopicPartition(topic, 0), new Message<byte[], byte[]> { Key = [1], Value = [2] }, group);
+            }
         }
 
         Assert.That(producer.Drain(group, TimeSpan.FromSeconds(30)), Is.True, "every record gets its delivery report");
@@ -70,6 +81,7 @@ public sealed class AcknowledgedProducerTests
             Assert.That(group.FirstFailure?.Code, Is.EqualTo(ErrorCode.Local_MsgTimedOut));
             Assert.That(group.Error, Does.StartWith($"{topic}: "));
             Assert.That(failure!.Message, Does.Contain(topic));
+            Assert.That(producer.Direct?.GroupsInFlight ?? 0, Is.Zero, "the group's registration left with its last report");
         });
     }
 }
