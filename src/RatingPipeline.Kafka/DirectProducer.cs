@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -45,7 +46,7 @@ public sealed unsafe class DirectProducer : IDisposable
     private readonly Action<Error>? _onError;
     private readonly Thread _poller;
     private readonly Lock _topicsLock = new();
-    private readonly Dictionary<string, nint> _topics = [];
+    private readonly ConcurrentDictionary<string, nint> _topics = new(StringComparer.Ordinal);
     private readonly Lock _groupsLock = new();
     private readonly Dictionary<long, Registration> _groups = [];
     private volatile bool _stopping;
@@ -276,7 +277,10 @@ public sealed unsafe class DirectProducer : IDisposable
         _self.Free();
     }
 
-    private nint TopicHandle(string topic)
+    /// <summary>The topic's handle, made once: read without a lock per record (the lanes share the producer).</summary>
+    private nint TopicHandle(string topic) => _topics.TryGetValue(topic, out var rkt) ? rkt : NewTopicHandle(topic);
+
+    private nint NewTopicHandle(string topic)
     {
         lock (_topicsLock)
         {

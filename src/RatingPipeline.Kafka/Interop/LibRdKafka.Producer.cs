@@ -11,9 +11,6 @@ internal static unsafe partial class LibRdKafka
     /// <summary><c>RD_KAFKA_MSG_F_COPY</c>: librdkafka copies key, value and headers before the call returns.</summary>
     internal const int MessageFlagCopy = 0x2;
 
-    /// <summary><c>RD_KAFKA_PARTITION_UA</c>: the partitioner picks the partition from the key.</summary>
-    internal const int PartitionUnassigned = -1;
-
     [LibraryImport(LibraryName)]
     internal static partial void rd_kafka_conf_set_dr_msg_cb(nint conf, delegate* unmanaged[Cdecl]<nint, RdKafkaMessage*, nint, void> callback);
 
