@@ -107,7 +107,7 @@ public sealed class RunsWithoutCollectionsTests
         var available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
         Assert.Multiple(() =>
         {
-            Assert.That(Memory.CollectionFreeRegion.TryStart((available / 4) + 1), Is.False);
+            Assert.That(RatingPipeline.Memory.CollectionFreeRegion.TryStart((available / 4) + 1), Is.False);
             Assert.That(GCSettings.LatencyMode, Is.Not.EqualTo(GCLatencyMode.NoGCRegion));
         });
     }
