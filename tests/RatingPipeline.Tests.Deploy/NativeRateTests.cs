@@ -7,7 +7,7 @@ namespace RatingPipeline.Tests.Deploy;
 /// <summary>
 /// ratingctl published for linux-x64 with ratingctl-native beside it (as bench/lib.sh publishes it): <c>ratingctl rate</c>
 /// is handed to the natively compiled program and writes byte for byte what the same command writes in ratingctl's own
-/// process (<c>RATINGCTL_NATIVE=0</c>), with the same summary, messages and exit codes; the hand-over passes every
+/// process (<c>RATINGCTL_NATIVE=0</c>) and what it writes with <c>--no-huge-pages</c>, with the same summary, messages and exit codes; the hand-over passes every
 /// argument unchanged and keeps help and the other commands in ratingctl. The same for <c>ratingctl rerate</c> over files,
 /// with and without <c>--old-tariff</c>.
 /// </summary>
@@ -66,9 +66,12 @@ public sealed class NativeRateTests
         var native = Ratingctl(RateArgs("native", "--lanes", "2"), native: true);
         var managed = Ratingctl(RateArgs("managed", "--lanes", "2"), native: false);
         var oneLane = Ratingctl(RateArgs("native-one-lane", "--lanes", "1"), native: true);
+        var smallPages = Ratingctl(RateArgs("native-small-pages", "--lanes", "2", "--no-huge-pages"), native: true);
         Assert.Multiple(() =>
         {
             Assert.That(native.ExitCode, Is.Zero, native.ToString());
+            Assert.That(smallPages.ExitCode, Is.Zero, smallPages.ToString());
+            Assert.That(smallPages.Stdout, Is.EqualTo(managed.Stdout));
             Assert.That(managed.ExitCode, Is.Zero, managed.ToString());
             Assert.That(oneLane.ExitCode, Is.Zero, oneLane.ToString());
             Assert.That(native.Stdout, Does.Match(@"^[1-9]\d* rated, [1-9]\d* rejected, [1-9]\d* reminders, [1-9]\d* bills"));
@@ -79,6 +82,7 @@ public sealed class NativeRateTests
                 var expected = File.ReadAllBytes(Path.Combine(_folder, "managed", file));
                 Assert.That(File.ReadAllBytes(Path.Combine(_folder, "native", file)), Is.EqualTo(expected), file);
                 Assert.That(File.ReadAllBytes(Path.Combine(_folder, "native-one-lane", file)), Is.EqualTo(expected), $"{file}, one lane");
+                Assert.That(File.ReadAllBytes(Path.Combine(_folder, "native-small-pages", file)), Is.EqualTo(expected), $"{file}, --no-huge-pages");
             }
         });
     }

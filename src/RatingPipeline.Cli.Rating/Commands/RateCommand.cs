@@ -8,9 +8,9 @@ namespace RatingPipeline.Cli.Commands;
 
 /// <summary>
 /// Options of <c>ratingctl rate</c>. <c>Lanes</c>: rating lanes (threads, each rating its share of the subscribers), 0
-/// for one per core; the outputs are the same for any number.
+/// for one per core; the outputs are the same for any number. <c>HugePages</c>: false for <c>--no-huge-pages</c>.
 /// </summary>
-public sealed record RateOptions(string Tariff, string Subscribers, string Cdrs, string Out, bool Progress = true, int Lanes = 0);
+public sealed record RateOptions(string Tariff, string Subscribers, string Cdrs, string Out, bool Progress = true, int Lanes = 0, bool HugePages = true);
 
 /// <summary>
 /// The totals of one offline run: the lines of each output file, then the accepted location records, the fee records
@@ -41,13 +41,14 @@ public static class RateCommand
         var output = new Option<string>("--out") { Description = "Output folder for rated.jsonl, reminders.jsonl, rejected.jsonl, bills.jsonl", Required = true };
         var noProgress = new Option<bool>("--no-progress") { Description = "Never draw a progress bar" };
         var lanes = LanesOption.Create("rate");
+        var noHugePages = HugePagesOption.Create();
         var command = new Command("rate", "Rate a CDR file offline, exactly as the Kafka rater would.")
         {
-            tariff, subscribers, cdrs, output, noProgress, lanes,
+            tariff, subscribers, cdrs, output, noProgress, lanes, noHugePages,
         };
         command.SetAction((result, cancel) => RunAsync(
             new RateOptions(result.GetValue(tariff)!, result.GetValue(subscribers)!, result.GetValue(cdrs)!, result.GetValue(output)!,
-                !result.GetValue(noProgress), result.GetValue(lanes)),
+                !result.GetValue(noProgress), result.GetValue(lanes), !result.GetValue(noHugePages)),
             Console.Out, Console.Error, cancel));
         return command;
     }
@@ -55,7 +56,7 @@ public static class RateCommand
     public static async Task<int> RunAsync(RateOptions options, TextWriter stdout, TextWriter stderr, CancellationToken cancel)
     {
         var (subscribers, cdrs) = (WithoutCollections.FileBytes(options.Subscribers), WithoutCollections.FileBytes(options.Cdrs));
-        return await WithoutCollections.RunAsync(subscribers + cdrs, RatingLanes.RunBytes(subscribers, cdrs),
+        return await WithoutCollections.RunAsync(subscribers + cdrs, RatingLanes.RunBytes(subscribers, cdrs), options.HugePages,
             () => RunWithoutCollectionsAsync(options, stdout, stderr, cancel));
     }
 

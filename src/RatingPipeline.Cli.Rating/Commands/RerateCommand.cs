@@ -15,7 +15,7 @@ namespace RatingPipeline.Cli.Commands;
 /// subscribers the change touches are replayed (<see cref="RerateScope"/>).
 /// </summary>
 public sealed record RerateOptions(string Tariff, string Subscribers, string Rated, string Cdrs, string Out, IReadOnlySet<string>? Cycles = null, bool ProfileLines = true,
-    int Lanes = 0, bool Progress = true, string? OldTariff = null);
+    int Lanes = 0, bool Progress = true, string? OldTariff = null, bool HugePages = true);
 
 /// <summary>
 /// <c>ratingctl rerate</c>: re-rates already-rated CDRs under a newer tariff (e.g. after Apple activation ports
@@ -36,7 +36,7 @@ public static class RerateCommand
 
     /// <summary>Topic mode: re-rates from the cluster at <paramref name="bootstrap"/> with the command line's other options.</summary>
     public delegate Task<int> TopicMode(string tariff, string bootstrap, string outDir, IReadOnlySet<string>? cycles, bool progress, string? oldTariff,
-        CancellationToken cancel);
+        bool hugePages, CancellationToken cancel);
 
     public static Command Build(TopicMode? topicMode = null)
     {
@@ -69,9 +69,10 @@ public static class RerateCommand
         {
             Description = "Never draw progress bars (drawn on a terminal for inputs of 32 MB or more: the rated file, then the CDRs matched and re-rated)",
         };
+        var noHugePages = HugePagesOption.Create();
         var command = new Command("rerate", "Re-rate already-rated CDRs under a newer tariff and write the adjustments (credits and debits) per CDR.")
         {
-            tariff, subscribers, rated, cdrs, fromTopic, bootstrap, output, cycles, oldTariff, lanes, noProgress,
+            tariff, subscribers, rated, cdrs, fromTopic, bootstrap, output, cycles, oldTariff, lanes, noProgress, noHugePages,
         };
         command.SetAction(async (result, cancel) =>
         {
@@ -101,7 +102,8 @@ public static class RerateCommand
                     return 2;
                 }
 
-                return await topicMode(result.GetValue(tariff)!, servers, outDir, chosen, !result.GetValue(noProgress), result.GetValue(oldTariff), cancel);
+                return await topicMode(result.GetValue(tariff)!, servers, outDir, chosen, !result.GetValue(noProgress), result.GetValue(oldTariff),
+                    !result.GetValue(noHugePages), cancel);
             }
 
             if (result.GetValue(subscribers) is not { } s || result.GetValue(rated) is not { } r || result.GetValue(cdrs) is not { } c)
@@ -111,7 +113,7 @@ public static class RerateCommand
             }
 
             return await RunAsync(new RerateOptions(result.GetValue(tariff)!, s, r, c, outDir, chosen, Lanes: result.GetValue(lanes),
-                Progress: !result.GetValue(noProgress), OldTariff: result.GetValue(oldTariff)), Console.Out, Console.Error, cancel);
+                Progress: !result.GetValue(noProgress), OldTariff: result.GetValue(oldTariff), HugePages: !result.GetValue(noHugePages)), Console.Out, Console.Error, cancel);
         });
         return command;
     }
@@ -129,7 +131,7 @@ public static class RerateCommand
     {
         var (subscribers, rated, cdrs) = (WithoutCollections.FileBytes(options.Subscribers), WithoutCollections.FileBytes(options.Rated),
             WithoutCollections.FileBytes(options.Cdrs));
-        return await WithoutCollections.RunAsync(subscribers + rated + cdrs, RerateLanes.RunBytes(subscribers, rated, cdrs),
+        return await WithoutCollections.RunAsync(subscribers + rated + cdrs, RerateLanes.RunBytes(subscribers, rated, cdrs), options.HugePages,
             () => RunWithoutCollectionsAsync(options, stdout, stderr, cancel));
     }
 

@@ -9,8 +9,8 @@ public static class RerateFromTopics
 {
     /// <summary>The command line's topic mode (<see cref="RerateCommand.TopicMode"/>), on the product's topic names.</summary>
     public static Task<int> RunAsync(string tariffPath, string bootstrap, string outDir, IReadOnlySet<string>? cycles, bool progress, string? oldTariff,
-        CancellationToken cancel) =>
-        RunFromTopicsAsync(tariffPath, bootstrap, new TopicNames(), outDir, Console.Out, Console.Error, cancel, cycles, progress, oldTariff);
+        bool hugePages, CancellationToken cancel) =>
+        RunFromTopicsAsync(tariffPath, bootstrap, new TopicNames(), outDir, Console.Out, Console.Error, cancel, cycles, progress, oldTariff, hugePages);
 
     /// <summary>
     /// Topic mode: snapshots <c>subscribers</c> (last profile per msisdn), <c>rated-cdrs</c> (each distinct record once —
@@ -19,7 +19,8 @@ public static class RerateFromTopics
     /// logic, and produces the adjustments that are new to the <c>adjustments</c> topic (key msisdn).
     /// </summary>
     public static async Task<int> RunFromTopicsAsync(string tariffPath, string bootstrap, TopicNames topics, string outDir,
-        TextWriter stdout, TextWriter stderr, CancellationToken cancel, IReadOnlySet<string>? cycles = null, bool progress = true, string? oldTariff = null)
+        TextWriter stdout, TextWriter stderr, CancellationToken cancel, IReadOnlySet<string>? cycles = null, bool progress = true, string? oldTariff = null,
+        bool hugePages = true)
     {
         var snapshot = Path.Combine(outDir, "snapshot");
         Directory.CreateDirectory(snapshot);
@@ -41,7 +42,8 @@ public static class RerateFromTopics
 
         var before = new FileInfo(adjustmentsPath).Length;
         var exit = await RerateCommand.RunAsync(new RerateOptions(tariffPath, Path.Combine(snapshot, "subscribers.jsonl"), Path.Combine(snapshot, "rated.jsonl"),
-            Path.Combine(snapshot, "cdrs.jsonl"), outDir, cycles, ProfileLines: false, Progress: progress, OldTariff: oldTariff), stdout, stderr, cancel);
+            Path.Combine(snapshot, "cdrs.jsonl"), outDir, cycles, ProfileLines: false, Progress: progress, OldTariff: oldTariff,
+            HugePages: hugePages), stdout, stderr, cancel);
         if (exit != 0)
         {
             return exit;
