@@ -3,12 +3,12 @@ using RatingPipeline.Memory;
 namespace RatingPipeline.Cli.Commands;
 
 /// <summary>
-/// Runs an offline command with its heap prepared for large tables: when its inputs are a megabyte or more, the heap is
+/// Runs an offline command with its heap prepared for large tables when its inputs are a megabyte or more: the heap
 /// marked for huge pages (<see cref="HugePages"/>, unless the command line said <c>--no-huge-pages</c>), and the command
-/// runs in a region without collections (<see cref="CollectionFreeRegion"/>) when its inputs are a
-/// megabyte or more: what rating and re-rating allocate (profiles, usage states, the old run's records, the lanes'
-/// buffers) lives to the end of the run, so each collection would only copy it, and a full one stops every thread while
-/// it marks it all (bench/README.md, "Runs without collections"). Smaller inputs meet few collections and skip the region.
+/// run in a region without collections (<see cref="CollectionFreeRegion"/>): what rating and re-rating allocate
+/// (profiles, usage states, the old run's records, the lanes' buffers) lives to the end of the run, so each collection
+/// would only copy it, and a full one stops every thread while it marks it all (bench/README.md, "Runs without
+/// collections"). Smaller inputs meet few collections and skip both.
 /// </summary>
 internal static class WithoutCollections
 {

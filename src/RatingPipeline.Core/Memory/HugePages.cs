@@ -28,7 +28,7 @@ public enum HugePageAdvice
 /// Why: an offline run touches a state and a profile of a random subscriber for every record, over tables of
 /// 100 MB or more. With 4 KB pages nearly each such touch also misses the processor's address translation cache, and
 /// every new page of the heap is a fault. With 2 MB pages both mostly go (bench/README.md, "Huge pages for the heap":
-/// a `rate` of 1,000,000 CDRs in about a fifth less time). The collector has no setting for it, so this marks the heap's
+/// a <c>rate</c> of 1,000,000 CDRs in about a fifth less time). The collector has no setting for it, so this marks the heap's
 /// address range itself: the run of anonymous mappings that holds a small, a large and a pinned object just
 /// allocated (the collector reserves its heap as one range and commits parts of it as it goes; the marking stays
 /// with every part). Memory the collector gives back and takes again later is mapped anew and loses the mark, which
