@@ -167,7 +167,10 @@ public static partial class HugePages
     /// <summary>One line of <c>/proc/self/maps</c>: its address range, and whether it maps no file (anonymous memory).</summary>
     public readonly record struct Mapping(ulong Start, ulong End, bool Anonymous)
     {
-        /// <summary>Parses <c>start-end perms offset dev inode [path]</c>; anonymous when the inode is 0 and there is no path.</summary>
+        /// <summary>
+        /// Parses <c>start-end perms offset dev inode [path]</c>; anonymous when the inode is 0 and there is no path, or
+        /// only the name a program gave its anonymous memory (<c>[anon:…]</c>, where the kernel lets programs name it).
+        /// </summary>
         public static Mapping Parse(string line)
         {
             var fields = line.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -179,7 +182,8 @@ public static partial class HugePages
 
             var start = ulong.Parse(fields[0].AsSpan(0, dash), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
             var end = ulong.Parse(fields[0].AsSpan(dash + 1), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
-            return new Mapping(start, end, fields[4] == "0" && (fields.Length == 5 || fields[5].Length == 0));
+            return new Mapping(start, end, fields[4] == "0"
+                && (fields.Length == 5 || fields[5].Length == 0 || fields[5].StartsWith("[anon:", StringComparison.Ordinal)));
         }
     }
 }

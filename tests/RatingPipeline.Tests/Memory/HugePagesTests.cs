@@ -23,7 +23,7 @@ public sealed class HugePagesTests
         Assert.That(HugePages.SelectedWord(text), Is.EqualTo(expected));
 
     [Test]
-    public void A_mappings_line_gives_its_range_and_whether_it_maps_no_file()
+    public void A_mappings_line_gives_its_range_and_whether_it_maps_no_file_named_or_not()
     {
         Assert.Multiple(() =>
         {
@@ -33,6 +33,8 @@ public sealed class HugePagesTests
                 Is.EqualTo(new HugePages.Mapping(0x7f7ae94b0000, 0x7f86b1f98000, true)));
             Assert.That(HugePages.Mapping.Parse("555946a99000-555946d7b000 r-xp 00004000 00:1a 4421                       /opt/app/ratingctl").Anonymous, Is.False);
             Assert.That(HugePages.Mapping.Parse("7ffc1c3a5000-7ffc1c3c6000 rw-p 00000000 00:00 0                          [stack]").Anonymous, Is.False);
+            Assert.That(HugePages.Mapping.Parse("7fa54de00000-7fa54e600000 rw-p 00000000 00:00 0                          [anon:named heap]").Anonymous, Is.True,
+                "anonymous memory a program named");
             Assert.That(() => HugePages.Mapping.Parse("not a mapping"), Throws.InstanceOf<FormatException>());
         });
     }
