@@ -173,10 +173,6 @@ public sealed class Rerater
     private readonly RatingEngine _engine;
     private readonly OldRecords _old = new();
 
-    // (msisdn key, cycle, id hash) → first record with it: the same id rated twice in one cycle makes an adjustment id
-    // ambiguous. Two ids with one hash are told apart by their text (the second map).
-    private readonly FirstOfId _firstOfId;
-    private readonly Dictionary<(ulong Msisdn, int Cycle, string Id), int> _firstOfIdText = [];
     private readonly SubscriberMap<Subscriber> _subscribers = new();
     private readonly string _version;
     private readonly CdrDecoder _peek = new();
@@ -212,7 +208,6 @@ public sealed class Rerater
         IReadOnlySet<string>? cycles = null, bool profileLines = false)
     {
         _cycles = cycles;
-        _firstOfId = new FirstOfId(_old);
         _engine = new RatingEngine(newTariff) { AcceptsProfileLines = profileLines };
         foreach (var profile in profiles)
         {
@@ -232,12 +227,11 @@ public sealed class Rerater
 
     /// <summary>
     /// Makes room for about <paramref name="records"/> rated records before they are taken in (a hint: more or fewer
-    /// still work): the records' array and the table of first ids are then sized once instead of doubled step by step.
+    /// still work): the records' array is then sized once instead of doubled step by step.
     /// </summary>
     internal void ExpectRated(int records)
     {
         _old.EnsureCapacity(records);
-        _firstOfId.EnsureCapacity(records);
     }
 
     /// <summary>
@@ -316,24 +310,6 @@ public sealed class Rerater
         var subscriber = SubscriberOf(record.MsisdnKey);
         old.Position = subscriber.Records.Count;
         subscriber.Records.Add(index);
-        if (!_firstOfId.TryAdd(index, out var first))
-        {
-            if (!_old.IdBytes(first).SequenceEqual(_old.IdBytes(index)))
-            {
-                // Another id with the same hash: told apart by the text.
-                _firstOfIdText.TryAdd((old.MsisdnKey, old.Cycle, _old.Id(first)), first);
-                if (_firstOfIdText.TryAdd((old.MsisdnKey, old.Cycle, _old.Id(index)), index))
-                {
-                    return;
-                }
-
-                first = _firstOfIdText[(old.MsisdnKey, old.Cycle, _old.Id(index))];
-            }
-
-            // Same id rated twice in one cycle: msisdn:cycle:id no longer names one CDR.
-            _old[first].Set(OldFlags.Ambiguous, true);
-            old.Set(OldFlags.Ambiguous, true);
-        }
     }
 
     /// <summary>Takes in one line of the CDR stream (the first pass, before <see cref="Replay"/> of the same lines).</summary>
@@ -1131,7 +1107,7 @@ public sealed class Rerater
         var msisdn = _old.Msisdn(oldIndex);
         var cycle = _old.Text(old.Cycle);
 
-        if (old.Is(OldFlags.Ambiguous))
+        if (IsAmbiguous(oldIndex))
         {
             Report(receiver, new RerateMismatch(RerateMismatchKind.AmbiguousId, id, msisdn, cycle, standing, newCharge,
                 standingVersion, _version, null,
@@ -1159,6 +1135,56 @@ public sealed class Rerater
         }
 
         receiver.Adjustment(adjustment);
+    }
+
+    /// <summary>
+    /// Whether the old run rated the record's id more than once for its subscriber in its cycle (msisdn:cycle:id then names
+    /// no one CDR). Worked out for all the subscriber's records at its first question, which only a changed charge asks:
+    /// the reading of the rated file pays nothing for it (a table of every record's id was one cache miss per record).
+    /// </summary>
+    private bool IsAmbiguous(int index)
+    {
+        var subscriber = _subscribers[_old[index].MsisdnKey];
+        if (!subscriber.IdsChecked)
+        {
+            MarkAmbiguous(subscriber);
+        }
+
+        return _old[index].Is(OldFlags.Ambiguous);
+    }
+
+    /// <summary>Flags the subscriber's records whose id another of its records of the same cycle has (<see cref="OldFlags.Ambiguous"/>).</summary>
+    private void MarkAmbiguous(Subscriber subscriber)
+    {
+        subscriber.IdsChecked = true;
+        var firstOfId = new FirstOfId(_old);
+        firstOfId.EnsureCapacity(subscriber.Records.Count);
+        Dictionary<(int Cycle, string Id), int>? firstOfIdText = null;
+        foreach (var index in subscriber.Records)
+        {
+            if (firstOfId.TryAdd(index, out var first))
+            {
+                continue;
+            }
+
+            ref var old = ref _old[index];
+            if (!_old.IdBytes(first).SequenceEqual(_old.IdBytes(index)))
+            {
+                // Another id with the same hash: told apart by the text.
+                firstOfIdText ??= [];
+                firstOfIdText.TryAdd((old.Cycle, _old.Id(first)), first);
+                if (firstOfIdText.TryAdd((old.Cycle, _old.Id(index)), index))
+                {
+                    continue;
+                }
+
+                first = firstOfIdText[(old.Cycle, _old.Id(index))];
+            }
+
+            // Same id rated twice in one cycle: msisdn:cycle:id no longer names one CDR.
+            _old[first].Set(OldFlags.Ambiguous, true);
+            old.Set(OldFlags.Ambiguous, true);
+        }
     }
 
     private void Report(IRerateReceiver receiver, RerateMismatch mismatch)
@@ -1204,6 +1230,9 @@ public sealed class Rerater
         public int Replayed { get; set; }
 
         public bool Begun { get; set; }
+
+        /// <summary>Whether its records' ids were checked for one rated twice in a cycle (<see cref="MarkAmbiguous"/>).</summary>
+        public bool IdsChecked { get; set; }
 
         /// <summary>Whether a line of it that is a rated record's was replayed.</summary>
         public bool Started { get; set; }
