@@ -253,8 +253,12 @@ internal struct OldRecord
     public int Zone;
     public int Direction;
 
-    /// <summary>Its place among its subscriber's records.</summary>
-    public int Position;
+    /// <summary>
+    /// The index of its subscriber's latest earlier record of the same cycle that has a cappedAfter (-1: none), set as
+    /// the record is taken in: its D before this record (<c>Rerater.CappedBefore</c>) without a walk back over the
+    /// subscriber's records.
+    /// </summary>
+    public int PreviousCapped;
 
     public CdrType CdrType;
     public OldFlags Flags;

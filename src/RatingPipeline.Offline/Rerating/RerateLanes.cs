@@ -17,6 +17,12 @@ namespace RatingPipeline.Rerating;
 /// </summary>
 public sealed class RerateLanes
 {
+    /// <summary>Fewer bytes than any CDR line of SPEC's layout takes (id, type, msisdn, start and their names).</summary>
+    private const long MinCdrLineBytes = 80;
+
+    /// <summary>The largest share of lines made room for at once (more still work).</summary>
+    private const int MaxExpectedLinesPerLane = 1 << 26;
+
     private readonly Rerater[] _lanes;
     private readonly AdjustmentLedger _recorded;
     private readonly List<LedgerEntry> _added = [];
@@ -77,6 +83,16 @@ public sealed class RerateLanes
     public RerateSummary Run(string cdrPath, IRerateReceiver receiver, CancellationToken cancel, Action<long>? onScanned = null,
         Action<long>? onReplayed = null)
     {
+        // Each lane's share of the lines, from the file's size: a CDR line is longer than this, so the guess errs on the
+        // side of room.
+        if (File.Exists(cdrPath) && new FileInfo(cdrPath).Length / MinCdrLineBytes / _lanes.Length is var share and > 0)
+        {
+            foreach (var lane in _lanes)
+            {
+                lane.ExpectLines((int)Math.Min(share, MaxExpectedLinesPerLane));
+            }
+        }
+
         RatedFileLanes.Offer(cdrPath, [.. _lanes.Select(r => new RerateScanWorker(r))], cancel, onScanned);
 
         var merger = new EventMerger(receiver, _added, _lanes.Length);

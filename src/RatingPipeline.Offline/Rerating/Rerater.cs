@@ -235,6 +235,19 @@ public sealed class Rerater
     }
 
     /// <summary>
+    /// Makes room for about <paramref name="lines"/> lines of the CDR stream before the scan (a hint, as for
+    /// <see cref="ExpectRated"/>): the scan's entries are then not doubled step by step, each doubling leaving the
+    /// smaller array behind.
+    /// </summary>
+    internal void ExpectLines(int lines)
+    {
+        if (lines > _lines.Length && !_scanned)
+        {
+            Array.Resize(ref _lines, lines);
+        }
+    }
+
+    /// <summary>
     /// Takes in one rated record of the old run (before the scan starts), in the order the run wrote them. A fee record
     /// (<see cref="RatedRecord.IsFee"/>) is no CDR to compare: one written before a subscriber's part of the stream tells
     /// the cycle the run had moved into, the cycle's spend after it, and a time the run had reached.
@@ -308,8 +321,12 @@ public sealed class Rerater
         ref var old = ref _old[index];
         Summary.RatedRecords++;
         var subscriber = SubscriberOf(record.MsisdnKey);
-        old.Position = subscriber.Records.Count;
         subscriber.Records.Add(index);
+        old.PreviousCapped = subscriber.LastCapped.GetValueOrDefault(old.Cycle) - 1;
+        if (old.Is(OldFlags.HasCapped))
+        {
+            subscriber.LastCapped[old.Cycle] = index + 1;
+        }
     }
 
     /// <summary>Takes in one line of the CDR stream (the first pass, before <see cref="Replay"/> of the same lines).</summary>
@@ -346,8 +363,15 @@ public sealed class Rerater
         entry.MsisdnKey = cdr.MsisdnKey;
         if (cdr.Kind == RecordKind.Cdr)
         {
-            entry.Subscriber = SubscriberOf(cdr.MsisdnKey);
-            entry.Subscriber.Lines.Add(OldRecords.LineKey(cdr.Id, cdr.Type, cdr.Start));
+            var subscriber = entry.Subscriber = SubscriberOf(cdr.MsisdnKey);
+            if (subscriber.Lines.Capacity == 0)
+            {
+                // Room for a line per rated record and a few rejected ones, at once: growing step by step leaves every
+                // smaller list behind, fresh memory touched for nothing.
+                subscriber.Lines.Capacity = subscriber.Records.Count + 2;
+            }
+
+            subscriber.Lines.Add(OldRecords.LineKey(cdr.Id, cdr.Type, cdr.Start));
             entry.IdHash = XxHash3.HashToUInt64(cdr.Id);
         }
     }
@@ -991,14 +1015,9 @@ public sealed class Rerater
     private long CappedBefore(int index)
     {
         ref var record = ref _old[index];
-        var records = _subscribers[record.MsisdnKey].Records;
-        for (var i = record.Position - 1; i >= 0; i--)
+        if (record.PreviousCapped >= 0)
         {
-            ref var before = ref _old[records[i]];
-            if (before.Cycle == record.Cycle && before.CappedAfter is { } capped)
-            {
-                return capped;
-            }
+            return _old[record.PreviousCapped].Capped;
         }
 
         return (record.CappedAfter ?? 0) - (RateWasCapped(index) ? record.Charge : 0);
@@ -1008,6 +1027,11 @@ public sealed class Rerater
     private bool RateWasCapped(int index)
     {
         ref var old = ref _old[index];
+        if (old.Charge == 0)
+        {
+            return false; // nothing to count, whatever the rate (most first records of a cycle are in the allowance)
+        }
+
         var tariff = _engine.Tariff;
         var zone = -1;
         for (var i = 0; i < tariff.ZoneIds.Count && zone < 0; i++)
@@ -1015,7 +1039,7 @@ public sealed class Rerater
             zone = tariff.ZoneIds[i] == _old.Text(old.Zone) ? i : -1;
         }
 
-        if (old.Charge == 0 || zone < 0 || !tariff.TryGetPlan(_old.Text(old.Plan), out var plan))
+        if (zone < 0 || !tariff.TryGetPlan(_old.Text(old.Plan), out var plan))
         {
             return false;
         }
@@ -1240,7 +1264,10 @@ public sealed class Rerater
         /// <summary>The cycle of its state once taken up: a cycle older than this the replay has never been in.</summary>
         public int ReplayFrom { get; set; } = int.MinValue;
 
-        public SeededCycles Seeded { get; } = new();
+        public CycleMap<Seeded> Seeded { get; } = new();
+
+        /// <summary>Per cycle, its latest rated record with a cappedAfter so far (index + 1; 0: none), while the rated records are taken in.</summary>
+        public CycleMap<int> LastCapped { get; } = new();
 
         /// <summary>Its fee records, in the order the old run wrote them.</summary>
         public List<Fee> Fees { get; } = [];
@@ -1273,13 +1300,14 @@ public sealed class Rerater
         }
     }
 
-    /// <summary>Per cycle of a subscriber, what is taken up of it: a short list (a subscriber's records span few cycles).</summary>
-    private sealed class SeededCycles
+    /// <summary>A value per cycle of a subscriber (what is taken up of it; its latest capped record): a short list, as a subscriber's records span few cycles.</summary>
+    private sealed class CycleMap<TValue>
+        where TValue : struct
     {
-        private (int Cycle, Seeded Seeded)[] _cycles = new (int, Seeded)[2];
+        private (int Cycle, TValue Value)[] _cycles = new (int, TValue)[2];
         private int _count;
 
-        public Seeded this[int cycle]
+        public TValue this[int cycle]
         {
             get => GetValueOrDefault(cycle);
             set
@@ -1288,7 +1316,7 @@ public sealed class Rerater
                 {
                     if (_cycles[i].Cycle == cycle)
                     {
-                        _cycles[i].Seeded = value;
+                        _cycles[i].Value = value;
                         return;
                     }
                 }
@@ -1302,13 +1330,13 @@ public sealed class Rerater
             }
         }
 
-        public Seeded GetValueOrDefault(int cycle)
+        public TValue GetValueOrDefault(int cycle)
         {
             for (var i = 0; i < _count; i++)
             {
                 if (_cycles[i].Cycle == cycle)
                 {
-                    return _cycles[i].Seeded;
+                    return _cycles[i].Value;
                 }
             }
 
