@@ -80,9 +80,6 @@ public static partial class HugePages
             return HugePageAdvice.Refused;
         }
 
-        GC.KeepAlive(small);
-        GC.KeepAlive(large);
-        GC.KeepAlive(pinned);
         var runs = HeapRuns(mappings, probes);
         if (runs.Count == 0)
         {
