@@ -1,5 +1,6 @@
 using System.IO.Hashing;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using RatingPipeline.Rating;
 using RatingPipeline.Records;
 using RatingPipeline.Subscribers;
@@ -773,18 +774,19 @@ public sealed class Rerater
             var records = subscriber.Records;
             var lines = subscriber.Lines;
             var n = records.Count;
-            subscriber.LineRecord = new int[lines.Count];
-            Array.Fill(subscriber.LineRecord, -1);
-
-            // Where each key occurs among the lines, in line order.
-            var positions = new (ulong Key, int Line)[lines.Count];
-            for (var j = 0; j < lines.Count; j++)
+            if (LinesAreRecords(subscriber))
             {
-                positions[j] = (lines[j], j);
+                // The common case of a whole stream: line j is record j for every j. Each record then takes its own line
+                // in both walks below (the last line with its key before the next record's is its own, and so is the
+                // earliest after the previous one's), none is before the stream, and the lines' positions by key are
+                // made only if the replay asks (a rejected record passed on, a line pulled forward).
+                subscriber.LineRecord = [.. records];
+                subscriber.Start = 0;
+                continue;
             }
 
-            positions.AsSpan().Sort(default(KeyThenLine));
-            subscriber.Positions = positions;
+            subscriber.LineRecord = new int[lines.Count];
+            Array.Fill(subscriber.LineRecord, -1);
 
             // From the end: each record takes the last line with its id before the line of the record after it.
             if (_matched.Length < n + 1)
@@ -852,6 +854,32 @@ public sealed class Rerater
                 }
             }
         }
+    }
+
+    /// <summary>Whether the subscriber's CDR lines are its rated records' lines one for one, in order (same count, same keys).</summary>
+    private bool LinesAreRecords(Subscriber subscriber)
+    {
+        var records = CollectionsMarshal.AsSpan(subscriber.Records);
+        var lines = CollectionsMarshal.AsSpan(subscriber.Lines);
+        if (records.Length != lines.Length)
+        {
+            return false;
+        }
+
+        for (var j = 0; j < records.Length; j++)
+        {
+            if (j + 4 < records.Length)
+            {
+                CacheHints.At(ref _old[records[j + 4]]); // the records of a subscriber lie apart in the array
+            }
+
+            if (lines[j] != _old[records[j]].Key)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>
@@ -1242,8 +1270,8 @@ public sealed class Rerater
         /// <summary>The keys (<see cref="OldRecords.LineKey"/>) of its CDR lines, in stream order (from the scan).</summary>
         public List<ulong> Lines { get; } = [];
 
-        /// <summary>Its lines by key (<see cref="PositionsOf"/>), made when the lines are matched with the records.</summary>
-        public (ulong Key, int Line)[] Positions { get; set; } = [];
+        /// <summary>Its lines by key, then line (<see cref="PositionsOf"/>), made at the first search.</summary>
+        private (ulong Key, int Line)[]? _positions;
 
         /// <summary>Per CDR line, the rated record it is (-1: one the old run did not rate).</summary>
         public int[]? LineRecord { get; set; }
@@ -1264,10 +1292,10 @@ public sealed class Rerater
         /// <summary>The cycle of its state once taken up: a cycle older than this the replay has never been in.</summary>
         public int ReplayFrom { get; set; } = int.MinValue;
 
-        public CycleMap<Seeded> Seeded { get; } = new();
+        public CycleMap<Seeded> Seeded;
 
         /// <summary>Per cycle, its latest rated record with a cappedAfter so far (index + 1; 0: none), while the rated records are taken in.</summary>
-        public CycleMap<int> LastCapped { get; } = new();
+        public CycleMap<int> LastCapped;
 
         /// <summary>Its fee records, in the order the old run wrote them.</summary>
         public List<Fee> Fees { get; } = [];
@@ -1275,7 +1303,7 @@ public sealed class Rerater
         /// <summary>The positions of the lines with a key, in line order.</summary>
         public ReadOnlySpan<(ulong Key, int Line)> PositionsOf(ulong key)
         {
-            var positions = Positions.AsSpan();
+            var positions = (_positions ??= SortedPositions()).AsSpan();
             int low = 0, high = positions.Length;
             while (low < high)
             {
@@ -1298,45 +1326,102 @@ public sealed class Rerater
 
             return positions[low..end];
         }
+
+        /// <summary>Where each key occurs among the lines, in line order.</summary>
+        private (ulong Key, int Line)[] SortedPositions()
+        {
+            var positions = new (ulong Key, int Line)[Lines.Count];
+            for (var j = 0; j < positions.Length; j++)
+            {
+                positions[j] = (Lines[j], j);
+            }
+
+            positions.AsSpan().Sort(default(KeyThenLine));
+            return positions;
+        }
     }
 
-    /// <summary>A value per cycle of a subscriber (what is taken up of it; its latest capped record): a short list, as a subscriber's records span few cycles.</summary>
-    private sealed class CycleMap<TValue>
+    /// <summary>
+    /// A value per cycle of a subscriber (what is taken up of it; its latest capped record). A subscriber's records span
+    /// few cycles, so the first two are held in place, inside the subscriber (a field, not an object of its own: one
+    /// cache line fewer per look), and any more in a short list.
+    /// </summary>
+    private struct CycleMap<TValue>
         where TValue : struct
     {
-        private (int Cycle, TValue Value)[] _cycles = new (int, TValue)[2];
         private int _count;
+        private int _cycle0;
+        private int _cycle1;
+        private TValue _value0;
+        private TValue _value1;
+        private (int Cycle, TValue Value)[]? _more;
 
         public TValue this[int cycle]
         {
-            get => GetValueOrDefault(cycle);
+            readonly get => GetValueOrDefault(cycle);
             set
             {
-                for (var i = 0; i < _count; i++)
+                if (_count > 0 && _cycle0 == cycle)
                 {
-                    if (_cycles[i].Cycle == cycle)
+                    _value0 = value;
+                    return;
+                }
+
+                if (_count > 1 && _cycle1 == cycle)
+                {
+                    _value1 = value;
+                    return;
+                }
+
+                for (var i = 2; i < _count; i++)
+                {
+                    if (_more![i - 2].Cycle == cycle)
                     {
-                        _cycles[i].Value = value;
+                        _more[i - 2].Value = value;
                         return;
                     }
                 }
 
-                if (_count == _cycles.Length)
+                switch (_count)
                 {
-                    Array.Resize(ref _cycles, _count * 2);
+                    case 0:
+                        (_cycle0, _value0) = (cycle, value);
+                        break;
+                    case 1:
+                        (_cycle1, _value1) = (cycle, value);
+                        break;
+                    default:
+                        _more ??= new (int, TValue)[2];
+                        if (_count - 2 == _more.Length)
+                        {
+                            Array.Resize(ref _more, _more.Length * 2);
+                        }
+
+                        _more[_count - 2] = (cycle, value);
+                        break;
                 }
 
-                _cycles[_count++] = (cycle, value);
+                _count++;
             }
         }
 
-        public TValue GetValueOrDefault(int cycle)
+        public readonly TValue GetValueOrDefault(int cycle)
         {
-            for (var i = 0; i < _count; i++)
+            if (_count > 0 && _cycle0 == cycle)
             {
-                if (_cycles[i].Cycle == cycle)
+                return _value0;
+            }
+
+            if (_count > 1 && _cycle1 == cycle)
+            {
+                return _value1;
+            }
+
+            for (var i = 2; i < _count; i++)
+            {
+                if (_more![i - 2].Cycle == cycle)
                 {
-                    return _cycles[i].Value;
+                    return _more[i - 2].Value;
                 }
             }
 
