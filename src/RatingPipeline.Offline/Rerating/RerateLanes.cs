@@ -58,7 +58,9 @@ public sealed class RerateLanes
             shares[LaneRouter.LaneOf(profile.MsisdnKey, lanes)].Add(profile);
         }
 
-        _lanes = [.. shares.Select(share => new Rerater(newTariff, share, AdjustmentLedger.Over(_recorded), cycles, profileLines))];
+        // Each lane takes in its share of the profiles on its own thread (the inserts wait on memory, one lane per core).
+        _lanes = new Rerater[lanes];
+        Parallel.For(0, lanes, lane => _lanes[lane] = new Rerater(newTariff, shares[lane], AdjustmentLedger.Over(_recorded), cycles, profileLines));
     }
 
     /// <summary>The counts of the run (after <see cref="Run"/>).</summary>
