@@ -55,6 +55,46 @@ public sealed class RerateSuffixTests(int lanes)
     }
 
     /// <summary>
+    /// D (the cycle's capped data charges) before the first re-rated record is the cappedAfter of the subscriber's
+    /// latest earlier record of that cycle, not the record's own cappedAfter less its charge. basic-58 with a cap of
+    /// 50,000,000: after the 10 GB allowance, each 40 MB costs 11,600,000 until D reaches the cap (d5 is clipped to
+    /// 3,600,000). The rated file gives d3 no usedAfter (so the state is not taken up from the last record before the
+    /// stream) and d4 a cappedAfter 1,000,000 above what d3's and its own charge make. The stream is d4..d6 under a new
+    /// version: D from d3 (34,800,000) rates every CDR as before; D from d4's own figures (35,800,000) would clip d5 to
+    /// 2,600,000 and adjust it.
+    /// </summary>
+    [Test]
+    public async Task D_before_the_first_re_rated_record_is_the_previous_record_s_cappedAfter()
+    {
+        const string Subscriber = "8613800000009";
+        var subscribers = WriteLines(_folder, "subscribers.jsonl", [$"{{\"msisdn\":\"{Subscriber}\",\"plan\":\"basic-58\",\"cycleDay\":1,\"dataCap\":50000000}}"]);
+        var data = new List<string> { Data(Subscriber, "d0", 10, 10_737_418_240) };
+        data.AddRange(Enumerable.Range(1, 6).Select(i => Data(Subscriber, $"d{i}", 10 + i, 41_943_040)));
+        var oldRated = await RateAsync(ExampleTariff, subscribers, WriteLines(_folder, "all.jsonl", data), _folder.File("old"));
+        var records = JsonLines(oldRated).Select(r => JsonNode.Parse(r.GetRawText())!.AsObject()).ToList();
+        Assert.That(records.Select(r => ((string)r["id"]!, (long)r["charge"]!, (long)r["cappedAfter"]!)), Is.EqualTo(new[]
+        {
+            ("d0", 0L, 0L), ("d1", 11_600_000L, 11_600_000L), ("d2", 11_600_000L, 23_200_000L), ("d3", 11_600_000L, 34_800_000L),
+            ("d4", 11_600_000L, 46_400_000L), ("d5", 3_600_000L, 50_000_000L), ("d6", 0L, 50_000_000L),
+        }), "the old run");
+        records[3]["usedAfter"] = null;
+        records[4]["cappedAfter"] = 47_400_000L;
+        var edited = WriteLines(_folder, "rated-edited.jsonl", records.Select(r => r.ToJsonString()));
+        var newVersion = TariffJson(ExampleTariff);
+        newVersion["version"] = "2026-11-15.1";
+
+        var result = Rerate(_lanes, Write(newVersion, _folder, "new.json"), subscribers, edited, WriteLines(_folder, "stream.jsonl", data.Skip(4)));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(result.Adjustments, Is.Empty);
+            Assert.That(result.Mismatches, Is.Empty);
+            Assert.That(result.Summary.Compared, Is.EqualTo(3));
+            Assert.That(result.Summary.TakenAsRated, Is.EqualTo(4));
+        });
+    }
+
+    /// <summary>
     /// A late zero-rating entry on a stream that begins mid-cycle credits what the allowance rule says. mini-18: 20 SMS
     /// in the allowance, then 100,000 each. Before the stream: p1..p5 (units 1–5). In it: s00 to the port, then s01..s16.
     /// Old run: s00 took unit 6, s01..s14 units 7–20, s15 and s16 paid 100,000 each. With the port zero-rated: s00 is
@@ -206,6 +246,9 @@ public sealed class RerateSuffixTests(int lanes)
 
     private static string? Text(JsonElement element, string name) =>
         element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    private static string Data(string msisdn, string id, int hour, long bytes) =>
+        $"{{\"id\":\"{id}\",\"type\":\"data\",\"msisdn\":\"{msisdn}\",\"start\":\"2026-11-02T{hour:D2}:00:00+08:00\",\"bytes\":{bytes}}}";
 
     private static string Sms(string id, string peer, int hour, int minute) =>
         $"{{\"id\":\"{id}\",\"type\":\"sms\",\"msisdn\":\"{Msisdn}\",\"direction\":\"mo\",\"peer\":\"{peer}\",\"start\":\"2026-11-02T{hour:D2}:{minute:D2}:00+08:00\"}}";
