@@ -30,8 +30,8 @@ public sealed class RerateLanes
     /// <summary>
     /// About what a re-rate over files of these sizes allocates, with room to spare: what a rating run of the subscribers and
     /// CDRs does (<see cref="RatingLanes.RunBytes"/>) and the old run's records, about a byte per byte of the rated file
-    /// (each record's numbers and keys, its id and peer). Nearly all of it lives to the
-    /// end, so the re-rate is best done without collections (<see cref="Memory.CollectionFreeRegion"/>).
+    /// (each record's numbers and keys, its id and peer). Nearly all of it lives to the end, so the re-rate is best done
+    /// without collections (<see cref="Memory.CollectionFreeRegion"/>).
     /// </summary>
     public static long RunBytes(long subscriberFileBytes, long ratedFileBytes, long cdrFileBytes) =>
         RatingLanes.RunBytes(subscriberFileBytes, cdrFileBytes) + (ratedFileBytes / 4 * 5);
