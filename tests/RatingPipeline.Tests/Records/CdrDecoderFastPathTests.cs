@@ -120,6 +120,63 @@ public sealed class CdrDecoderFastPathTests
         new Tally().Check(Encoding.UTF8.GetBytes(record), "hand-written");
     }
 
+    /// <summary>
+    /// A plain record of 16 to 512 bytes has its quotes marked in one pass and each string ends at the next mark; a
+    /// longer or shorter one searches string by string. Padding values of every length put the strings' ends at every
+    /// place in and across the 64-byte words of the marks and the 16-byte steps that set them, on both sides of the
+    /// 512-byte limit: every record is scanned and decodes as the general reader decodes it, and the id after the
+    /// padding is read whole.
+    /// </summary>
+    [Test]
+    public void PlainRecordsOfEveryLengthAroundTheQuoteMarksScanTheSame()
+    {
+        var tally = new Tally();
+        var decoder = new CdrDecoder();
+        for (var pad = 0; pad <= 560; pad++)
+        {
+            foreach (var record in new[]
+            {
+                $$"""{"x":"{{new string('p', pad)}}","id":"s{{pad}}","type":"sms","msisdn":"8613800000001","direction":"mo","peer":"10086","start":"2026-11-02T10:00:00+08:00"}""",
+                $$"""{"type":"sms","{{new string('n', pad + 1)}}":1,"msisdn":"8613800000001","id":"s{{pad}}","direction":"mt","peer":"10086","start":"2026-11-02T10:00:00+08:00"}""",
+                $$"""{"{{new string('n', pad + 1)}}":"v"}""",
+            })
+            {
+                var bytes = Encoding.UTF8.GetBytes(record);
+                tally.Check(bytes, "padded");
+                var cause = decoder.Decode(bytes, out var cdr);
+                Assert.That(decoder.LastDecodeScanned, Is.True, record);
+                if (record.Contains("\"id\"", StringComparison.Ordinal))
+                {
+                    Assert.That((cause, Encoding.UTF8.GetString(cdr.Id)), Is.EqualTo((InvalidCause.None, $"s{pad}")), record);
+                }
+            }
+        }
+
+        TestContext.Out.WriteLine(tally);
+        Assert.That(tally.ScannedValid, Is.EqualTo(2 * 561));
+    }
+
+    [TestCase("{\"id\":\"x1\",\"type\":\"sms\",\"peer\":\"1\u007f0\"}")] // DEL inside a string
+    [TestCase("{\"id\":\"x1\",\"type\":\"sms\",\"peer\":\"1\t0\"}")] // a tab inside a string
+    [TestCase("{\"id\":\"x1\",\"type\":\"sms\",\"peer\":\"10\"\u007f}")] // DEL after a string
+    public void RecordsWithABytePlainStringsMayNotHoldAreNotScanned(string record)
+    {
+        var decoder = new CdrDecoder();
+        decoder.Decode(Encoding.UTF8.GetBytes(record), out _);
+        Assert.That(decoder.LastDecodeScanned, Is.False);
+        new Tally().Check(Encoding.UTF8.GetBytes(record), "hand-written");
+    }
+
+    [Test]
+    public void WhitespaceBetweenTokensStillTakesTheScan()
+    {
+        var record = "{\"id\":\"x1\",\t\"type\":\"sms\",\r\n\"msisdn\":\"8613800000001\",\"direction\":\"mo\",\"peer\":\"10086\",\"start\":\"2026-11-02T10:00:00+08:00\"}";
+        var decoder = new CdrDecoder();
+        Assert.That(decoder.Decode(Encoding.UTF8.GetBytes(record), out _), Is.EqualTo(InvalidCause.None));
+        Assert.That(decoder.LastDecodeScanned, Is.True);
+        new Tally().Check(Encoding.UTF8.GetBytes(record), "hand-written");
+    }
+
     private static IEnumerable<byte[]> Generated(int seed, int count)
     {
         var data = new SyntheticData(seed, subscribers: 200, locationRecords: true);
