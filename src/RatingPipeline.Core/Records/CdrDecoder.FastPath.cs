@@ -1,8 +1,5 @@
 using System.Buffers;
-using System.Numerics;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 using System.Text.Json;
 
 namespace RatingPipeline.Records;
@@ -21,9 +18,6 @@ public sealed partial class CdrDecoder
 {
     /// <summary>Unknown top-level names the scan keeps for the repeat check; a record with more goes to the general reader.</summary>
     private const int ScanUnknownNames = 8;
-
-    /// <summary>Words of <see cref="QuoteMasks"/>: records up to 64 times this many bytes get their quotes marked at once.</summary>
-    private const int QuoteMaskWords = 8;
 
     /// <summary>The bytes a string may hold on the canonical shape: printable ASCII but the quote and the backslash.</summary>
     private static readonly SearchValues<byte> PlainStringBytes = SearchValues.Create(PlainBytes());
@@ -72,8 +66,8 @@ public sealed partial class CdrDecoder
         // 0x7E anywhere) gets its quotes marked in one pass: each string then ends at the next quote, found in the marks,
         // which is where the search for the first byte a plain string may not hold would stop. Any other record searches
         // string by string.
-        var quotes = default(QuoteMasks);
-        var plain = MarkQuotes(utf8, ref quotes);
+        var quotes = default(QuoteMarks);
+        var plain = QuoteMarks.TryMark(utf8, ref quotes, out var holds) && holds == QuoteMarks.Bytes.Plain;
         var i = SkipWhitespace(utf8, 1);
         if (i < utf8.Length && utf8[i] == (byte)'}')
         {
@@ -92,7 +86,7 @@ public sealed partial class CdrDecoder
             var member = KnownName(utf8[nameStart..], out var nameLength);
             if (member == FieldId.None)
             {
-                nameLength = plain ? PlainLength(ref quotes, nameStart, utf8.Length) : utf8[nameStart..].IndexOfAnyExcept(PlainStringBytes);
+                nameLength = plain ? PlainLength(ref quotes, nameStart) : utf8[nameStart..].IndexOfAnyExcept(PlainStringBytes);
                 if (nameLength < 0 || utf8[nameStart + nameLength] != (byte)'"')
                 {
                     return false;
@@ -148,7 +142,7 @@ public sealed partial class CdrDecoder
             var c = utf8[i];
             if (c == (byte)'"')
             {
-                length = plain ? PlainLength(ref quotes, i + 1, utf8.Length) : utf8[(i + 1)..].IndexOfAnyExcept(PlainStringBytes);
+                length = plain ? PlainLength(ref quotes, i + 1) : utf8[(i + 1)..].IndexOfAnyExcept(PlainStringBytes);
                 if (length < 0 || utf8[i + 1 + length] != (byte)'"')
                 {
                     return false;
@@ -288,86 +282,12 @@ public sealed partial class CdrDecoder
         return i;
     }
 
-    /// <summary>
-    /// Marks every quote of <paramref name="utf8"/> in <paramref name="quotes"/> (bit <c>i % 64</c> of word <c>i / 64</c>
-    /// for byte i) and tells whether the record holds no backslash, no byte below 0x20 and none above 0x7E: then every
-    /// byte but the quote is one a plain string may hold. False (marks incomplete) for a record shorter than a vector
-    /// or longer than the marks, or where vectors are not accelerated.
-    /// </summary>
+    /// <summary>The length of the plain string that starts at <paramref name="at"/> (up to the next quote), or -1 when no quote follows.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool MarkQuotes(ReadOnlySpan<byte> utf8, ref QuoteMasks quotes)
-    {
-        var length = utf8.Length;
-        if (!Vector128.IsHardwareAccelerated || length < Vector128<byte>.Count || length > QuoteMaskWords * 64)
-        {
-            return false;
-        }
-
-        ref var first = ref MemoryMarshal.GetReference(utf8);
-        var outside = Vector128<byte>.Zero;
-        var i = 0;
-        for (; i + Vector128<byte>.Count <= length; i += Vector128<byte>.Count)
-        {
-            var bytes = Vector128.LoadUnsafe(ref first, (nuint)i);
-            outside |= NotPlainButQuote(bytes);
-            quotes[i >> 6] |= (ulong)Vector128.Equals(bytes, Vector128.Create((byte)'"')).ExtractMostSignificantBits() << (i & 63);
-        }
-
-        if (i < length)
-        {
-            // The last vector ends at the record's end; its first bytes were marked already.
-            var from = length - Vector128<byte>.Count;
-            var bytes = Vector128.LoadUnsafe(ref first, (nuint)from);
-            outside |= NotPlainButQuote(bytes);
-            var marks = Vector128.Equals(bytes, Vector128.Create((byte)'"')).ExtractMostSignificantBits() >> (i - from);
-            quotes[i >> 6] |= (ulong)marks << (i & 63);
-        }
-
-        return outside == Vector128<byte>.Zero;
-    }
-
-    /// <summary>All ones in each byte that is a backslash, below 0x20 or above 0x7E.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<byte> NotPlainButQuote(Vector128<byte> bytes) =>
-        Vector128.Equals(bytes, Vector128.Create((byte)'\\'))
-        | Vector128.Equals(bytes, Vector128.Create((byte)0x7F))
-        | Vector128.LessThan(bytes.AsSByte(), Vector128.Create((sbyte)0x20)).AsByte();
-
-    /// <summary>
-    /// The length of the plain string that starts at <paramref name="at"/> (up to the next quote of the marks), or -1
-    /// when no quote follows.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int PlainLength(ref QuoteMasks quotes, int at, int length)
-    {
-        if (at >= length)
-        {
-            return -1;
-        }
-
-        var word = at >> 6;
-        var bits = quotes[word] & (ulong.MaxValue << (at & 63));
-        while (bits == 0)
-        {
-            if (++word >= QuoteMaskWords)
-            {
-                return -1;
-            }
-
-            bits = quotes[word];
-        }
-
-        return (word << 6) + BitOperations.TrailingZeroCount(bits) - at;
-    }
+    private static int PlainLength(ref QuoteMarks quotes, int at) => QuoteMarks.NextQuote(ref quotes, at) is >= 0 and var end ? end - at : -1;
 
     [InlineArray(ScanUnknownNames)]
     private struct UnknownNames
-    {
-        private ulong _first;
-    }
-
-    [InlineArray(QuoteMaskWords)]
-    private struct QuoteMasks
     {
         private ulong _first;
     }

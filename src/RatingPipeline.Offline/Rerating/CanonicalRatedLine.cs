@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
+using RatingPipeline.Records;
 
 namespace RatingPipeline.Rerating;
 
@@ -22,30 +23,33 @@ internal static class CanonicalRatedLine
     public static bool TryRead(ReadOnlySpan<byte> utf8, ref RatedLine line)
     {
         // One pass over the line instead of two per string: outside the strings neither can be part of the layout either.
-        if (utf8.ContainsAny(NotPlain))
+        // A line of usual length gets its quotes marked in the same pass, and each string's end is read from the marks.
+        var marks = default(QuoteMarks);
+        var marked = QuoteMarks.TryMark(utf8, ref marks, out var holds);
+        if (marked ? (holds & QuoteMarks.Bytes.EscapeOrControl) != 0 : utf8.ContainsAny(NotPlain))
         {
             return false;
         }
 
         var at = 0;
-        return Name(utf8, ref at, "{\"id\":"u8) && String(utf8, ref at, out line.Id)
-            && Name(utf8, ref at, ",\"msisdn\":"u8) && String(utf8, ref at, out line.Msisdn)
-            && Name(utf8, ref at, ",\"type\":"u8) && String(utf8, ref at, out line.Type)
-            && Name(utf8, ref at, ",\"start\":"u8) && String(utf8, ref at, out line.Start)
-            && Name(utf8, ref at, ",\"cycle\":"u8) && String(utf8, ref at, out line.Cycle)
-            && Name(utf8, ref at, ",\"plan\":"u8) && String(utf8, ref at, out line.Plan)
-            && Name(utf8, ref at, ",\"tariffVersion\":"u8) && String(utf8, ref at, out line.TariffVersion)
-            && Name(utf8, ref at, ",\"zone\":"u8) && String(utf8, ref at, out line.Zone)
+        return Name(utf8, ref at, "{\"id\":"u8) && String(utf8, ref at, ref marks, marked, out line.Id)
+            && Name(utf8, ref at, ",\"msisdn\":"u8) && String(utf8, ref at, ref marks, marked, out line.Msisdn)
+            && Name(utf8, ref at, ",\"type\":"u8) && String(utf8, ref at, ref marks, marked, out line.Type)
+            && Name(utf8, ref at, ",\"start\":"u8) && String(utf8, ref at, ref marks, marked, out line.Start)
+            && Name(utf8, ref at, ",\"cycle\":"u8) && String(utf8, ref at, ref marks, marked, out line.Cycle)
+            && Name(utf8, ref at, ",\"plan\":"u8) && String(utf8, ref at, ref marks, marked, out line.Plan)
+            && Name(utf8, ref at, ",\"tariffVersion\":"u8) && String(utf8, ref at, ref marks, marked, out line.TariffVersion)
+            && Name(utf8, ref at, ",\"zone\":"u8) && String(utf8, ref at, ref marks, marked, out line.Zone)
             && Name(utf8, ref at, ",\"billableUnits\":"u8) && Integer(utf8, ref at, out line.BillableUnits)
             && Name(utf8, ref at, ",\"allowanceUnits\":"u8) && Integer(utf8, ref at, out line.AllowanceUnits)
             && Name(utf8, ref at, ",\"overageUnits\":"u8) && Integer(utf8, ref at, out line.OverageUnits)
             && Name(utf8, ref at, ",\"charge\":"u8) && Integer(utf8, ref at, out line.Charge)
-            && Name(utf8, ref at, ",\"zeroRated\":"u8) && StringOrNull(utf8, ref at, out line.ZeroRated)
-            && Name(utf8, ref at, ",\"direction\":"u8) && StringOrNull(utf8, ref at, out line.Direction)
-            && Name(utf8, ref at, ",\"peer\":"u8) && StringOrNull(utf8, ref at, out line.Peer)
+            && Name(utf8, ref at, ",\"zeroRated\":"u8) && StringOrNull(utf8, ref at, ref marks, marked, out line.ZeroRated)
+            && Name(utf8, ref at, ",\"direction\":"u8) && StringOrNull(utf8, ref at, ref marks, marked, out line.Direction)
+            && Name(utf8, ref at, ",\"peer\":"u8) && StringOrNull(utf8, ref at, ref marks, marked, out line.Peer)
             && Name(utf8, ref at, ",\"durationSec\":"u8) && IntegerOrNull(utf8, ref at, out _, out _)
             && Name(utf8, ref at, ",\"bytes\":"u8) && IntegerOrNull(utf8, ref at, out _, out _)
-            && Name(utf8, ref at, ",\"visitedMcc\":"u8) && StringOrNull(utf8, ref at, out _)
+            && Name(utf8, ref at, ",\"visitedMcc\":"u8) && StringOrNull(utf8, ref at, ref marks, marked, out _)
             && Name(utf8, ref at, ",\"usedAfter\":"u8) && IntegerOrNull(utf8, ref at, out line.UsedAfter, out line.HasUsedAfter)
             && Name(utf8, ref at, ",\"cappedAfter\":"u8) && IntegerOrNull(utf8, ref at, out line.CappedAfter, out line.HasCappedAfter)
             && Name(utf8, ref at, ",\"spendAfter\":"u8) && IntegerOrNull(utf8, ref at, out line.SpendAfter, out line.HasSpendAfter)
@@ -68,9 +72,10 @@ internal static class CanonicalRatedLine
 
     /// <summary>
     /// A string (the line is valid UTF-8, the reader's caller made it so, and holds no escape or control character,
-    /// <see cref="TryRead"/> made sure: the next quote ends it).
+    /// <see cref="TryRead"/> made sure: the next quote ends it, found in the line's <paramref name="marks"/> when it has
+    /// them).
     /// </summary>
-    private static bool String(ReadOnlySpan<byte> utf8, scoped ref int at, out RatedText text)
+    private static bool String(ReadOnlySpan<byte> utf8, scoped ref int at, scoped ref QuoteMarks marks, bool marked, out RatedText text)
     {
         text = default;
         if (at >= utf8.Length || utf8[at] != (byte)'"')
@@ -79,7 +84,7 @@ internal static class CanonicalRatedLine
         }
 
         var rest = utf8[(at + 1)..];
-        var end = rest.IndexOf((byte)'"');
+        var end = marked ? (QuoteMarks.NextQuote(ref marks, at + 1) is >= 0 and var quote ? quote - at - 1 : -1) : rest.IndexOf((byte)'"');
         if (end < 0)
         {
             return false;
@@ -90,7 +95,7 @@ internal static class CanonicalRatedLine
         return true;
     }
 
-    private static bool StringOrNull(ReadOnlySpan<byte> utf8, scoped ref int at, out RatedText text)
+    private static bool StringOrNull(ReadOnlySpan<byte> utf8, scoped ref int at, scoped ref QuoteMarks marks, bool marked, out RatedText text)
     {
         if (Null(utf8, ref at))
         {
@@ -98,7 +103,7 @@ internal static class CanonicalRatedLine
             return true;
         }
 
-        return String(utf8, ref at, out text);
+        return String(utf8, ref at, ref marks, marked, out text);
     }
 
     /// <summary>An integer in its shortest form: <c>-?(0|[1-9][0-9]*)</c>, at most 18 digits (so it fits without checks).</summary>

@@ -86,6 +86,34 @@ public sealed class CanonicalRatedLineTests
         Assert.That(Fields(utf8, canonical: true), Is.EqualTo(Fields(utf8, canonical: false)));
     }
 
+    /// <summary>
+    /// A line of up to 512 bytes has its quotes marked in its first pass, a longer one searches string by string: ids
+    /// of every length put the strings' ends at every place in and across the marks' words, on both sides of the limit,
+    /// with ASCII and with a plan name outside ASCII; each line is read in the layout, as the JSON reader reads it.
+    /// </summary>
+    [Test]
+    public void Lines_of_every_length_around_the_quote_marks_are_read_as_the_JSON_reader_reads_them()
+    {
+        var read = 0;
+        foreach (var plan in new[] { "mini-18", "套餐-18" })
+        {
+            for (var pad = 0; pad <= 200; pad++)
+            {
+                var line = Written.Replace("\"a9\"", $"\"a9{new string('p', pad)}\"", StringComparison.Ordinal)
+                    .Replace("\"mini-18\"", $"\"{plan}\"", StringComparison.Ordinal);
+                var utf8 = Encoding.UTF8.GetBytes(line);
+                var canonical = default(RatedLine);
+                Assert.That(CanonicalRatedLine.TryRead(utf8, ref canonical), Is.True, line);
+                Assert.That(Fields(utf8, canonical: true), Is.EqualTo(Fields(utf8, canonical: false)), line);
+                Assert.That(Describe(in canonical), Is.EqualTo(Members(utf8)), line);
+                read++;
+            }
+        }
+
+        Assert.That(read, Is.EqualTo(2 * 201));
+        Assert.That(Encoding.UTF8.GetByteCount(Written), Is.LessThan(512 - 100), "the shortest lines are marked, the longest are not");
+    }
+
     [TestCase("\"charge\":-1000000", "\"charge\":0")]
     [TestCase("\"charge\":-1000000", "\"charge\":-0")]
     [TestCase("\"charge\":-1000000", "\"charge\":01")]
