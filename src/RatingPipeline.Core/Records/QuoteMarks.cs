@@ -55,6 +55,23 @@ internal struct QuoteMarks
         var escapeOrControl = Vector128<byte>.Zero;
         var aboveAscii = Vector128<byte>.Zero;
         var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            // 32 bytes a step where the machine has them (i stays a multiple of 32, so each step's marks fit one word).
+            var escapeOrControl256 = Vector256<byte>.Zero;
+            var aboveAscii256 = Vector256<byte>.Zero;
+            for (; i + Vector256<byte>.Count <= length; i += Vector256<byte>.Count)
+            {
+                var bytes = Vector256.LoadUnsafe(ref first, (nuint)i);
+                escapeOrControl256 |= Vector256.Equals(bytes, Vector256.Create((byte)'\\')) | Vector256.LessThan(bytes, Vector256.Create((byte)0x20));
+                aboveAscii256 |= Vector256.GreaterThan(bytes, Vector256.Create((byte)0x7E));
+                marks[i >> 6] |= (ulong)Vector256.Equals(bytes, Vector256.Create((byte)'"')).ExtractMostSignificantBits() << (i & 63);
+            }
+
+            escapeOrControl = escapeOrControl256.GetLower() | escapeOrControl256.GetUpper();
+            aboveAscii = aboveAscii256.GetLower() | aboveAscii256.GetUpper();
+        }
+
         for (; i + Vector128<byte>.Count <= length; i += Vector128<byte>.Count)
         {
             var bytes = Vector128.LoadUnsafe(ref first, (nuint)i);
