@@ -86,7 +86,7 @@ public sealed partial class CdrDecoder
             var member = KnownName(utf8[nameStart..], out var nameLength);
             if (member == FieldId.None)
             {
-                nameLength = plain ? PlainLength(ref quotes, nameStart) : utf8[nameStart..].IndexOfAnyExcept(PlainStringBytes);
+                nameLength = plain ? QuoteMarks.StringLength(ref quotes, nameStart) : utf8[nameStart..].IndexOfAnyExcept(PlainStringBytes);
                 if (nameLength < 0 || utf8[nameStart + nameLength] != (byte)'"')
                 {
                     return false;
@@ -142,7 +142,7 @@ public sealed partial class CdrDecoder
             var c = utf8[i];
             if (c == (byte)'"')
             {
-                length = plain ? PlainLength(ref quotes, i + 1) : utf8[(i + 1)..].IndexOfAnyExcept(PlainStringBytes);
+                length = plain ? QuoteMarks.StringLength(ref quotes, i + 1) : utf8[(i + 1)..].IndexOfAnyExcept(PlainStringBytes);
                 if (length < 0 || utf8[i + 1 + length] != (byte)'"')
                 {
                     return false;
@@ -281,10 +281,6 @@ public sealed partial class CdrDecoder
 
         return i;
     }
-
-    /// <summary>The length of the plain string that starts at <paramref name="at"/> (up to the next quote), or -1 when no quote follows.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int PlainLength(ref QuoteMarks quotes, int at) => QuoteMarks.NextQuote(ref quotes, at) is >= 0 and var end ? end - at : -1;
 
     [InlineArray(ScanUnknownNames)]
     private struct UnknownNames

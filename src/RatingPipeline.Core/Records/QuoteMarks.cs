@@ -121,6 +121,13 @@ internal struct QuoteMarks
         return (word << 6) + BitOperations.TrailingZeroCount(bits);
     }
 
+    /// <summary>
+    /// The length of the string whose first byte is at <paramref name="at"/> (just after its opening quote) up to the next
+    /// quote, or -1 when none follows.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int StringLength(ref QuoteMarks marks, int at) => NextQuote(ref marks, at) is >= 0 and var end ? end - at : -1;
+
     /// <summary>All ones in each byte that is a backslash or below 0x20.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<byte> EscapeOrControl(Vector128<byte> bytes) =>

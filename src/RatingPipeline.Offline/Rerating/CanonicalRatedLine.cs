@@ -84,7 +84,7 @@ internal static class CanonicalRatedLine
         }
 
         var rest = utf8[(at + 1)..];
-        var end = marked ? (QuoteMarks.NextQuote(ref marks, at + 1) is >= 0 and var quote ? quote - at - 1 : -1) : rest.IndexOf((byte)'"');
+        var end = marked ? QuoteMarks.StringLength(ref marks, at + 1) : rest.IndexOf((byte)'"');
         if (end < 0)
         {
             return false;
