@@ -225,21 +225,28 @@ public static class RerateCommand
         var adjustmentsPath = Path.Combine(options.Out, AdjustmentsFile);
         var (ratedBytes, cdrBytes) = (new FileInfo(ratedPath).Length, new FileInfo(cdrPath).Length);
 
-        // Three passes, a bar each: the rated file, then two over the CDRs — the scan matches each subscriber's lines with
-        // its rated records, then the replay. A refusal is told once the bars are gone.
+        // A bar per pass: the rated file, then the CDRs replayed in a single pass that matches each subscriber's lines
+        // with its rated records as it goes (RerateLanes.SinglePass), or, with chosen cycles, two passes over them — the
+        // scan matches, then the replay. A refusal is told once the bars are gone.
+        var singlePass = options.Cycles is null;
         RerateLanes? rerater;
         string? refusal;
         try
         {
             (rerater, refusal) = await ProgressBars.RunAsync(ProgressBars.Target(options.Progress, ratedBytes + cdrBytes, stderr),
-                [("rated records", ratedBytes), ("matching CDRs", cdrBytes), ("re-rating", cdrBytes)],
+                singlePass
+                    ? [("rated records", ratedBytes), ("re-rating", cdrBytes)]
+                    : [("rated records", ratedBytes), ("matching CDRs", cdrBytes), ("re-rating", cdrBytes)],
                 async progress =>
                 {
                     RerateLanes lanes;
                     try
                     {
                         lanes = new RerateLanes(tariff, profiles, new AdjustmentLedger(recorded), options.Cycles, options.ProfileLines,
-                            LanesOption.Resolve(options.Lanes));
+                            LanesOption.Resolve(options.Lanes))
+                        {
+                            WorkFolder = options.Out,
+                        };
                         await Task.Run(() => lanes.ReadRated(ratedPath, cancel, progress[0]), cancel);
                     }
                     catch (RatedFileException e)
@@ -251,7 +258,8 @@ public static class RerateCommand
                     await using (var mismatches = new BufferedStream(File.Create(Path.Combine(options.Out, MismatchesFile)), 1 << 16))
                     {
                         using var receiver = new JsonlRerateReceiver(adjustments, mismatches);
-                        await Task.Run(() => lanes.Run(cdrPath, receiver, cancel, progress[1], progress[2]), cancel);
+                        await Task.Run(() => singlePass ? lanes.Run(cdrPath, receiver, cancel, null, progress[1])
+                            : lanes.Run(cdrPath, receiver, cancel, progress[1], progress[2]), cancel);
                     }
 
                     return ((RerateLanes?)lanes, (string?)null);

@@ -185,7 +185,7 @@ public sealed partial class RatingEngine(Tariff tariff)
                             : "the record's Kafka key is another msisdn: cdrs must be keyed by the record's msisdn");
                     }
 
-                    return ProcessSubscriberRecord(in cdr, record, ref sink, offset);
+                    return ProcessSubscriberRecord(in cdr, record, ref sink, offset, _decoder.LastDecodeScanned);
                 case RecordKind.Clock:
                     ApplyClock(cdr.StartTicks, cdr.Start, ref sink, offset, clockGroup);
                     return RatingResult.Clock;
@@ -197,6 +197,17 @@ public sealed partial class RatingEngine(Tariff tariff)
         RejectInvalid(ref sink, record, InvalidCauses.Detail(cause));
         return RatingResult.Rejected;
     }
+
+    /// <summary>
+    /// <see cref="Process"/> of a record that <paramref name="decoder"/> has just decoded into <paramref name="cdr"/>
+    /// without a fault, so it is not decoded again: for a caller that must read a record before the engine does (whose
+    /// it is, which record of an earlier run it is). Neither an offset nor a clock group nor a key to check.
+    /// </summary>
+    public RatingResult ProcessDecoded<TSink>(CdrDecoder decoder, in Cdr cdr, ReadOnlySpan<byte> record, ref TSink sink)
+        where TSink : struct, IRatingSink =>
+        cdr.Kind is RecordKind.Cdr or RecordKind.Location
+            ? ProcessSubscriberRecord(in cdr, record, ref sink, offset: -1, decoder.LastDecodeScanned)
+            : Process(record, ref sink);
 
     private RatingResult ProcessProfileLine<TSink>(ReadOnlySpan<byte> record, ref TSink sink, int clockGroup)
         where TSink : struct, IRatingSink
@@ -242,7 +253,7 @@ public sealed partial class RatingEngine(Tariff tariff)
     }
 
     /// <summary>A CDR or a location record (SPEC §4, §7.12).</summary>
-    private RatingResult ProcessSubscriberRecord<TSink>(in Cdr cdr, ReadOnlySpan<byte> record, ref TSink sink, long offset)
+    private RatingResult ProcessSubscriberRecord<TSink>(in Cdr cdr, ReadOnlySpan<byte> record, ref TSink sink, long offset, bool scanned)
         where TSink : struct, IRatingSink
     {
         var tariff = Tariff;
@@ -355,7 +366,7 @@ public sealed partial class RatingEngine(Tariff tariff)
         rated.TariffVersion = tariff.VersionUtf8;
         rated.Zone = tariff.ZoneIdsUtf8[zone];
         rated.ZeroRuleIndex = zeroRule;
-        rated.TextsVerbatim = _decoder.LastDecodeScanned && TariffTextsVerbatim(tariff);
+        rated.TextsVerbatim = scanned && TariffTextsVerbatim(tariff);
         rated.Direction = cdr.Direction;
         rated.Peer = cdr.Peer;
         rated.DurationSec = cdr.DurationSec;

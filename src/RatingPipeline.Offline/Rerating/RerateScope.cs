@@ -186,6 +186,32 @@ public sealed class RerateScope : IDisposable
     }
 
     /// <summary>
+    /// Copies of the CDR and rated files in <paramref name="workFolder"/> (made here; removed by <see cref="Dispose"/>)
+    /// that keep only the lines of the given subscribers, every clock record, and the lines whose subscriber cannot be
+    /// told (the others made blank, so every line keeps its number): for a re-rate of those subscribers alone, which
+    /// finds for them what a re-rate of every subscriber finds (subscribers are independent). Every line of the CDR file
+    /// is decoded. The rated records' tariff versions are not checked.
+    /// </summary>
+    internal static RerateScope Keeping(HashSet<ulong> subscribers, string cdrPath, string ratedPath, string workFolder, CancellationToken cancel)
+    {
+        Directory.CreateDirectory(workFolder);
+        var scope = new RerateScope(workFolder, subscribers);
+        try
+        {
+            var quiet = new Progress(null);
+            scope.CdrLinesLeftOut = Copy(cdrPath, scope.CdrPath, cancel, quiet, _ => new OwnerLineFilter(subscribers));
+            var rated = new RatedLineFilter.Shared(subscribers, version: null);
+            scope.RatedRecordsLeftOut = Copy(ratedPath, scope.RatedPath, cancel, quiet, _ => new RatedLineFilter(rated));
+            return scope;
+        }
+        catch
+        {
+            scope.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
     /// The msisdn keys of the CDRs both zero-rating lists answer differently (no entry against one, or another reason),
     /// and for each part of the file (<see cref="FileParts.Bounds"/>, one per core) the key of each of its lines
     /// (<see cref="CdrLineFilter"/>).
@@ -400,6 +426,42 @@ public sealed class RerateScope : IDisposable
     }
 
     /// <summary>
+    /// A CDR line is kept by what the engine's decoder reads of it: a clock record, and a profile line whose msisdn is no
+    /// msisdn, always; a line it refuses never (refused under any tariff, it changes nothing); the others when their
+    /// msisdn is one of the subscribers kept.
+    /// </summary>
+    private sealed class OwnerLineFilter(HashSet<ulong> kept) : LineFilter
+    {
+        private readonly CdrDecoder _decoder = new();
+
+        public override bool Keep(ReadOnlySpan<byte> line, int part, int number)
+        {
+            if (SubscriberFile.IsBlank(line))
+            {
+                return true;
+            }
+
+            var keep = false;
+            if (_decoder.Decode(line, out var cdr) == InvalidCause.None)
+            {
+                keep = cdr.Kind switch
+                {
+                    RecordKind.Clock => true,
+                    RecordKind.Profile => !_decoder.HasRejectedMsisdn || !MsisdnKey.TryCompute(_decoder.RejectedMsisdn, out var key) || kept.Contains(key),
+                    _ => kept.Contains(cdr.MsisdnKey),
+                };
+            }
+
+            if (!keep)
+            {
+                LeftOut++;
+            }
+
+            return keep;
+        }
+    }
+
+    /// <summary>
     /// A rated record is kept when its msisdn is touched; its msisdn and <c>tariffVersion</c> are read by the lanes' quick
     /// scans, else from the record read in full. A line that is no rated record is kept (the re-rate refuses it, naming
     /// it). The first record of another tariff version is noted.
@@ -446,7 +508,7 @@ public sealed class RerateScope : IDisposable
                 isFee = parsed.IsFee;
             }
 
-            if (_otherVersion is null && !version.SequenceEqual(shared.Version))
+            if (_otherVersion is null && shared.Version is { } expected && !version.SequenceEqual(expected))
             {
                 _otherAt = number;
                 _otherVersion = Encoding.UTF8.GetString(version);
@@ -473,14 +535,17 @@ public sealed class RerateScope : IDisposable
             }
         }
 
-        /// <summary>What the parts share: the touched subscribers, the old version, and the first record of another version.</summary>
-        public sealed class Shared(HashSet<ulong> touched, byte[] version)
+        /// <summary>
+        /// What the parts share: the touched subscribers, the old version (null: not checked), and the first record of
+        /// another version.
+        /// </summary>
+        public sealed class Shared(HashSet<ulong> touched, byte[]? version)
         {
             private (int Part, long Line, string Version)? _other;
 
             public HashSet<ulong> Touched => touched;
 
-            public byte[] Version => version;
+            public byte[]? Version => version;
 
             public void Note(int part, long line, string other)
             {

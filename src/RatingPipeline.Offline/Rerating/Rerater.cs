@@ -69,6 +69,33 @@ public sealed class RerateSummary
 
     internal void Count(RerateMismatchKind kind) => _mismatches[(int)kind]++;
 
+    /// <summary>Takes out what one adjustment or mismatch added (its subscriber is re-rated again, apart).</summary>
+    internal void Uncount(Adjustment? adjustment, RerateMismatch? mismatch)
+    {
+        if (adjustment is not null)
+        {
+            Adjustments--;
+            Difference = checked(Difference - adjustment.Difference);
+            if (adjustment.OldTariffVersion == adjustment.NewTariffVersion)
+            {
+                SameVersionAdjustments--;
+            }
+        }
+
+        if (mismatch is not null)
+        {
+            _mismatches[(int)mismatch.Kind]--;
+        }
+    }
+
+    /// <summary>Adds the counts of a re-rate of some subscribers again, apart, but its records and lines (counted once already).</summary>
+    internal void AddReplayedAgain(RerateSummary other)
+    {
+        var (records, lines) = (RatedRecords, CdrLines);
+        Add(other);
+        (RatedRecords, CdrLines) = (records, lines);
+    }
+
     /// <summary>Adds the counts of a re-rate of other subscribers (another lane's).</summary>
     internal void Add(RerateSummary other)
     {
@@ -193,6 +220,11 @@ public sealed class Rerater
     private int[] _matchedBefore = new int[64];
     private int _lineCount;
     private int _replayedLines;
+
+    // The single pass (Speculate): no scan, each line matched on the fly with its subscriber's next record; the subscribers
+    // it cannot be sure of, by msisdn key.
+    private bool _speculative;
+    private readonly List<ulong> _failed = [];
     private bool _scanned;
     private bool _aligned;
     private bool _finished;
@@ -233,6 +265,92 @@ public sealed class Rerater
     }
 
     public Tariff Tariff => _engine.Tariff;
+
+    /// <summary>
+    /// Replays without a scan (call before the first line; not with chosen cycles): each CDR line of a subscriber is
+    /// matched on the fly with its next rated record (the same id, type and start), else it is one the old run did not
+    /// rate. That is the matching of the two walks (see the remarks) whenever every record finds its line this way and
+    /// the replay does not move a record: the walk from the end then leaves no record without a line, so the stream
+    /// begins before the first record, and the walk from the beginning takes each record's earliest line in order,
+    /// which is the next-record rule. A subscriber for which either may fail is given up (<see cref="Failed"/>): a record
+    /// left without a line at the end, a line with the id of the second record before the first was matched (pulled
+    /// forward), a later copy of a record whose line the replay rejected (passed on), a first record rejected as late
+    /// or a duplicate (a copy before the stream), an id whose hash another id shares. Its lines are then no longer
+    /// replayed, and whatever it told the receiver must be dropped: the caller replays those subscribers again with
+    /// the scan (<see cref="RerateLanes"/>).
+    /// </summary>
+    internal void Speculate()
+    {
+        if (_scanned || _aligned || _cycles is not null)
+        {
+            throw new InvalidOperationException("the single pass starts before any line, and re-rates every cycle");
+        }
+
+        _speculative = true;
+        _aligned = true; // nothing to align: lines meet their records while replaying
+    }
+
+    /// <summary>
+    /// After <see cref="Finish(IRerateReceiver)"/> of a single pass (<see cref="Speculate"/>): the msisdn keys of the
+    /// subscribers it gave up, each once.
+    /// </summary>
+    internal IReadOnlyList<ulong> Failed => _failed;
+
+    /// <summary>
+    /// The summary of a single pass without what the given subscribers added to it by their charges compared
+    /// (<see cref="RerateSummary.Compared"/>, <see cref="RerateSummary.Changed"/>, <see cref="RerateSummary.AlreadyAdjusted"/>);
+    /// what they reported (adjustments, mismatches) the caller takes out with the reports themselves.
+    /// </summary>
+    internal void UncountCompared(RerateSummary summary)
+    {
+        foreach (var key in _failed)
+        {
+            var (compared, changed, alreadyAdjusted) = _subscribers[key].Counted;
+            summary.Compared -= compared;
+            summary.Changed -= changed;
+            summary.AlreadyAdjusted -= alreadyAdjusted;
+        }
+    }
+
+    private void Fail(Subscriber subscriber, ulong msisdnKey)
+    {
+        if (!subscriber.Failed)
+        {
+            subscriber.Failed = true;
+            _failed.Add(msisdnKey);
+        }
+    }
+
+    /// <summary>
+    /// The single pass's match of a CDR line of a subscriber with key <paramref name="lineKey"/> (<see cref="Speculate"/>):
+    /// its next record, or -1; the subscriber given up where the match may not be the two walks'.
+    /// </summary>
+    private int MatchNext(Subscriber subscriber, ulong msisdnKey, ulong lineKey, ulong idHash)
+    {
+        var records = subscriber.Records;
+        var index = subscriber.Next;
+        if (index >= 0 && _old[index].Key == lineKey)
+        {
+            var matched = ++subscriber.Matched;
+            subscriber.Next = matched < records.Count ? records[matched] : -1;
+            if (idHash != _old[index].IdHash || _old[index].Is(OldFlags.NonAsciiId))
+            {
+                Fail(subscriber, msisdnKey);
+                return -1;
+            }
+
+            return index;
+        }
+
+        if ((!subscriber.Started && records.Count > 1 && _old[records[1]].Key == lineKey)
+            || (subscriber.RejectedKeys is { } rejected && rejected.Contains(lineKey)))
+        {
+            Fail(subscriber, msisdnKey);
+        }
+
+        return -1;
+    }
+
 
     /// <summary>The recorded adjustments plus those of this run.</summary>
     public AdjustmentLedger Ledger { get; }
@@ -335,6 +453,11 @@ public sealed class Rerater
         ref var old = ref _old[index];
         Summary.RatedRecords++;
         var subscriber = SubscriberOf(record.MsisdnKey);
+        if (subscriber.Records.Count == 0)
+        {
+            subscriber.Next = index;
+        }
+
         subscriber.Records.Add(index);
         old.PreviousCapped = subscriber.LastCapped.GetValueOrDefault(old.Cycle) - 1;
         if (old.Is(OldFlags.HasCapped))
@@ -392,14 +515,16 @@ public sealed class Rerater
 
     /// <summary>
     /// The subscriber of a CDR or location record line the replay knows (with its msisdn key, whether it is a CDR and
-    /// the hash of its id), from the scan's entry for it or, without a scan, by decoding it.
+    /// the hash of its id), from the scan's entry for it or, without a scan, from the record as <see cref="Replay"/> decoded it (<paramref name="isDecoded"/>: without a fault).
     /// </summary>
-    private bool TryOwner(ReadOnlySpan<byte> cdr, out Subscriber subscriber, out ulong msisdnKey, out bool isCdr, out ulong idHash)
+    private bool TryOwner(ReadOnlySpan<byte> cdr, bool isDecoded, in Cdr decoded, out Subscriber subscriber, out ulong msisdnKey, out bool isCdr,
+        out ulong idHash, out ulong lineKey)
     {
         subscriber = null!;
         msisdnKey = 0;
         isCdr = false;
         idHash = 0;
+        lineKey = 0;
         if (_scanned)
         {
             if (_replayedLines >= _lineCount)
@@ -430,7 +555,7 @@ public sealed class Rerater
             return _subscribers.TryGetValue(msisdnKey, out subscriber!);
         }
 
-        if (_peek.Decode(cdr, out var decoded) != InvalidCause.None || decoded.Kind is not (RecordKind.Cdr or RecordKind.Location)
+        if (!isDecoded || decoded.Kind is not (RecordKind.Cdr or RecordKind.Location)
             || !_subscribers.TryGetValue(decoded.MsisdnKey, out subscriber!))
         {
             return false;
@@ -439,6 +564,11 @@ public sealed class Rerater
         msisdnKey = decoded.MsisdnKey;
         isCdr = decoded.Kind == RecordKind.Cdr;
         idHash = XxHash3.HashToUInt64(decoded.Id);
+        if (isCdr)
+        {
+            lineKey = OldRecords.LineKey(decoded.Id, decoded.Type, decoded.Start);
+        }
+
         return true;
     }
 
@@ -453,6 +583,25 @@ public sealed class Rerater
     internal void Prefetch(ReadOnlySpan<ulong> ahead)
     {
         _engine.Prefetch(ahead);
+        if (_speculative)
+        {
+            // Without a scan's entries: from the msisdn keys, the subscriber's entry three lines ahead (ahead[2]), the
+            // subscriber two ahead (its entry came a line ago), and the record its next line is matched with.
+            if (ahead.Length >= 3)
+            {
+                _subscribers.PrefetchSlot(ahead[2]);
+                CacheHints.Object(_subscribers.Peek(ahead[1]));
+                if (_subscribers.Peek(ahead[0]) is { Next: >= 0 and var matchedNext } && matchedNext < _old.Count)
+                {
+                    ref var next = ref _old[matchedNext];
+                    CacheHints.At(ref next);
+                    CacheHints.At(ref Unsafe.AddByteOffset(ref next, 64));
+                }
+            }
+
+            return;
+        }
+
         var line = _replayedLines; // the line replayed next
         if (line + 3 < _lineCount)
         {
@@ -526,14 +675,34 @@ public sealed class Rerater
         var oldIndex = -1;
         Subscriber? owner = null;
         var ordinal = -1;
-        if (TryOwner(cdr, out var subscriber, out var msisdnKey, out var isCdr, out var idHash))
+
+        // Without a scan the line is decoded here, once: to know whose it is, and for the engine.
+        Cdr decoded = default;
+        var isDecoded = !_scanned && _peek.Decode(cdr, out decoded) == InvalidCause.None;
+        if (TryOwner(cdr, isDecoded, in decoded, out var subscriber, out var msisdnKey, out var isCdr, out var idHash, out var lineKey))
         {
             if (!subscriber.Begun)
             {
                 Begin(subscriber, msisdnKey);
             }
 
-            if (isCdr)
+            if (isCdr && _speculative)
+            {
+                owner = subscriber;
+                oldIndex = subscriber.Failed ? -1 : MatchNext(subscriber, msisdnKey, lineKey, idHash);
+                if (subscriber.Failed)
+                {
+                    return; // replayed again in full, with the scan
+                }
+
+                if (oldIndex >= 0)
+                {
+                    subscriber.Started = true;
+                    _old[oldIndex].Set(OldFlags.Done, true);
+                    TakeUp(subscriber, msisdnKey, oldIndex);
+                }
+            }
+            else if (isCdr)
             {
                 if (subscriber.Replayed >= subscriber.Lines.Count)
                 {
@@ -576,7 +745,7 @@ public sealed class Rerater
         var sink = default(ReplaySink);
         sink.Tariff = _engine.Tariff;
         sink.WantsId = oldIndex < 0;
-        var result = _engine.Process(cdr, ref sink);
+        var result = isDecoded ? _engine.ProcessDecoded(_peek, in decoded, cdr, ref sink) : _engine.Process(cdr, ref sink);
         if (result == RatingResult.Rated && sink.HasRated)
         {
             if (oldIndex < 0)
@@ -592,11 +761,21 @@ public sealed class Rerater
                 return;
             }
 
-            Compare(oldIndex, in sink, receiver);
+            Compare(owner!, oldIndex, in sink, receiver);
         }
         else if (result == RatingResult.Rejected && oldIndex >= 0)
         {
-            if (PassOn(owner!, ordinal, oldIndex) || CopyBeforeStream(owner!, oldIndex, sink.Reason))
+            if (_speculative)
+            {
+                if (sink.Reason is RejectReason.Late or RejectReason.Duplicate && owner!.Records[0] == oldIndex)
+                {
+                    Fail(owner, msisdnKey); // perhaps a copy of a record before the stream (CopyBeforeStream)
+                    return;
+                }
+
+                (owner!.RejectedKeys ??= []).Add(_old[oldIndex].Key); // a later copy would take the record on (PassOn)
+            }
+            else if (PassOn(owner!, ordinal, oldIndex) || CopyBeforeStream(owner!, oldIndex, sink.Reason))
             {
                 return;
             }
@@ -717,11 +896,23 @@ public sealed class Rerater
         }
 
         _finished = true;
+        if (_speculative)
+        {
+            // A record left without a line: the walks may find a gap, or the stream's beginning after it.
+            foreach (var subscriber in _subscribers.Values)
+            {
+                if (subscriber.Matched < subscriber.Records.Count)
+                {
+                    Fail(subscriber, subscriber.Key);
+                }
+            }
+        }
+
         var takenUp = new HashSet<ulong>();
         for (var i = 0; i < _old.Count; i++)
         {
             ref var old = ref _old[i];
-            if (old.Is(OldFlags.Done) || !Chosen(old.Cycle))
+            if (old.Is(OldFlags.Done) || !Chosen(old.Cycle) || (_speculative && _subscribers[old.MsisdnKey].Failed))
             {
                 continue;
             }
@@ -767,7 +958,12 @@ public sealed class Rerater
         return new RerateResult(collector.Adjustments, collector.Mismatches, rerater.Summary);
     }
 
-    private Subscriber SubscriberOf(ulong msisdnKey) => _subscribers.GetOrAdd(msisdnKey, static () => new Subscriber());
+    private Subscriber SubscriberOf(ulong msisdnKey)
+    {
+        var subscriber = _subscribers.GetOrAdd(msisdnKey, static () => new Subscriber());
+        subscriber.Key = msisdnKey;
+        return subscriber;
+    }
 
     /// <summary>The cycle of the subscriber's usage state, <see cref="int.MinValue"/> without one (read in place: a state is too large to copy per look).</summary>
     private int CycleOfState(ulong msisdnKey)
@@ -1142,14 +1338,16 @@ public sealed class Rerater
         return low - 1;
     }
 
-    private void Compare(int oldIndex, in ReplaySink replay, IRerateReceiver receiver)
+    private void Compare(Subscriber owner, int oldIndex, in ReplaySink replay, IRerateReceiver receiver)
     {
         ref var old = ref _old[oldIndex];
         Summary.Compared++;
+        owner.Counted.Compared++;
         var newCharge = replay.Charge;
         if (newCharge != old.Charge)
         {
             Summary.Changed++;
+            owner.Counted.Changed++;
         }
 
         // The charge as it stands: the rated record's, or the latest adjustment's already recorded for the CDR (the
@@ -1162,6 +1360,7 @@ public sealed class Rerater
             if (latest is not null)
             {
                 Summary.AlreadyAdjusted++;
+                owner.Counted.AlreadyAdjusted++;
             }
 
             return;
@@ -1293,6 +1492,24 @@ public sealed class Rerater
         public int Start { get; set; }
 
         public int Replayed { get; set; }
+
+        /// <summary>Its msisdn key.</summary>
+        public ulong Key { get; set; }
+
+        /// <summary>In the single pass: how many of its records a line has taken so far (the next is <see cref="Records"/>[Matched]).</summary>
+        public int Matched { get; set; }
+
+        /// <summary>In the single pass: its record the next line is matched with (<see cref="Records"/>[<see cref="Matched"/>]; -1 when none is left).</summary>
+        public int Next { get; set; } = -1;
+
+        /// <summary>In the single pass: whether its lines may be matched otherwise than one by one in order (it is replayed again in full).</summary>
+        public bool Failed { get; set; }
+
+        /// <summary>In the single pass: the keys of its records whose lines the replay rejected (a later copy would take them on).</summary>
+        public List<ulong>? RejectedKeys { get; set; }
+
+        /// <summary>What its CDRs added to the summary's compared, changed and already adjusted counts (taken out again when it fails).</summary>
+        public (int Compared, int Changed, int AlreadyAdjusted) Counted;
 
         public bool Begun { get; set; }
 
