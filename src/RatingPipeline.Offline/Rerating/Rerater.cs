@@ -327,12 +327,10 @@ public sealed class Rerater
     /// </summary>
     private int MatchNext(Subscriber subscriber, ulong msisdnKey, ulong lineKey, ulong idHash)
     {
-        var records = subscriber.Records;
         var index = subscriber.Next;
         if (index >= 0 && _old[index].Key == lineKey)
         {
-            var matched = ++subscriber.Matched;
-            subscriber.Next = matched < records.Count ? records[matched] : -1;
+            subscriber.Next = _old[index].NextOfSubscriber;
             if (idHash != _old[index].IdHash || _old[index].Is(OldFlags.NonAsciiId))
             {
                 Fail(subscriber, msisdnKey);
@@ -342,7 +340,7 @@ public sealed class Rerater
             return index;
         }
 
-        if ((!subscriber.Started && records.Count > 1 && _old[records[1]].Key == lineKey)
+        if ((!subscriber.Started && index >= 0 && _old[index].NextOfSubscriber is >= 0 and var second && _old[second].Key == lineKey)
             || (subscriber.RejectedKeys is { } rejected && rejected.Contains(lineKey)))
         {
             Fail(subscriber, msisdnKey);
@@ -453,10 +451,17 @@ public sealed class Rerater
         ref var old = ref _old[index];
         Summary.RatedRecords++;
         var subscriber = SubscriberOf(record.MsisdnKey);
-        if (subscriber.Records.Count == 0)
+        old.NextOfSubscriber = -1;
+        if (subscriber.Last < 0)
         {
             subscriber.Next = index;
         }
+        else
+        {
+            _old[subscriber.Last].NextOfSubscriber = index; // a store, not waited for (a load of the list's end would be)
+        }
+
+        subscriber.Last = index;
 
         subscriber.Records.Add(index);
         old.PreviousCapped = subscriber.LastCapped.GetValueOrDefault(old.Cycle) - 1;
@@ -628,7 +633,8 @@ public sealed class Rerater
     /// <summary>
     /// Hints the subscribers of the lines the reading of the rated file or the scan comes to next (<paramref name="ahead"/>[0]
     /// the next; 0 where not known): the entry of the one three ahead, the subscriber of the one two ahead (its entry came
-    /// a line ago), and the lists of the next one (it came a line ago), step by step as each step's data has arrived.
+    /// a line ago), and the lists of the next one (it came a line ago) with its last record's link to the next, step by step as
+    /// each step's data has arrived.
     /// </summary>
     internal void PrefetchSubscribers(ReadOnlySpan<ulong> ahead)
     {
@@ -643,6 +649,10 @@ public sealed class Rerater
         {
             CacheHints.Object(next.Records);
             CacheHints.Object(next.Lines);
+            if (next.Last >= 0 && next.Last < _old.Count)
+            {
+                CacheHints.At(ref _old[next.Last].NextOfSubscriber); // the link the next record sets
+            }
         }
     }
 
@@ -901,7 +911,7 @@ public sealed class Rerater
             // A record left without a line: the walks may find a gap, or the stream's beginning after it.
             foreach (var subscriber in _subscribers.Values)
             {
-                if (subscriber.Matched < subscriber.Records.Count)
+                if (subscriber.Next >= 0)
                 {
                     Fail(subscriber, subscriber.Key);
                 }
@@ -1496,10 +1506,10 @@ public sealed class Rerater
         /// <summary>Its msisdn key.</summary>
         public ulong Key { get; set; }
 
-        /// <summary>In the single pass: how many of its records a line has taken so far (the next is <see cref="Records"/>[Matched]).</summary>
-        public int Matched { get; set; }
+        /// <summary>Its last record taken in so far (-1: none), whose <see cref="OldRecord.NextOfSubscriber"/> the next one sets.</summary>
+        public int Last { get; set; } = -1;
 
-        /// <summary>In the single pass: its record the next line is matched with (<see cref="Records"/>[<see cref="Matched"/>]; -1 when none is left).</summary>
+        /// <summary>In the single pass: its record the next line is matched with (-1 when none is left).</summary>
         public int Next { get; set; } = -1;
 
         /// <summary>In the single pass: whether its lines may be matched otherwise than one by one in order (it is replayed again in full).</summary>
