@@ -24,6 +24,15 @@ public sealed class RerateLanes
     /// <summary>The largest share of lines made room for at once (more still work).</summary>
     private const int MaxExpectedLinesPerLane = 1 << 26;
 
+    /// <summary>How much of the CDR file <see cref="MayBeWholeStream"/> counts the lines of.</summary>
+    private const int SampleBytes = 4 << 20;
+
+    /// <summary>
+    /// The lines per rated record below which a CDR file is taken for part of the stream (a whole one holds a line per
+    /// record, and the rejected ones).
+    /// </summary>
+    private const double WholeStreamShare = 0.9;
+
     private readonly Rerater[] _lanes;
     private readonly AdjustmentLedger _recorded;
     private readonly List<LedgerEntry> _added = [];
@@ -111,7 +120,7 @@ public sealed class RerateLanes
         Action<long>? onReplayed = null)
     {
         _receiver = receiver;
-        if (!SinglePass || _cycles is not null)
+        if (!SinglePass || _cycles is not null || !MayBeWholeStream(cdrPath))
         {
             return RunScanned(cdrPath, Tell, cancel, onScanned, onReplayed);
         }
@@ -179,6 +188,29 @@ public sealed class RerateLanes
         }
 
         return Summary;
+    }
+
+    /// <summary>
+    /// Whether the CDR file holds about as many lines as the old run rated records, judged by the lines of its first
+    /// <see cref="SampleBytes"/>: a stream that begins mid-cycle (a topic kept for days, the rated records for the
+    /// whole cycle) holds far fewer, and the single pass would give up nearly every subscriber, each re-rated again
+    /// with the scan; such a stream is scanned from the outset.
+    /// </summary>
+    private bool MayBeWholeStream(string cdrPath)
+    {
+        var records = _lanes.Sum(lane => lane.Summary.RatedRecords);
+        if (records == 0 || !File.Exists(cdrPath))
+        {
+            return records == 0;
+        }
+
+        using var file = File.OpenHandle(cdrPath);
+        var length = RandomAccess.GetLength(file);
+        var sample = new byte[(int)Math.Min(length, SampleBytes)];
+        var read = RandomAccess.Read(file, sample, 0);
+        var lines = sample.AsSpan(0, read).Count((byte)'\n');
+        var estimated = lines == 0 ? 1 : (double)length / read * lines;
+        return estimated >= records * WholeStreamShare;
     }
 
     /// <summary>The scan, then the replay, then the records left without a CDR, each finding told in order.</summary>

@@ -96,6 +96,49 @@ public sealed class RerateSinglePassTests
         }
     }
 
+    [Test]
+    public async Task A_stream_with_fewer_lines_than_rated_records_is_scanned_from_the_outset()
+    {
+        using var folder = new TestFolder();
+        var tariff = TariffJson(ExampleTariff);
+        var subscribers = WriteLines(folder, "subscribers.jsonl", Subscribers);
+        var rated = await RateAsync(Write(tariff, folder, "old.json"), subscribers, WriteLines(folder, "whole.jsonl", Stream), folder.File("old"));
+        tariff["version"] = "new.1";
+        foreach (var (_, plan) in tariff["plans"]!.AsObject())
+        {
+            foreach (var rate in plan!["rates"]!.AsArray())
+            {
+                rate!["price"] = (long)rate["price"]! * 11 / 10;
+            }
+        }
+
+        var newTariff = TariffLoader.LoadFile(Write(tariff, folder, "new.json"));
+
+        // The last three lines of nine, seven records rated: a stream that begins mid-cycle.
+        var suffix = WriteLines(folder, "suffix.jsonl", Stream[^3..]);
+        var found = new Dictionary<bool, (RerateLanes Lanes, List<string> Found)>();
+        foreach (var singlePass in new[] { true, false })
+        {
+            var run = new RerateLanes(newTariff, SubscriberFile.Load(subscribers, newTariff), null, null, profileLines: false, lanes: 2)
+            {
+                SinglePass = singlePass,
+                WorkFolder = folder.Path,
+            };
+            run.ReadRated(rated, CancellationToken.None);
+            var listing = new Listing();
+            run.Run(suffix, listing, CancellationToken.None);
+            found[singlePass] = (run, listing.Found);
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(found[true].Lanes.Summary.RatedRecords, Is.EqualTo(7));
+            Assert.That(found[true].Lanes.ReplayedAgain, Is.Zero, "nobody given up: scanned first");
+            Assert.That(found[true].Found, Is.EqualTo(found[false].Found).And.Not.Empty);
+            Assert.That(found[true].Lanes.Summary.ToString(), Is.EqualTo(found[false].Lanes.Summary.ToString()));
+        });
+    }
+
     private sealed class Listing : IRerateReceiver
     {
         public List<string> Found { get; } = [];
