@@ -120,9 +120,19 @@ public sealed class RerateLanes
         Action<long>? onReplayed = null)
     {
         _receiver = receiver;
-        if (!SinglePass || _cycles is not null || !MayBeWholeStream(cdrPath))
+        if (!SinglePass || _cycles is not null)
         {
             return RunScanned(cdrPath, Tell, cancel, onScanned, onReplayed);
+        }
+
+        if (!MayBeWholeStream(cdrPath))
+        {
+            // Two passes where the caller expected one: without a report for the scan, the replay's report tells both
+            // (the first half of the file's bytes the scan, the second the replay).
+            var size = new FileInfo(cdrPath).Length;
+            return onScanned is not null || onReplayed is null
+                ? RunScanned(cdrPath, Tell, cancel, onScanned, onReplayed)
+                : RunScanned(cdrPath, Tell, cancel, bytes => onReplayed(bytes / 2), bytes => onReplayed((size / 2) + ((bytes + 1) / 2)));
         }
 
         foreach (var lane in _lanes)
