@@ -13,8 +13,8 @@ namespace RatingPipeline.Rerating;
 /// of the old run's rated records and of the CDR stream, and its own ledger over the recorded one (an adjustment id
 /// names its msisdn, so no two lanes can write the same). The rated file is read, then the CDR file replayed through
 /// the lanes (<see cref="LanePass"/>) in a single pass (<see cref="SinglePass"/>) or scanned first; what the lanes find
-/// while replaying is merged back into the order of the CDR lines, and the rated records left without a CDR into the order of the rated file — so the receiver
-/// hears exactly what one re-rater tells it, in the same order.
+/// while replaying is merged back into the order of the CDR lines, and the rated records left without a CDR into the
+/// order of the rated file — so the receiver hears exactly what one re-rater tells it, in the same order.
 /// </summary>
 public sealed class RerateLanes
 {

@@ -312,12 +312,12 @@ public sealed class Rerater
         }
     }
 
-    private void Fail(Subscriber subscriber, ulong msisdnKey)
+    private void Fail(Subscriber subscriber)
     {
         if (!subscriber.Failed)
         {
             subscriber.Failed = true;
-            _failed.Add(msisdnKey);
+            _failed.Add(subscriber.Key);
         }
     }
 
@@ -325,7 +325,7 @@ public sealed class Rerater
     /// The single pass's match of a CDR line of a subscriber with key <paramref name="lineKey"/> (<see cref="Speculate"/>):
     /// its next record, or -1; the subscriber given up where the match may not be the two walks'.
     /// </summary>
-    private int MatchNext(Subscriber subscriber, ulong msisdnKey, ulong lineKey, ulong idHash)
+    private int MatchNext(Subscriber subscriber, ulong lineKey, ulong idHash)
     {
         var index = subscriber.Next;
         if (index >= 0 && _old[index].Key == lineKey)
@@ -333,7 +333,7 @@ public sealed class Rerater
             subscriber.Next = _old[index].NextOfSubscriber;
             if (idHash != _old[index].IdHash || _old[index].Is(OldFlags.NonAsciiId))
             {
-                Fail(subscriber, msisdnKey);
+                Fail(subscriber);
                 return -1;
             }
 
@@ -343,12 +343,11 @@ public sealed class Rerater
         if ((!subscriber.Started && index >= 0 && _old[index].NextOfSubscriber is >= 0 and var second && _old[second].Key == lineKey)
             || (subscriber.RejectedKeys is { } rejected && rejected.Contains(lineKey)))
         {
-            Fail(subscriber, msisdnKey);
+            Fail(subscriber);
         }
 
         return -1;
     }
-
 
     /// <summary>The recorded adjustments plus those of this run.</summary>
     public AdjustmentLedger Ledger { get; }
@@ -699,7 +698,7 @@ public sealed class Rerater
             if (isCdr && _speculative)
             {
                 owner = subscriber;
-                oldIndex = subscriber.Failed ? -1 : MatchNext(subscriber, msisdnKey, lineKey, idHash);
+                oldIndex = subscriber.Failed ? -1 : MatchNext(subscriber, lineKey, idHash);
                 if (subscriber.Failed)
                 {
                     return; // replayed again in full, with the scan
@@ -779,7 +778,7 @@ public sealed class Rerater
             {
                 if (sink.Reason is RejectReason.Late or RejectReason.Duplicate && owner!.Records[0] == oldIndex)
                 {
-                    Fail(owner, msisdnKey); // perhaps a copy of a record before the stream (CopyBeforeStream)
+                    Fail(owner); // perhaps a copy of a record before the stream (CopyBeforeStream)
                     return;
                 }
 
@@ -913,7 +912,7 @@ public sealed class Rerater
             {
                 if (subscriber.Next >= 0)
                 {
-                    Fail(subscriber, subscriber.Key);
+                    Fail(subscriber);
                 }
             }
         }
